@@ -1,0 +1,84 @@
+"""Composition root: config -> content -> stores -> engine -> aiohttp app. `python app.py` serves."""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+from pathlib import Path
+
+from aiohttp import web
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from bot.config import Settings
+from bot.content import load_content
+from bot.dialogue.engine import Engine, EngineSettings
+from bot.licences import SandboxLicences
+from handlers.cases import CaseHandlers
+from handlers.chat import ChatHandlers
+from handlers.openapi import openapi_document
+from handlers.pages import STATIC, PageHandlers
+from handlers.problems import problems_middleware
+from storage.blobs import LocalBlobStore
+from storage.cipher import FieldCipher
+from storage.migrate import upgrade
+from storage.sessions import MemorySessionStore
+from storage.sql import SqlCases, SqlProfiles
+
+ROOT = Path(__file__).parent
+SANDBOX_LICENCES = {"居民身份证", "居民户口簿"}
+
+
+def _prepare_sqlite_dir(url: str) -> None:
+    """Create the folder of a relative SQLite file (the embedded default lives in var/)."""
+    prefix = "sqlite+aiosqlite:///"
+    if url.startswith(prefix) and url != prefix + ":memory:":
+        Path(url[len(prefix):]).parent.mkdir(parents=True, exist_ok=True)
+
+
+def build_app(settings: Settings) -> web.Application:
+    """Wire every dependency; nothing is created at import time."""
+    log = logging.getLogger("zhengwu")
+    content = load_content(settings.intents_dir, log)
+    _prepare_sqlite_dir(settings.database_url)
+    db = create_async_engine(settings.database_url)
+    cipher = FieldCipher.from_config(settings.field_key, ROOT / "var" / "field.key")
+    sessions = MemorySessionStore(settings.session_idle_seconds)
+    cases = SqlCases(db, cipher)
+    engine = Engine(
+        content=lambda: content, sessions=sessions, cases=cases, profiles=SqlProfiles(db, cipher),
+        blobs=LocalBlobStore(settings.blob_dir, db), licences=SandboxLicences(SANDBOX_LICENCES),
+        settings=EngineSettings(max_upload_bytes=settings.uploads.max_bytes,
+                                allowed_types=tuple(settings.uploads.allowed_types),
+                                case_number_prefix=settings.case_number_prefix),
+        clock=lambda: datetime.now(timezone.utc))
+
+    app = web.Application(middlewares=[problems_middleware(log)], client_max_size=64 * 1024)
+    chat, case_api = ChatHandlers(engine, settings.uploads.max_bytes), CaseHandlers(cases)
+    pages = PageHandlers(db, openapi_document())
+    app.router.add_post("/api/v1/chat/messages", chat.post_message)
+    app.router.add_get("/api/v1/cases", case_api.list_cases)
+    app.router.add_get("/api/v1/cases/{number}", case_api.get_case)
+    app.router.add_get("/api/v1/openapi.json", pages.openapi)
+    app.router.add_get("/healthz", pages.healthz)
+    app.router.add_get("/", pages.index)
+    app.router.add_static("/static/", STATIC)
+
+    async def lifecycle(app: web.Application):  # type: ignore[no-untyped-def]
+        await upgrade(db)
+        log.info("serving %d items, %d bundles; database %s", len(content.catalog.items),
+                 len(content.catalog.bundles), db.url.render_as_string(hide_password=True))
+        yield
+        await sessions.close()
+        await db.dispose()
+
+    app.cleanup_ctx.append(lifecycle)
+    return app
+
+
+def main() -> None:
+    settings = Settings.load(ROOT / "config.yaml")
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    web.run_app(build_app(settings), host=settings.host, port=settings.port)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,61 @@
+"""Settings: config.yaml, overridden by ZWB_* environment variables."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+
+class UploadSettings(BaseModel):
+    max_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
+    allowed_types: list[str] = ["image/jpeg", "image/png", "application/pdf"]
+
+
+class _YamlSource(PydanticBaseSettingsSource):
+    """Reads the YAML file given to Settings.load (lowest priority after defaults)."""
+
+    def __init__(self, settings_cls: type[BaseSettings], data: dict[str, Any]) -> None:
+        super().__init__(settings_cls)
+        self._data = data
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return self._data.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(self._data)
+
+
+class Settings(BaseSettings):
+    """All runtime configuration. Build with `Settings.load(path)`."""
+
+    model_config = SettingsConfigDict(env_prefix="ZWB_", env_nested_delimiter="__", extra="forbid")
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    database_url: str = "sqlite+aiosqlite:///var/zhengwu.db"
+    session_store: str = "memory"
+    session_idle_seconds: int = Field(default=7 * 24 * 3600, gt=0)
+    intents_dir: Path = Path("intents")
+    blob_dir: Path = Path("var/blobs")
+    field_key: str = ""
+    case_number_prefix: str = "DLH"
+    uploads: UploadSettings = UploadSettings()
+    log_level: str = "INFO"
+
+    @classmethod
+    def load(cls, path: Path | None = Path("config.yaml"), **overrides: Any) -> "Settings":
+        """Defaults < YAML file < ZWB_* env < explicit overrides (used by tests)."""
+        data: dict[str, Any] = {}
+        if path is not None and path.exists():
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+
+        class _Loaded(cls):  # type: ignore[valid-type, misc]
+            @classmethod
+            def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,
+                                           file_secret_settings):  # type: ignore[no-untyped-def]
+                return (init_settings, env_settings, _YamlSource(settings_cls, data))
+
+        return cls.model_validate(_Loaded(**overrides).model_dump())

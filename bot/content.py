@@ -1,0 +1,51 @@
+"""Everything the product team edits under intents/, loaded and cross-checked as one unit."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.catalog import Catalog
+from bot.dialogue.answers import QuestionWords
+from bot.dialogue.prompts import Prompts
+from bot.dialogue.script import ScriptBook
+from bot.matching import Matcher
+from bot.matching.lexicon import Lexicon, load_user_words
+from bot.workdays import WorkdayCalendar, load_holiday_files
+
+
+@dataclass(frozen=True)
+class Content:
+    catalog: Catalog
+    scripts: ScriptBook
+    prompts: Prompts
+    words: QuestionWords
+    matcher: Matcher
+    calendar: WorkdayCalendar
+
+
+def build_matcher(catalog: Catalog, scripts: ScriptBook, lexicon: Lexicon, user_words: list[str]) -> Matcher:
+    """Index every item and bundle by name, short name, aliases and script synonyms."""
+    targets = []
+    for target in catalog.targets():
+        phrases: list[str] = []
+        for source in ([target.bundle] if target.bundle else list(target.items)):
+            phrases.extend(source.aliases)
+            if getattr(source, "short_name", None):
+                phrases.append(source.short_name)
+        phrases.extend(scripts.synonyms(target.key))
+        targets.append((target.key, target.name, phrases))
+    words = user_words + [t.name for t in catalog.targets()]
+    return Matcher(lexicon, targets, words)
+
+
+def load_content(directory: Path, log: logging.Logger) -> Content:
+    """Load catalog, scripts, prompts, dictionaries and the holiday calendar; raises ContentInvalid."""
+    catalog = Catalog.load(directory / "catalog")
+    scripts = ScriptBook.load(directory / "scripts", catalog, log)
+    prompts = Prompts.load(directory / "scripts" / "prompts.yaml")
+    words = QuestionWords.load(directory / "dictionaries" / "questions.yaml")
+    lexicon = Lexicon.load(directory / "dictionaries" / "synonyms.yaml")
+    matcher = build_matcher(catalog, scripts, lexicon, load_user_words(directory / "dictionaries" / "user_words.txt"))
+    calendar = WorkdayCalendar(load_holiday_files(directory / "calendar"), log)
+    return Content(catalog, scripts, prompts, words, matcher, calendar)

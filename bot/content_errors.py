@@ -1,0 +1,70 @@
+"""Loading product-team YAML with errors that name file, line and reason."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class ContentError:
+    """One problem in a content file, as shown to the product team."""
+
+    file: str
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.reason}"
+
+
+class ContentInvalid(Exception):
+    """Raised when content files cannot be used; carries every error found."""
+
+    def __init__(self, errors: list[ContentError]) -> None:
+        super().__init__("\n".join(str(e) for e in errors))
+        self.errors = errors
+
+
+def _line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int:
+    """Walk the YAML node tree along a pydantic error location; return the deepest line found."""
+    line = node.start_mark.line + 1 if node is not None else 1
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            node = next((v for k, v in node.value if k.value == part), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+        else:
+            break
+        if node is None:
+            break
+        line = node.start_mark.line + 1
+    return line
+
+
+def load_model(path: Path, model: type[M], root: Path | None = None) -> M:
+    """Parse and validate one YAML file; raise ContentInvalid with line numbers on any error."""
+    name = str(path.relative_to(root)) if root else str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data: Any = yaml.safe_load(text)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ContentInvalid([ContentError(name, 1, f"cannot read file: {exc}")]) from exc
+    except yaml.MarkedYAMLError as exc:
+        line = exc.problem_mark.line + 1 if exc.problem_mark else 1
+        raise ContentInvalid([ContentError(name, line, f"YAML syntax: {exc.problem}")]) from exc
+    try:
+        return model.model_validate(data if data is not None else {})
+    except ValidationError as exc:
+        errors = [
+            ContentError(name, _line_of(node, tuple(err["loc"])),
+                         f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}")
+            for err in exc.errors()
+        ]
+        raise ContentInvalid(errors) from exc

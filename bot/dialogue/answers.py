@@ -1,0 +1,129 @@
+"""Answers to questions about an item, composed from the catalog (never hard-coded per item)."""
+from __future__ import annotations
+
+import re
+from enum import Enum
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+from bot.catalog import Target
+from bot.catalog.models import LEVEL_LABELS, ONLINE_LABELS, MaterialSource
+from bot.content_errors import load_model
+from bot.dialogue.prompts import Prompts
+from bot.dialogue.replies import CardField, CardReply, Option, TextReply
+from bot.dialogue.script import FaqEntry
+
+
+class Topic(str, Enum):
+    materials = "materials"
+    time = "time"
+    fee = "fee"
+    conditions = "conditions"
+    location = "location"
+    legal = "legal"
+
+
+class QuestionWords(BaseModel):
+    """intents/dictionaries/questions.yaml."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    topics: dict[Topic, list[str]]
+    question_marks: list[str]
+    commands: dict[str, list[str]]
+
+    def means(self, text: str, command: str) -> bool:
+        """Whether the whole message is one of the words for a command ("取消", "上一步" ...)."""
+        return text.strip(" 。.!！~～") in self.commands.get(command, ())
+
+    @classmethod
+    def load(cls, path: Path) -> "QuestionWords":
+        return load_model(path, cls, path.parent.parent)
+
+    def topic(self, text: str) -> Topic | None:
+        for topic, words in self.topics.items():
+            if any(w in text for w in words):
+                return topic
+        return None
+
+    def is_question(self, text: str) -> bool:
+        return any(m in text for m in self.question_marks)
+
+
+def _days(n: int) -> str:
+    return "当场办结" if n == 0 else f"{n}个工作日"
+
+
+def answer(topic: Topic, target: Target, prompts: Prompts) -> TextReply:
+    """Compose the answer to one topic about a target."""
+    name = target.name
+    items = target.items
+    if topic is Topic.materials:
+        materials = target.materials()
+        if not materials:
+            return TextReply(text=prompts.materials_none.format(name=name))
+        lines = [prompts.materials_title.format(name=name)]
+        for i, m in enumerate(materials, 1):
+            notes = [] if m.required else ["非必需"]
+            if m.source is MaterialSource.shared_licence:
+                notes.append("可用电子证照免交")
+            if m.deferrable:
+                notes.append("可容缺后补")
+            if m.pledge:
+                notes.append("可告知承诺")
+            copies = f"{m.copies}份" if m.copies > 1 else ""
+            lines.append(f"{i}. {m.name}{copies}" + (f"（{'，'.join(notes)}）" if notes else ""))
+        return TextReply(text="\n".join(lines))
+    if topic is Topic.time:
+        legal = max(i.legal_days for i in items)
+        return TextReply(text=prompts.time_answer.format(
+            name=name, promised=_days(target.promised_days), legal=_days(legal)))
+    if topic is Topic.fee:
+        total = sum(i.fee.amount for i in items)
+        if total == 0:
+            return TextReply(text=prompts.fee_free.format(name=name))
+        note = "；".join(filter(None, (i.fee.note for i in items)))
+        return TextReply(text=prompts.fee_answer.format(name=name, amount=total, note=note).strip())
+    if topic is Topic.conditions:
+        conditions = [c for i in items for c in i.conditions]
+        return TextReply(text="\n".join([prompts.conditions_title.format(name=name),
+                                         *(f"{n}. {c}" for n, c in enumerate(conditions, 1))]))
+    if topic is Topic.location:
+        lines = []
+        for item in items:
+            head = item.name if target.is_bundle else name
+            lines.append(prompts.location_title.format(name=head, online=ONLINE_LABELS[item.online]))
+            lines.extend(f"· {loc.name}，{loc.address}，{loc.hours}" for loc in item.locations)
+        return TextReply(text="\n".join(lines))
+    basis = [b for i in items for b in i.legal_basis]
+    return TextReply(text="\n".join([prompts.legal_title.format(name=name), *(f"· {b}" for b in basis)]))
+
+
+def faq_answer(text: str, faq: tuple[FaqEntry, ...]) -> TextReply | None:
+    """A script FAQ entry whose keyword appears in the text."""
+    for entry in faq:
+        if any(word in text for word in entry.ask):
+            return TextReply(text=entry.answer)
+    return None
+
+
+def item_card(target: Target, prompts: Prompts) -> CardReply:
+    """The card shown when an item is found: essentials and what to do next."""
+    first = target.items[0]
+    fields = [CardField(label="办理部门", value=target.bundle.department if target.bundle else first.department)]
+    if target.is_bundle:
+        fields.append(CardField(label="包含事项", value="、".join(i.name for i in target.items)))
+    else:
+        fields.append(CardField(label="办理层级", value=LEVEL_LABELS[first.level]))
+    fee = sum(i.fee.amount for i in target.items)
+    fields += [
+        CardField(label="承诺时限", value=_days(target.promised_days)),
+        CardField(label="收费", value="免费" if fee == 0 else f"{fee} 元"),
+        CardField(label="办理方式", value=ONLINE_LABELS[first.online]),
+    ]
+    guide = target.bundle.guide if target.bundle else first.guide
+    fields.append(CardField(label="说明", value=re.sub(r"\s+", " ", guide)))
+    actions = [Option(label="我要办理", value="/apply"), Option(label="需要什么材料", value="/ask materials"),
+               Option(label="多久能办好", value="/ask time"), Option(label="在哪办", value="/ask location")]
+    return CardReply(title=prompts.offer.format(name=target.name), fields=fields, actions=actions)

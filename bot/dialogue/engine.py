@@ -1,0 +1,472 @@
+"""The dialogue engine: one user message in, typed replies out, state saved atomically per user."""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Callable
+
+from bot.catalog import Material, Target
+from bot.content import Content
+from bot.dialogue.answers import Topic, answer, faq_answer, item_card
+from bot.dialogue.replies import (CardField, CardReply, ChoicesReply, FormStepReply, MaterialStepReply, Option,
+                                  Progress, Reply, TextReply)
+from bot.dialogue.script import FieldSpec, FieldType, Plan
+from bot.dialogue.state import Conversation, MaterialEntry, Stage
+from bot.dialogue.validation import Invalid, mask, validate
+from bot.matching import Decision
+from bot.ports import BlobStore, CaseMaterial, CaseRepository, LicenceProvider, NewCase, Profile, ProfileStore, SessionStore
+from bot.uploads import Upload, sniff
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    max_upload_bytes: int
+    allowed_types: tuple[str, ...]
+    case_number_prefix: str
+    deferral_days: int = 10
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """One message from a citizen: text (typed or a tapped option's value) or a file."""
+
+    text: str | None = None
+    upload: Upload | None = None
+
+
+class Engine:
+    """Runs the conversation. Everything it touches is injected; it holds no per-user state itself."""
+
+    def __init__(self, content: Callable[[], Content], sessions: SessionStore, cases: CaseRepository,
+                 profiles: ProfileStore, blobs: BlobStore, licences: LicenceProvider,
+                 settings: EngineSettings, clock: Callable[[], datetime]) -> None:
+        self._content = content
+        self._sessions, self._cases, self._profiles = sessions, cases, profiles
+        self._blobs, self._licences = blobs, licences
+        self._settings, self._clock = settings, clock
+
+    async def handle(self, user: str, message: Inbound) -> list[Reply]:
+        """Process one message under the user's lock; state is saved only if handling succeeds."""
+        async with self._sessions.lock(user):
+            saved = await self._sessions.load(user)
+            state = saved.model_copy(deep=True) if saved else Conversation()
+            turn = _Turn(self, self._content(), user, state)
+            replies = await turn.run(message)
+            state.updated_at = self._clock()
+            await self._sessions.save(user, state)
+            return replies
+
+
+class _Turn:
+    """One message being handled: the content snapshot, the user's state and the engine's ports."""
+
+    def __init__(self, engine: Engine, content: Content, user: str, state: Conversation) -> None:
+        self.e, self.c, self.user, self.s = engine, content, user, state
+        self.p = content.prompts
+
+    # ---- entry -------------------------------------------------------------------------------
+    async def run(self, message: Inbound) -> list[Reply]:
+        if message.upload is not None:
+            return await self._on_upload(message.upload)
+        text = (message.text or "").strip()
+        if not text:
+            return [TextReply(text=self.p.help)]
+        if text.startswith("/"):
+            verb, _, arg = text[1:].partition(" ")
+            return await self._on_command(verb, arg.strip())
+        return await self._on_text(text)
+
+    async def _on_command(self, verb: str, arg: str) -> list[Reply]:
+        handlers = {
+            "hello": self._hello, "apply": self._apply, "cancel": self._cancel, "back": self._back,
+            "human": self._human, "help": self._help, "submit": self._submit, "skip": self._skip,
+            "defer": self._defer, "licence": self._use_licence, "pledge": self._show_pledge,
+            "accept_pledge": self._accept_pledge,
+        }
+        if verb in handlers:
+            return await handlers[verb]()
+        if verb == "pick" and arg in self.s.candidates:
+            return self._offer(arg)
+        if verb == "ask" and arg in Topic.__members__ and self.s.target:
+            return [answer(Topic(arg), self._target(), self.p), *await self._reprompt()]
+        if verb == "edit":
+            return await self._edit(arg or None)
+        if verb == "reuse":
+            return await self._reuse(arg == "yes")
+        return [TextReply(text=self.p.help)]
+
+    async def _on_text(self, text: str) -> list[Reply]:
+        words, stage = self.c.words, self.s.stage
+        for command in ("cancel", "back", "edit", "human", "help"):
+            if words.means(text, command) and not (command == "edit" and stage is Stage.idle):
+                return await self._on_command(command, "")
+        if stage is Stage.offered and words.means(text, "apply"):
+            return await self._apply()
+        if stage is Stage.confirm and words.means(text, "submit"):
+            return await self._submit()
+        if stage is Stage.reuse and (words.means(text, "reuse") or words.means(text, "fresh")):
+            return await self._reuse(words.means(text, "reuse"))
+        if stage is Stage.pledge and words.means(text, "accept_pledge"):
+            return await self._accept_pledge()
+        if stage in (Stage.collect, Stage.pledge, Stage.confirm, Stage.edit, Stage.reuse):
+            return await self._answer_step(text)
+        return await self._find(text)
+
+    # ---- finding an item ----------------------------------------------------------------------
+    async def _find(self, text: str) -> list[Reply]:
+        topic = self.c.words.topic(text)
+        result = self.c.matcher.match(text)
+        if topic and self.s.target and result.decision is not Decision.match:
+            return [answer(topic, self._target(), self.p)]
+        if result.decision is Decision.match:
+            key = result.candidates[0].key
+            if topic:
+                self._offer(key)
+                return [answer(topic, self._target(), self.p), *await self._reprompt()]
+            return self._offer(key)
+        if result.decision is Decision.clarify:
+            self.s.stage, self.s.candidates = Stage.clarify, [c.key for c in result.candidates]
+            options = [Option(label=c.name, value=f"/pick {c.key}") for c in result.candidates]
+            options.append(Option(label="都不是，转人工", value="/human"))
+            return [ChoicesReply(text=self.p.clarify, options=options)]
+        return [ChoicesReply(text=self.p.no_match.format(text=text[:20]),
+                             options=[Option(label="转人工咨询", value="/human")])]
+
+    def _offer(self, key: str) -> list[Reply]:
+        self.s.stage, self.s.target, self.s.candidates = Stage.offered, key, []
+        return [item_card(self._target(), self.p)]
+
+    # ---- applying ------------------------------------------------------------------------------
+    async def _apply(self) -> list[Reply]:
+        if not self.s.target or self.s.stage not in (Stage.offered, Stage.idle):
+            return [TextReply(text=self.p.no_item_yet)]
+        target, plan = self._target(), self._plan()
+        self.s.start(target.key, uuid.uuid4().hex)
+        replies: list[Reply] = [TextReply(text=self.p.apply_start.format(name=target.name, count=self._total(plan)))]
+        profile = await self.e._profiles.load(self.user)
+        self.s.reuse_offer = {f.key: profile.fields[f.key] for f in plan.fields
+                              if f.reusable and f.key in profile.fields}
+        self.s.reuse_materials = {m.key: profile.materials[m.key] for m in plan.materials
+                                  if m.key in profile.materials}
+        if self.s.reuse_offer or self.s.reuse_materials:
+            self.s.stage = Stage.reuse
+            return replies + self._reuse_question(plan)
+        return replies + await self._ask()
+
+    def _reuse_question(self, plan: Plan) -> list[Reply]:
+        lines = [f"· {spec.label}：{mask(spec, self.s.reuse_offer[spec.key])}"
+                 for spec in plan.fields if spec.key in self.s.reuse_offer]
+        lines += [f"· {m.name}：{_entry_label(self.s.reuse_materials[m.key])}"
+                  for m in plan.materials if m.key in self.s.reuse_materials]
+        return [ChoicesReply(text="\n".join([self.p.reuse_offer, *lines]),
+                             options=[Option(label=self.p.reuse_yes, value="/reuse yes"),
+                                      Option(label=self.p.reuse_no, value="/reuse no")])]
+
+    async def _reuse(self, accept: bool) -> list[Reply]:
+        if self.s.stage is not Stage.reuse:
+            return [TextReply(text=self.p.help)]
+        if accept:
+            self.s.answers.update(self.s.reuse_offer)
+            self.s.materials.update(self.s.reuse_materials)
+        self.s.reuse_offer, self.s.reuse_materials = {}, {}
+        return await self._advance()
+
+    async def _answer_step(self, text: str) -> list[Reply]:
+        plan = self._plan()
+        topic = self.c.words.topic(text)
+        faq = faq_answer(text, plan.faq) if self.c.words.is_question(text) else None
+        if faq:
+            return [faq, *await self._reprompt()]
+        if topic and self.c.words.is_question(text):
+            return [answer(topic, self._target(), self.p), *await self._reprompt()]
+        if self.s.stage is not Stage.collect:
+            return await self._reprompt()
+        step = self._step(plan)
+        if isinstance(step, FieldSpec):
+            value = validate(step, text, self.e._clock().date())
+            if isinstance(value, Invalid):
+                message = getattr(self.p, value.message).format(**value.params)
+                return [TextReply(text=message), *await self._ask()]
+            self.s.answers[step.key] = value
+            return await self._advance()
+        words = self.c.words
+        for command, act in (("defer", self._defer), ("pledge", self._show_pledge), ("skip", self._skip),
+                             ("licence", self._use_licence)):
+            if words.means(text, command):
+                return await act()
+        return [TextReply(text=self.p.upload_expected.format(name=step.name)), *await self._ask()]
+
+    async def _on_upload(self, upload: Upload) -> list[Reply]:
+        step = self._step(self._plan()) if self.s.stage is Stage.collect and self.s.target else None
+        if not isinstance(step, Material):
+            return [TextReply(text=self.p.upload_not_expected), *await self._reprompt()]
+        settings = self.e._settings
+        if upload.truncated or len(upload.data) > settings.max_upload_bytes:
+            return [TextReply(text=self.p.upload_too_large.format(max_mb=settings.max_upload_bytes // 2**20)),
+                    *await self._ask()]
+        if not upload.data:
+            return [TextReply(text=self.p.upload_empty), *await self._ask()]
+        mime = sniff(upload.data)
+        if mime is None or mime not in settings.allowed_types:
+            return [TextReply(text=self.p.upload_bad_type), *await self._ask()]
+        blob = await self.e._blobs.put(upload.data, mime)
+        self.s.materials[step.key] = MaterialEntry(kind="upload", blob_id=blob.blob_id, mime=mime,
+                                                   size=blob.size, filename=upload.filename[:100])
+        return [TextReply(text=self.p.material_received.format(name=step.name)), *await self._advance()]
+
+    async def _use_licence(self) -> list[Reply]:
+        step = self._current_material()
+        if step is None or step.licence_type not in await self._licences():
+            return await self._reprompt()
+        self.s.materials[step.key] = MaterialEntry(kind="licence", licence=step.licence_type)
+        return [TextReply(text=self.p.material_licence_used.format(licence=step.licence_type)),
+                *await self._advance()]
+
+    async def _defer(self) -> list[Reply]:
+        step = self._current_material()
+        if step is None or not step.deferrable:
+            return await self._reprompt()
+        self.s.materials[step.key] = MaterialEntry(kind="deferred")
+        days = self.e._settings.deferral_days
+        return [TextReply(text=self.p.material_deferred.format(name=step.name, days=days)), *await self._advance()]
+
+    async def _skip(self) -> list[Reply]:
+        step = self._current_material()
+        if step is None or step.required:
+            return await self._reprompt()
+        self.s.materials[step.key] = MaterialEntry(kind="skipped")
+        return await self._advance()
+
+    async def _show_pledge(self) -> list[Reply]:
+        step = self._current_material()
+        if step is None or not step.pledge:
+            return await self._reprompt()
+        self.s.stage = Stage.pledge
+        return await self._reprompt()
+
+    async def _accept_pledge(self) -> list[Reply]:
+        if self.s.stage is not Stage.pledge:
+            return await self._reprompt()
+        step = self._step(self._plan())
+        assert isinstance(step, Material) and step.pledge
+        self.s.materials[step.key] = MaterialEntry(kind="pledge", pledge=step.pledge)
+        self.s.stage = Stage.collect
+        return [TextReply(text=self.p.pledge_recorded), *await self._advance()]
+
+    # ---- moving around -------------------------------------------------------------------------
+    async def _advance(self) -> list[Reply]:
+        """Go to the first unanswered step, or to the confirmation when none is left."""
+        nxt = self._next_open()
+        if nxt is None:
+            self.s.stage = Stage.confirm
+            return [self._summary()]
+        return await self._goto(nxt)
+
+    async def _goto(self, step: int) -> list[Reply]:
+        self.s.stage, self.s.step = Stage.collect, step
+        return await self._ask()
+
+    def _next_open(self) -> int | None:
+        plan = self._plan()
+        for i, step in enumerate(self._steps(plan)):
+            if isinstance(step, FieldSpec) and step.key not in self.s.answers and not step.optional:
+                return i
+            if isinstance(step, Material) and step.key not in self.s.materials:
+                return i
+        return None
+
+    async def _back(self) -> list[Reply]:
+        if self.s.stage is Stage.confirm:
+            return await self._goto(self._total(self._plan()) - 1)
+        if self.s.stage is Stage.pledge:
+            self.s.stage = Stage.collect
+            return await self._ask()
+        if self.s.stage is not Stage.collect:
+            return [TextReply(text=self.p.nothing_to_cancel)] if self.s.stage is Stage.idle else self._reprompt()
+        if self.s.step == 0:
+            return [TextReply(text=self.p.at_first_step), *await self._ask()]
+        return await self._goto(self.s.step - 1)
+
+    async def _edit(self, key: str | None) -> list[Reply]:
+        if self.s.stage not in (Stage.collect, Stage.confirm, Stage.edit) or not self.s.target:
+            return [TextReply(text=self.p.nothing_to_cancel)]
+        steps = self._steps(self._plan())
+        if key is not None:
+            index = next((i for i, st in enumerate(steps) if st.key == key), None)
+            if index is not None:
+                self.s.stage, self.s.step = Stage.collect, index
+                return await self._ask()
+        self.s.stage = Stage.edit
+        options = [Option(label=_step_label(st), value=f"/edit {st.key}") for st in steps
+                   if st.key in self.s.answers or st.key in self.s.materials]
+        return [ChoicesReply(text=self.p.edit_which, options=options)]
+
+    async def _cancel(self) -> list[Reply]:
+        if self.s.stage in (Stage.idle, Stage.offered, Stage.clarify):
+            self.s.reset()
+            return [TextReply(text=self.p.nothing_to_cancel)]
+        self.s.reset()
+        return [TextReply(text=self.p.cancelled)]
+
+    async def _hello(self) -> list[Reply]:
+        if self.s.stage in (Stage.collect, Stage.confirm, Stage.reuse, Stage.pledge, Stage.edit):
+            return [TextReply(text=self.p.resume.format(name=self._target().name)), *await self._reprompt()]
+        return [TextReply(text=self.p.greeting)]
+
+    async def _human(self) -> list[Reply]:
+        return [TextReply(text=self.p.human_offer)]
+
+    async def _help(self) -> list[Reply]:
+        return [TextReply(text=self.p.help), *await self._reprompt()]
+
+    # ---- submitting ------------------------------------------------------------------------------
+    async def _submit(self) -> list[Reply]:
+        if self.s.stage is not Stage.confirm or not self.s.target or not self.s.submit_key:
+            if self.s.last_case:
+                return [TextReply(text=f"您的申请已提交，办件编号 {self.s.last_case}。")]
+            return [TextReply(text=self.p.nothing_to_cancel)]
+        if self._next_open() is not None:
+            return await self._advance()
+        target, plan = self._target(), self._plan()
+        now = self.e._clock()
+        deadline = self.c.calendar.add_workdays(now.date(), target.promised_days)
+        new_case = NewCase(
+            user=self.user, target=target.key, target_name=target.name,
+            item_codes=[i.code for i in target.items],
+            fields={k: v for k, v in self.s.answers.items() if plan.field(k)},
+            materials=[CaseMaterial(key=m.key, name=m.name, entry=self.s.materials.get(m.key))
+                       for m in plan.materials],
+            submitted_at=now, promised_date=deadline.date, provisional_date=deadline.provisional,
+            idempotency_key=self.s.submit_key)
+        case = await self.e._cases.submit(new_case, self.e._settings.case_number_prefix)
+        await self._remember(plan)
+        summary = self._summary(title=f"办件编号 {case.number}", actions=False)
+        self.s.reset()
+        self.s.last_case = case.number
+        note = self.p.provisional_note if deadline.provisional else ""
+        text = self.p.submitted.format(number=case.number, date=deadline.date.isoformat(), provisional=note)
+        return [TextReply(text=text), summary]
+
+    async def _remember(self, plan: Plan) -> None:
+        profile = await self.e._profiles.load(self.user)
+        fields = {k: v for k, v in self.s.answers.items() if (spec := plan.field(k)) and spec.reusable}
+        materials = {k: m for k, m in self.s.materials.items() if m.kind in ("upload", "licence")}
+        await self.e._profiles.save(self.user, Profile(fields={**profile.fields, **fields},
+                                                       materials={**profile.materials, **materials}))
+
+    def _summary(self, title: str | None = None, actions: bool = True) -> CardReply:
+        plan = self._plan()
+        fields = [CardField(label="事项", value=self._target().name)]
+        fields += [CardField(label=f.label, value=mask(f, self.s.answers[f.key]))
+                   for f in plan.fields if f.key in self.s.answers]
+        fields += [CardField(label=m.name, value=_entry_label(self.s.materials[m.key]))
+                   for m in plan.materials if m.key in self.s.materials]
+        buttons = [Option(label=self.p.confirm_submit, value="/submit"),
+                   Option(label=self.p.confirm_edit, value="/edit"), Option(label="取消", value="/cancel")]
+        return CardReply(title=title or self.p.confirm_title, fields=fields, actions=buttons if actions else [])
+
+    # ---- asking ----------------------------------------------------------------------------------
+    async def _ask(self) -> list[Reply]:
+        step = self._step(self._plan())
+        if isinstance(step, FieldSpec):
+            return [self._field_reply(step)]
+        return [self._material_reply(step, await self._licences())]
+
+    async def _reprompt(self) -> list[Reply]:
+        """Repeat what the bot is waiting for, so the user always knows the next move."""
+        stage = self.s.stage
+        if stage is Stage.collect:
+            return await self._ask()
+        if stage is Stage.confirm:
+            return [self._summary()]
+        if stage is Stage.reuse:
+            return self._reuse_question(self._plan())
+        if stage is Stage.edit:
+            return await self._edit(None)
+        if stage is Stage.pledge:
+            step = self._step(self._plan())
+            assert isinstance(step, Material)
+            return [ChoicesReply(text=self.p.pledge_text.format(text=step.pledge),
+                                 options=[Option(label=self.p.pledge_accept, value="/accept_pledge"),
+                                          Option(label="返回", value="/back")])]
+        if stage is Stage.clarify:
+            return [TextReply(text=self.p.clarify_again)]
+        if stage is Stage.offered:
+            return [TextReply(text=self.p.ask_next)]
+        return []
+
+    def _field_reply(self, spec: FieldSpec) -> FormStepReply:
+        current = self.s.answers.get(spec.key)
+        return FormStepReply(
+            key=spec.key, label=spec.label, input=spec.type.value, text=spec.prompt, hint=spec.hint,
+            options=[Option(label=o, value=o) for o in spec.options] if spec.type is FieldType.choice else [],
+            current_value=mask(spec, current) if current else None, progress=self._progress())
+
+    def _material_reply(self, material: Material, licences: set[str]) -> MaterialStepReply:
+        p = self.p
+        options = []
+        if material.licence_type and material.licence_type in licences:
+            options.append(Option(label=p.material_licence.format(licence=material.licence_type), value="/licence"))
+        if material.deferrable:
+            options.append(Option(label=p.material_defer, value="/defer"))
+        if material.pledge:
+            options.append(Option(label=p.material_pledge, value="/pledge"))
+        if not material.required:
+            options.append(Option(label=p.material_skip, value="/skip"))
+        copies = f"（{material.copies}份）" if material.copies > 1 else ""
+        text = p.material_prompt.format(name=material.name, copies=copies)
+        if not material.required:
+            text += p.material_optional
+        settings = self.e._settings
+        return MaterialStepReply(key=material.key, name=material.name, text=text, required=material.required,
+                                 accept=list(settings.allowed_types), max_bytes=settings.max_upload_bytes,
+                                 options=options, progress=self._progress())
+
+    # ---- helpers ---------------------------------------------------------------------------------
+    async def _licences(self) -> set[str]:
+        return await self.e._licences.available(self.user, self.s.answers.get("id_number"))
+
+    def _target(self) -> Target:
+        target = self.c.catalog.target(self.s.target or "")
+        if target is None:  # the item was removed from the catalog since
+            self.s.reset()
+            raise LookupError("target no longer in catalog")
+        return target
+
+    def _plan(self) -> Plan:
+        return self.c.scripts.plan(self._target())
+
+    @staticmethod
+    def _steps(plan: Plan) -> list[FieldSpec | Material]:
+        return [*plan.fields, *plan.materials]
+
+    def _total(self, plan: Plan) -> int:
+        return len(plan.fields) + len(plan.materials)
+
+    def _step(self, plan: Plan) -> FieldSpec | Material:
+        steps = self._steps(plan)
+        return steps[min(self.s.step, len(steps) - 1)]
+
+    def _current_material(self) -> Material | None:
+        if self.s.stage not in (Stage.collect, Stage.pledge) or not self.s.target:
+            return None
+        step = self._step(self._plan())
+        return step if isinstance(step, Material) else None
+
+    def _progress(self) -> Progress:
+        return Progress(current=self.s.step + 1, total=self._total(self._plan()))
+
+
+def _entry_label(entry: MaterialEntry) -> str:
+    return {
+        "upload": f"已上传 {entry.filename or ''}".strip(),
+        "licence": f"电子证照「{entry.licence}」",
+        "deferred": "容缺，受理后补交",
+        "pledge": "告知承诺",
+        "skipped": "未提供（非必需）",
+    }[entry.kind]
+
+
+def _step_label(step: FieldSpec | Material) -> str:
+    return step.label if isinstance(step, FieldSpec) else step.name

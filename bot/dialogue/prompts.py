@@ -1,0 +1,82 @@
+"""Bot texts, loaded from intents/scripts/prompts.yaml so the product team can edit them."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+from bot.content_errors import load_model
+
+
+class Prompts(BaseModel):
+    """Every sentence the engine says; all keys are required so a missing one fails at load."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    greeting: str
+    no_match: str
+    human_offer: str
+    clarify: str
+    clarify_again: str
+    offer: str
+    ask_next: str
+    materials_title: str
+    materials_none: str
+    time_answer: str
+    fee_free: str
+    fee_answer: str
+    conditions_title: str
+    location_title: str
+    legal_title: str
+    no_item_yet: str
+    apply_start: str
+    reuse_offer: str
+    reuse_yes: str
+    reuse_no: str
+    field_progress: str
+    material_prompt: str
+    material_optional: str
+    material_upload: str
+    material_licence: str
+    material_defer: str
+    material_pledge: str
+    material_skip: str
+    material_received: str
+    material_licence_used: str
+    material_deferred: str
+    pledge_text: str
+    pledge_accept: str
+    pledge_recorded: str
+    upload_expected: str
+    upload_not_expected: str
+    upload_too_large: str
+    upload_bad_type: str
+    upload_empty: str
+    confirm_title: str
+    confirm_submit: str
+    confirm_edit: str
+    submitted: str
+    provisional_note: str
+    cancelled: str
+    nothing_to_cancel: str
+    at_first_step: str
+    edit_which: str
+    resume: str
+    help: str
+    error_name: str
+    error_id_length: str
+    error_id_birth: str
+    error_id_checksum: str
+    error_phone: str
+    error_length: str
+    error_choice: str
+    error_date: str
+    error_date_past: str
+    error_date_future: str
+    error_number: str
+    error_pattern: str
+    retry_later: str
+
+    @classmethod
+    def load(cls, path: Path) -> "Prompts":
+        return load_model(path, cls, path.parent.parent)

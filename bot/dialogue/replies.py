@@ -1,0 +1,75 @@
+"""Typed replies: the public contract the mini-program and the H5 page render."""
+from __future__ import annotations
+
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, Field
+
+
+class Option(BaseModel):
+    label: str
+    value: str
+
+
+class Progress(BaseModel):
+    current: int
+    total: int
+
+
+class TextReply(BaseModel):
+    type: Literal["text"] = "text"
+    text: str
+
+
+class ChoicesReply(BaseModel):
+    type: Literal["choices"] = "choices"
+    text: str
+    options: list[Option]
+
+
+class FormStepReply(BaseModel):
+    """Ask for one field. `input` tells the client which keyboard/picker to show."""
+
+    type: Literal["form_step"] = "form_step"
+    key: str
+    label: str
+    input: str
+    text: str
+    hint: str | None = None
+    options: list[Option] = Field(default_factory=list)
+    current_value: str | None = Field(default=None, description="Earlier answer, masked if sensitive")
+    progress: Progress
+
+
+class MaterialStepReply(BaseModel):
+    """Ask for one material: upload, or one of the options (电子证照, 容缺, 告知承诺, 跳过)."""
+
+    type: Literal["material_step"] = "material_step"
+    key: str
+    name: str
+    text: str
+    required: bool
+    accept: list[str]
+    max_bytes: int
+    options: list[Option] = Field(default_factory=list)
+    progress: Progress
+
+
+class CardField(BaseModel):
+    label: str
+    value: str
+
+
+class CardReply(BaseModel):
+    type: Literal["card"] = "card"
+    title: str
+    fields: list[CardField] = Field(default_factory=list)
+    actions: list[Option] = Field(default_factory=list)
+
+
+Reply = Annotated[Union[TextReply, ChoicesReply, FormStepReply, MaterialStepReply, CardReply],
+                  Field(discriminator="type")]
+
+
+class ChatResponse(BaseModel):
+    replies: list[Reply]

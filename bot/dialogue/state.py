@@ -1,0 +1,59 @@
+"""Conversation state kept per user in the session store (JSON-serialisable)."""
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class Stage(str, Enum):
+    idle = "idle"          # nothing under way
+    clarify = "clarify"    # waiting for the user to pick one of several items
+    offered = "offered"    # one item found; user may ask about it or start applying
+    reuse = "reuse"        # asking whether to reuse earlier answers
+    collect = "collect"    # asking the current field or material
+    pledge = "pledge"      # showing a 告知承诺 text, waiting for consent
+    edit = "edit"          # choosing which answer to change
+    confirm = "confirm"    # summary shown, waiting for submit
+
+
+class MaterialEntry(BaseModel):
+    """How one material was provided."""
+
+    kind: Literal["upload", "licence", "deferred", "pledge", "skipped"]
+    blob_id: str | None = None
+    filename: str | None = None
+    mime: str | None = None
+    size: int | None = None
+    licence: str | None = None
+    pledge: str | None = None
+
+
+class Conversation(BaseModel):
+    """Where one user is in the dialogue. Stored whole after every handled message."""
+
+    stage: Stage = Stage.idle
+    target: str | None = None
+    candidates: list[str] = Field(default_factory=list)
+    step: int = 0
+    answers: dict[str, str] = Field(default_factory=dict)
+    materials: dict[str, MaterialEntry] = Field(default_factory=dict)
+    reuse_offer: dict[str, str] = Field(default_factory=dict, description="field key -> earlier value")
+    reuse_materials: dict[str, MaterialEntry] = Field(default_factory=dict)
+    submit_key: str | None = None
+    last_case: str | None = None
+    updated_at: datetime | None = None
+
+    def start(self, target: str, submit_key: str) -> None:
+        """Begin a fresh application for target, forgetting any unfinished one."""
+        self.stage, self.target, self.step, self.submit_key = Stage.collect, target, 0, submit_key
+        self.answers, self.materials, self.candidates = {}, {}, []
+        self.reuse_offer, self.reuse_materials = {}, {}
+
+    def reset(self) -> None:
+        """Back to idle, keeping only the number of the last submitted case."""
+        last = self.last_case
+        self.__init__()  # type: ignore[misc]
+        self.last_case = last

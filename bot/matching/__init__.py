@@ -1,0 +1,4 @@
+"""Intent matching: from a citizen's own words to service items."""
+from bot.matching.matcher import Candidate, Decision, Matcher, MatchResult
+
+__all__ = ["Candidate", "Decision", "MatchResult", "Matcher"]

@@ -1,0 +1,267 @@
+"""Deterministic, explainable matcher from an utterance to catalog targets.
+
+Index side: every target's phrases (name, short name, aliases, script synonyms) are normalised (synonyms
+and colloquial variants are rewritten to one canonical word by the Lexicon) and cut by jieba into terms;
+each term is weighted by IDF over targets, longer terms a little more. Whole short phrases are terms too,
+so an exact alias hit weighs most.
+
+Query side: fillers ("请问", "咋办") are cut out, then every window of the rest is looked up exactly, by
+fuzzy pinyin (homophone typos: 居注证, 公基金) and with one character wildcarded (shape typos: 居往证).
+A fuzzy hit is only believed when the characters it changes are not already explained by an exact term
+(so 残疾证补办 does not turn into 残疾证新办).
+
+Scoring a target (coverage, not a bag of words):
+  * explained = the best set of non-overlapping query spans among the terms the target shares with the
+    query (weighted interval scheduling), so 残疾人/残疾/残 at one spot count once;
+  * every content character of the query carries a "mass" (the density of the most specific term that
+    covers it, a small constant if no term does); the mass the target leaves unexplained is subtracted,
+    so a target that ignores a distinctive query word (补, 转学, 退休...) loses to one that explains it;
+  * 一件事 bundles are preferred only when the query asks for several things at once (the canonical
+    word 一件事 is found); otherwise a single item wins ties.
+Decision: none under `min_score`, clarify when runner-ups are within `clarify_ratio` of the top score.
+Candidates carry the terms that explain them.
+"""
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Iterable
+
+import jieba
+
+from bot.matching.lexicon import Lexicon
+
+EXACT, HOMOPHONE, ONE_TYPO = 1.0, 0.85, 0.7
+SINGLE_CHAR = 0.6       # single-character terms (补, 丢, 换) count, but less
+MAX_TERM = 10           # longest window looked up
+MAX_DF_SHARE = 0.3      # a term in more than this share of targets says nothing and is dropped
+UNEXPLAINED = 0.6       # share of the mass of unexplained query characters subtracted from a score
+UNKNOWN_MASS = 0.5      # mass of a content character that no catalog term covers
+BUNDLE_CUE = "一件事"    # canonical word for "all at once" (一起办, 一站式, 全套...)
+BUNDLE_PENALTY = 0.85   # a bundle without that cue in the query keeps this share of its score
+MAX_USER_WORD = 5       # longer user words (whole catalog names) are not given to jieba
+KEEP = 5                # candidates scored exactly
+
+
+def _length_factor(n: int) -> float:
+    return SINGLE_CHAR if n == 1 else 1.0 + 0.15 * min(n - 2, 4)
+
+
+class Decision(str, Enum):
+    match = "match"
+    clarify = "clarify"
+    none = "none"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    key: str
+    name: str
+    score: float
+    terms: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class MatchResult:
+    decision: Decision
+    candidates: tuple[Candidate, ...]
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "decision": self.decision.value,
+            "candidates": [
+                {"code": c.key, "name": c.name, "score": round(c.score, 3), "terms": list(c.terms)}
+                for c in self.candidates
+            ],
+        }
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Decision rule, tuned on the tune split of tests/data/utterances.tsv."""
+
+    min_score: float = 2.2      # below: none
+    clarify_ratio: float = 0.8  # runner-up within this share of the top score: clarify
+    max_choices: int = 3
+
+
+@dataclass
+class _Index:
+    postings: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    by_pinyin: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    by_wildcard: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    weight: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Hit:
+    term: str
+    start: int
+    end: int
+    weight: float       # idf x length factor x strength of the way it was found
+
+
+class Matcher:
+    """Build once from (key, name, phrases) triples; `match` is pure and thread-safe."""
+
+    def __init__(self, lexicon: Lexicon, targets: Iterable[tuple[str, str, list[str]]],
+                 user_words: Iterable[str] = (), thresholds: Thresholds = Thresholds()) -> None:
+        self._lexicon = lexicon
+        self._thresholds = thresholds
+        self._keys: list[str] = []
+        self._names: list[str] = []
+        self._is_bundle: list[bool] = []
+        tokenizer = jieba.Tokenizer()
+        # Only short user words: whole names and aliases are terms anyway, and cutting them into their
+        # parts is what lets a colloquial query meet them half-way.
+        for word in [*user_words, *lexicon.canonical.values(), BUNDLE_CUE]:
+            word = lexicon.normalize(word)
+            if 2 <= len(word) <= MAX_USER_WORD:
+                tokenizer.add_word(word, freq=2000)
+        term_sets: list[set[str]] = []
+        for key, name, phrases in targets:
+            self._keys.append(key)
+            self._names.append(name)
+            self._is_bundle.append(key.startswith("bundle:"))
+            term_sets.append(self._terms_of(tokenizer, [name, *phrases]))
+        self._index = self._build(term_sets)
+
+    def _terms_of(self, tokenizer: jieba.Tokenizer, phrases: list[str]) -> set[str]:
+        terms: set[str] = set()
+        for phrase in phrases:
+            text = self._lexicon.strip_fillers(self._lexicon.normalize(phrase))
+            core = text.replace(" ", "")
+            if 2 <= len(core) <= MAX_TERM:
+                terms.add(core)
+            for part in text.split():
+                terms.update(w for w in tokenizer.lcut(part, HMM=False)
+                             if w not in self._lexicon.stop_chars and w.strip())
+        return terms
+
+    def _build(self, term_sets: list[set[str]]) -> _Index:
+        index = _Index()
+        df: dict[str, int] = defaultdict(int)
+        for terms in term_sets:
+            for term in terms:
+                df[term] += 1
+        n = len(term_sets)
+        limit = max(3, int(MAX_DF_SHARE * n))
+        for term, count in df.items():
+            if count > limit or len(term) > MAX_TERM:
+                continue
+            index.weight[term] = math.log(1 + n / count) * _length_factor(len(term))
+            if len(term) >= 2:
+                index.by_pinyin[" ".join(self._lexicon.syllables(term))].add(term)
+            if len(term) >= 3:
+                for i in range(1, len(term) - 1):
+                    index.by_wildcard[term[:i] + "?" + term[i + 1:]].add(term)
+        for target, terms in enumerate(term_sets):
+            for term in sorted(terms):
+                if term in index.weight:
+                    index.postings[term].append(target)
+        return index
+
+    def _hits(self, text: str) -> list[_Hit]:
+        """Vocabulary terms found in the text (spaces separate filler-free segments)."""
+        index = self._index
+        exact: dict[str, tuple[int, int]] = {}
+        fuzzy: dict[str, tuple[float, int, int, tuple[int, ...]]] = {}
+        syllables = self._lexicon.syllables(text)
+        n = len(text)
+        for start in range(n):
+            if text[start] == " ":
+                continue
+            for end in range(start + 1, min(n, start + MAX_TERM) + 1):
+                window = text[start:end]
+                if window[-1] == " ":
+                    break
+                if window in index.weight and window not in exact:
+                    exact[window] = (start, end)
+                if end - start >= 2:
+                    for term in index.by_pinyin.get(" ".join(syllables[start:end]), ()):
+                        if term != window:
+                            diff = tuple(start + i for i, (a, b) in enumerate(zip(window, term)) if a != b)
+                            if term not in fuzzy or fuzzy[term][0] < HOMOPHONE:
+                                fuzzy[term] = (HOMOPHONE, start, end, diff)
+                if end - start >= 3:
+                    for i in range(1, end - start - 1):
+                        for term in index.by_wildcard.get(window[:i] + "?" + window[i + 1:], ()):
+                            if term != window and term not in fuzzy:
+                                fuzzy[term] = (ONE_TYPO, start, end, (start + i,))
+        # A fuzzy hit must not rewrite characters an exact multi-character term already explains.
+        explained = set()
+        for term, (s, e) in exact.items():
+            if e - s >= 2:
+                explained.update(range(s, e))
+        hits = [_Hit(t, s, e, index.weight[t]) for t, (s, e) in exact.items()]
+        for term, (strength, s, e, diff) in fuzzy.items():
+            if term not in exact and not explained.intersection(diff):
+                hits.append(_Hit(term, s, e, index.weight[term] * strength))
+        return hits
+
+    @staticmethod
+    def _best_cover(hits: list[_Hit]) -> tuple[float, list[_Hit]]:
+        """Heaviest set of non-overlapping hits (weighted interval scheduling)."""
+        hits = sorted(hits, key=lambda h: (h.end, h.start, h.term))
+        best: list[tuple[float, list[_Hit]]] = [(0.0, [])]
+        ends = [h.end for h in hits]
+        for j, hit in enumerate(hits):
+            # last hit ending at or before this one's start
+            k = j
+            while k > 0 and ends[k - 1] > hit.start:
+                k -= 1
+            take = (best[k][0] + hit.weight, best[k][1] + [hit])
+            best.append(take if take[0] > best[j][0] else best[j])
+        return best[-1]
+
+    def match(self, utterance: str) -> MatchResult:
+        """Rank targets for an utterance and decide: match, clarify or none."""
+        lex = self._lexicon
+        text = lex.strip_fillers(lex.normalize(utterance)).strip()
+        hits = self._hits(text)
+        # Mass of each content character: density of the most specific term covering it.
+        mass = [0.0] * len(text)
+        for i, ch in enumerate(text):
+            if ch != " " and ch not in lex.stop_chars:
+                mass[i] = UNKNOWN_MASS
+        for hit in hits:
+            density = hit.weight / (hit.end - hit.start)
+            for i in range(hit.start, hit.end):
+                if mass[i] and density > mass[i]:
+                    mass[i] = density
+        total_mass = sum(mass)
+        cue = any(h.term == BUNDLE_CUE for h in hits)
+
+        by_target: dict[int, list[_Hit]] = defaultdict(list)
+        upper: dict[int, float] = defaultdict(float)
+        for hit in hits:
+            for target in self._index.postings.get(hit.term, ()):
+                by_target[target].append(hit)
+                upper[target] += hit.weight
+        order = sorted(upper, key=lambda t: (-upper[t], self._keys[t]))
+        scored: list[tuple[float, int, list[_Hit]]] = []
+        for target in order:
+            if len(scored) >= KEEP and upper[target] < scored[KEEP - 1][0]:
+                break
+            explained, chosen = self._best_cover(by_target[target])
+            covered = set()
+            for hit in chosen:
+                covered.update(range(hit.start, hit.end))
+            unexplained = total_mass - sum(mass[i] for i in covered)
+            score = explained - UNEXPLAINED * unexplained
+            if self._is_bundle[target] and not cue:
+                score *= BUNDLE_PENALTY
+            scored.append((score, target, chosen))
+            scored.sort(key=lambda s: (-s[0], self._is_bundle[s[1]], self._keys[s[1]]))
+        t = self._thresholds
+        top = [Candidate(self._keys[i], self._names[i], s,
+                         tuple(h.term for h in sorted(chosen, key=lambda h: h.start)))
+               for s, i, chosen in scored[:KEEP]]
+        if not top or top[0].score < t.min_score:
+            return MatchResult(Decision.none, tuple(top[:t.max_choices]))
+        close = [c for c in top[: t.max_choices] if c.score >= t.clarify_ratio * top[0].score]
+        if len(close) > 1:
+            return MatchResult(Decision.clarify, tuple(close))
+        return MatchResult(Decision.match, tuple(top[: t.max_choices]))

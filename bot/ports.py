@@ -1,0 +1,83 @@
+"""Ports: what the domain needs from storage and providers. Implementations live in storage/."""
+from __future__ import annotations
+
+from contextlib import AbstractAsyncContextManager
+from datetime import date, datetime
+from typing import Protocol
+
+from pydantic import BaseModel
+
+from bot.dialogue.state import Conversation, MaterialEntry
+
+
+class SessionStore(Protocol):
+    """Conversation state per user, with a per-user lock so one user's messages run in order."""
+
+    def lock(self, user: str) -> AbstractAsyncContextManager[None]: ...
+    async def load(self, user: str) -> Conversation | None: ...
+    async def save(self, user: str, state: Conversation) -> None: ...
+    async def close(self) -> None: ...
+
+
+class Profile(BaseModel):
+    """What a user gave in earlier applications, offered again (with consent) instead of re-asking."""
+
+    fields: dict[str, str] = {}
+    materials: dict[str, MaterialEntry] = {}
+
+
+class CaseMaterial(BaseModel):
+    key: str
+    name: str
+    entry: MaterialEntry | None = None  # None: an optional material not provided
+
+
+class NewCase(BaseModel):
+    """A submitted application, before it has a number."""
+
+    user: str
+    target: str
+    target_name: str
+    item_codes: list[str]
+    fields: dict[str, str]
+    materials: list[CaseMaterial]
+    submitted_at: datetime
+    promised_date: date
+    provisional_date: bool
+    idempotency_key: str
+
+
+class Case(NewCase):
+    """办件: one application and its lifecycle."""
+
+    number: str
+    status: str
+
+
+class CaseRepository(Protocol):
+    async def submit(self, case: NewCase, number_prefix: str) -> Case:
+        """Store the case and its outbox event atomically; the same idempotency key returns the first case."""
+    async def get(self, number: str) -> Case | None: ...
+    async def list_for_user(self, user: str) -> list[Case]: ...
+
+
+class ProfileStore(Protocol):
+    async def load(self, user: str) -> Profile: ...
+    async def save(self, user: str, profile: Profile) -> None: ...
+
+
+class StoredBlob(BaseModel):
+    blob_id: str
+    mime: str
+    size: int
+
+
+class BlobStore(Protocol):
+    async def put(self, data: bytes, mime: str) -> StoredBlob: ...
+    async def get(self, blob_id: str) -> bytes | None: ...
+
+
+class LicenceProvider(Protocol):
+    """电子证照: which licences of this citizen the office can fetch itself."""
+
+    async def available(self, user: str, id_number: str | None) -> set[str]: ...

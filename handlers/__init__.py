@@ -1,0 +1,1 @@
+"""aiohttp adapters: translate HTTP to calls on bot/ and back."""

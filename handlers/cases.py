@@ -1,0 +1,54 @@
+"""Case read API for citizens: their own cases only, personal data masked."""
+from __future__ import annotations
+
+import re
+
+from aiohttp import web
+
+from bot.ports import Case, CaseRepository
+from handlers.chat import USER_PATTERN
+from handlers.problems import dumps, problem
+
+
+def _mask(value: str) -> str:
+    if re.fullmatch(r"\d{17}[\dX]", value):
+        return value[:6] + "*" * 8 + value[-4:]
+    if re.fullmatch(r"1\d{10}", value):
+        return value[:3] + "****" + value[-4:]
+    return value
+
+
+def case_view(case: Case) -> dict[str, object]:
+    """The JSON a citizen sees of a case."""
+    return {
+        "number": case.number, "status": case.status, "target": case.target, "name": case.target_name,
+        "items": case.item_codes, "submitted_at": case.submitted_at.isoformat(),
+        "promised_date": case.promised_date.isoformat(), "promised_date_provisional": case.provisional_date,
+        "fields": {k: _mask(v) for k, v in case.fields.items()},
+        "materials": [{"key": m.key, "name": m.name, "provided_as": m.entry.kind if m.entry else "missing"}
+                      for m in case.materials],
+    }
+
+
+class CaseHandlers:
+    def __init__(self, cases: CaseRepository) -> None:
+        self._cases = cases
+
+    def _user(self, request: web.Request) -> str | None:
+        user = request.query.get("user", "")
+        return user if re.fullmatch(USER_PATTERN, user) else None
+
+    async def list_cases(self, request: web.Request) -> web.Response:
+        user = self._user(request)
+        if user is None:
+            return problem(422, "Invalid request", "缺少用户标识。")
+        cases = await self._cases.list_for_user(user)
+        return web.json_response({"cases": [case_view(c) for c in cases]}, dumps=dumps)
+
+    async def get_case(self, request: web.Request) -> web.Response:
+        user = self._user(request)
+        case = await self._cases.get(request.match_info["number"])
+        # Someone else's case answers exactly like a missing one: numbers must not be probeable.
+        if user is None or case is None or case.user != user:
+            return problem(404, "Not found", "没有找到这个办件。")
+        return web.json_response(case_view(case), dumps=dumps)

@@ -1,0 +1,71 @@
+"""POST /api/v1/chat/messages: JSON text/choice messages and multipart uploads."""
+from __future__ import annotations
+
+from aiohttp import web
+from pydantic import BaseModel, Field, ValidationError
+
+from bot.dialogue.engine import Engine, Inbound
+from bot.dialogue.replies import ChatResponse
+from bot.uploads import Upload
+from handlers.problems import dumps, problem, validation_problem
+
+USER_PATTERN = r"^[A-Za-z0-9_\-.:]{1,128}$"
+
+
+class ChatRequest(BaseModel):
+    """A text message or a tapped option's value. `user` becomes the logged-in identity later."""
+
+    user: str = Field(pattern=USER_PATTERN)
+    text: str = Field(min_length=1, max_length=500)
+
+
+class ChatHandlers:
+    def __init__(self, engine: Engine, max_upload_bytes: int) -> None:
+        self._engine = engine
+        self._max = max_upload_bytes
+
+    async def post_message(self, request: web.Request) -> web.Response:
+        if request.content_type.startswith("multipart/"):
+            parsed = await self._read_upload(request)
+            if isinstance(parsed, web.Response):
+                return parsed
+            user, inbound = parsed
+        else:
+            try:
+                body = ChatRequest.model_validate_json(await request.read())
+            except ValidationError as exc:
+                return validation_problem(exc)
+            user, inbound = body.user, Inbound(text=body.text)
+        replies = await self._engine.handle(user, inbound)
+        return web.json_response(ChatResponse(replies=replies).model_dump(mode="json", exclude_none=True),
+                                 dumps=dumps)
+
+    async def _read_upload(self, request: web.Request) -> tuple[str, Inbound] | web.Response:
+        """Read `user` and one `file`; stop reading a file at the limit instead of buffering it all."""
+        reader = await request.multipart()
+        user: str | None = None
+        upload: Upload | None = None
+        async for part in reader:
+            if part.name == "user":
+                user = (await part.text()).strip()
+            elif part.name == "file" and upload is None:
+                data = bytearray()
+                while chunk := await part.read_chunk(64 * 1024):
+                    data.extend(chunk)
+                    if len(data) > self._max:
+                        break
+                upload = Upload(filename=part.filename or "upload", data=bytes(data[: self._max + 1]),
+                                truncated=len(data) > self._max)
+        if user is None or not _valid_user(user):
+            return problem(422, "Invalid request", "缺少用户标识。")
+        if upload is None:
+            return problem(422, "Invalid request", "没有收到文件，请重新上传。")
+        return user, Inbound(upload=upload)
+
+
+def _valid_user(user: str) -> bool:
+    try:
+        ChatRequest(user=user, text="x")
+    except ValidationError:
+        return False
+    return True

@@ -1,0 +1,53 @@
+"""OpenAPI 3.1 document of the public API, with schemas generated from the pydantic models."""
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic.json_schema import models_json_schema
+
+from bot.dialogue.replies import ChatResponse
+from handlers.chat import ChatRequest
+
+_PROBLEM = {"description": "Problem details (RFC 9457); `detail` is Chinese text a client may show",
+            "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+
+
+def openapi_document() -> dict[str, Any]:
+    """Build the document once at start-up."""
+    _, schemas = models_json_schema([(ChatRequest, "validation"), (ChatResponse, "serialization")],
+                                    ref_template="#/components/schemas/{model}")
+    components = schemas.get("$defs", {})
+    components["Problem"] = {"type": "object", "properties": {
+        "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
+        "detail": {"type": "string"}}, "required": ["title", "status", "detail"]}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "zhengwu-bot API", "version": "1.0.0",
+                 "description": "德令哈市政务服务对话机器人。`user` is trusted until WeChat login lands; "
+                                "it will then be taken from the session token."},
+        "paths": {
+            "/api/v1/chat/messages": {"post": {
+                "summary": "Send a message (text, a tapped option's value, or a file) and get the bot's replies",
+                "requestBody": {"required": True, "content": {
+                    "application/json": {"schema": {"$ref": "#/components/schemas/ChatRequest"}},
+                    "multipart/form-data": {"schema": {"type": "object", "required": ["user", "file"],
+                                                       "properties": {"user": {"type": "string"},
+                                                                      "file": {"type": "string",
+                                                                               "format": "binary"}}}}}},
+                "responses": {"200": {"description": "Replies to render in order", "content": {
+                    "application/json": {"schema": {"$ref": "#/components/schemas/ChatResponse"}}}},
+                    "413": _PROBLEM, "422": _PROBLEM, "503": _PROBLEM}}},
+            "/api/v1/cases": {"get": {
+                "summary": "The user's cases, newest first",
+                "parameters": [{"name": "user", "in": "query", "required": True, "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "{cases: [Case]}"}, "422": _PROBLEM}}},
+            "/api/v1/cases/{number}": {"get": {
+                "summary": "One case of the user (someone else's case answers 404, like a missing one)",
+                "parameters": [{"name": "number", "in": "path", "required": True, "schema": {"type": "string"}},
+                               {"name": "user", "in": "query", "required": True, "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "Case with masked personal data"}, "404": _PROBLEM}}},
+            "/healthz": {"get": {"summary": "Liveness and database check",
+                                 "responses": {"200": {"description": "ok"}, "503": _PROBLEM}}},
+        },
+        "components": {"schemas": components},
+    }

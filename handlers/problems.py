@@ -1,0 +1,47 @@
+"""RFC 9457 problem details for every API error, with a Chinese `detail` a client may show."""
+from __future__ import annotations
+
+import json
+import logging
+from typing import Awaitable, Callable
+
+from aiohttp import web
+from pydantic import ValidationError
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def dumps(obj: object) -> str:
+    """JSON with Chinese left readable."""
+    return json.dumps(obj, ensure_ascii=False)
+
+
+def problem(status: int, title: str, detail: str, **extra: object) -> web.Response:
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
+    return web.json_response(body, status=status, content_type="application/problem+json",
+                             dumps=dumps)
+
+
+def validation_problem(exc: ValidationError) -> web.Response:
+    errors = [{"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()]
+    return problem(422, "Invalid request", "请求内容不完整或格式不对。", errors=errors)
+
+
+def problems_middleware(log: logging.Logger) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+    """Turn HTTP errors and crashes into problem details; never leak a traceback to clients."""
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except web.HTTPException as exc:
+            if exc.content_type == "application/problem+json" or exc.status < 400:
+                raise
+            return problem(exc.status, exc.reason, "请求的地址或方法不对。")
+        except ValidationError as exc:
+            return validation_problem(exc)
+        except Exception:
+            log.exception("unhandled error on %s %s", request.method, request.path)
+            return problem(503, "Temporarily unavailable", "系统有点忙，请稍后再试，您已填写的内容都保存着。")
+
+    return middleware

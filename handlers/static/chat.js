@@ -1,0 +1,524 @@
+/* H5 chat page of zhengwu-bot: talks to POST /api/v1/chat/messages and renders typed replies.
+ * Plain ES2017, no framework. Server text is only ever set through textContent. */
+(function () {
+  "use strict";
+
+  var API_URL = "/api/v1/chat/messages";
+  var USER_KEY = "zwb_user";
+  var TEXT_TIMEOUT_MS = 30000;
+  var UPLOAD_TIMEOUT_MS = 120000;
+  var DEFAULT_PLACEHOLDER = "请输入您要办的事";
+
+  var TYPE_NAMES = {
+    "image/jpeg": "JPG", "image/jpg": "JPG", ".jpg": "JPG", ".jpeg": "JPG",
+    "image/png": "PNG", ".png": "PNG",
+    "application/pdf": "PDF", ".pdf": "PDF",
+    "image/*": "照片"
+  };
+
+  var messages = document.getElementById("messages");
+  var composer = document.getElementById("composer");
+  var input = document.getElementById("input");
+  var sendButton = document.getElementById("send");
+  var fileInput = document.getElementById("file-input");
+
+  var state = {
+    user: resolveUser(),
+    busy: false,
+    material: null,   // the material_step currently asked for
+    typingRow: null
+  };
+
+  // ---------------------------------------------------------------- user id
+
+  function randomId() {
+    var c = window.crypto;
+    if (c && typeof c.randomUUID === "function") {
+      try { return c.randomUUID(); } catch (e) { /* insecure context: fall through */ }
+    }
+    var bytes = new Uint8Array(16);
+    if (c && typeof c.getRandomValues === "function") {
+      c.getRandomValues(bytes);
+    } else {
+      for (var i = 0; i < bytes.length; i++) bytes[i] = Math.floor(Math.random() * 256);
+    }
+    var hex = "";
+    for (var j = 0; j < bytes.length; j++) hex += (bytes[j] + 256).toString(16).slice(1);
+    return "h5-" + hex;
+  }
+
+  function resolveUser() {
+    var fromUrl = null;
+    try { fromUrl = new URLSearchParams(window.location.search).get("user"); } catch (e) { /* old browser */ }
+    if (fromUrl && fromUrl.trim()) return fromUrl.trim();
+    var stored = null;
+    try { stored = window.localStorage.getItem(USER_KEY); } catch (e) { /* storage blocked */ }
+    if (stored) return stored;
+    var id = randomId();
+    try { window.localStorage.setItem(USER_KEY, id); } catch (e) { /* keep for this page only */ }
+    return id;
+  }
+
+  // ---------------------------------------------------------------- DOM helpers
+
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
+  }
+
+  function scrollToBottom() {
+    window.requestAnimationFrame(function () {
+      messages.scrollTop = messages.scrollHeight;
+    });
+  }
+
+  function appendRow(row) {
+    if (state.typingRow && state.typingRow.parentNode === messages) {
+      messages.insertBefore(row, state.typingRow);
+    } else {
+      messages.appendChild(row);
+    }
+    scrollToBottom();
+    return row;
+  }
+
+  function botRow(bubble) {
+    var row = el("div", "row bot");
+    var avatar = el("div", "avatar", "政");
+    avatar.setAttribute("aria-hidden", "true");
+    row.appendChild(avatar);
+    row.appendChild(bubble);
+    return appendRow(row);
+  }
+
+  function botBubble(extraClass) {
+    var bubble = el("div", "msg bot" + (extraClass ? " " + extraClass : ""));
+    bubble.setAttribute("data-testid", "msg-bot");
+    return bubble;
+  }
+
+  function addBotText(text, isError) {
+    var bubble = botBubble(isError ? "error" : "");
+    bubble.appendChild(el("div", "msg-text", text));
+    botRow(bubble);
+    return bubble;
+  }
+
+  function addUserText(text) {
+    var row = el("div", "row user");
+    var bubble = el("div", "msg user", text);
+    bubble.setAttribute("data-testid", "msg-user");
+    row.appendChild(bubble);
+    return appendRow(row);
+  }
+
+  function svgIcon(paths, size) {
+    var ns = "http://www.w3.org/2000/svg";
+    var svg = document.createElementNS(ns, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("width", String(size));
+    svg.setAttribute("height", String(size));
+    svg.setAttribute("fill", "none");
+    svg.setAttribute("stroke", "currentColor");
+    svg.setAttribute("stroke-width", "2");
+    svg.setAttribute("stroke-linecap", "round");
+    svg.setAttribute("stroke-linejoin", "round");
+    svg.setAttribute("aria-hidden", "true");
+    paths.forEach(function (d) {
+      var p = document.createElementNS(ns, "path");
+      p.setAttribute("d", d);
+      svg.appendChild(p);
+    });
+    return svg;
+  }
+
+  var ICON_FILE = ["M14 3H7a2 2 0 0 0-2 2v14a2 2 0 0 0 2 2h10a2 2 0 0 0 2-2V8z", "M14 3v5h5"];
+  var ICON_CAMERA = [
+    "M4 8h3l2-3h6l2 3h3a1 1 0 0 1 1 1v10a1 1 0 0 1-1 1H4a1 1 0 0 1-1-1V9a1 1 0 0 1 1-1z",
+    "M12 17a4 4 0 1 0 0-8 4 4 0 0 0 0 8z"
+  ];
+
+  function addUserFile(name) {
+    var row = el("div", "row user");
+    var bubble = el("div", "msg user file");
+    bubble.setAttribute("data-testid", "msg-user");
+    bubble.appendChild(svgIcon(ICON_FILE, 18));
+    bubble.appendChild(el("span", "", name));
+    row.appendChild(bubble);
+    return appendRow(row);
+  }
+
+  function showTyping() {
+    if (state.typingRow) return;
+    var row = el("div", "row bot");
+    var avatar = el("div", "avatar", "政");
+    avatar.setAttribute("aria-hidden", "true");
+    var bubble = el("div", "msg bot");
+    bubble.setAttribute("data-testid", "typing");
+    bubble.setAttribute("aria-label", "正在输入");
+    var dots = el("span", "typing");
+    dots.appendChild(el("span"));
+    dots.appendChild(el("span"));
+    dots.appendChild(el("span"));
+    bubble.appendChild(dots);
+    row.appendChild(avatar);
+    row.appendChild(bubble);
+    messages.appendChild(row);
+    state.typingRow = row;
+    scrollToBottom();
+  }
+
+  function hideTyping() {
+    if (state.typingRow && state.typingRow.parentNode) state.typingRow.parentNode.removeChild(state.typingRow);
+    state.typingRow = null;
+  }
+
+  // ---------------------------------------------------------------- busy state
+
+  function updateSendButton() {
+    sendButton.disabled = state.busy || !input.value.trim();
+  }
+
+  function setBusy(busy) {
+    state.busy = busy;
+    document.body.classList.toggle("busy", busy);
+    messages.setAttribute("aria-busy", busy ? "true" : "false");
+    updateSendButton();
+  }
+
+  // ---------------------------------------------------------------- option groups
+
+  /* A group holds the buttons of one reply. A newer interactive reply makes older groups stale
+   * (disabled); tapping an option disables its own group unless the request fails. */
+  function optionGroup(options, className) {
+    var group = el("div", className || "options");
+    group.setAttribute("data-group", "live");
+    (options || []).forEach(function (opt) {
+      if (!opt || typeof opt.label !== "string") return;
+      var button = el("button", "option", opt.label);
+      button.type = "button";
+      button.setAttribute("data-testid", "option");
+      button.addEventListener("click", function () {
+        onOptionTap(button, group, opt);
+      });
+      group.appendChild(button);
+    });
+    return group;
+  }
+
+  function setGroupEnabled(group, enabled) {
+    group.setAttribute("data-group", enabled ? "live" : "done");
+    Array.prototype.forEach.call(group.querySelectorAll("button"), function (b) {
+      b.disabled = !enabled;
+    });
+  }
+
+  function retireLiveGroups() {
+    Array.prototype.forEach.call(messages.querySelectorAll('[data-group="live"]'), function (g) {
+      setGroupEnabled(g, false);
+    });
+  }
+
+  function onOptionTap(button, group, opt) {
+    if (state.busy || button.disabled) return;
+    var value = typeof opt.value === "string" && opt.value ? opt.value : opt.label;
+    setGroupEnabled(group, false);
+    button.classList.add("chosen");
+    addUserText(opt.label);
+    postText(value).then(function (ok) {
+      if (!ok) {
+        button.classList.remove("chosen");
+        setGroupEnabled(group, true);
+      }
+    });
+  }
+
+  // ---------------------------------------------------------------- input modes
+
+  function applyInputMode(step) {
+    input.classList.remove("upper");
+    input.removeAttribute("autocapitalize");
+    input.removeAttribute("pattern");
+    input.type = "text";
+    input.setAttribute("inputmode", "text");
+    input.setAttribute("autocomplete", "off");
+    // Hooks for tests and styling: which field the box is answering.
+    input.setAttribute("data-input", step ? String(step.input || "") : "");
+    input.setAttribute("data-field", step ? String(step.key || "") : "");
+    if (!step) {
+      input.placeholder = DEFAULT_PLACEHOLDER;
+      return;
+    }
+    var label = step.label || "";
+    input.placeholder = label ? "请输入" + label : DEFAULT_PLACEHOLDER;
+    switch (step.input) {
+      case "phone":
+        input.type = "tel";
+        input.setAttribute("inputmode", "tel");
+        input.setAttribute("autocomplete", "tel");
+        break;
+      case "id_number":
+        input.setAttribute("autocapitalize", "characters");
+        input.classList.add("upper");
+        break;
+      case "date":
+        input.placeholder = (label || "日期") + "，如 2026-11-20";
+        break;
+      case "number":
+        input.setAttribute("inputmode", "numeric");
+        input.setAttribute("pattern", "[0-9]*");
+        break;
+      case "choice":
+        input.placeholder = "请点选上面的选项";
+        break;
+      default:
+        break;
+    }
+  }
+
+  // ---------------------------------------------------------------- reply renderers
+
+  function progressBadge(progress) {
+    if (!progress || typeof progress.current !== "number" || typeof progress.total !== "number") return null;
+    return el("div", "progress", "第 " + progress.current + "/" + progress.total + " 步");
+  }
+
+  function renderText(reply) {
+    addBotText(reply.text || "");
+  }
+
+  function renderChoices(reply) {
+    var bubble = botBubble();
+    bubble.appendChild(el("div", "msg-text", reply.text || ""));
+    if (reply.options && reply.options.length) bubble.appendChild(optionGroup(reply.options));
+    botRow(bubble);
+  }
+
+  function renderCard(reply) {
+    var bubble = botBubble("card");
+    bubble.appendChild(el("div", "card-title", reply.title || ""));
+    if (reply.fields && reply.fields.length) {
+      var list = el("dl", "card-fields");
+      reply.fields.forEach(function (f) {
+        list.appendChild(el("dt", "", f.label));
+        list.appendChild(el("dd", "", f.value));
+      });
+      bubble.appendChild(list);
+    }
+    if (reply.actions && reply.actions.length) bubble.appendChild(optionGroup(reply.actions));
+    botRow(bubble);
+  }
+
+  function renderFormStep(reply) {
+    var bubble = botBubble("form-step");
+    var badge = progressBadge(reply.progress);
+    if (badge) bubble.appendChild(badge);
+    bubble.appendChild(el("div", "msg-text", reply.text || ""));
+    if (reply.hint) bubble.appendChild(el("div", "msg-hint", reply.hint));
+    if (reply.current_value) bubble.appendChild(el("div", "msg-current", "当前：" + reply.current_value));
+    if (reply.options && reply.options.length) bubble.appendChild(optionGroup(reply.options));
+    botRow(bubble);
+  }
+
+  function describeAccept(accept, maxBytes) {
+    var names = [];
+    (accept || []).forEach(function (a) {
+      var name = TYPE_NAMES[String(a).toLowerCase()];
+      if (name && names.indexOf(name) < 0) names.push(name);
+    });
+    var parts = [];
+    if (names.length) parts.push("支持 " + names.join("、"));
+    if (maxBytes) parts.push("不超过 " + formatSize(maxBytes));
+    return parts.join("，");
+  }
+
+  function renderMaterialStep(reply) {
+    var bubble = botBubble("material-step");
+    var badge = progressBadge(reply.progress);
+    if (badge) bubble.appendChild(badge);
+    bubble.appendChild(el("div", "msg-text", reply.text || ""));
+
+    var group = el("div", "options upload-group");
+    group.setAttribute("data-group", "live");
+    var upload = el("button", "upload");
+    upload.type = "button";
+    upload.setAttribute("data-testid", "upload");
+    upload.appendChild(svgIcon(ICON_CAMERA, 20));
+    upload.appendChild(el("span", "", "拍照或上传文件"));
+    upload.addEventListener("click", function () {
+      if (state.busy || upload.disabled) return;
+      state.material = reply;
+      fileInput.accept = (reply.accept || []).join(",");
+      fileInput.click();
+    });
+    group.appendChild(upload);
+    bubble.appendChild(group);
+
+    var note = describeAccept(reply.accept, reply.max_bytes);
+    if (note) bubble.appendChild(el("div", "msg-note", note));
+    if (reply.options && reply.options.length) bubble.appendChild(optionGroup(reply.options));
+    botRow(bubble);
+  }
+
+  var RENDERERS = {
+    text: renderText,
+    choices: renderChoices,
+    card: renderCard,
+    form_step: renderFormStep,
+    material_step: renderMaterialStep
+  };
+
+  function isInteractive(reply) {
+    switch (reply.type) {
+      case "form_step":
+      case "material_step":
+        return true;
+      case "choices":
+        return !!(reply.options && reply.options.length);
+      case "card":
+        return !!(reply.actions && reply.actions.length);
+      default:
+        return false;
+    }
+  }
+
+  function renderReplies(replies) {
+    var interactive = replies.some(function (r) { return r && isInteractive(r); });
+    if (interactive) retireLiveGroups();
+    var formStep = null;
+    var material = null;
+    replies.forEach(function (reply) {
+      if (!reply || typeof reply !== "object") return;
+      var render = RENDERERS[reply.type];
+      if (render) {
+        render(reply);
+      } else if (typeof reply.text === "string") {
+        addBotText(reply.text);  // unknown future type: show its text at least
+      }
+      if (reply.type === "form_step") { formStep = reply; material = null; }
+      if (reply.type === "material_step") { material = reply; formStep = null; }
+    });
+    if (interactive) {
+      // A new question replaces the input mode and the pending material; plain text keeps them.
+      applyInputMode(formStep);
+      state.material = material;
+      if (material) fileInput.accept = (material.accept || []).join(",");
+    }
+  }
+
+  // ---------------------------------------------------------------- network
+
+  function formatSize(bytes) {
+    if (bytes >= 1024 * 1024) {
+      var mb = bytes / (1024 * 1024);
+      return (mb >= 10 || mb === Math.floor(mb) ? Math.round(mb) : mb.toFixed(1)) + " MB";
+    }
+    return Math.max(1, Math.round(bytes / 1024)) + " KB";
+  }
+
+  function problemText(status, data) {
+    if (data && typeof data.detail === "string" && data.detail.trim()) return data.detail;
+    if (status === 413) return "文件太大了，请压缩后再传。";
+    if (status === 429) return "您发得有点快，请稍等一会儿再发。";
+    if (status >= 500) return "系统有点忙，请稍后再发一次，您已填写的内容都保存着。";
+    return "出了点问题，请稍后再试。";
+  }
+
+  /* Send one request; render the replies or an error bubble. Resolves to true on success. */
+  async function send(body, isUpload) {
+    if (state.busy) return false;
+    setBusy(true);
+    showTyping();
+    var controller = typeof AbortController === "function" ? new AbortController() : null;
+    var timer = window.setTimeout(function () { if (controller) controller.abort(); },
+                                  isUpload ? UPLOAD_TIMEOUT_MS : TEXT_TIMEOUT_MS);
+    var ok = false;
+    var errorText = null;
+    try {
+      var init = { method: "POST", body: body, credentials: "same-origin",
+                   headers: { "Accept": "application/json" } };
+      if (!isUpload) init.headers["Content-Type"] = "application/json";
+      if (controller) init.signal = controller.signal;
+      var res = await fetch(API_URL, init);
+      var raw = await res.text();
+      var data = null;
+      try { data = raw ? JSON.parse(raw) : null; } catch (e) { data = null; }
+      if (res.ok && data && Array.isArray(data.replies)) {
+        hideTyping();
+        renderReplies(data.replies);
+        ok = true;
+      } else {
+        errorText = problemText(res.status, data);
+      }
+    } catch (err) {
+      errorText = err && err.name === "AbortError"
+        ? "网络有点慢，没有收到回复，请稍后再试。"
+        : "网络好像断开了，请检查网络后再试。";
+    } finally {
+      window.clearTimeout(timer);
+      hideTyping();
+      if (errorText) addBotText(errorText, true);
+      setBusy(false);
+    }
+    return ok;
+  }
+
+  function postText(text) {
+    return send(JSON.stringify({ user: state.user, text: text }), false);
+  }
+
+  function uploadFile(file) {
+    var form = new FormData();
+    form.append("user", state.user);
+    form.append("file", file, file.name);
+    return send(form, true);
+  }
+
+  // ---------------------------------------------------------------- events
+
+  composer.addEventListener("submit", function (event) {
+    event.preventDefault();
+    if (state.busy) return;
+    var text = input.value.trim();
+    if (!text) return;
+    if (input.classList.contains("upper")) text = text.toUpperCase();
+    input.value = "";
+    addUserText(text);
+    postText(text);
+    input.focus();
+  });
+
+  input.addEventListener("input", updateSendButton);
+
+  fileInput.addEventListener("change", function () {
+    var file = fileInput.files && fileInput.files[0];
+    fileInput.value = "";  // allow picking the same file again
+    if (!file) return;
+    if (state.busy) {
+      addBotText("请等上一条消息回复后再上传。", true);
+      return;
+    }
+    var step = state.material;
+    if (file.size === 0) {
+      addBotText("文件「" + file.name + "」是空的，请重新选择。", true);
+      return;
+    }
+    if (step && step.max_bytes && file.size > step.max_bytes) {
+      addBotText("文件「" + file.name + "」有 " + formatSize(file.size) + "，超过了 " +
+                 formatSize(step.max_bytes) + " 的上限。请压缩一下或重新拍一张再传。", true);
+      return;
+    }
+    addUserFile(file.name);
+    uploadFile(file);
+  });
+
+  // Keep the newest message visible when the on-screen keyboard resizes the page.
+  var viewport = window.visualViewport || window;
+  viewport.addEventListener("resize", scrollToBottom);
+
+  applyInputMode(null);
+  updateSendButton();
+  postText("/hello");
+})();

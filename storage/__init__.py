@@ -1,0 +1,1 @@
+"""Storage adapters: SQL tables and repositories, session stores, blob store, field encryption."""

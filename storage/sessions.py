@@ -1,0 +1,64 @@
+"""In-memory session store (embedded default): state per user with idle expiry and per-user locks."""
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Callable
+
+from bot.dialogue.state import Conversation
+
+
+class _UserLock:
+    __slots__ = ("lock", "users")
+
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()
+        self.users = 0
+
+
+class MemorySessionStore:
+    """Keeps serialised state (as Redis would) so nothing shares mutable objects between turns."""
+
+    def __init__(self, idle_seconds: int, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self._idle = idle_seconds
+        self._now = monotonic
+        self._data: dict[str, tuple[float, str]] = {}
+        self._locks: dict[str, _UserLock] = {}
+
+    @asynccontextmanager
+    async def lock(self, user: str) -> AsyncIterator[None]:
+        """Serialise one user's messages; the lock entry is dropped when nobody holds or waits for it."""
+        entry = self._locks.setdefault(user, _UserLock())
+        entry.users += 1
+        try:
+            async with entry.lock:
+                yield
+        finally:
+            entry.users -= 1
+            if entry.users == 0:
+                del self._locks[user]
+
+    async def load(self, user: str) -> Conversation | None:
+        stored = self._data.get(user)
+        if stored is None:
+            return None
+        if self._now() - stored[0] > self._idle:
+            del self._data[user]
+            return None
+        return Conversation.model_validate_json(stored[1])
+
+    async def save(self, user: str, state: Conversation) -> None:
+        self._data[user] = (self._now(), state.model_dump_json(exclude_defaults=True))
+
+    def purge_idle(self) -> int:
+        """Drop expired conversations; returns how many."""
+        now = self._now()
+        expired = [u for u, (at, _) in self._data.items() if now - at > self._idle]
+        for user in expired:
+            del self._data[user]
+        return len(expired)
+
+    async def close(self) -> None:
+        self._data.clear()

@@ -1,0 +1,107 @@
+"""SQL repositories for cases (with outbox), profiles and blob metadata; SQLite and PostgreSQL."""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from bot.ports import Case, CaseMaterial, NewCase, Profile
+from storage import tables
+from storage.cipher import FieldCipher
+
+
+def _upsert(conn: AsyncConnection, table: sa.Table) -> Any:
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)
+
+
+class SqlCases:
+    """CaseRepository over SQLAlchemy Core. Case and outbox event commit together or not at all."""
+
+    def __init__(self, engine: AsyncEngine, cipher: FieldCipher) -> None:
+        self._engine, self._cipher = engine, cipher
+
+    async def submit(self, case: NewCase, number_prefix: str) -> Case:
+        existing = await self._by_key(case.idempotency_key)
+        if existing:
+            return existing
+        day = case.submitted_at.strftime("%Y%m%d")
+        try:
+            async with self._engine.begin() as conn:
+                stmt = _upsert(conn, tables.case_counters).values(day=day, last=1)
+                stmt = stmt.on_conflict_do_update(index_elements=["day"],
+                                                  set_={"last": tables.case_counters.c.last + 1})
+                seq = (await conn.execute(stmt.returning(tables.case_counters.c.last))).scalar_one()
+                number = f"{number_prefix}{day}{seq:06d}"
+                payload = {"item_codes": case.item_codes, "fields": case.fields,
+                           "materials": [m.model_dump(mode="json") for m in case.materials]}
+                await conn.execute(tables.cases.insert().values(
+                    number=number, user_id=case.user, target=case.target, target_name=case.target_name,
+                    status="submitted", submitted_at=case.submitted_at, promised_date=case.promised_date,
+                    provisional_date=case.provisional_date, idempotency_key=case.idempotency_key,
+                    payload=self._cipher.encrypt(json.dumps(payload, ensure_ascii=False))))
+                await conn.execute(tables.outbox.insert().values(
+                    case_number=number, event_type="case.submitted", created_at=datetime.now(timezone.utc),
+                    payload={"number": number, "user": case.user, "target": case.target,
+                             "promised_date": case.promised_date.isoformat()}))
+        except IntegrityError:
+            # Another request with the same idempotency key won the race.
+            existing = await self._by_key(case.idempotency_key)
+            if existing is None:
+                raise
+            return existing
+        return Case(**case.model_dump(), number=number, status="submitted")
+
+    async def get(self, number: str) -> Case | None:
+        return await self._one(tables.cases.c.number == number)
+
+    async def list_for_user(self, user: str) -> list[Case]:
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(tables.cases.select().where(tables.cases.c.user_id == user)
+                                       .order_by(tables.cases.c.id.desc()))).mappings().all()
+        return [self._to_case(r) for r in rows]
+
+    async def _by_key(self, key: str) -> Case | None:
+        return await self._one(tables.cases.c.idempotency_key == key)
+
+    async def _one(self, where: sa.ColumnElement[bool]) -> Case | None:
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(tables.cases.select().where(where))).mappings().first()
+        return self._to_case(row) if row else None
+
+    def _to_case(self, row: Any) -> Case:
+        payload = json.loads(self._cipher.decrypt(row["payload"]))
+        submitted = row["submitted_at"]
+        if submitted.tzinfo is None:  # SQLite drops the zone; we always store UTC
+            submitted = submitted.replace(tzinfo=timezone.utc)
+        return Case(number=row["number"], status=row["status"], user=row["user_id"], target=row["target"],
+                    target_name=row["target_name"], item_codes=payload["item_codes"], fields=payload["fields"],
+                    materials=[CaseMaterial.model_validate(m) for m in payload["materials"]],
+                    submitted_at=submitted, promised_date=row["promised_date"],
+                    provisional_date=row["provisional_date"], idempotency_key=row["idempotency_key"])
+
+
+class SqlProfiles:
+    """ProfileStore: a user's reusable answers and materials, encrypted."""
+
+    def __init__(self, engine: AsyncEngine, cipher: FieldCipher) -> None:
+        self._engine, self._cipher = engine, cipher
+
+    async def load(self, user: str) -> Profile:
+        async with self._engine.connect() as conn:
+            stored = (await conn.execute(sa.select(tables.profiles.c.payload)
+                                         .where(tables.profiles.c.user_id == user))).scalar_one_or_none()
+        return Profile.model_validate_json(self._cipher.decrypt(stored)) if stored else Profile()
+
+    async def save(self, user: str, profile: Profile) -> None:
+        payload = self._cipher.encrypt(profile.model_dump_json())
+        now = datetime.now(timezone.utc)
+        async with self._engine.begin() as conn:
+            stmt = _upsert(conn, tables.profiles).values(user_id=user, payload=payload, updated_at=now)
+            await conn.execute(stmt.on_conflict_do_update(index_elements=["user_id"],
+                                                          set_={"payload": payload, "updated_at": now}))

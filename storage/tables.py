@@ -1,0 +1,52 @@
+"""SQLAlchemy Core tables. Change them only together with an Alembic migration."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+cases = sa.Table(
+    "cases", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("number", sa.String(32), nullable=False, unique=True),
+    sa.Column("user_id", sa.String(128), nullable=False, index=True),
+    sa.Column("target", sa.String(64), nullable=False),
+    sa.Column("target_name", sa.String(200), nullable=False),
+    sa.Column("status", sa.String(32), nullable=False),
+    sa.Column("submitted_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("promised_date", sa.Date, nullable=False),
+    sa.Column("provisional_date", sa.Boolean, nullable=False),
+    sa.Column("idempotency_key", sa.String(64), nullable=False, unique=True),
+    sa.Column("payload", sa.Text, nullable=False),  # encrypted JSON: item codes, fields, materials
+)
+
+case_counters = sa.Table(
+    "case_counters", metadata,
+    sa.Column("day", sa.String(8), primary_key=True),
+    sa.Column("last", sa.Integer, nullable=False),
+)
+
+outbox = sa.Table(
+    "outbox", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("case_number", sa.String(32), nullable=False, index=True),
+    sa.Column("event_type", sa.String(64), nullable=False),
+    sa.Column("payload", sa.JSON, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("dispatched_at", sa.DateTime(timezone=True), nullable=True),
+)
+
+profiles = sa.Table(
+    "profiles", metadata,
+    sa.Column("user_id", sa.String(128), primary_key=True),
+    sa.Column("payload", sa.Text, nullable=False),  # encrypted JSON Profile
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+blobs = sa.Table(
+    "blobs", metadata,
+    sa.Column("blob_id", sa.String(64), primary_key=True),
+    sa.Column("mime", sa.String(64), nullable=False),
+    sa.Column("size", sa.Integer, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)

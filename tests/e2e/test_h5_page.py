@@ -1,0 +1,264 @@
+"""End-to-end test of the H5 chat page (handlers/static) against the real app, in Debian's Chromium.
+
+Starts `python app.py` on a free port with a throw-away database and blob folder, then drives the page
+in a phone-sized window the way a citizen would: ask, tap, type, upload.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import struct
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import zlib
+from pathlib import Path
+
+import pytest
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+
+REPO = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+PHONE = {"width": 375, "height": 667}
+STARTUP_TIMEOUT_S = 60
+REPLY_TIMEOUT_MS = 20_000
+SCREENSHOT = Path("/tmp/h5_final.png")
+
+VALID_ID = "11010519491231002X"
+# Answers by the form step's `input` kind (exposed by the page as data-input on the text box).
+ANSWERS = {
+    "name": "张三",
+    "id_number": VALID_ID,
+    "phone": "13912345678",
+    "address": "德令哈市河西街道长江路1号",
+    "date": "2020-01-01",
+    "number": "10",
+    "text": "因证件到期需要办理",
+}
+
+if not CHROMIUM.exists():
+    pytest.skip(f"{CHROMIUM} not found: install Debian's chromium package (apt-get install chromium); "
+                "this test never downloads a browser", allow_module_level=True)
+
+
+# ------------------------------------------------------------------ fixtures
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _tail(path: Path, lines: int = 40) -> str:
+    try:
+        return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+@pytest.fixture(scope="session")
+def app_url(tmp_path_factory: pytest.TempPathFactory):
+    """The real app as a subprocess, on a free port, with its own database and blob folder."""
+    tmp = tmp_path_factory.mktemp("h5app")
+    port = _free_port()
+    env = dict(os.environ)
+    env.update({
+        "ZWB_PORT": str(port),
+        "ZWB_DATABASE_URL": f"sqlite+aiosqlite:///{tmp}/t.db",
+        "ZWB_BLOB_DIR": str(tmp / "blobs"),
+        "PYTHONUNBUFFERED": "1",
+    })
+    log_path = tmp / "app.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen([sys.executable, "app.py"], cwd=REPO, env=env,
+                                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"app.py exited with code {proc.returncode} before /healthz answered:\n"
+                            f"{_tail(log_path)}")
+            try:
+                with urllib.request.urlopen(f"{base}/healthz", timeout=2) as res:
+                    if res.status == 200:
+                        break
+            except (urllib.error.URLError, OSError):
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"/healthz did not answer 200 within {STARTUP_TIMEOUT_S} s:\n{_tail(log_path)}")
+            time.sleep(0.25)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    with sync_api.sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True,
+                                  locale="zh-CN")
+    context.set_default_timeout(REPLY_TIMEOUT_MS)
+    pg = context.new_page()
+    pg.page_errors = []  # type: ignore[attr-defined]
+    pg.on("pageerror", lambda exc: pg.page_errors.append(str(exc)))  # type: ignore[attr-defined]
+    try:
+        yield pg
+    finally:
+        context.close()
+
+
+# ------------------------------------------------------------------ helpers
+
+def tiny_png() -> bytes:
+    """A valid 1x1 white PNG."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)  # 1x1, 8-bit RGB
+    pixels = zlib.compress(b"\x00\xff\xff\xff")
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+
+
+class Chat:
+    """Drives the page and waits for the bot's answer (never sleeps)."""
+
+    def __init__(self, page) -> None:
+        self.page = page
+        self.bot = page.get_by_test_id("msg-bot")
+        self.input = page.get_by_test_id("input")
+
+    def _wait_answer(self, before: int) -> list[str]:
+        """Wait until more bot bubbles than `before` exist and the request has finished; return the new ones."""
+        self.page.wait_for_function(
+            "n => document.querySelectorAll('[data-testid=\"msg-bot\"]').length > n"
+            " && !document.body.classList.contains('busy')",
+            arg=before, timeout=REPLY_TIMEOUT_MS)
+        return self.bot.all_inner_texts()[before:]
+
+    def wait_greeting(self) -> list[str]:
+        return self._wait_answer(0)
+
+    def say(self, text: str) -> list[str]:
+        before = self.bot.count()
+        self.input.fill(text)
+        self.page.get_by_test_id("send").click()
+        return self._wait_answer(before)
+
+    def tap(self, button) -> list[str]:
+        before = self.bot.count()
+        button.click()
+        return self._wait_answer(before)
+
+    def upload(self, path: Path) -> list[str]:
+        before = self.bot.count()
+        self.page.get_by_test_id("file-input").set_input_files(str(path))
+        return self._wait_answer(before)
+
+    def live_options(self):
+        return self.page.locator('[data-testid="option"]:enabled')
+
+    def apply_button(self):
+        """The enabled option whose label contains 办理 and that starts an application (not 办理地点 etc.)."""
+        options = self.live_options()
+        labels = options.all_inner_texts()
+        found = [i for i, label in enumerate(labels) if "办理" in label]
+        assert found, f"no option to start applying; enabled options: {labels}"
+        starting = [i for i in found if not any(w in labels[i] for w in ("地点", "哪", "多久", "时限", "材料", "费"))]
+        return options.nth((starting or found)[-1])
+
+
+def joined(texts: list[str]) -> str:
+    return "\n---\n".join(texts)
+
+
+# ------------------------------------------------------------------ tests
+
+def test_apply_and_upload_on_phone(app_url: str, page, tmp_path: Path) -> None:
+    chat = Chat(page)
+    page.goto(f"{app_url}/?user=e2e-h5-{os.getpid()}-{time.time_ns()}")
+
+    # (1) greeting, then a question in everyday words
+    greeting = chat.wait_greeting()
+    assert any(t.strip() for t in greeting), "the greeting bubble is empty"
+    answer = chat.say("身份证过期了咋办")
+    assert "居民身份证换领" in joined(answer), f"expected 居民身份证换领 in the reply, got:\n{joined(answer)}"
+    assert page.get_by_test_id("msg-user").last.inner_text() == "身份证过期了咋办"
+
+    # (2) tap the option that starts the application; the first form step asks for the name
+    button = chat.apply_button()
+    label = button.inner_text()
+    answer = chat.tap(button)
+    assert page.get_by_test_id("msg-user").last.inner_text() == label
+    assert "姓名" in joined(answer), f"expected a form step asking for 姓名, got:\n{joined(answer)}"
+
+    # (3) name, an invalid 身份证号 (rejected), then a valid one
+    answer = chat.say(ANSWERS["name"])
+    assert "身份证" in joined(answer), f"expected the 身份证号 step, got:\n{joined(answer)}"
+    assert chat.input.get_attribute("data-input") == "id_number"
+    answer = chat.say("123")
+    assert "身份证号" in joined(answer), f"expected an error about 身份证号, got:\n{joined(answer)}"
+    assert chat.input.get_attribute("data-input") == "id_number", "an invalid 身份证号 must not advance the form"
+    answer = chat.say(VALID_ID)
+    assert chat.input.get_attribute("data-input") != "id_number" or page.get_by_test_id("upload").count(), \
+        f"a valid 身份证号 should advance the form, got:\n{joined(answer)}"
+
+    # (4) answer the remaining steps until a material step offers an upload
+    upload_button = page.locator('[data-testid="upload"]:enabled')
+    for _ in range(15):
+        if upload_button.count():
+            break
+        kind = chat.input.get_attribute("data-input") or ""
+        if kind in ANSWERS:
+            chat.say(ANSWERS[kind])
+        elif chat.live_options().count():
+            chat.tap(chat.live_options().first)
+        else:
+            pytest.fail(f"stuck: no form step and no option; last bot bubbles:\n{joined(chat.bot.all_inner_texts()[-3:])}")
+    else:
+        pytest.fail("no material step appeared after 15 answers")
+    assert upload_button.last.inner_text().strip() == "拍照或上传文件"
+
+    png = tmp_path / "photo.png"
+    png.write_bytes(tiny_png())
+    answer = chat.upload(png)
+    assert page.get_by_test_id("msg-user").last.inner_text().strip().endswith("photo.png")
+    assert "已收到" in joined(answer), f"expected 已收到 after the upload, got:\n{joined(answer)}"
+
+    # Phone layout: nothing wider than the screen, input bar at the bottom, thumb-sized buttons.
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    send_box = page.get_by_test_id("send").bounding_box()
+    assert send_box and send_box["height"] >= 40 and send_box["y"] + send_box["height"] <= PHONE["height"]
+    assert page.get_by_test_id("file-input").is_hidden()
+    assert not page.page_errors, f"JavaScript errors on the page: {page.page_errors}"
+    page.screenshot(path=str(SCREENSHOT))
+
+
+def test_user_id_is_generated_once_and_kept(app_url: str, page) -> None:
+    chat = Chat(page)
+    page.goto(f"{app_url}/")
+    chat.wait_greeting()
+    first = page.evaluate("localStorage.getItem('zwb_user')")
+    assert first, "the page must keep a generated user id in localStorage['zwb_user']"
+    page.reload()
+    chat.wait_greeting()
+    assert page.evaluate("localStorage.getItem('zwb_user')") == first
+    assert not page.page_errors, f"JavaScript errors on the page: {page.page_errors}"
