@@ -4,12 +4,14 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Callable
 
+import jieba
 from aiohttp import web
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.config import Settings
-from bot.content import load_content
+from bot.content import Content, load_content
 from bot.dialogue.engine import Engine, EngineSettings
 from bot.licences import SandboxLicences
 from handlers.cases import CaseHandlers
@@ -34,10 +36,11 @@ def _prepare_sqlite_dir(url: str) -> None:
         Path(url[len(prefix):]).parent.mkdir(parents=True, exist_ok=True)
 
 
-def build_app(settings: Settings) -> web.Application:
-    """Wire every dependency; nothing is created at import time."""
+def build_app(settings: Settings, content: Content | None = None,
+              clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> web.Application:
+    """Wire every dependency; nothing is created at import time. Tests pass preloaded content and a clock."""
     log = logging.getLogger("zhengwu")
-    content = load_content(settings.intents_dir, log)
+    content = content or load_content(settings.intents_dir, log)
     _prepare_sqlite_dir(settings.database_url)
     db = create_async_engine(settings.database_url)
     cipher = FieldCipher.from_config(settings.field_key, ROOT / "var" / "field.key")
@@ -49,7 +52,7 @@ def build_app(settings: Settings) -> web.Application:
         settings=EngineSettings(max_upload_bytes=settings.uploads.max_bytes,
                                 allowed_types=tuple(settings.uploads.allowed_types),
                                 case_number_prefix=settings.case_number_prefix),
-        clock=lambda: datetime.now(timezone.utc))
+        clock=clock)
 
     app = web.Application(middlewares=[problems_middleware(log)], client_max_size=64 * 1024)
     chat, case_api = ChatHandlers(engine, settings.uploads.max_bytes), CaseHandlers(cases)
@@ -77,6 +80,7 @@ def build_app(settings: Settings) -> web.Application:
 def main() -> None:
     settings = Settings.load(ROOT / "config.yaml")
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    jieba.setLogLevel(logging.WARNING)
     web.run_app(build_app(settings), host=settings.host, port=settings.port)
 
 

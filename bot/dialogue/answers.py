@@ -47,6 +47,13 @@ class QuestionWords(BaseModel):
                 return topic
         return None
 
+    def without_topic_words(self, text: str) -> str:
+        """The text with every topic word removed: what is left names the item, if anything."""
+        for words in self.topics.values():
+            for word in words:
+                text = text.replace(word, " ")
+        return text
+
     def is_question(self, text: str) -> bool:
         return any(m in text for m in self.question_marks)
 

@@ -116,7 +116,8 @@ class _Turn:
     # ---- finding an item ----------------------------------------------------------------------
     async def _find(self, text: str) -> list[Reply]:
         topic = self.c.words.topic(text)
-        result = self.c.matcher.match(text)
+        # "条件是什么" about the item on screen must not be matched to an item named "...条件..."
+        result = self.c.matcher.match(self.c.words.without_topic_words(text) if topic and self.s.target else text)
         if topic and self.s.target and result.decision is not Decision.match:
             return [answer(topic, self._target(), self.p)]
         if result.decision is Decision.match:

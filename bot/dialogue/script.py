@@ -9,6 +9,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from bot.catalog import Catalog, Material, Target
+from bot.catalog.models import MaterialSource
 from bot.content_errors import ContentError, ContentInvalid, load_model
 
 
@@ -143,7 +144,9 @@ class ScriptBook:
                 if ref.field not in fields:
                     fields[ref.field] = self._resolve(ref)
             faq.extend(script.faq if script else [])
-        return Plan(tuple(fields.values()), tuple(target.materials()), tuple(faq))
+        # Forms issued by the office (申请表) are produced from the answers, never uploaded.
+        materials = tuple(m for m in target.materials() if m.source is not MaterialSource.office)
+        return Plan(tuple(fields.values()), materials, tuple(faq))
 
     def _resolve(self, ref: FieldRef) -> FieldSpec:
         base = self.library[ref.field]

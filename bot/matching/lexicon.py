@@ -25,6 +25,7 @@ class Dictionary(BaseModel):
     synonyms: dict[str, list[str]] = Field(default_factory=dict)
     fillers: list[str] = Field(default_factory=list)
     stop_chars: str = ""
+    key_chars: str = ""     # the only single characters that are terms on their own (补, 换, 转...)
 
 
 def _fuzzy_syllable(syllable: str) -> str:
@@ -41,6 +42,7 @@ class Lexicon:
     pattern: re.Pattern[str] | None              # all of them, longest first
     fillers: tuple[str, ...]
     stop_chars: frozenset[str]
+    key_chars: frozenset[str]
     pinyin: dict[str, str]                       # CJK char -> fuzzy toneless syllable
 
     @classmethod
@@ -52,7 +54,8 @@ class Lexicon:
         chars = "".join(chr(c) for c in range(_CJK_FIRST, _CJK_LAST + 1))
         table = {ch: _fuzzy_syllable(py) for ch, py in zip(chars, lazy_pinyin(chars, style=Style.NORMAL))}
         fillers = tuple(sorted(dictionary.fillers, key=len, reverse=True))
-        return cls(canonical, pattern, fillers, frozenset(dictionary.stop_chars), table)
+        return cls(canonical, pattern, fillers, frozenset(dictionary.stop_chars),
+                   frozenset(dictionary.key_chars), table)
 
     @classmethod
     def load(cls, path: Path) -> "Lexicon":
@@ -63,7 +66,10 @@ class Lexicon:
         text = _NOT_WORD.sub("", unicodedata.normalize("NFKC", text).lower())
         if self.pattern is None:
             return text
-        return self.pattern.sub(lambda m: self.canonical[m.group(0)], text)
+        # Twice: a rewritten word can complete a longer variant (西宁住院 -> 外地住院 -> 外地看病).
+        for _ in range(2):
+            text = self.pattern.sub(lambda m: self.canonical[m.group(0)], text)
+        return text
 
     def strip_fillers(self, text: str) -> str:
         """Remove polite and question words that say nothing about the service."""

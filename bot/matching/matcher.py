@@ -40,8 +40,10 @@ MAX_DF_SHARE = 0.3      # a term in more than this share of targets says nothing
 UNEXPLAINED = 0.6       # share of the mass of unexplained query characters subtracted from a score
 UNKNOWN_MASS = 0.5      # mass of a content character that no catalog term covers
 BUNDLE_CUE = "一件事"    # canonical word for "all at once" (一起办, 一站式, 全套...)
-BUNDLE_PENALTY = 0.85   # a bundle without that cue in the query keeps this share of its score
+BUNDLE_PENALTY = 0.7    # a bundle without that cue in the query keeps this share of its score
 MAX_USER_WORD = 5       # longer user words (whole catalog names) are not given to jieba
+WHOLE_PHRASE = 1.2      # a whole phrase weighs at least this many times the sum of its parts
+FRAGMENT = 0.5          # weight kept by a term found only as part of a longer term
 KEEP = 5                # candidates scored exactly
 
 
@@ -121,6 +123,7 @@ class Matcher:
             if 2 <= len(word) <= MAX_USER_WORD:
                 tokenizer.add_word(word, freq=2000)
         term_sets: list[set[str]] = []
+        self._parts: dict[str, list[str]] = {}
         for key, name, phrases in targets:
             self._keys.append(key)
             self._names.append(name)
@@ -133,12 +136,19 @@ class Matcher:
         for phrase in phrases:
             text = self._lexicon.strip_fillers(self._lexicon.normalize(phrase))
             core = text.replace(" ", "")
+            # search mode also yields the words inside longer words (设立登记 -> 设立, 登记, 设立登记)
+            terms.update(w for part in text.split() for w in tokenizer.lcut_for_search(part, HMM=False)
+                         if self._is_term(w))
+            parts = [w for part in text.split() for w in tokenizer.lcut(part, HMM=False) if self._is_term(w)]
             if 2 <= len(core) <= MAX_TERM:
                 terms.add(core)
-            for part in text.split():
-                terms.update(w for w in tokenizer.lcut(part, HMM=False)
-                             if w not in self._lexicon.stop_chars and w.strip())
+                if len(parts) > 1:
+                    self._parts[core] = parts
         return terms
+
+    def _is_term(self, word: str) -> bool:
+        return bool(word.strip()) and word not in self._lexicon.stop_chars and (
+            len(word) > 1 or word in self._lexicon.key_chars)
 
     def _build(self, term_sets: list[set[str]]) -> _Index:
         index = _Index()
@@ -152,6 +162,12 @@ class Matcher:
             if count > limit or len(term) > MAX_TERM:
                 continue
             index.weight[term] = math.log(1 + n / count) * _length_factor(len(term))
+        # A whole phrase is worth more than its parts found one by one.
+        for term, parts in self._parts.items():
+            if term in index.weight:
+                index.weight[term] = max(index.weight[term],
+                                         WHOLE_PHRASE * sum(index.weight.get(p, 0.0) for p in parts))
+        for term in index.weight:
             if len(term) >= 2:
                 index.by_pinyin[" ".join(self._lexicon.syllables(term))].add(term)
             if len(term) >= 3:
@@ -198,8 +214,12 @@ class Matcher:
         hits = [_Hit(t, s, e, index.weight[t]) for t, (s, e) in exact.items()]
         for term, (strength, s, e, diff) in fuzzy.items():
             if term not in exact and not explained.intersection(diff):
-                hits.append(_Hit(term, s, e, index.weight[term] * strength))
-        return hits
+                # the fewer characters changed for the length of the term, the more it is believed
+                hits.append(_Hit(term, s, e, index.weight[term] * strength ** (2 * len(diff) / (e - s))))
+        # A term strictly inside a longer exact term at the same spot is only a fragment of it.
+        spans = [(s, e) for s, e in exact.values() if e - s >= 2]
+        return [h if not any(s <= h.start and h.end <= e and e - s > h.end - h.start for s, e in spans)
+                else _Hit(h.term, h.start, h.end, h.weight * FRAGMENT) for h in hits]
 
     @staticmethod
     def _best_cover(hits: list[_Hit]) -> tuple[float, list[_Hit]]:
@@ -251,8 +271,8 @@ class Matcher:
                 covered.update(range(hit.start, hit.end))
             unexplained = total_mass - sum(mass[i] for i in covered)
             score = explained - UNEXPLAINED * unexplained
-            if self._is_bundle[target] and not cue:
-                score *= BUNDLE_PENALTY
+            if self._is_bundle[target] != cue:  # a bundle needs the cue, a single item does not want it
+                score *= BUNDLE_PENALTY if score > 0 else 1 / BUNDLE_PENALTY
             scored.append((score, target, chosen))
             scored.sort(key=lambda s: (-s[0], self._is_bundle[s[1]], self._keys[s[1]]))
         t = self._thresholds

@@ -1,0 +1,25 @@
+VENV ?= .venv
+PYTHON ?= python3
+PY := $(VENV)/bin/python
+
+.PHONY: run test chat check bench
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q -r requirements-dev.txt
+	touch $@
+
+run: $(VENV)/.installed  ## serve on the embedded default (SQLite + in-memory sessions)
+	$(PY) app.py
+
+test: $(VENV)/.installed  ## every test; browser tests skip with a reason where /usr/bin/chromium is missing
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+chat: $(VENV)/.installed  ## chat from the terminal with a running server
+	$(PY) -m bot chat
+
+check: $(VENV)/.installed  ## validate intents/ (catalog, scripts, dictionaries)
+	$(PY) -m bot check
+
+bench: $(VENV)/.installed
+	$(PY) bench/bench_matcher.py

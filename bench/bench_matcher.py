@@ -1,0 +1,142 @@
+"""Matcher speed on a realistic 5,000-target catalog.
+
+The catalog is the real one plus generated variants: the real items again for every township and
+sub-district office, '<thing>许可证核发' / '<group><thing>补贴申领' / '<thing>备案' patterns with
+colloquial aliases. Every utterance of tests/data/utterances.tsv is matched several times; the report
+gives build time and p50/p99/max per utterance in microseconds, next to two baselines measured in the
+same run: str.lower over the same utterances, and the real (~96-target) matcher.
+
+    python bench/bench_matcher.py [--targets 5000] [--rounds 5]
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import logging
+import random
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot.content import load_content  # noqa: E402
+from bot.matching import Matcher  # noqa: E402
+
+PLACES = ["河西街道", "河东街道", "火车站街道", "尕海镇", "柯鲁柯镇", "怀头他拉镇", "蓄集乡", "戈壁乡",
+          "宗务隆乡", "长江路社区", "昆仑路社区", "祁连路社区", "乌兰县", "都兰县", "天峻县", "格尔木市"]
+DEPARTMENTS = ["市场监督管理局", "交通运输局", "文化旅游广电局", "林业和草原局", "水利局", "应急管理局",
+               "生态环境局", "商务局", "卫生健康委员会", "农牧和科技局", "住房和城乡建设局", "自然资源局"]
+THINGS = ["烟草专卖零售", "渔业捕捞", "林木采伐", "道路运输经营", "药品经营", "医疗机构执业", "排污",
+          "取水", "爆破作业", "娱乐场所经营", "旅馆业特种行业", "危险化学品经营", "出版物零售", "广播电视节目制作",
+          "放射诊疗", "母婴保健技术服务", "生鲜乳收购", "种畜禽生产经营", "兽药经营", "农药经营",
+          "建设工程规划", "乡村建设规划", "城市道路占用挖掘", "户外广告设置", "临时占用草原", "野生动物驯养繁殖",
+          "河道采砂", "水土保持方案", "人力资源服务", "劳务派遣经营", "民办学校办学", "校外培训机构办学",
+          "养老机构设立", "殡葬服务", "宗教活动场所", "公共场所卫生", "饮用水供水单位卫生", "职业卫生",
+          "消防安全检查", "大型群众性活动安全", "拍卖业务", "典当业务", "成品油零售经营", "粮食收购",
+          "机动车维修经营", "驾驶员培训", "出租汽车经营", "网络预约出租汽车经营", "客运站经营", "货运站经营"]
+GROUPS = ["农牧民", "高校毕业生", "退役士兵", "脱贫人口", "残疾人", "返乡创业人员", "种粮农户", "养殖户",
+          "困难职工", "新就业人员", "城镇低收入家庭", "留守儿童家庭", "易地搬迁户", "小微企业", "个体工商户"]
+SUBSIDIES = ["创业", "一次性吸纳就业", "社会保险", "岗位", "住房租赁", "取暖", "交通", "培训", "种植",
+             "良种", "耕地地力保护", "牧区燃料", "生态护林员", "公益性岗位", "稳岗", "以工代赈"]
+
+
+def synthetic_targets(real: list[tuple[str, str, list[str]]], count: int,
+                      seed: int = 7) -> list[tuple[str, str, list[str]]]:
+    """`count` targets: the real ones first, then generated ones (deterministic for a seed)."""
+    rng = random.Random(seed)
+    out = list(real)
+    items = [t for t in real if not t[0].startswith("bundle:")]
+    n = 0
+    while len(out) < count:
+        n += 1
+        kind = n % 4
+        if kind == 0:                       # a real item, offered by a township or another office
+            key, name, phrases = items[rng.randrange(len(items))]
+            place = rng.choice(PLACES)
+            out.append((f"X{n:05d}", f"{place}{name}",
+                        [f"{place}{p}" for p in rng.sample(phrases, min(3, len(phrases)))] + phrases[:2]))
+        elif kind == 1:                     # a licence
+            thing = rng.choice(THINGS)
+            dept = rng.choice(DEPARTMENTS)
+            short = thing[:4]
+            out.append((f"X{n:05d}", f"{thing}许可证核发（{dept}）",
+                        [f"办{short}许可证", f"{short}证", f"{thing}许可", f"{short}证到期换证",
+                         f"{short}许可证丢了补办", f"申请{thing}许可"]))
+        elif kind == 2:                     # a subsidy
+            group, what = rng.choice(GROUPS), rng.choice(SUBSIDIES)
+            out.append((f"X{n:05d}", f"{group}{what}补贴申领",
+                        [f"{what}补贴", f"{group}领{what}补贴", f"{what}补助申请", f"{group}补贴"]))
+        else:                               # a filing or change
+            thing = rng.choice(THINGS)
+            verb = rng.choice(["备案", "变更登记", "注销", "延续", "年度报告"])
+            out.append((f"X{n:05d}", f"{thing}{verb}",
+                        [f"{thing[:4]}{verb}", f"{thing[:2]}{verb}", f"办{thing[:4]}{verb}"]))
+    return out[:count]
+
+
+def percentiles(samples_ns: list[int]) -> tuple[float, float, float]:
+    ordered = sorted(samples_ns)
+    pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))] / 1000  # noqa: E731
+    return pick(0.50), pick(0.99), ordered[-1] / 1000
+
+
+def timed(fn: Callable[[str], object], texts: list[str], rounds: int) -> tuple[float, float, float]:
+    for text in texts:                      # warm-up
+        fn(text)
+    samples: list[int] = []
+    clock = time.perf_counter_ns
+    for _ in range(rounds):
+        for text in texts:
+            start = clock()
+            fn(text)
+            samples.append(clock() - start)
+    return percentiles(samples)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--targets", type=int, default=5000)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--intents", default=str(ROOT / "intents"))
+    parser.add_argument("--data", default=str(ROOT / "tests" / "data" / "utterances.tsv"))
+    args = parser.parse_args(argv)
+    logging.getLogger("jieba").setLevel(logging.WARNING)
+
+    content = load_content(Path(args.intents), logging.getLogger("bench"))
+    real_matcher = content.matcher
+    real = []
+    for target in content.catalog.targets():
+        phrases: list[str] = []
+        for source in ([target.bundle] if target.bundle else list(target.items)):
+            phrases.extend(source.aliases)
+            if getattr(source, "short_name", None):
+                phrases.append(source.short_name)
+        phrases.extend(content.scripts.synonyms(target.key))
+        real.append((target.key, target.name, phrases))
+    targets = synthetic_targets(real, args.targets)
+    user_words = [name for _, name, _ in real]
+
+    start = time.perf_counter()
+    big = Matcher(real_matcher._lexicon, targets, user_words)  # same lexicon as the real matcher
+    build_s = time.perf_counter() - start
+
+    with open(args.data, encoding="utf-8", newline="") as handle:
+        texts = [row["text"] for row in csv.DictReader(handle, delimiter="\t")]
+    print(f"catalog: {len(targets)} targets ({len(real)} real), build {build_s:.2f} s; "
+          f"{len(texts)} utterances x {args.rounds} rounds")
+    print(f"{'':28} {'p50 us':>9} {'p99 us':>9} {'max us':>9}")
+    for label, fn in [("baseline str.lower", str.lower),
+                      (f"matcher, {len(real)} targets", real_matcher.match),
+                      (f"matcher, {len(targets)} targets", big.match)]:
+        p50, p99, worst = timed(fn, texts, args.rounds)
+        print(f"{label:28} {p50:9.1f} {p99:9.1f} {worst:9.1f}")
+    same = sum(real_matcher.match(t).candidates[:1] == big.match(t).candidates[:1] for t in texts)
+    print(f"same top candidate with and without the generated targets: {same}/{len(texts)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
