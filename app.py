@@ -1,6 +1,7 @@
 """Composition root: config -> content -> stores -> engine -> aiohttp app. `python app.py` serves."""
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import datetime, timezone
 from pathlib import Path
@@ -65,11 +66,19 @@ def build_app(settings: Settings, content: Content | None = None,
     app.router.add_get("/", pages.index)
     app.router.add_static("/static/", STATIC)
 
+    async def purge_idle_sessions() -> None:
+        while True:
+            await asyncio.sleep(600)
+            if purged := sessions.purge_idle():
+                log.info("purged %d idle conversations", purged)
+
     async def lifecycle(app: web.Application):  # type: ignore[no-untyped-def]
         await upgrade(db)
         log.info("serving %d items, %d bundles; database %s", len(content.catalog.items),
                  len(content.catalog.bundles), db.url.render_as_string(hide_password=True))
+        purger = asyncio.create_task(purge_idle_sessions())
         yield
+        purger.cancel()
         await sessions.close()
         await db.dispose()
 

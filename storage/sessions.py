@@ -60,5 +60,9 @@ class MemorySessionStore:
             del self._data[user]
         return len(expired)
 
+    def active_locks(self) -> int:
+        """How many users currently hold or wait for their lock."""
+        return len(self._locks)
+
     async def close(self) -> None:
         self._data.clear()

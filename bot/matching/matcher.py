@@ -23,6 +23,7 @@ Candidates carry the terms that explain them.
 """
 from __future__ import annotations
 
+import heapq
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -44,7 +45,8 @@ BUNDLE_PENALTY = 0.7    # a bundle without that cue in the query keeps this shar
 MAX_USER_WORD = 5       # longer user words (whole catalog names) are not given to jieba
 WHOLE_PHRASE = 1.2      # a whole phrase weighs at least this many times the sum of its parts
 FRAGMENT = 0.5          # weight kept by a term found only as part of a longer term
-KEEP = 5                # candidates scored exactly
+COMMON = 64             # a term in more targets than this is 'common' (see match)
+KEEP = 3                # candidates scored exactly
 
 
 def _length_factor(n: int) -> float:
@@ -95,6 +97,10 @@ class _Index:
     by_pinyin: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     by_wildcard: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     weight: dict[str, float] = field(default_factory=dict)
+    prefixes: set[str] = field(default_factory=set)             # of every term
+    pinyin_prefixes: set[str] = field(default_factory=set)      # of every pinyin key, whole syllables
+    wildcard_prefixes: set[str] = field(default_factory=set)    # of every wildcard key, past the '?'
+    posting_sets: dict[str, frozenset[int]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -168,19 +174,29 @@ class Matcher:
                 index.weight[term] = max(index.weight[term],
                                          WHOLE_PHRASE * sum(index.weight.get(p, 0.0) for p in parts))
         for term in index.weight:
+            index.prefixes.update(term[:i] for i in range(1, len(term) + 1))
             if len(term) >= 2:
-                index.by_pinyin[" ".join(self._lexicon.syllables(term))].add(term)
+                syllables = self._lexicon.syllables(term)
+                index.by_pinyin[" ".join(syllables)].add(term)
+                index.pinyin_prefixes.update(" ".join(syllables[:i]) for i in range(2, len(term) + 1))
             if len(term) >= 3:
                 for i in range(1, len(term) - 1):
-                    index.by_wildcard[term[:i] + "?" + term[i + 1:]].add(term)
+                    key = term[:i] + "?" + term[i + 1:]
+                    index.by_wildcard[key].add(term)
+                    index.wildcard_prefixes.update(key[:j] for j in range(i + 2, len(key) + 1))
         for target, terms in enumerate(term_sets):
             for term in sorted(terms):
                 if term in index.weight:
                     index.postings[term].append(target)
+        index.posting_sets = {term: frozenset(targets) for term, targets in index.postings.items()}
         return index
 
     def _hits(self, text: str) -> list[_Hit]:
-        """Vocabulary terms found in the text (spaces separate filler-free segments)."""
+        """Vocabulary terms found in the text (spaces separate filler-free segments).
+
+        Windows grow only while they are still the prefix of some term (exact, pinyin or wildcard key),
+        so the cost is about linear in the length of the text, whatever the size of the catalog.
+        """
         index = self._index
         exact: dict[str, tuple[int, int]] = {}
         fuzzy: dict[str, tuple[float, int, int, tuple[int, ...]]] = {}
@@ -189,23 +205,38 @@ class Matcher:
         for start in range(n):
             if text[start] == " ":
                 continue
-            for end in range(start + 1, min(n, start + MAX_TERM) + 1):
+            stop = min(n, start + MAX_TERM)
+            # exact
+            for end in range(start + 1, stop + 1):
                 window = text[start:end]
-                if window[-1] == " ":
+                if window not in index.prefixes:
                     break
                 if window in index.weight and window not in exact:
                     exact[window] = (start, end)
-                if end - start >= 2:
-                    for term in index.by_pinyin.get(" ".join(syllables[start:end]), ()):
-                        if term != window:
-                            diff = tuple(start + i for i, (a, b) in enumerate(zip(window, term)) if a != b)
-                            if term not in fuzzy or fuzzy[term][0] < HOMOPHONE:
-                                fuzzy[term] = (HOMOPHONE, start, end, diff)
-                if end - start >= 3:
-                    for i in range(1, end - start - 1):
-                        for term in index.by_wildcard.get(window[:i] + "?" + window[i + 1:], ()):
-                            if term != window and term not in fuzzy:
-                                fuzzy[term] = (ONE_TYPO, start, end, (start + i,))
+            # homophones
+            key = syllables[start]
+            for end in range(start + 2, stop + 1):
+                key = key + " " + syllables[end - 1]
+                if key not in index.pinyin_prefixes:
+                    break
+                window = text[start:end]
+                for term in index.by_pinyin.get(key, ()):
+                    if term != window and (term not in fuzzy or fuzzy[term][0] < HOMOPHONE):
+                        diff = tuple(start + i for i, (a, b) in enumerate(zip(window, term)) if a != b)
+                        fuzzy[term] = (HOMOPHONE, start, end, diff)
+            # one character wrong (not the first or the last)
+            for i in range(1, stop - start - 1):
+                head = text[start:start + i]
+                if head not in index.prefixes:
+                    break
+                key = head + "?"
+                for end in range(start + i + 2, stop + 1):
+                    key += text[end - 1]
+                    if key not in index.wildcard_prefixes:
+                        break
+                    for term in index.by_wildcard.get(key, ()):
+                        if term not in fuzzy and term != text[start:end]:
+                            fuzzy[term] = (ONE_TYPO, start, end, (start + i,))
         # A fuzzy hit must not rewrite characters an exact multi-character term already explains.
         explained = set()
         for term, (s, e) in exact.items():
@@ -236,6 +267,78 @@ class Matcher:
             best.append(take if take[0] > best[j][0] else best[j])
         return best[-1]
 
+    def _rank(self, hits: list[_Hit], mass: list[float], total_mass: float,
+              cue: bool) -> list[tuple[float, int, list[_Hit]]]:
+        """The KEEP best (score, target, chosen hits), best first, looking at few targets (MaxScore).
+
+        A target's score is at most the gains of its hits (weight + the mass they could explain) minus
+        the penalty for the whole mass. Hits are taken by decreasing gain; once the gains of the hits
+        not taken yet cannot lift a target that has none of the taken ones into the decision band
+        (min_score, or within clarify_ratio of the best score found), the other targets are skipped.
+        The top candidate and the clarify decision are exact; lower runner-ups are best-effort.
+        """
+        postings, sets = self._index.postings, self._index.posting_sets
+        t = self._thresholds
+        base = UNEXPLAINED * total_mass
+        gains = [h.weight + UNEXPLAINED * sum(mass[h.start:h.end]) for h in hits]
+        order = sorted(range(len(hits)), key=lambda i: (-gains[i], hits[i].term))
+        rest = sum(gains)
+        acc: dict[int, float] = {}
+        get = acc.get
+        best = -math.inf
+        taken = 0
+        for i in order:
+            if rest - base < max(t.min_score, best) * t.clarify_ratio:
+                break
+            rest -= gains[i]
+            taken += 1
+            gain, top, top_acc = gains[i], -1, -math.inf
+            for target in postings.get(hits[i].term, ()):
+                value = get(target, 0.0) + gain
+                acc[target] = value
+                if value > top_acc:
+                    top, top_acc = target, value
+            if top >= 0:
+                best = max(best, self._exact(top, hits, mass, total_mass, cue)[0])
+        pending = [(hits[i].term, gains[i]) for i in order[taken:]]
+        # bound = taken gains + every not-taken gain (made exact when the target comes up)
+        heap = [(base - value - rest, self._keys[target], target, False) for target, value in acc.items()]
+        heapq.heapify(heap)
+        scored: list[tuple[float, int, list[_Hit]]] = []
+        floor = -math.inf
+        while heap:
+            negative_ub, key, target, tight = heapq.heappop(heap)
+            ub = -negative_ub
+            if self._is_bundle[target] != cue and ub > 0:
+                ub *= BUNDLE_PENALTY
+            if len(scored) >= KEEP and ub < floor:
+                if not heap or -heap[0][0] < floor:
+                    break
+                continue
+            if not tight and pending:
+                extra = sum(g for term, g in pending if target in sets[term])
+                heapq.heappush(heap, (base - acc[target] - extra, key, target, True))
+                continue
+            scored.append(self._exact(target, hits, mass, total_mass, cue))
+            if len(scored) >= KEEP:
+                scored.sort(key=lambda s: (-s[0], self._is_bundle[s[1]], self._keys[s[1]]))
+                del scored[KEEP:]
+                floor = scored[-1][0]
+        scored.sort(key=lambda s: (-s[0], self._is_bundle[s[1]], self._keys[s[1]]))
+        return scored
+
+    def _exact(self, target: int, hits: list[_Hit], mass: list[float], total_mass: float,
+               cue: bool) -> tuple[float, int, list[_Hit]]:
+        sets = self._index.posting_sets
+        explained, chosen = self._best_cover([h for h in hits if target in sets[h.term]])
+        covered: set[int] = set()
+        for hit in chosen:
+            covered.update(range(hit.start, hit.end))
+        score = explained - UNEXPLAINED * (total_mass - sum(mass[i] for i in covered))
+        if self._is_bundle[target] != cue:  # a bundle needs the cue, a single item does not want it
+            score *= BUNDLE_PENALTY if score > 0 else 1 / BUNDLE_PENALTY
+        return score, target, chosen
+
     def match(self, utterance: str) -> MatchResult:
         """Rank targets for an utterance and decide: match, clarify or none."""
         lex = self._lexicon
@@ -254,27 +357,7 @@ class Matcher:
         total_mass = sum(mass)
         cue = any(h.term == BUNDLE_CUE for h in hits)
 
-        by_target: dict[int, list[_Hit]] = defaultdict(list)
-        upper: dict[int, float] = defaultdict(float)
-        for hit in hits:
-            for target in self._index.postings.get(hit.term, ()):
-                by_target[target].append(hit)
-                upper[target] += hit.weight
-        order = sorted(upper, key=lambda t: (-upper[t], self._keys[t]))
-        scored: list[tuple[float, int, list[_Hit]]] = []
-        for target in order:
-            if len(scored) >= KEEP and upper[target] < scored[KEEP - 1][0]:
-                break
-            explained, chosen = self._best_cover(by_target[target])
-            covered = set()
-            for hit in chosen:
-                covered.update(range(hit.start, hit.end))
-            unexplained = total_mass - sum(mass[i] for i in covered)
-            score = explained - UNEXPLAINED * unexplained
-            if self._is_bundle[target] != cue:  # a bundle needs the cue, a single item does not want it
-                score *= BUNDLE_PENALTY if score > 0 else 1 / BUNDLE_PENALTY
-            scored.append((score, target, chosen))
-            scored.sort(key=lambda s: (-s[0], self._is_bundle[s[1]], self._keys[s[1]]))
+        scored = self._rank(hits, mass, total_mass, cue)
         t = self._thresholds
         top = [Candidate(self._keys[i], self._names[i], s,
                          tuple(h.term for h in sorted(chosen, key=lambda h: h.start)))

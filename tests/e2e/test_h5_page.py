@@ -61,7 +61,7 @@ def _tail(path: Path, lines: int = 40) -> str:
         return "(no log)"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def app_url(tmp_path_factory: pytest.TempPathFactory):
     """The real app as a subprocess, on a free port, with its own database and blob folder."""
     tmp = tmp_path_factory.mktemp("h5app")
@@ -103,7 +103,7 @@ def app_url(tmp_path_factory: pytest.TempPathFactory):
             proc.wait(timeout=10)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
     with sync_api.sync_playwright() as pw:
         chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)

@@ -1,0 +1,121 @@
+"""Case, profile and blob stores against a real database (SQLite now; PostgreSQL joins in the backends issue)."""
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from bot.dialogue.state import MaterialEntry
+from bot.ports import CaseMaterial, NewCase, Profile
+from storage import tables
+from storage.blobs import LocalBlobStore
+from storage.cipher import FieldCipher
+from storage.migrate import upgrade
+from storage.sql import SqlCases, SqlProfiles
+
+NOW = datetime(2026, 11, 27, 9, 30, tzinfo=timezone.utc)
+
+
+@pytest.fixture(params=["sqlite"])
+async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncEngine:
+    engine = create_async_engine(f"sqlite+aiosqlite:///{tmp_path}/contract.db")
+    await upgrade(engine)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+def cipher() -> FieldCipher:
+    return FieldCipher(os.urandom(32))
+
+
+def new_case(key: str, when: datetime = NOW) -> NewCase:
+    return NewCase(user="u1", target="GA0020000", target_name="居民身份证换领", item_codes=["GA0020000"],
+                   fields={"applicant_name": "张三", "id_number": "11010519491231002X"},
+                   materials=[CaseMaterial(key="id_photo", name="照片", entry=MaterialEntry(kind="deferred"))],
+                   submitted_at=when, promised_date=date(2026, 12, 18), provisional_date=False,
+                   idempotency_key=key)
+
+
+async def test_migrations_are_repeatable(db: AsyncEngine) -> None:
+    await upgrade(db)  # second run changes nothing
+    async with db.connect() as conn:
+        names = await conn.run_sync(lambda c: sa.inspect(c).get_table_names())
+    assert {"cases", "case_counters", "outbox", "profiles", "blobs", "alembic_version"} <= set(names)
+
+
+async def test_case_numbers_are_readable_and_count_per_day(db: AsyncEngine, cipher: FieldCipher) -> None:
+    cases = SqlCases(db, cipher)
+    first = await cases.submit(new_case("k1"), "DLH")
+    second = await cases.submit(new_case("k2"), "DLH")
+    next_day = await cases.submit(new_case("k3", NOW + timedelta(days=1)), "DLH")
+    assert (first.number, second.number, next_day.number) == (
+        "DLH20261127000001", "DLH20261127000002", "DLH20261128000001")
+    loaded = await cases.get(first.number)
+    assert loaded is not None and loaded.fields == first.fields and loaded.materials == first.materials
+    assert loaded.submitted_at == NOW
+    assert [c.number for c in await cases.list_for_user("u1")][0] == next_day.number
+
+
+async def test_same_idempotency_key_gives_one_case_and_one_event(db: AsyncEngine, cipher: FieldCipher) -> None:
+    cases = SqlCases(db, cipher)
+    results = await asyncio.gather(*(cases.submit(new_case("same"), "DLH") for _ in range(5)))
+    assert len({c.number for c in results}) == 1
+    async with db.connect() as conn:
+        assert (await conn.execute(sa.select(sa.func.count()).select_from(tables.cases))).scalar_one() == 1
+        events = (await conn.execute(tables.outbox.select())).mappings().all()
+    assert [(e["event_type"], e["case_number"]) for e in events] == [("case.submitted", results[0].number)]
+
+
+async def test_concurrent_submits_get_distinct_numbers(db: AsyncEngine, cipher: FieldCipher) -> None:
+    cases = SqlCases(db, cipher)
+    results = await asyncio.gather(*(cases.submit(new_case(f"k{i}"), "DLH") for i in range(20)))
+    assert len({c.number for c in results}) == 20
+
+
+async def test_personal_data_is_encrypted_at_rest(db: AsyncEngine, cipher: FieldCipher) -> None:
+    await SqlCases(db, cipher).submit(new_case("enc"), "DLH")
+    await SqlProfiles(db, cipher).save("u1", Profile(fields={"phone": "13800138000"}))
+    async with db.connect() as conn:
+        raw = " ".join(str(v) for row in (await conn.execute(tables.cases.select())).all() for v in row)
+        raw += " ".join(str(v) for row in (await conn.execute(tables.profiles.select())).all() for v in row)
+    assert "11010519491231002X" not in raw and "张三" not in raw and "13800138000" not in raw
+    with pytest.raises(Exception):  # another key cannot read it
+        await SqlCases(db, FieldCipher(os.urandom(32))).get("DLH20261127000001")
+
+
+async def test_profiles_round_trip_and_overwrite(db: AsyncEngine, cipher: FieldCipher) -> None:
+    profiles = SqlProfiles(db, cipher)
+    assert await profiles.load("nobody") == Profile()
+    first = Profile(fields={"applicant_name": "张三"},
+                    materials={"id_photo": MaterialEntry(kind="upload", blob_id="ab" * 32, filename="p.png")})
+    await profiles.save("u1", first)
+    assert await profiles.load("u1") == first
+    await profiles.save("u1", Profile(fields={"applicant_name": "李四"}))
+    assert (await profiles.load("u1")).fields == {"applicant_name": "李四"}
+
+
+async def test_blobs_are_content_addressed(db: AsyncEngine, tmp_path: Path) -> None:
+    store = LocalBlobStore(tmp_path / "blobs", db)
+    a = await store.put(b"%PDF-1.4 same", "application/pdf")
+    b = await store.put(b"%PDF-1.4 same", "application/pdf")
+    assert a == b and a.size == len(b"%PDF-1.4 same")
+    assert await store.get(a.blob_id) == b"%PDF-1.4 same"
+    assert await store.get("0" * 64) is None
+    assert len([p for p in (tmp_path / "blobs").rglob("*") if p.is_file()]) == 1
+
+
+def test_cipher_key_from_config_or_dev_file(tmp_path: Path) -> None:
+    key = base64.b64encode(os.urandom(32)).decode()
+    assert FieldCipher.from_config(key, tmp_path / "unused").decrypt(
+        FieldCipher(base64.b64decode(key)).encrypt("秘密")) == "秘密"
+    dev = FieldCipher.from_config("", tmp_path / "var" / "field.key")
+    again = FieldCipher.from_config("", tmp_path / "var" / "field.key")
+    assert again.decrypt(dev.encrypt("同一把钥匙")) == "同一把钥匙"
+    assert oct((tmp_path / "var" / "field.key").stat().st_mode & 0o777) == "0o600"
