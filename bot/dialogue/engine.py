@@ -58,6 +58,10 @@ class Engine:
             return replies
 
 
+class _TargetGone(Exception):
+    """The conversation refers to an item or bundle that is no longer in the catalog."""
+
+
 class _Turn:
     """One message being handled: the content snapshot, the user's state and the engine's ports."""
 
@@ -67,6 +71,13 @@ class _Turn:
 
     # ---- entry -------------------------------------------------------------------------------
     async def run(self, message: Inbound) -> list[Reply]:
+        try:
+            return await self._route(message)
+        except _TargetGone:
+            self.s.reset()
+            return [TextReply(text=self.p.item_gone)]
+
+    async def _route(self, message: Inbound) -> list[Reply]:
         if message.upload is not None:
             return await self._on_upload(message.upload)
         text = (message.text or "").strip()
@@ -430,9 +441,8 @@ class _Turn:
 
     def _target(self) -> Target:
         target = self.c.catalog.target(self.s.target or "")
-        if target is None:  # the item was removed from the catalog since
-            self.s.reset()
-            raise LookupError("target no longer in catalog")
+        if target is None:  # the item was removed from the catalog since the user started
+            raise _TargetGone(self.s.target)
         return target
 
     def _plan(self) -> Plan:

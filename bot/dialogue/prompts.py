@@ -75,7 +75,7 @@ class Prompts(BaseModel):
     error_date_future: str
     error_number: str
     error_pattern: str
-    retry_later: str
+    item_gone: str
 
     @classmethod
     def load(cls, path: Path) -> "Prompts":

@@ -1,0 +1,40 @@
+"""A conversation about an item that is withdrawn from the catalog ends politely instead of failing forever."""
+from __future__ import annotations
+
+import dataclasses
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from bot.catalog import Catalog
+from bot.dialogue.engine import Engine, EngineSettings, Inbound
+from bot.dialogue.state import Stage
+from bot.licences import SandboxLicences
+from storage.blobs import LocalBlobStore
+from storage.cipher import FieldCipher
+from storage.migrate import upgrade
+from storage.sessions import MemorySessionStore
+from storage.sql import SqlCases, SqlProfiles
+
+
+async def test_withdrawn_item_resets_the_conversation(content, tmp_path: Path) -> None:
+    db = create_async_engine(f"sqlite+aiosqlite:///{tmp_path}/e.db")
+    await upgrade(db)
+    cipher = FieldCipher(os.urandom(32))
+    current = {"content": content}
+    sessions = MemorySessionStore(3600)
+    engine = Engine(lambda: current["content"], sessions, SqlCases(db, cipher), SqlProfiles(db, cipher),
+                    LocalBlobStore(tmp_path / "b", db), SandboxLicences(set()),
+                    EngineSettings(1000, ("image/png",), "DLH"), lambda: datetime.now(timezone.utc))
+    await engine.handle("u", Inbound(text="身份证过期了"))
+    await engine.handle("u", Inbound(text="/apply"))
+    items = [i for code, i in content.catalog.items.items() if code != "GA0020000"]
+    current["content"] = dataclasses.replace(content, catalog=Catalog(items, []))
+    replies = await engine.handle("u", Inbound(text="张三"))
+    assert "已经调整" in replies[0].text
+    assert (await sessions.load("u")).stage is Stage.idle
+    replies = await engine.handle("u", Inbound(text="/hello"))
+    assert "政务服务小助手" in replies[0].text
+    await db.dispose()
