@@ -45,7 +45,6 @@ BUNDLE_PENALTY = 0.7    # a bundle without that cue in the query keeps this shar
 MAX_USER_WORD = 5       # longer user words (whole catalog names) are not given to jieba
 WHOLE_PHRASE = 1.2      # a whole phrase weighs at least this many times the sum of its parts
 FRAGMENT = 0.5          # weight kept by a term found only as part of a longer term
-COMMON = 64             # a term in more targets than this is 'common' (see match)
 KEEP = 3                # candidates scored exactly
 
 
@@ -87,7 +86,7 @@ class Thresholds:
     """Decision rule, tuned on the tune split of tests/data/utterances.tsv."""
 
     min_score: float = 2.2      # below: none
-    clarify_ratio: float = 0.8  # runner-up within this share of the top score: clarify
+    clarify_ratio: float = 0.85  # runner-up within this share of the top score: clarify
     max_choices: int = 3
 
 
@@ -244,7 +243,10 @@ class Matcher:
                 explained.update(range(s, e))
         hits = [_Hit(t, s, e, index.weight[t]) for t, (s, e) in exact.items()]
         for term, (strength, s, e, diff) in fuzzy.items():
-            if term not in exact and not explained.intersection(diff):
+            # ... and a shape typo or a two-character homophone must not turn a particle (了, 开, 是)
+            # into part of a service word
+            if term not in exact and not explained.intersection(diff) and not (
+                    (strength == ONE_TYPO or e - s <= 2) and any(text[i] in self._lexicon.stop_chars for i in diff)):
                 # the fewer characters changed for the length of the term, the more it is believed
                 hits.append(_Hit(term, s, e, index.weight[term] * strength ** (2 * len(diff) / (e - s))))
         # A term strictly inside a longer exact term at the same spot is only a fragment of it.

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data" / "utterances.tsv"
 # Measured when the matcher was last tuned (tune split only was looked at); a test fails on a drop of
 # more than 3 points.
-MEASURED = {"tune": 0.918, "holdout": 0.0}
+MEASURED = {"tune": 0.954, "holdout": 0.846}
 
 
 @pytest.fixture(scope="module")
