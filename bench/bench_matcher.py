@@ -22,8 +22,9 @@ from typing import Callable
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.content import load_content  # noqa: E402
+from bot.content import load_content, matcher_targets  # noqa: E402
 from bot.matching import Matcher  # noqa: E402
+from bot.matching.lexicon import Lexicon  # noqa: E402
 
 PLACES = ["河西街道", "河东街道", "火车站街道", "尕海镇", "柯鲁柯镇", "怀头他拉镇", "蓄集乡", "戈壁乡",
           "宗务隆乡", "长江路社区", "昆仑路社区", "祁连路社区", "乌兰县", "都兰县", "天峻县", "格尔木市"]
@@ -107,20 +108,13 @@ def main(argv: list[str] | None = None) -> int:
 
     content = load_content(Path(args.intents), logging.getLogger("bench"))
     real_matcher = content.matcher
-    real = []
-    for target in content.catalog.targets():
-        phrases: list[str] = []
-        for source in ([target.bundle] if target.bundle else list(target.items)):
-            phrases.extend(source.aliases)
-            if getattr(source, "short_name", None):
-                phrases.append(source.short_name)
-        phrases.extend(content.scripts.synonyms(target.key))
-        real.append((target.key, target.name, phrases))
+    real = matcher_targets(content.catalog, content.scripts)
     targets = synthetic_targets(real, args.targets)
     user_words = [name for _, name, _ in real]
 
     start = time.perf_counter()
-    big = Matcher(real_matcher._lexicon, targets, user_words)  # same lexicon as the real matcher
+    lexicon = Lexicon.load(Path(args.intents) / "dictionaries" / "synonyms.yaml")
+    big = Matcher(lexicon, targets, user_words)
     build_s = time.perf_counter() - start
 
     with open(args.data, encoding="utf-8", newline="") as handle:

@@ -24,8 +24,8 @@ class Content:
     calendar: WorkdayCalendar
 
 
-def build_matcher(catalog: Catalog, scripts: ScriptBook, lexicon: Lexicon, user_words: list[str]) -> Matcher:
-    """Index every item and bundle by name, short name, aliases and script synonyms."""
+def matcher_targets(catalog: Catalog, scripts: ScriptBook) -> list[tuple[str, str, list[str]]]:
+    """(key, name, phrases) of every item and bundle: short name, aliases and script synonyms."""
     targets = []
     for target in catalog.targets():
         phrases: list[str] = []
@@ -35,8 +35,13 @@ def build_matcher(catalog: Catalog, scripts: ScriptBook, lexicon: Lexicon, user_
                 phrases.append(source.short_name)
         phrases.extend(scripts.synonyms(target.key))
         targets.append((target.key, target.name, phrases))
-    words = user_words + [t.name for t in catalog.targets()]
-    return Matcher(lexicon, targets, words)
+    return targets
+
+
+def build_matcher(catalog: Catalog, scripts: ScriptBook, lexicon: Lexicon, user_words: list[str]) -> Matcher:
+    """Index every item and bundle by name, short name, aliases and script synonyms."""
+    targets = matcher_targets(catalog, scripts)
+    return Matcher(lexicon, targets, user_words + [name for _, name, _ in targets])
 
 
 def load_content(directory: Path, log: logging.Logger) -> Content:

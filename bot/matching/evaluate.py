@@ -11,7 +11,7 @@ import csv
 import json
 import logging
 import sys
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.matching.matcher import Decision, Matcher, MatchResult

@@ -23,7 +23,6 @@ Candidates carry the terms that explain them.
 """
 from __future__ import annotations
 
-import heapq
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -46,6 +45,10 @@ MAX_USER_WORD = 5       # longer user words (whole catalog names) are not given 
 WHOLE_PHRASE = 1.2      # a whole phrase weighs at least this many times the sum of its parts
 FRAGMENT = 0.5          # weight kept by a term found only as part of a longer term
 KEEP = 3                # candidates scored exactly
+EPSILON = 1e-9          # scores are float sums: equal ones may differ in the last bits
+# A term shared by more targets than this brings only the first of them into the race: the others share
+# nothing else with the query (or a rarer term would bring them in), so they could only tie with these.
+MAX_POSTINGS = 200
 
 
 def _length_factor(n: int) -> float:
@@ -238,7 +241,7 @@ class Matcher:
                             fuzzy[term] = (ONE_TYPO, start, end, (start + i,))
         # A fuzzy hit must not rewrite characters an exact multi-character term already explains.
         explained = set()
-        for term, (s, e) in exact.items():
+        for s, e in exact.values():
             if e - s >= 2:
                 explained.update(range(s, e))
         hits = [_Hit(t, s, e, index.weight[t]) for t, (s, e) in exact.items()]
@@ -276,8 +279,9 @@ class Matcher:
         A target's score is at most the gains of its hits (weight + the mass they could explain) minus
         the penalty for the whole mass. Hits are taken by decreasing gain; once the gains of the hits
         not taken yet cannot lift a target that has none of the taken ones into the decision band
-        (min_score, or within clarify_ratio of the best score found), the other targets are skipped.
-        The top candidate and the clarify decision are exact; lower runner-ups are best-effort.
+        (min_score, or within clarify_ratio of the best score found), no further targets are brought in.
+        Targets that share the same hits with the query (one item offered by many offices) have the same
+        score, so each such group is scored once.
         """
         postings, sets = self._index.postings, self._index.posting_sets
         t = self._thresholds
@@ -285,8 +289,9 @@ class Matcher:
         gains = [h.weight + UNEXPLAINED * sum(mass[h.start:h.end]) for h in hits]
         order = sorted(range(len(hits)), key=lambda i: (-gains[i], hits[i].term))
         rest = sum(gains)
-        acc: dict[int, float] = {}
-        get = acc.get
+        signature: dict[int, int] = {}   # target -> bit set of the hits it shares with the query
+        partial: dict[int, float] = {}   # target -> sum of the gains of the taken hits it shares
+        covers: dict[int, tuple[float, list[_Hit]]] = {}
         best = -math.inf
         taken = 0
         for i in order:
@@ -294,49 +299,42 @@ class Matcher:
                 break
             rest -= gains[i]
             taken += 1
-            gain, top, top_acc = gains[i], -1, -math.inf
-            for target in postings.get(hits[i].term, ()):
-                value = get(target, 0.0) + gain
-                acc[target] = value
-                if value > top_acc:
-                    top, top_acc = target, value
-            if top >= 0:
-                best = max(best, self._exact(top, hits, mass, total_mass, cue)[0])
-        pending = [(hits[i].term, gains[i]) for i in order[taken:]]
-        # bound = taken gains + every not-taken gain (made exact when the target comes up)
-        heap = [(base - value - rest, self._keys[target], target, False) for target, value in acc.items()]
-        heapq.heapify(heap)
+            bit, gain = 1 << i, gains[i]
+            for target in postings.get(hits[i].term, ())[:MAX_POSTINGS]:
+                signature[target] = signature.get(target, 0) | bit
+                partial[target] = partial.get(target, 0.0) + gain
+            if partial:
+                leader = max(partial, key=partial.__getitem__)
+                best = max(best, self._score(leader, signature[leader], hits, mass, total_mass, cue, covers)[0])
+        for i in order[taken:]:
+            members, bit = sets[hits[i].term], 1 << i
+            for target in signature:
+                if target in members:
+                    signature[target] |= bit
+        groups: dict[tuple[int, bool], list[int]] = defaultdict(list)
+        for target, bits in signature.items():
+            groups[(bits, self._is_bundle[target])].append(target)
+        ranked = sorted(((self._score(targets[0], bits, hits, mass, total_mass, cue, covers), targets)
+                         for (bits, _), targets in groups.items()),
+                        key=lambda g: (-g[0][0], self._is_bundle[g[1][0]]))
         scored: list[tuple[float, int, list[_Hit]]] = []
-        floor = -math.inf
-        while heap:
-            negative_ub, key, target, tight = heapq.heappop(heap)
-            ub = -negative_ub
-            if self._is_bundle[target] != cue and ub > 0:
-                ub *= BUNDLE_PENALTY
-            if len(scored) >= KEEP and ub < floor:
-                if not heap or -heap[0][0] < floor:
-                    break
-                continue
-            if not tight and pending:
-                extra = sum(g for term, g in pending if target in sets[term])
-                heapq.heappush(heap, (base - acc[target] - extra, key, target, True))
-                continue
-            scored.append(self._exact(target, hits, mass, total_mass, cue))
-            if len(scored) >= KEEP:
-                scored.sort(key=lambda s: (-s[0], self._is_bundle[s[1]], self._keys[s[1]]))
-                del scored[KEEP:]
-                floor = scored[-1][0]
+        for (score, _, chosen), targets in ranked:
+            if len(scored) >= KEEP and score < scored[-1][0] - EPSILON:
+                break
+            scored.extend((score, target, chosen) for target in sorted(targets, key=self._keys.__getitem__))
         scored.sort(key=lambda s: (-s[0], self._is_bundle[s[1]], self._keys[s[1]]))
-        return scored
+        return scored[:KEEP]
 
-    def _exact(self, target: int, hits: list[_Hit], mass: list[float], total_mass: float,
-               cue: bool) -> tuple[float, int, list[_Hit]]:
-        sets = self._index.posting_sets
-        explained, chosen = self._best_cover([h for h in hits if target in sets[h.term]])
-        covered: set[int] = set()
-        for hit in chosen:
-            covered.update(range(hit.start, hit.end))
-        score = explained - UNEXPLAINED * (total_mass - sum(mass[i] for i in covered))
+    def _score(self, target: int, bits: int, hits: list[_Hit], mass: list[float], total_mass: float, cue: bool,
+               covers: dict[int, tuple[float, list[_Hit]]]) -> tuple[float, int, list[_Hit]]:
+        """Exact score of a target that shares the hits in `bits` with the query (covers memoised per bits)."""
+        if bits not in covers:
+            explained, chosen = self._best_cover([h for i, h in enumerate(hits) if bits >> i & 1])
+            covered: set[int] = set()
+            for hit in chosen:
+                covered.update(range(hit.start, hit.end))
+            covers[bits] = (explained - UNEXPLAINED * (total_mass - sum(mass[i] for i in covered)), chosen)
+        score, chosen = covers[bits]
         if self._is_bundle[target] != cue:  # a bundle needs the cue, a single item does not want it
             score *= BUNDLE_PENALTY if score > 0 else 1 / BUNDLE_PENALTY
         return score, target, chosen
