@@ -8,12 +8,13 @@ from typing import Callable
 
 from bot.catalog import Material, Target
 from bot.content import Content
+from bot.dialogue import render
 from bot.dialogue.answers import Topic, answer, faq_answer, item_card
-from bot.dialogue.replies import (CardField, CardReply, ChoicesReply, FormStepReply, MaterialStepReply, Option,
+from bot.dialogue.replies import (CardReply, ChoicesReply, Option,
                                   Progress, Reply, TextReply)
-from bot.dialogue.script import FieldSpec, FieldType, Plan
+from bot.dialogue.script import FieldSpec, Plan
 from bot.dialogue.state import Conversation, MaterialEntry, Stage
-from bot.dialogue.validation import Invalid, mask, validate
+from bot.dialogue.validation import Invalid, validate
 from bot.matching import Decision
 from bot.ports import BlobStore, CaseMaterial, CaseRepository, LicenceProvider, NewCase, Profile, ProfileStore, SessionStore
 from bot.uploads import Upload, sniff
@@ -140,10 +141,10 @@ class _Turn:
         if result.decision is Decision.clarify:
             self.s.stage, self.s.candidates = Stage.clarify, [c.key for c in result.candidates]
             options = [Option(label=c.name, value=f"/pick {c.key}") for c in result.candidates]
-            options.append(Option(label="都不是，转人工", value="/human"))
+            options.append(Option(label=self.p.none_of_these, value="/human"))
             return [ChoicesReply(text=self.p.clarify, options=options)]
         return [ChoicesReply(text=self.p.no_match.format(text=text[:20]),
-                             options=[Option(label="转人工咨询", value="/human")])]
+                             options=[Option(label=self.p.ask_human, value="/human")])]
 
     def _offer(self, key: str) -> list[Reply]:
         self.s.stage, self.s.target, self.s.candidates = Stage.offered, key, []
@@ -163,17 +164,8 @@ class _Turn:
                                   if m.key in profile.materials}
         if self.s.reuse_offer or self.s.reuse_materials:
             self.s.stage = Stage.reuse
-            return replies + self._reuse_question(plan)
+            return [*replies, render.reuse_question(plan, self.s, self.p)]
         return replies + await self._ask()
-
-    def _reuse_question(self, plan: Plan) -> list[Reply]:
-        lines = [f"· {spec.label}：{mask(spec, self.s.reuse_offer[spec.key])}"
-                 for spec in plan.fields if spec.key in self.s.reuse_offer]
-        lines += [f"· {m.name}：{_entry_label(self.s.reuse_materials[m.key])}"
-                  for m in plan.materials if m.key in self.s.reuse_materials]
-        return [ChoicesReply(text="\n".join([self.p.reuse_offer, *lines]),
-                             options=[Option(label=self.p.reuse_yes, value="/reuse yes"),
-                                      Option(label=self.p.reuse_no, value="/reuse no")])]
 
     async def _reuse(self, accept: bool) -> list[Reply]:
         if self.s.stage is not Stage.reuse:
@@ -310,7 +302,7 @@ class _Turn:
                 self.s.stage, self.s.step = Stage.collect, index
                 return await self._ask()
         self.s.stage = Stage.edit
-        options = [Option(label=_step_label(st), value=f"/edit {st.key}") for st in steps
+        options = [Option(label=render.step_label(st), value=f"/edit {st.key}") for st in steps
                    if st.key in self.s.answers or st.key in self.s.materials]
         return [ChoicesReply(text=self.p.edit_which, options=options)]
 
@@ -336,7 +328,7 @@ class _Turn:
     async def _submit(self) -> list[Reply]:
         if self.s.stage is not Stage.confirm or not self.s.target or not self.s.submit_key:
             if self.s.last_case:
-                return [TextReply(text=f"您的申请已提交，办件编号 {self.s.last_case}。")]
+                return [TextReply(text=self.p.already_submitted.format(number=self.s.last_case))]
             return [TextReply(text=self.p.nothing_to_cancel)]
         if self._next_open() is not None:
             return await self._advance()
@@ -353,7 +345,7 @@ class _Turn:
             idempotency_key=self.s.submit_key)
         case = await self.e._cases.submit(new_case, self.e._settings.case_number_prefix)
         await self._remember(plan)
-        summary = self._summary(title=f"办件编号 {case.number}", actions=False)
+        summary = self._summary(title=self.p.case_title.format(number=case.number), actions=False)
         self.s.reset()
         self.s.last_case = case.number
         note = self.p.provisional_note if deadline.provisional else ""
@@ -367,23 +359,17 @@ class _Turn:
         await self.e._profiles.save(self.user, Profile(fields={**profile.fields, **fields},
                                                        materials={**profile.materials, **materials}))
 
-    def _summary(self, title: str | None = None, actions: bool = True) -> CardReply:
-        plan = self._plan()
-        fields = [CardField(label="事项", value=self._target().name)]
-        fields += [CardField(label=f.label, value=mask(f, self.s.answers[f.key]))
-                   for f in plan.fields if f.key in self.s.answers]
-        fields += [CardField(label=m.name, value=_entry_label(self.s.materials[m.key]))
-                   for m in plan.materials if m.key in self.s.materials]
-        buttons = [Option(label=self.p.confirm_submit, value="/submit"),
-                   Option(label=self.p.confirm_edit, value="/edit"), Option(label="取消", value="/cancel")]
-        return CardReply(title=title or self.p.confirm_title, fields=fields, actions=buttons if actions else [])
-
     # ---- asking ----------------------------------------------------------------------------------
     async def _ask(self) -> list[Reply]:
         step = self._step(self._plan())
         if isinstance(step, FieldSpec):
-            return [self._field_reply(step)]
-        return [self._material_reply(step, await self._licences())]
+            return [render.field_step(step, self.s.answers.get(step.key), self._progress())]
+        settings = self.e._settings
+        return [render.material_step(step, await self._licences(), self.p, list(settings.allowed_types),
+                                     settings.max_upload_bytes, self._progress())]
+
+    def _summary(self, title: str | None = None, actions: bool = True) -> CardReply:
+        return render.summary(self._target().name, self._plan(), self.s, self.p, title, actions)
 
     async def _reprompt(self) -> list[Reply]:
         """Repeat what the bot is waiting for, so the user always knows the next move."""
@@ -393,47 +379,18 @@ class _Turn:
         if stage is Stage.confirm:
             return [self._summary()]
         if stage is Stage.reuse:
-            return self._reuse_question(self._plan())
+            return [render.reuse_question(self._plan(), self.s, self.p)]
         if stage is Stage.edit:
             return await self._edit(None)
         if stage is Stage.pledge:
             step = self._step(self._plan())
             assert isinstance(step, Material)
-            return [ChoicesReply(text=self.p.pledge_text.format(text=step.pledge),
-                                 options=[Option(label=self.p.pledge_accept, value="/accept_pledge"),
-                                          Option(label="返回", value="/back")])]
+            return [render.pledge_question(step, self.p)]
         if stage is Stage.clarify:
             return [TextReply(text=self.p.clarify_again)]
         if stage is Stage.offered:
             return [TextReply(text=self.p.ask_next)]
         return []
-
-    def _field_reply(self, spec: FieldSpec) -> FormStepReply:
-        current = self.s.answers.get(spec.key)
-        return FormStepReply(
-            key=spec.key, label=spec.label, input=spec.type.value, text=spec.prompt, hint=spec.hint,
-            options=[Option(label=o, value=o) for o in spec.options] if spec.type is FieldType.choice else [],
-            current_value=mask(spec, current) if current else None, progress=self._progress())
-
-    def _material_reply(self, material: Material, licences: set[str]) -> MaterialStepReply:
-        p = self.p
-        options = []
-        if material.licence_type and material.licence_type in licences:
-            options.append(Option(label=p.material_licence.format(licence=material.licence_type), value="/licence"))
-        if material.deferrable:
-            options.append(Option(label=p.material_defer, value="/defer"))
-        if material.pledge:
-            options.append(Option(label=p.material_pledge, value="/pledge"))
-        if not material.required:
-            options.append(Option(label=p.material_skip, value="/skip"))
-        copies = f"（{material.copies}份）" if material.copies > 1 else ""
-        text = p.material_prompt.format(name=material.name, copies=copies)
-        if not material.required:
-            text += p.material_optional
-        settings = self.e._settings
-        return MaterialStepReply(key=material.key, name=material.name, text=text, required=material.required,
-                                 accept=list(settings.allowed_types), max_bytes=settings.max_upload_bytes,
-                                 options=options, progress=self._progress())
 
     # ---- helpers ---------------------------------------------------------------------------------
     async def _licences(self) -> set[str]:
@@ -468,16 +425,3 @@ class _Turn:
     def _progress(self) -> Progress:
         return Progress(current=self.s.step + 1, total=self._total(self._plan()))
 
-
-def _entry_label(entry: MaterialEntry) -> str:
-    return {
-        "upload": f"已上传 {entry.filename or ''}".strip(),
-        "licence": f"电子证照「{entry.licence}」",
-        "deferred": "容缺，受理后补交",
-        "pledge": "告知承诺",
-        "skipped": "未提供（非必需）",
-    }[entry.kind]
-
-
-def _step_label(step: FieldSpec | Material) -> str:
-    return step.label if isinstance(step, FieldSpec) else step.name

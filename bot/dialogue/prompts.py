@@ -76,6 +76,18 @@ class Prompts(BaseModel):
     error_number: str
     error_pattern: str
     item_gone: str
+    already_submitted: str
+    none_of_these: str
+    ask_human: str
+    back_label: str
+    cancel_label: str
+    summary_item: str
+    case_title: str
+    entry_upload: str
+    entry_licence: str
+    entry_deferred: str
+    entry_pledge: str
+    entry_skipped: str
 
     @classmethod
     def load(cls, path: Path) -> "Prompts":
