@@ -23,6 +23,7 @@ from handlers.problems import problems_middleware
 from storage.blobs import LocalBlobStore
 from storage.cipher import FieldCipher
 from storage.migrate import upgrade
+from storage.redis_sessions import RedisSessionStore, SessionKeys
 from storage.sessions import MemorySessionStore
 from storage.sql import SqlCases, SqlProfiles
 
@@ -37,6 +38,14 @@ def _prepare_sqlite_dir(url: str) -> None:
         Path(url[len(prefix):]).parent.mkdir(parents=True, exist_ok=True)
 
 
+def build_sessions(settings: Settings, cipher: FieldCipher) -> MemorySessionStore | RedisSessionStore:
+    """Redis when ZWB_REDIS_URL is set (any number of instances), else process memory (one instance)."""
+    if settings.redis_url:
+        return RedisSessionStore.from_url(settings.redis_url, cipher, settings.session_idle_seconds,
+                                          keys=SessionKeys(settings.redis_prefix))
+    return MemorySessionStore(settings.session_idle_seconds)
+
+
 def build_app(settings: Settings, content: Content | None = None,
               clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> web.Application:
     """Wire every dependency; nothing is created at import time. Tests pass preloaded content and a clock."""
@@ -44,8 +53,8 @@ def build_app(settings: Settings, content: Content | None = None,
     content = content or load_content(settings.intents_dir, log)
     _prepare_sqlite_dir(settings.database_url)
     db = create_async_engine(settings.database_url)
-    cipher = FieldCipher.from_config(settings.field_key, ROOT / "var" / "field.key")
-    sessions = MemorySessionStore(settings.session_idle_seconds)
+    cipher = FieldCipher.from_config(settings.field_key, settings.field_old_keys, ROOT / "var" / "field.key")
+    sessions = build_sessions(settings, cipher)
     cases = SqlCases(db, cipher)
     engine = Engine(
         content=lambda: content, sessions=sessions, cases=cases, profiles=SqlProfiles(db, cipher),
@@ -67,15 +76,17 @@ def build_app(settings: Settings, content: Content | None = None,
     app.router.add_static("/static/", STATIC)
 
     async def purge_idle_sessions() -> None:
-        while True:
+        """Memory only: Redis expires idle conversations itself (TTL)."""
+        while isinstance(sessions, MemorySessionStore):
             await asyncio.sleep(600)
             if purged := sessions.purge_idle():
                 log.info("purged %d idle conversations", purged)
 
     async def lifecycle(app: web.Application):  # type: ignore[no-untyped-def]
         await upgrade(db)
-        log.info("serving %d items, %d bundles; database %s", len(content.catalog.items),
-                 len(content.catalog.bundles), db.url.render_as_string(hide_password=True))
+        log.info("serving %d items, %d bundles; database %s; sessions in %s", len(content.catalog.items),
+                 len(content.catalog.bundles), db.url.render_as_string(hide_password=True),
+                 "redis" if settings.redis_url else "memory")
         purger = asyncio.create_task(purge_idle_sessions())
         yield
         purger.cancel()

@@ -36,11 +36,13 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8080
     database_url: str = "sqlite+aiosqlite:///var/zhengwu.db"
-    session_store: str = "memory"
     session_idle_seconds: int = Field(default=7 * 24 * 3600, gt=0)
     intents_dir: Path = Path("intents")
     blob_dir: Path = Path("var/blobs")
     field_key: str = ""
+    field_old_keys: list[str] = Field(default_factory=list, description="Retired keys, still used to decrypt")
+    redis_url: str = Field(default="", description="redis://… selects the Redis session store")
+    redis_prefix: str = "zwb"
     case_number_prefix: str = "DLH"
     uploads: UploadSettings = UploadSettings()
     log_level: str = "INFO"

@@ -10,12 +10,22 @@ from pydantic import BaseModel
 from bot.dialogue.state import Conversation, MaterialEntry
 
 
-class SessionStore(Protocol):
-    """Conversation state per user, with a per-user lock so one user's messages run in order."""
+class SessionUnavailable(Exception):
+    """The session store cannot be reached, or the user's lock was not free in time or was lost."""
 
-    def lock(self, user: str) -> AbstractAsyncContextManager[None]: ...
-    async def load(self, user: str) -> Conversation | None: ...
-    async def save(self, user: str, state: Conversation) -> None: ...
+
+class ConversationSession(Protocol):
+    """One user's state while their lock is held."""
+
+    async def load(self) -> Conversation | None: ...
+    async def save(self, state: Conversation) -> None:
+        """Store the state; raises SessionUnavailable if the lock was lost meanwhile (fencing)."""
+
+
+class SessionStore(Protocol):
+    """Conversation state per user, opened under a per-user lock so one user's messages run one at a time."""
+
+    def session(self, user: str) -> AbstractAsyncContextManager[ConversationSession]: ...
     async def close(self) -> None: ...
 
 

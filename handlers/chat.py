@@ -4,7 +4,7 @@ from __future__ import annotations
 from aiohttp import web
 from pydantic import BaseModel, Field, ValidationError
 
-from bot.dialogue.engine import Engine, Inbound
+from bot.dialogue.engine import Engine, Inbound, TryAgain
 from bot.dialogue.replies import ChatResponse
 from bot.uploads import Upload
 from handlers.problems import dumps, problem, validation_problem
@@ -36,7 +36,12 @@ class ChatHandlers:
             except ValidationError as exc:
                 return validation_problem(exc)
             user, inbound = body.user, Inbound(text=body.text)
-        replies = await self._engine.handle(user, inbound)
+        try:
+            replies = await self._engine.handle(user, inbound)
+        except TryAgain as exc:
+            response = problem(503, "Try again", exc.message)
+            response.headers["Retry-After"] = "1"
+            return response
         return web.json_response(ChatResponse(replies=replies).model_dump(mode="json", exclude_none=True),
                                  dumps=dumps)
 

@@ -18,6 +18,17 @@ class _UserLock:
         self.users = 0
 
 
+class _MemorySession:
+    def __init__(self, store: "MemorySessionStore", user: str) -> None:
+        self._store, self._user = store, user
+
+    async def load(self) -> Conversation | None:
+        return self._store._load(self._user)
+
+    async def save(self, state: Conversation) -> None:
+        self._store._data[self._user] = (self._store._now(), state.model_dump_json(exclude_defaults=True))
+
+
 class MemorySessionStore:
     """Keeps serialised state (as Redis would) so nothing shares mutable objects between turns."""
 
@@ -28,19 +39,19 @@ class MemorySessionStore:
         self._locks: dict[str, _UserLock] = {}
 
     @asynccontextmanager
-    async def lock(self, user: str) -> AsyncIterator[None]:
-        """Serialise one user's messages; the lock entry is dropped when nobody holds or waits for it."""
+    async def session(self, user: str) -> AsyncIterator[_MemorySession]:
+        """Serialise one user's messages (FIFO); the lock entry is dropped when nobody holds or waits for it."""
         entry = self._locks.setdefault(user, _UserLock())
         entry.users += 1
         try:
             async with entry.lock:
-                yield
+                yield _MemorySession(self, user)
         finally:
             entry.users -= 1
             if entry.users == 0:
                 del self._locks[user]
 
-    async def load(self, user: str) -> Conversation | None:
+    def _load(self, user: str) -> Conversation | None:
         stored = self._data.get(user)
         if stored is None:
             return None
@@ -48,9 +59,6 @@ class MemorySessionStore:
             del self._data[user]
             return None
         return Conversation.model_validate_json(stored[1])
-
-    async def save(self, user: str, state: Conversation) -> None:
-        self._data[user] = (self._now(), state.model_dump_json(exclude_defaults=True))
 
     def purge_idle(self) -> int:
         """Drop expired conversations; returns how many."""

@@ -16,7 +16,8 @@ from bot.dialogue.script import FieldSpec, Plan
 from bot.dialogue.state import Conversation, MaterialEntry, Stage
 from bot.dialogue.validation import Invalid, validate
 from bot.matching import Decision
-from bot.ports import BlobStore, CaseMaterial, CaseRepository, LicenceProvider, NewCase, Profile, ProfileStore, SessionStore
+from bot.ports import (BlobStore, CaseMaterial, CaseRepository, LicenceProvider, NewCase, Profile, ProfileStore,
+                       SessionStore, SessionUnavailable)
 from bot.uploads import Upload, sniff
 
 
@@ -48,15 +49,29 @@ class Engine:
         self._settings, self._clock = settings, clock
 
     async def handle(self, user: str, message: Inbound) -> list[Reply]:
-        """Process one message under the user's lock; state is saved only if handling succeeds."""
-        async with self._sessions.lock(user):
-            saved = await self._sessions.load(user)
-            state = saved.model_copy(deep=True) if saved else Conversation()
-            turn = _Turn(self, self._content(), user, state)
-            replies = await turn.run(message)
-            state.updated_at = self._clock()
-            await self._sessions.save(user, state)
-            return replies
+        """Process one message under the user's lock; state is saved only if handling succeeds.
+
+        Raises TryAgain (with a polite Chinese message) when the session store cannot be used now.
+        """
+        try:
+            async with self._sessions.session(user) as session:
+                saved = await session.load()
+                state = saved.model_copy(deep=True) if saved else Conversation()
+                content = self._content()
+                replies = await _Turn(self, content, user, state).run(message)
+                state.updated_at = self._clock()
+                await session.save(state)
+                return replies
+        except SessionUnavailable as exc:
+            raise TryAgain(self._content().prompts.retry_later) from exc
+
+
+class TryAgain(Exception):
+    """Nothing was changed; the user should send the same message again shortly."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 class _TargetGone(Exception):

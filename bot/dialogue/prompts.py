@@ -76,6 +76,7 @@ class Prompts(BaseModel):
     error_number: str
     error_pattern: str
     item_gone: str
+    retry_later: str
     already_submitted: str
     none_of_these: str
     ask_human: str

@@ -34,7 +34,8 @@ async def test_withdrawn_item_resets_the_conversation(content, tmp_path: Path) -
     current["content"] = dataclasses.replace(content, catalog=Catalog(items, []))
     replies = await engine.handle("u", Inbound(text="张三"))
     assert "已经调整" in replies[0].text
-    assert (await sessions.load("u")).stage is Stage.idle
+    async with sessions.session("u") as session:
+        assert (await session.load()).stage is Stage.idle
     replies = await engine.handle("u", Inbound(text="/hello"))
     assert "政务服务小助手" in replies[0].text
     await db.dispose()

@@ -18,20 +18,24 @@ class Ticker:
 async def test_state_survives_hours_and_expires_after_idle_time() -> None:
     ticker = Ticker()
     store = MemorySessionStore(idle_seconds=7 * 24 * 3600, monotonic=ticker)
-    await store.save("u", Conversation(stage=Stage.collect, target="GA0020000", answers={"a": "b"}))
+    async with store.session("u") as session:
+        await session.save(Conversation(stage=Stage.collect, target="GA0020000", answers={"a": "b"}))
     ticker.now += 5 * 3600
-    loaded = await store.load("u")
+    async with store.session("u") as session:
+        loaded = await session.load()
     assert loaded is not None and loaded.answers == {"a": "b"} and loaded.stage is Stage.collect
     ticker.now += 8 * 24 * 3600
-    assert await store.load("u") is None
+    async with store.session("u") as session:
+        assert await session.load() is None
 
 
 async def test_saved_state_is_a_copy() -> None:
     store = MemorySessionStore(idle_seconds=60)
     state = Conversation(answers={"k": "v"})
-    await store.save("u", state)
-    state.answers["k"] = "changed"
-    assert (await store.load("u")).answers == {"k": "v"}
+    async with store.session("u") as session:
+        await session.save(state)
+        state.answers["k"] = "changed"
+        assert (await session.load()).answers == {"k": "v"}
 
 
 async def test_one_users_messages_run_in_order_and_locks_are_released() -> None:
@@ -39,7 +43,7 @@ async def test_one_users_messages_run_in_order_and_locks_are_released() -> None:
     order: list[str] = []
 
     async def turn(user: str, name: str, pause: float) -> None:
-        async with store.lock(user):
+        async with store.session(user):
             order.append(f"{name}:start")
             await asyncio.sleep(pause)
             order.append(f"{name}:end")

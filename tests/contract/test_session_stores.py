@@ -1,0 +1,111 @@
+"""Session stores: one contract, run against process memory and a real Redis."""
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator
+
+import pytest
+from redis.asyncio import Redis
+
+from bot.dialogue.state import Conversation, Stage
+from bot.ports import SessionUnavailable
+from storage.cipher import FieldCipher
+from storage.redis_sessions import LockSettings, RedisSessionStore, SessionKeys
+from storage.sessions import MemorySessionStore
+
+CIPHER = FieldCipher(os.urandom(32))
+
+
+def make_store(kind: str, request: pytest.FixtureRequest, idle: int = 3600, **lock: int):
+    if kind == "memory":
+        return MemorySessionStore(idle)
+    url, prefix = request.getfixturevalue("redis_server"), request.getfixturevalue("redis_prefix")
+    return RedisSessionStore(Redis.from_url(url), CIPHER, idle, SessionKeys(prefix), LockSettings(**lock))
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def store(request: pytest.FixtureRequest) -> AsyncIterator[MemorySessionStore | RedisSessionStore]:
+    made = make_store(request.param, request)
+    yield made
+    await made.close()
+
+
+async def test_state_round_trips(store) -> None:
+    state = Conversation(stage=Stage.collect, target="GA0020000", step=3, answers={"applicant_name": "张三"})
+    async with store.session("u1") as session:
+        assert await session.load() is None
+        await session.save(state)
+    async with store.session("u1") as session:
+        assert await session.load() == state
+    async with store.session("u2") as session:
+        assert await session.load() is None
+
+
+async def test_one_user_is_served_one_message_at_a_time(store) -> None:
+    order: list[str] = []
+
+    async def turn(user: str, name: str, pause: float) -> None:
+        async with store.session(user) as session:
+            order.append(f"{name}:start")
+            state = await session.load() or Conversation()
+            await asyncio.sleep(pause)
+            state.answers[name] = "x"
+            await session.save(state)
+            order.append(f"{name}:end")
+
+    await asyncio.gather(turn("u", "first", 0.1), turn("u", "second", 0), turn("other", "x", 0))
+    assert order.index("first:end") < order.index("second:start")
+    assert order.index("x:end") < order.index("first:end")  # other users are not held up
+    async with store.session("u") as session:
+        assert set((await session.load()).answers) == {"first", "second"}  # no lost update
+
+
+async def test_redis_state_is_encrypted_and_expires(request: pytest.FixtureRequest) -> None:
+    store = make_store("redis", request, idle=1)
+    async with store.session("u") as session:
+        await session.save(Conversation(answers={"id_number": "11010519491231002X"}))
+    client = Redis.from_url(request.getfixturevalue("redis_server"))
+    raw = await client.get(f"{request.getfixturevalue('redis_prefix')}:conv:u")
+    assert raw and b"11010519491231002X" not in raw and b"id_number" not in raw
+    await asyncio.sleep(1.2)
+    async with store.session("u") as session:
+        assert await session.load() is None
+    await client.aclose()
+    await store.close()
+
+
+async def test_redis_lock_wait_times_out(request: pytest.FixtureRequest) -> None:
+    store = make_store("redis", request, wait_ms=200)
+    async with store.session("u"):
+        other_instance = make_store("redis", request, wait_ms=200)  # same keys, another "process"
+        with pytest.raises(SessionUnavailable, match="busy"):
+            async with other_instance.session("u"):
+                pass
+        await other_instance.close()
+    await store.close()
+
+
+async def test_redis_fencing_refuses_a_save_after_the_lease_ran_out(request: pytest.FixtureRequest) -> None:
+    slow = make_store("redis", request, lease_ms=100)
+    fast = make_store("redis", request)
+    async with slow.session("u") as late:
+        await asyncio.sleep(0.25)  # e.g. a long GC pause: the lease expires
+        async with fast.session("u") as current:
+            await current.save(Conversation(answers={"who": "fast"}))
+        with pytest.raises(SessionUnavailable, match="lost"):
+            await late.save(Conversation(answers={"who": "slow"}))
+    async with fast.session("u") as session:
+        assert (await session.load()).answers == {"who": "fast"}
+    await slow.close()
+    await fast.close()
+
+
+async def test_redis_down_is_reported_not_crashed(request: pytest.FixtureRequest) -> None:
+    from tests.servers import free_port
+    store = RedisSessionStore(Redis.from_url(f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=0.5),
+                              CIPHER, 60)
+    with pytest.raises(SessionUnavailable):
+        async with store.session("u"):
+            pass
+    await store.close()
