@@ -21,7 +21,7 @@ from handlers.openapi import openapi_document
 from handlers.pages import STATIC, PageHandlers
 from handlers.problems import problems_middleware
 from storage.blobs import LocalBlobStore
-from storage.cipher import FieldCipher
+from storage.cipher import FieldCipher, KeyedHash
 from storage.migrate import upgrade
 from storage.redis_sessions import RedisSessionStore, SessionKeys
 from storage.sessions import MemorySessionStore
@@ -55,7 +55,7 @@ def build_app(settings: Settings, content: Content | None = None,
     db = create_async_engine(settings.database_url)
     cipher = FieldCipher.from_config(settings.field_key, settings.field_old_keys, ROOT / "var" / "field.key")
     sessions = build_sessions(settings, cipher)
-    cases = SqlCases(db, cipher)
+    cases = SqlCases(db, cipher, KeyedHash.from_config(settings.search_key, ROOT / "var" / "search.key"))
     engine = Engine(
         content=lambda: content, sessions=sessions, cases=cases, profiles=SqlProfiles(db, cipher),
         blobs=LocalBlobStore(settings.blob_dir, db), licences=SandboxLicences(SANDBOX_LICENCES),

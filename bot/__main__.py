@@ -4,14 +4,13 @@ from __future__ import annotations
 import importlib
 import logging
 import sys
+from pathlib import Path
 
 import jieba
 
 
 def _check(argv: list[str]) -> int:
     """Validate everything under intents/ and report file:line: reason for each problem."""
-    from pathlib import Path
-
     from bot.content import load_content
     from bot.content_errors import ContentInvalid
 
@@ -31,20 +30,39 @@ def _check(argv: list[str]) -> int:
 
 
 def _migrate(argv: list[str]) -> int:
+    """Apply migrations up to a revision (default: the newest)."""
+    from storage.migrate import upgrade
+
+    return _with_database(lambda engine, settings: upgrade(engine, argv[0] if argv else "head"))
+
+
+def _rotate_keys(argv: list[str]) -> int:
+    """Re-encrypt stored personal data with the current ZWB_FIELD_KEY (old keys in ZWB_FIELD_OLD_KEYS)."""
+    from storage.cipher import FieldCipher
+    from storage.rotation import rotate_keys
+
+    async def run(engine, settings):  # type: ignore[no-untyped-def]
+        cipher = FieldCipher.from_config(settings.field_key, settings.field_old_keys, Path("var/field.key"))
+        print(await rotate_keys(engine, cipher))
+
+    return _with_database(run)
+
+
+def _with_database(job) -> int:  # type: ignore[no-untyped-def]
     import asyncio
-    from pathlib import Path
 
     from sqlalchemy.ext.asyncio import create_async_engine
 
     from bot.config import Settings
-    from storage.migrate import upgrade
 
     settings = Settings.load(Path("config.yaml"))
 
     async def run() -> None:
         engine = create_async_engine(settings.database_url)
-        await upgrade(engine, argv[0] if argv else "head")
-        await engine.dispose()
+        try:
+            await job(engine, settings)
+        finally:
+            await engine.dispose()
 
     asyncio.run(run())
     return 0
@@ -53,7 +71,7 @@ def _migrate(argv: list[str]) -> int:
 # Commands implemented in their own modules, each with a `main(argv) -> int`.
 _MODULES = {"match": "bot.matching.cli", "evaluate": "bot.matching.evaluate", "chat": "bot.chat_cli",
             "import-catalog": "bot.catalog.importer"}
-_LOCAL = {"check": _check, "migrate": _migrate}
+_LOCAL = {"check": _check, "migrate": _migrate, "rotate-keys": _rotate_keys}
 
 
 def main(argv: list[str]) -> int:

@@ -41,6 +41,7 @@ class Settings(BaseSettings):
     blob_dir: Path = Path("var/blobs")
     field_key: str = ""
     field_old_keys: list[str] = Field(default_factory=list, description="Retired keys, still used to decrypt")
+    search_key: str = Field(default="", description="Key of the keyed hash that makes 身份证号 searchable")
     redis_url: str = Field(default="", description="redis://… selects the Redis session store")
     redis_prefix: str = "zwb"
     case_number_prefix: str = "DLH"

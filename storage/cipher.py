@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -56,10 +57,34 @@ class FieldCipher:
     def from_config(cls, configured: str, old: Sequence[str], dev_key_file: Path) -> "FieldCipher":
         """Use the configured keys; in development create one key in an untracked file once."""
         olds = [base64.b64decode(k) for k in old]
+        return cls(base64.b64decode(configured or _dev_key(dev_key_file)), olds)
+
+
+class KeyedHash:
+    """HMAC-SHA256 of a value, so rows can be found by 身份证号 without storing or decrypting it.
+
+    Its key is separate from the field keys and never rotates with them (the hashes would all change).
+    """
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) < 32:
+            raise ValueError("search key must be at least 32 bytes")
+        self._key = key
+
+    def digest(self, value: str) -> str:
+        return hmac.new(self._key, value.strip().upper().encode(), hashlib.sha256).hexdigest()
+
+    @classmethod
+    def from_config(cls, configured: str, dev_key_file: Path) -> "KeyedHash":
         if configured:
-            return cls(base64.b64decode(configured), olds)
-        if not dev_key_file.exists():
-            dev_key_file.parent.mkdir(parents=True, exist_ok=True)
-            dev_key_file.write_text(base64.b64encode(AESGCM.generate_key(bit_length=256)).decode())
-            dev_key_file.chmod(0o600)
-        return cls(base64.b64decode(dev_key_file.read_text().strip()), olds)
+            return cls(base64.b64decode(configured))
+        return cls(base64.b64decode(_dev_key(dev_key_file)))
+
+
+def _dev_key(path: Path) -> str:
+    """A random key kept in an untracked file, created on first use (development only)."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(base64.b64encode(AESGCM.generate_key(bit_length=256)).decode())
+        path.chmod(0o600)
+    return path.read_text().strip()

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.ports import Case, CaseMaterial, NewCase, Profile
 from storage import tables
-from storage.cipher import FieldCipher
+from storage.cipher import FieldCipher, KeyedHash
 
 
 def _upsert(conn: AsyncConnection, table: sa.Table) -> Any:
@@ -23,8 +23,8 @@ def _upsert(conn: AsyncConnection, table: sa.Table) -> Any:
 class SqlCases:
     """CaseRepository over SQLAlchemy Core. Case and outbox event commit together or not at all."""
 
-    def __init__(self, engine: AsyncEngine, cipher: FieldCipher) -> None:
-        self._engine, self._cipher = engine, cipher
+    def __init__(self, engine: AsyncEngine, cipher: FieldCipher, hasher: KeyedHash) -> None:
+        self._engine, self._cipher, self._hasher = engine, cipher, hasher
 
     async def submit(self, case: NewCase, number_prefix: str) -> Case:
         existing = await self._by_key(case.idempotency_key)
@@ -44,7 +44,8 @@ class SqlCases:
                     number=number, user_id=case.user, target=case.target, target_name=case.target_name,
                     status="submitted", submitted_at=case.submitted_at, promised_date=case.promised_date,
                     provisional_date=case.provisional_date, idempotency_key=case.idempotency_key,
-                    payload=self._cipher.encrypt(json.dumps(payload, ensure_ascii=False))))
+                    payload=self._cipher.encrypt(json.dumps(payload, ensure_ascii=False)),
+                    updated_at=case.submitted_at, applicant_hash=self._applicant_hash(case)))
                 await conn.execute(tables.outbox.insert().values(
                     case_number=number, event_type="case.submitted", created_at=datetime.now(timezone.utc),
                     payload={"number": number, "user": case.user, "target": case.target,
@@ -59,6 +60,18 @@ class SqlCases:
 
     async def get(self, number: str) -> Case | None:
         return await self._one(tables.cases.c.number == number)
+
+    async def find_by_id_number(self, id_number: str) -> list[Case]:
+        """Cases whose applicant has this 身份证号 (through the keyed hash; nothing is decrypted to search)."""
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(tables.cases.select()
+                                       .where(tables.cases.c.applicant_hash == self._hasher.digest(id_number))
+                                       .order_by(tables.cases.c.id))).mappings().all()
+        return [self._to_case(r) for r in rows]
+
+    def _applicant_hash(self, case: NewCase) -> str | None:
+        number = case.fields.get("id_number")
+        return self._hasher.digest(number) if number else None
 
     async def list_for_user(self, user: str) -> list[Case]:
         async with self._engine.connect() as conn:

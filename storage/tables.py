@@ -18,6 +18,8 @@ cases = sa.Table(
     sa.Column("provisional_date", sa.Boolean, nullable=False),
     sa.Column("idempotency_key", sa.String(64), nullable=False, unique=True),
     sa.Column("payload", sa.Text, nullable=False),  # encrypted JSON: item codes, fields, materials
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("applicant_hash", sa.String(64), nullable=True, index=True),  # KeyedHash of the 身份证号
 )
 
 case_counters = sa.Table(

@@ -15,20 +15,24 @@ from bot.dialogue.state import MaterialEntry
 from bot.ports import CaseMaterial, NewCase, Profile
 from storage import tables
 from storage.blobs import LocalBlobStore
-from storage.cipher import FieldCipher
+from storage.cipher import FieldCipher, KeyedHash
 from storage.migrate import upgrade
 from storage.sql import SqlCases, SqlProfiles
 
 NOW = datetime(2026, 11, 27, 9, 30, tzinfo=timezone.utc)
+HASH = KeyedHash(os.urandom(32))
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncEngine:
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "postgres":
-        url = request.getfixturevalue("postgres_url")
-    else:
-        url = f"sqlite+aiosqlite:///{tmp_path}/contract.db"
-    engine = create_async_engine(url)
+        return request.getfixturevalue("postgres_url")
+    return f"sqlite+aiosqlite:///{tmp_path}/contract.db"
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncEngine:
+    engine = create_async_engine(database_url)
     await upgrade(engine)
     yield engine
     await engine.dispose()
@@ -55,7 +59,7 @@ async def test_migrations_are_repeatable(db: AsyncEngine) -> None:
 
 
 async def test_case_numbers_are_readable_and_count_per_day(db: AsyncEngine, cipher: FieldCipher) -> None:
-    cases = SqlCases(db, cipher)
+    cases = SqlCases(db, cipher, HASH)
     first = await cases.submit(new_case("k1"), "DLH")
     second = await cases.submit(new_case("k2"), "DLH")
     next_day = await cases.submit(new_case("k3", NOW + timedelta(days=1)), "DLH")
@@ -68,7 +72,7 @@ async def test_case_numbers_are_readable_and_count_per_day(db: AsyncEngine, ciph
 
 
 async def test_same_idempotency_key_gives_one_case_and_one_event(db: AsyncEngine, cipher: FieldCipher) -> None:
-    cases = SqlCases(db, cipher)
+    cases = SqlCases(db, cipher, HASH)
     results = await asyncio.gather(*(cases.submit(new_case("same"), "DLH") for _ in range(5)))
     assert len({c.number for c in results}) == 1
     async with db.connect() as conn:
@@ -78,20 +82,20 @@ async def test_same_idempotency_key_gives_one_case_and_one_event(db: AsyncEngine
 
 
 async def test_concurrent_submits_get_distinct_numbers(db: AsyncEngine, cipher: FieldCipher) -> None:
-    cases = SqlCases(db, cipher)
+    cases = SqlCases(db, cipher, HASH)
     results = await asyncio.gather(*(cases.submit(new_case(f"k{i}"), "DLH") for i in range(20)))
     assert len({c.number for c in results}) == 20
 
 
 async def test_personal_data_is_encrypted_at_rest(db: AsyncEngine, cipher: FieldCipher) -> None:
-    await SqlCases(db, cipher).submit(new_case("enc"), "DLH")
+    await SqlCases(db, cipher, HASH).submit(new_case("enc"), "DLH")
     await SqlProfiles(db, cipher).save("u1", Profile(fields={"phone": "13800138000"}))
     async with db.connect() as conn:
         raw = " ".join(str(v) for row in (await conn.execute(tables.cases.select())).all() for v in row)
         raw += " ".join(str(v) for row in (await conn.execute(tables.profiles.select())).all() for v in row)
     assert "11010519491231002X" not in raw and "张三" not in raw and "13800138000" not in raw
     with pytest.raises(ValueError, match="not configured"):  # another key cannot read it
-        await SqlCases(db, FieldCipher(os.urandom(32))).get("DLH20261127000001")
+        await SqlCases(db, FieldCipher(os.urandom(32)), HASH).get("DLH20261127000001")
 
 
 async def test_profiles_round_trip_and_overwrite(db: AsyncEngine, cipher: FieldCipher) -> None:
@@ -123,3 +127,55 @@ def test_cipher_key_from_config_or_dev_file(tmp_path: Path) -> None:
     again = FieldCipher.from_config("", [], tmp_path / "var" / "field.key")
     assert again.decrypt(dev.encrypt("同一把钥匙")) == "同一把钥匙"
     assert oct((tmp_path / "var" / "field.key").stat().st_mode & 0o777) == "0o600"
+
+
+async def test_cases_are_found_by_id_number_through_the_keyed_hash(db: AsyncEngine, cipher: FieldCipher) -> None:
+    cases = SqlCases(db, cipher, HASH)
+    first = await cases.submit(new_case("a"), "DLH")
+    assert [c.number for c in await cases.find_by_id_number("11010519491231002x")] == [first.number]
+    assert await cases.find_by_id_number("632802199001011234") == []
+    async with db.connect() as conn:
+        stored = (await conn.execute(sa.select(tables.cases.c.applicant_hash))).scalar_one()
+    assert stored == HASH.digest("11010519491231002X") and "110105" not in stored
+
+
+async def test_upgrade_keeps_data_written_by_the_first_schema(database_url: str, cipher: FieldCipher) -> None:
+    engine = create_async_engine(database_url)
+    await upgrade(engine, "0001")
+    payload = cipher.encrypt('{"item_codes": ["GA0020000"], "fields": {"applicant_name": "王五"}, "materials": []}')
+    async with engine.begin() as conn:
+        await conn.execute(sa.text(
+            "INSERT INTO cases (number, user_id, target, target_name, status, submitted_at, promised_date,"
+            " provisional_date, idempotency_key, payload) VALUES ('DLH20261120000007', 'old-user', 'GA0020000',"
+            " '居民身份证换领', 'submitted', :at, :due, false, 'old-key', :payload)"),
+            {"at": NOW, "due": date(2026, 12, 11), "payload": payload})
+    await upgrade(engine)
+    case = await SqlCases(engine, cipher, HASH).get("DLH20261120000007")
+    assert case is not None and case.fields == {"applicant_name": "王五"} and case.user == "old-user"
+    async with engine.connect() as conn:
+        updated = (await conn.execute(sa.select(tables.cases.c.updated_at))).scalar_one()
+    assert updated.replace(tzinfo=timezone.utc) == NOW
+    await engine.dispose()
+
+
+def test_rotated_keys_still_decrypt_until_rewritten() -> None:
+    old_key, new_key = os.urandom(32), os.urandom(32)
+    old_text = FieldCipher(old_key).encrypt("旧数据")
+    rotated = FieldCipher(new_key, [old_key])
+    assert rotated.decrypt(old_text) == "旧数据" and not rotated.is_current(old_text)
+    assert rotated.is_current(rotated.encrypt("新数据"))
+    with pytest.raises(ValueError, match="not configured"):
+        FieldCipher(new_key).decrypt(old_text)
+
+
+async def test_rotation_rewrites_old_ciphertexts(db: AsyncEngine) -> None:
+    from storage.rotation import rotate_keys
+    old_key, new_key = os.urandom(32), os.urandom(32)
+    await SqlCases(db, FieldCipher(old_key), HASH).submit(new_case("r"), "DLH")
+    await SqlProfiles(db, FieldCipher(old_key)).save("u1", Profile(fields={"phone": "13800138000"}))
+    rotated = FieldCipher(new_key, [old_key])
+    assert await rotate_keys(db, rotated) == {"cases": 1, "profiles": 1}
+    assert await rotate_keys(db, rotated) == {"cases": 0, "profiles": 0}
+    only_new = FieldCipher(new_key)
+    assert (await SqlCases(db, only_new, HASH).get("DLH20261127000001")).fields["applicant_name"] == "张三"
+    assert (await SqlProfiles(db, only_new).load("u1")).fields == {"phone": "13800138000"}

@@ -13,7 +13,7 @@ from bot.dialogue.engine import Engine, EngineSettings, Inbound
 from bot.dialogue.state import Stage
 from bot.licences import SandboxLicences
 from storage.blobs import LocalBlobStore
-from storage.cipher import FieldCipher
+from storage.cipher import FieldCipher, KeyedHash
 from storage.migrate import upgrade
 from storage.sessions import MemorySessionStore
 from storage.sql import SqlCases, SqlProfiles
@@ -25,7 +25,7 @@ async def test_withdrawn_item_resets_the_conversation(content, tmp_path: Path) -
     cipher = FieldCipher(os.urandom(32))
     current = {"content": content}
     sessions = MemorySessionStore(3600)
-    engine = Engine(lambda: current["content"], sessions, SqlCases(db, cipher), SqlProfiles(db, cipher),
+    engine = Engine(lambda: current["content"], sessions, SqlCases(db, cipher, KeyedHash(os.urandom(32))), SqlProfiles(db, cipher),
                     LocalBlobStore(tmp_path / "b", db), SandboxLicences(set()),
                     EngineSettings(1000, ("image/png",), "DLH"), lambda: datetime.now(timezone.utc))
     await engine.handle("u", Inbound(text="身份证过期了"))
