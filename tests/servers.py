@@ -81,14 +81,17 @@ class PrivatePostgres:
 
 
 class PrivateRedis:
-    """A redis-server process on a free port that keeps nothing on disk."""
+    """A redis-server process on a free port; `persistent` keeps an append-only file across restarts."""
 
-    def __init__(self) -> None:
+    def __init__(self, persistent: bool = False) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
             raise FileNotFoundError("redis-server not found")
         self._binary = binary
         self.port = free_port()
+        self.dir = Path(tempfile.mkdtemp(prefix="zwb-redis-"))
+        self._persistence = ["--appendonly", "yes", "--appendfsync", "always"] if persistent else [
+            "--appendonly", "no"]
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -97,7 +100,8 @@ class PrivateRedis:
 
     def start(self) -> None:
         self._process = subprocess.Popen(
-            [self._binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            [self._binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--dir", str(self.dir),
+             *self._persistence],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         _wait_port(self.port)
 
@@ -109,3 +113,4 @@ class PrivateRedis:
 
     def destroy(self) -> None:
         self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)

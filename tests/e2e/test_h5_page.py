@@ -6,26 +6,21 @@ in a phone-sized window the way a citizen would: ask, tap, type, upload.
 from __future__ import annotations
 
 import os
-import socket
 import struct
-import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 import zlib
 from pathlib import Path
 
 import pytest
 
+from tests.apps import AppProcess
+
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 
-REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 PHONE = {"width": 375, "height": 667}
-STARTUP_TIMEOUT_S = 60
 REPLY_TIMEOUT_MS = 20_000
 SCREENSHOT = Path("/tmp/h5_final.png")
 
@@ -48,59 +43,14 @@ if not CHROMIUM.exists():
 
 # ------------------------------------------------------------------ fixtures
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _tail(path: Path, lines: int = 40) -> str:
-    try:
-        return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
-
-
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory: pytest.TempPathFactory):
     """The real app as a subprocess, on a free port, with its own database and blob folder."""
-    tmp = tmp_path_factory.mktemp("h5app")
-    port = _free_port()
-    env = dict(os.environ)
-    env.update({
-        "ZWB_PORT": str(port),
-        "ZWB_DATABASE_URL": f"sqlite+aiosqlite:///{tmp}/t.db",
-        "ZWB_BLOB_DIR": str(tmp / "blobs"),
-        "PYTHONUNBUFFERED": "1",
-    })
-    log_path = tmp / "app.log"
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen([sys.executable, "app.py"], cwd=REPO, env=env,
-                                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
+    app = AppProcess(tmp_path_factory.mktemp("h5app")).start()
     try:
-        deadline = time.monotonic() + STARTUP_TIMEOUT_S
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"app.py exited with code {proc.returncode} before /healthz answered:\n"
-                            f"{_tail(log_path)}")
-            try:
-                with urllib.request.urlopen(f"{base}/healthz", timeout=2) as res:
-                    if res.status == 200:
-                        break
-            except (urllib.error.URLError, OSError):
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"/healthz did not answer 200 within {STARTUP_TIMEOUT_S} s:\n{_tail(log_path)}")
-            time.sleep(0.25)
-        yield base
+        yield app.url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        app.stop()
 
 
 @pytest.fixture(scope="module")
