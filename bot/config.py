@@ -38,6 +38,7 @@ class Settings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///var/zhengwu.db"
     session_idle_seconds: int = Field(default=7 * 24 * 3600, gt=0)
     intents_dir: Path = Path("intents")
+    semantic_tiebreaker: bool = Field(default=True, description="Resolve clarify decisions with an embedding model")
     blob_dir: Path = Path("var/blobs")
     field_key: str = ""
     field_old_keys: list[str] = Field(default_factory=list, description="Retired keys, still used to decrypt")

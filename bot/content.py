@@ -11,6 +11,7 @@ from bot.dialogue.prompts import Prompts
 from bot.dialogue.script import ScriptBook
 from bot.matching import Matcher
 from bot.matching.lexicon import Lexicon, load_user_words
+from bot.matching.semantic import Embedder, SemanticTieBreaker
 from bot.workdays import WorkdayCalendar, load_holiday_files
 
 
@@ -22,6 +23,7 @@ class Content:
     words: QuestionWords
     matcher: Matcher
     calendar: WorkdayCalendar
+    tiebreaker: SemanticTieBreaker | None = None
 
 
 def matcher_targets(catalog: Catalog, scripts: ScriptBook) -> list[tuple[str, str, list[str]]]:
@@ -44,8 +46,11 @@ def build_matcher(catalog: Catalog, scripts: ScriptBook, lexicon: Lexicon, user_
     return Matcher(lexicon, targets, user_words + [name for _, name, _ in targets])
 
 
-def load_content(directory: Path, log: logging.Logger) -> Content:
-    """Load catalog, scripts, prompts, dictionaries and the holiday calendar; raises ContentInvalid."""
+def load_content(directory: Path, log: logging.Logger, embedder: Embedder | None = None) -> Content:
+    """Load catalog, scripts, prompts, dictionaries and the holiday calendar; raises ContentInvalid.
+
+    With an embedder, clarify decisions get a semantic tie-breaker (bot/matching/semantic.py).
+    """
     catalog = Catalog.load(directory / "catalog")
     scripts = ScriptBook.load(directory / "scripts", catalog, log)
     prompts = Prompts.load(directory / "scripts" / "prompts.yaml")
@@ -53,4 +58,5 @@ def load_content(directory: Path, log: logging.Logger) -> Content:
     lexicon = Lexicon.load(directory / "dictionaries" / "synonyms.yaml")
     matcher = build_matcher(catalog, scripts, lexicon, load_user_words(directory / "dictionaries" / "user_words.txt"))
     calendar = WorkdayCalendar(load_holiday_files(directory / "calendar"), log)
-    return Content(catalog, scripts, prompts, words, matcher, calendar)
+    tiebreaker = SemanticTieBreaker(embedder, matcher_targets(catalog, scripts)) if embedder else None
+    return Content(catalog, scripts, prompts, words, matcher, calendar, tiebreaker)

@@ -28,6 +28,7 @@ class AppProcess:
                      "ZWB_DATABASE_URL": f"sqlite+aiosqlite:///{workdir}/app.db",
                      "ZWB_BLOB_DIR": str(workdir / "blobs"), "ZWB_FIELD_KEY": TEST_FIELD_KEY,
                      "ZWB_SEARCH_KEY": TEST_SEARCH_KEY, "ZWB_LOG_LEVEL": "WARNING",
+                     "ZWB_SEMANTIC_TIEBREAKER": "false",  # these tests are about processes, not matching
                      **{f"ZWB_{k.upper()}": v for k, v in settings.items()}}
         self._process: subprocess.Popen[bytes] | None = None
 

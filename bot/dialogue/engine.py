@@ -1,6 +1,7 @@
 """The dialogue engine: one user message in, typed replies out, state saved atomically per user."""
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -144,7 +145,11 @@ class _Turn:
     async def _find(self, text: str) -> list[Reply]:
         topic = self.c.words.topic(text)
         # "条件是什么" about the item on screen must not be matched to an item named "...条件..."
-        result = self.c.matcher.match(self.c.words.without_topic_words(text) if topic and self.s.target else text)
+        query = self.c.words.without_topic_words(text) if topic and self.s.target else text
+        result = self.c.matcher.match(query)
+        if self.c.tiebreaker and result.decision is Decision.clarify:
+            loop = asyncio.get_running_loop()
+            result = await loop.run_in_executor(self.c.tiebreaker.executor, self.c.tiebreaker.resolve, query, result)
         if topic and self.s.target and result.decision is not Decision.match:
             return [answer(topic, self._target(), self.p)]
         if result.decision is Decision.match:

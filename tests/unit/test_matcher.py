@@ -44,7 +44,7 @@ def top(matcher, text: str) -> str | None:
 
 @pytest.mark.parametrize("split", ["tune", "holdout"])
 def test_accuracy_does_not_drop(matcher, names, split):
-    report = evaluate(matcher, load_rows(DATA, split), names, split)
+    report = evaluate(matcher.match, load_rows(DATA, split), names, split)
     assert report.rows > 100
     accuracy = report.correct / report.rows
     assert accuracy >= MEASURED[split] - 0.03, report.summary()
