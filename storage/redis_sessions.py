@@ -21,9 +21,18 @@ from bot.dialogue.state import Conversation
 from bot.ports import SessionUnavailable
 from storage.cipher import FieldCipher
 
-_SAVE_IF_HOLDER = """
+# Take the lock and read the state in one round trip: {taken, state}.
+_ACQUIRE_AND_LOAD = """
+if redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  return {1, redis.call('get', KEYS[2])}
+end
+return {0, false}
+"""
+# Save only while holding the lock (fencing), and release it, in one round trip.
+_SAVE_AND_RELEASE = """
 if redis.call('get', KEYS[1]) == ARGV[1] then
   redis.call('set', KEYS[2], ARGV[2], 'EX', ARGV[3])
+  redis.call('del', KEYS[1])
   return 1
 end
 return 0
@@ -57,24 +66,29 @@ class LockSettings:
 
 
 class _RedisSession:
-    def __init__(self, store: "RedisSessionStore", user: str, token: str) -> None:
-        self._store, self._user, self._token = store, user, token
+    """The user's state, read when the lock was taken; saving releases the lock in the same round trip."""
+
+    def __init__(self, store: "RedisSessionStore", user: str, token: str, stored: bytes | None) -> None:
+        self._store, self._user, self._token, self._stored = store, user, token, stored
+        self.released = False
 
     async def load(self) -> Conversation | None:
-        return await self._store._load(self._user)
+        return None if self._stored is None else self._store._decode(self._stored)
 
     async def save(self, state: Conversation) -> None:
-        await self._store._save(self._user, self._token, state)
+        await self._store._save_and_release(self._user, self._token, state)
+        self.released = True
 
 
 class RedisSessionStore:
-    """SessionStore on Redis, shared by any number of app instances."""
+    """SessionStore on Redis, shared by any number of app instances. Two round trips per message."""
 
     def __init__(self, client: Redis, cipher: FieldCipher, idle_seconds: int,
                  keys: SessionKeys = SessionKeys(), lock: LockSettings = LockSettings()) -> None:
         self._redis, self._cipher, self._idle = client, cipher, idle_seconds
         self._keys, self._lock = keys, lock
-        self._save_script = client.register_script(_SAVE_IF_HOLDER)
+        self._acquire_script = client.register_script(_ACQUIRE_AND_LOAD)
+        self._save_script = client.register_script(_SAVE_AND_RELEASE)
         self._release_script = client.register_script(_RELEASE_IF_HOLDER)
         self._local: dict[str, tuple[asyncio.Lock, int]] = {}
 
@@ -90,11 +104,12 @@ class RedisSessionStore:
         self._local[user] = (local, waiting + 1)
         try:
             async with local:
-                token = await self._acquire(user)
+                session = await self._acquire(user)
                 try:
-                    yield _RedisSession(self, user, token)
+                    yield session
                 finally:
-                    await self._release(user, token)
+                    if not session.released:
+                        await self._release(user, session._token)
         finally:
             lock, waiting = self._local[user]
             if waiting == 1:
@@ -102,18 +117,21 @@ class RedisSessionStore:
             else:
                 self._local[user] = (lock, waiting - 1)
 
-    async def _acquire(self, user: str) -> str:
+    async def _acquire(self, user: str) -> _RedisSession:
         token = uuid.uuid4().hex
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._lock.wait_ms / 1000
+        keys = [self._keys.lock(user), self._keys.state(user)]
         try:
-            while not await self._redis.set(self._keys.lock(user), token, nx=True, px=self._lock.lease_ms):
+            while True:
+                taken, stored = await self._acquire_script(keys=keys, args=[token, self._lock.lease_ms])
+                if taken:
+                    return _RedisSession(self, user, token, stored)
                 if loop.time() >= deadline:
                     raise SessionUnavailable(f"lock of {user} busy for {self._lock.wait_ms} ms")
                 await asyncio.sleep(self._lock.poll_ms / 1000)
         except RedisError as exc:
             raise SessionUnavailable(f"redis: {exc}") from exc
-        return token
 
     async def _release(self, user: str, token: str) -> None:
         try:
@@ -121,17 +139,10 @@ class RedisSessionStore:
         except RedisError:
             pass  # the lease expires by itself
 
-    async def _load(self, user: str) -> Conversation | None:
-        try:
-            stored = await self._redis.get(self._keys.state(user))
-        except RedisError as exc:
-            raise SessionUnavailable(f"redis: {exc}") from exc
-        if stored is None:
-            return None
-        plain = zlib.decompress(self._cipher.decrypt_bytes(stored))
-        return Conversation.model_validate_json(plain)
+    def _decode(self, stored: bytes) -> Conversation:
+        return Conversation.model_validate_json(zlib.decompress(self._cipher.decrypt_bytes(stored)))
 
-    async def _save(self, user: str, token: str, state: Conversation) -> None:
+    async def _save_and_release(self, user: str, token: str, state: Conversation) -> None:
         blob = self._cipher.encrypt_bytes(zlib.compress(state.model_dump_json(exclude_defaults=True).encode(), 6))
         try:
             saved = await self._save_script(keys=[self._keys.lock(user), self._keys.state(user)],
@@ -140,12 +151,6 @@ class RedisSessionStore:
             raise SessionUnavailable(f"redis: {exc}") from exc
         if not saved:
             raise SessionUnavailable(f"lock of {user} was lost before saving (lease {self._lock.lease_ms} ms)")
-
-    async def ping(self) -> bool:
-        try:
-            return bool(await self._redis.ping())
-        except RedisError:
-            return False
 
     async def close(self) -> None:
         await self._redis.aclose()

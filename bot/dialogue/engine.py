@@ -57,7 +57,7 @@ class Engine:
         try:
             async with self._sessions.session(user) as session:
                 saved = await session.load()
-                state = saved.model_copy(deep=True) if saved else Conversation()
+                state = saved or Conversation()  # a fresh object: stores decode it on every load
                 content = self._content()
                 replies = await _Turn(self, content, user, state).run(message)
                 state.updated_at = self._clock()

@@ -1,0 +1,136 @@
+"""Chat-turn throughput and latency on PostgreSQL + Redis, 1 and 2 app processes, against a bare aiohttp
+handler measured in the same run with the same load tool (wrk, 64 connections); then Redis memory per
+idle conversation.
+
+    python bench/bench_chat.py [--seconds 10] [--connections 64]
+
+Needs wrk (Debian: apt-get install wrk) and reachable PostgreSQL and Redis (the same defaults as the tests:
+ZWB_TEST_POSTGRES_URL, ZWB_TEST_REDIS_URL). It creates its own database and key prefix and removes them.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from redis.asyncio import Redis  # noqa: E402
+
+from bot.dialogue.state import Conversation, MaterialEntry, Stage  # noqa: E402
+from storage.cipher import FieldCipher  # noqa: E402
+from storage.redis_sessions import RedisSessionStore, SessionKeys  # noqa: E402
+from tests.apps import AppProcess  # noqa: E402
+from tests.backends import SHARED_POSTGRES, SHARED_REDIS, create_database, delete_prefix, drop_database  # noqa: E402
+from tests.servers import free_port  # noqa: E402
+
+
+def wrk(urls: list[str], seconds: int, connections: int) -> tuple[float, dict[str, float]]:
+    """Run one wrk per URL at the same time (connections split between them); total req/s, worst percentiles."""
+    share = max(1, connections // len(urls))
+    processes = [subprocess.Popen(["wrk", "-t1", f"-c{share}", f"-d{seconds}s", "--latency",
+                                   "-s", str(ROOT / "bench" / "chat.lua"), f"{url}/api/v1/chat/messages"],
+                                  stdout=subprocess.PIPE, text=True) for url in urls]
+    outputs = [p.communicate()[0] for p in processes]
+    total = sum(float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)) for out in outputs)
+    errors = sum(int(m.group(1)) for out in outputs for m in re.finditer(r"Non-2xx or 3xx responses: (\d+)", out))
+    if errors:
+        print(f"  warning: {errors} non-2xx responses")
+    latency: dict[str, float] = {}
+    for out in outputs:
+        for pct, value, unit in re.findall(r"^\s+(50|90|99)%\s+([\d.]+)(us|ms|s)$", out, re.M):
+            ms = float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+            latency[pct] = max(latency.get(pct, 0.0), ms)
+    return total, latency
+
+
+def wait_ready(url: str) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"{url}/healthz", timeout=1)
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError(url)
+
+
+async def redis_memory(url: str, prefix: str, count: int) -> tuple[float, int]:
+    """Bytes per stored conversation (INFO used_memory delta over `count`), and MEMORY USAGE of one."""
+    client = Redis.from_url(url)
+    store = RedisSessionStore(client, FieldCipher(os.urandom(32)), 3600, SessionKeys(prefix))
+    state = Conversation(stage=Stage.collect, target="GA0020000", step=7, submit_key=uuid.uuid4().hex,
+                         answers={"applicant_name": "张三", "id_number": "11010519491231002X",
+                                  "phone": "13800138000", "reason": "有效期满", "delivery": "邮寄到家",
+                                  "address": "德令哈市河西街道长江路1号"},
+                         materials={"household_register": MaterialEntry(kind="licence", licence="居民户口簿")})
+    before = int((await client.info("memory"))["used_memory"])
+    for i in range(count):
+        async with store.session(f"idle-{i}") as session:
+            await session.save(state)
+    after = int((await client.info("memory"))["used_memory"])
+    one = await client.memory_usage(f"{prefix}:conv:idle-0")
+    await client.aclose()
+    return (after - before) / count, int(one or 0)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--conversations", type=int, default=10_000)
+    args = parser.parse_args(argv)
+    if shutil.which("wrk") is None:
+        print("wrk not found: apt-get install wrk")
+        return 2
+    database = asyncio.run(create_database(SHARED_POSTGRES))
+    prefix = f"zwbbench:{uuid.uuid4().hex[:8]}"
+    workdir = Path(tempfile.mkdtemp(prefix="zwb-bench-"))
+    backends = {"database_url": database, "redis_url": SHARED_REDIS, "redis_prefix": prefix,
+                "blob_dir": str(workdir / "blobs"), "semantic_tiebreaker": "false"}
+    port = free_port()
+    bare = subprocess.Popen([sys.executable, str(ROOT / "bench" / "bare_server.py"), str(port)])
+    apps: list[AppProcess] = []
+    try:
+        wait_ready(f"http://127.0.0.1:{port}")
+        apps = [AppProcess(workdir, **backends).start(), AppProcess(workdir, **backends).start()]
+        rows = [("bare aiohttp handler", [f"http://127.0.0.1:{port}"]),
+                ("zhengwu-bot, 1 process", [apps[0].url]),
+                ("zhengwu-bot, 2 processes", [a.url for a in apps])]
+        print(f"{args.seconds} s each, every request a new user's matching first turn; wrk shares the 2 cores")
+        print(f"{'':28} {'req/s':>8} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8}")
+        for connections in (args.connections, 4):
+            baseline = None
+            print(f"-- {connections} connections")
+            for label, urls in rows:
+                wrk(urls, 2, connections)  # warm-up
+                rps, lat = wrk(urls, args.seconds, connections)
+                baseline = baseline or rps
+                print(f"{label:28} {rps:8.0f} {lat.get('50', 0):8.2f} {lat.get('90', 0):8.2f} "
+                      f"{lat.get('99', 0):8.2f}   ({rps / baseline:.0%} of bare)")
+        per, one = asyncio.run(redis_memory(SHARED_REDIS, prefix, args.conversations))
+        print(f"redis: {per:.0f} bytes per idle conversation (used_memory over {args.conversations}), "
+              f"MEMORY USAGE of one key {one} bytes; 100k conversations ≈ {per * 100_000 / 2**20:.1f} MiB")
+    finally:
+        for app in apps:
+            app.stop()
+        bare.terminate()
+        bare.wait()
+        asyncio.run(delete_prefix(SHARED_REDIS, prefix))
+        asyncio.run(drop_database(SHARED_POSTGRES, database))
+        shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
