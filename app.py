@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable
 
@@ -58,10 +58,11 @@ def build_app(settings: Settings, content: Content | None = None,
     db = create_async_engine(settings.database_url)
     cipher = FieldCipher.from_config(settings.field_key, settings.field_old_keys, ROOT / "var" / "field.key")
     sessions = build_sessions(settings, cipher)
+    blobs = LocalBlobStore(settings.blob_dir, db)
     cases = SqlCases(db, cipher, KeyedHash.from_config(settings.search_key, ROOT / "var" / "search.key"))
     engine = Engine(
         content=lambda: content, sessions=sessions, cases=cases, profiles=SqlProfiles(db, cipher),
-        blobs=LocalBlobStore(settings.blob_dir, db), licences=SandboxLicences(SANDBOX_LICENCES),
+        blobs=blobs, licences=SandboxLicences(SANDBOX_LICENCES),
         settings=EngineSettings(max_upload_bytes=settings.uploads.max_bytes,
                                 allowed_types=tuple(settings.uploads.allowed_types),
                                 case_number_prefix=settings.case_number_prefix),
@@ -78,19 +79,26 @@ def build_app(settings: Settings, content: Content | None = None,
     app.router.add_get("/", pages.index)
     app.router.add_static("/static/", STATIC)
 
-    async def purge_idle_sessions() -> None:
-        """Memory only: Redis expires idle conversations itself (TTL)."""
-        while isinstance(sessions, MemorySessionStore):
+    async def housekeeping() -> None:
+        """Retention: idle conversations (memory store; Redis expires them itself) and uploads of drafts
+        that never became a case, once they are older than draft_retention_days."""
+        while True:
             await asyncio.sleep(600)
-            if purged := sessions.purge_idle():
-                log.info("purged %d idle conversations", purged)
+            try:
+                if isinstance(sessions, MemorySessionStore) and (purged := sessions.purge_idle()):
+                    log.info("retention: purged %d idle conversations", purged)
+                cutoff = datetime.now(timezone.utc) - timedelta(days=settings.draft_retention_days)
+                if purged := await blobs.purge_unclaimed(cutoff):
+                    log.info("retention: purged %d uploads of drafts last touched before %s", purged, cutoff)
+            except Exception:  # housekeeping must never stop; the next round tries again
+                log.exception("retention round failed")
 
     async def lifecycle(app: web.Application):  # type: ignore[no-untyped-def]
         await upgrade(db)
         log.info("serving %d items, %d bundles; database %s; sessions in %s", len(content.catalog.items),
                  len(content.catalog.bundles), db.url.render_as_string(hide_password=True),
                  "redis" if settings.redis_url else "memory")
-        purger = asyncio.create_task(purge_idle_sessions())
+        purger = asyncio.create_task(housekeeping())
         yield
         purger.cancel()
         if content.tiebreaker:

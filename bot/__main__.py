@@ -48,6 +48,20 @@ def _rotate_keys(argv: list[str]) -> int:
     return _with_database(run)
 
 
+def _purge_drafts(argv: list[str]) -> int:
+    """Delete uploads of drafts never submitted, older than draft_retention_days (the app also does it hourly)."""
+    from datetime import datetime, timedelta, timezone
+
+    from storage.blobs import LocalBlobStore
+
+    async def run(engine, settings):  # type: ignore[no-untyped-def]
+        cutoff = datetime.now(timezone.utc) - timedelta(days=settings.draft_retention_days)
+        purged = await LocalBlobStore(settings.blob_dir, engine).purge_unclaimed(cutoff)
+        print(f"purged {purged} uploads of drafts last touched before {cutoff:%Y-%m-%d %H:%M} UTC")
+
+    return _with_database(run)
+
+
 def _with_database(job) -> int:  # type: ignore[no-untyped-def]
     import asyncio
 
@@ -71,7 +85,7 @@ def _with_database(job) -> int:  # type: ignore[no-untyped-def]
 # Commands implemented in their own modules, each with a `main(argv) -> int`.
 _MODULES = {"match": "bot.matching.cli", "evaluate": "bot.matching.evaluate", "chat": "bot.chat_cli",
             "import-catalog": "bot.catalog.importer"}
-_LOCAL = {"check": _check, "migrate": _migrate, "rotate-keys": _rotate_keys}
+_LOCAL = {"check": _check, "migrate": _migrate, "rotate-keys": _rotate_keys, "purge-drafts": _purge_drafts}
 
 
 def main(argv: list[str]) -> int:

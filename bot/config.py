@@ -5,7 +5,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 
@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     port: int = 8080
     database_url: str = "sqlite+aiosqlite:///var/zhengwu.db"
     session_idle_seconds: int = Field(default=7 * 24 * 3600, gt=0)
+    draft_retention_days: int = Field(default=8, gt=0, description="Uploads of unsubmitted drafts kept this long")
     intents_dir: Path = Path("intents")
     semantic_tiebreaker: bool = Field(default=True, description="Resolve clarify decisions with an embedding model")
     blob_dir: Path = Path("var/blobs")
@@ -48,6 +49,12 @@ class Settings(BaseSettings):
     case_number_prefix: str = "DLH"
     uploads: UploadSettings = UploadSettings()
     log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _drafts_outlive_conversations(self) -> "Settings":
+        if self.draft_retention_days * 86400 < self.session_idle_seconds:
+            raise ValueError("draft_retention_days must cover session_idle_seconds: a resumed draft needs its uploads")
+        return self
 
     @classmethod
     def load(cls, path: Path | None = Path("config.yaml"), **overrides: Any) -> "Settings":

@@ -7,6 +7,7 @@ import os
 from datetime import datetime, timezone
 from pathlib import Path
 
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.ports import StoredBlob
@@ -28,13 +29,23 @@ class LocalBlobStore:
         await asyncio.to_thread(self._write, self._path(blob_id), data)
         async with self._engine.begin() as conn:
             stmt = _upsert(conn, tables.blobs).values(blob_id=blob_id, mime=mime, size=len(data),
-                                                      created_at=datetime.now(timezone.utc))
+                                                      created_at=datetime.now(timezone.utc), claimed=False)
             await conn.execute(stmt.on_conflict_do_nothing(index_elements=["blob_id"]))
         return StoredBlob(blob_id=blob_id, mime=mime, size=len(data))
 
     async def get(self, blob_id: str) -> bytes | None:
         path = self._path(blob_id)
         return await asyncio.to_thread(path.read_bytes) if path.exists() else None
+
+    async def purge_unclaimed(self, older_than: datetime) -> int:
+        """Delete uploads no case or profile refers to (abandoned drafts) created before `older_than`."""
+        unclaimed = sa.and_(tables.blobs.c.claimed.is_(False), tables.blobs.c.created_at < older_than)
+        async with self._engine.begin() as conn:
+            ids = (await conn.execute(sa.select(tables.blobs.c.blob_id).where(unclaimed))).scalars().all()
+            await conn.execute(tables.blobs.delete().where(unclaimed))
+        for blob_id in ids:
+            await asyncio.to_thread(self._path(blob_id).unlink, missing_ok=True)
+        return len(ids)
 
     @staticmethod
     def _write(path: Path, data: bytes) -> None:

@@ -20,6 +20,12 @@ def _upsert(conn: AsyncConnection, table: sa.Table) -> Any:
     return dialect.insert(table)
 
 
+async def _claim(conn: AsyncConnection, blob_ids: list[str]) -> None:
+    """Mark uploads as belonging to something kept, so the draft purge leaves them alone."""
+    if blob_ids:
+        await conn.execute(tables.blobs.update().where(tables.blobs.c.blob_id.in_(blob_ids)).values(claimed=True))
+
+
 class SqlCases:
     """CaseRepository over SQLAlchemy Core. Case and outbox event commit together or not at all."""
 
@@ -46,6 +52,7 @@ class SqlCases:
                     provisional_date=case.provisional_date, idempotency_key=case.idempotency_key,
                     payload=self._cipher.encrypt(json.dumps(payload, ensure_ascii=False)),
                     updated_at=case.submitted_at, applicant_hash=self._applicant_hash(case)))
+                await _claim(conn, [m.entry.blob_id for m in case.materials if m.entry and m.entry.blob_id])
                 await conn.execute(tables.outbox.insert().values(
                     case_number=number, event_type="case.submitted", created_at=datetime.now(timezone.utc),
                     payload={"number": number, "user": case.user, "target": case.target,
@@ -115,6 +122,7 @@ class SqlProfiles:
         payload = self._cipher.encrypt(profile.model_dump_json())
         now = datetime.now(timezone.utc)
         async with self._engine.begin() as conn:
+            await _claim(conn, [m.blob_id for m in profile.materials.values() if m.blob_id])
             stmt = _upsert(conn, tables.profiles).values(user_id=user, payload=payload, updated_at=now)
             await conn.execute(stmt.on_conflict_do_update(index_elements=["user_id"],
                                                           set_={"payload": payload, "updated_at": now}))

@@ -51,4 +51,6 @@ blobs = sa.Table(
     sa.Column("mime", sa.String(64), nullable=False),
     sa.Column("size", sa.Integer, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("claimed", sa.Boolean, nullable=False),  # a case or a profile refers to it
+    sa.Index("ix_blobs_unclaimed", "claimed", "created_at"),
 )

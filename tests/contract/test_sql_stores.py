@@ -179,3 +179,19 @@ async def test_rotation_rewrites_old_ciphertexts(db: AsyncEngine) -> None:
     only_new = FieldCipher(new_key)
     assert (await SqlCases(db, only_new, HASH).get("DLH20261127000001")).fields["applicant_name"] == "张三"
     assert (await SqlProfiles(db, only_new).load("u1")).fields == {"phone": "13800138000"}
+
+
+async def test_uploads_of_abandoned_drafts_are_purged(db: AsyncEngine, cipher: FieldCipher, tmp_path: Path) -> None:
+    store = LocalBlobStore(tmp_path / "blobs", db)
+    kept = await store.put(b"%PDF-1.4 submitted", "application/pdf")
+    abandoned = await store.put(b"%PDF-1.4 abandoned", "application/pdf")
+    in_profile = await store.put(b"%PDF-1.4 profile", "application/pdf")
+    case = new_case("p")
+    case.materials[0].entry = MaterialEntry(kind="upload", blob_id=kept.blob_id)
+    await SqlCases(db, cipher, HASH).submit(case, "DLH")
+    await SqlProfiles(db, cipher).save("u1", Profile(materials={"photo": MaterialEntry(kind="upload",
+                                                                                     blob_id=in_profile.blob_id)}))
+    assert await store.purge_unclaimed(datetime.now(timezone.utc) - timedelta(days=1)) == 0  # too young
+    assert await store.purge_unclaimed(datetime.now(timezone.utc) + timedelta(seconds=1)) == 1
+    assert await store.get(abandoned.blob_id) is None
+    assert await store.get(kept.blob_id) and await store.get(in_profile.blob_id)
