@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
 import uuid
-from collections.abc import Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -58,37 +59,34 @@ def run_sync(coroutine: Coroutine[Any, Any, T]) -> T:
         return pool.submit(asyncio.run, coroutine).result()
 
 
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[str]:
-    """URL of a PostgreSQL server the tests may create databases on."""
-    if run_sync(_postgres_reachable(SHARED_POSTGRES)):
-        yield SHARED_POSTGRES
+def _shared_or_private(name: str, shared: str, reachable: bool,
+                       private: Callable[[], PrivatePostgres | PrivateRedis]) -> Iterator[str]:
+    """The shared server's URL if reachable, else a private server's for the session, else a skip saying why."""
+    if reachable:
+        yield shared
         return
     try:
-        server = PrivatePostgres()
+        server = private()
         server.start()
-    except (FileNotFoundError, OSError) as exc:
-        pytest.skip(f"PostgreSQL not reachable at {SHARED_POSTGRES} and no private server could start: {exc}")
+    except (FileNotFoundError, OSError, subprocess.CalledProcessError) as exc:
+        pytest.skip(f"{name} not reachable at {shared} and no private server could start: {exc}")
     try:
         yield server.url
     finally:
         server.destroy()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """URL of a PostgreSQL server the tests may create databases on."""
+    yield from _shared_or_private("PostgreSQL", SHARED_POSTGRES, run_sync(_postgres_reachable(SHARED_POSTGRES)),
+                                  PrivatePostgres)
 
 
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[str]:
-    if run_sync(_redis_reachable(SHARED_REDIS)):
-        yield SHARED_REDIS
-        return
-    try:
-        server = PrivateRedis()
-        server.start()
-    except (FileNotFoundError, OSError) as exc:
-        pytest.skip(f"Redis not reachable at {SHARED_REDIS} and no private server could start: {exc}")
-    try:
-        yield server.url
-    finally:
-        server.destroy()
+    """URL of a Redis server the tests may use under their own key prefixes."""
+    yield from _shared_or_private("Redis", SHARED_REDIS, run_sync(_redis_reachable(SHARED_REDIS)), PrivateRedis)
 
 
 async def create_database(server_url: str) -> str:

@@ -26,6 +26,16 @@ async def fill_renewal_fields(chat) -> None:
     await chat.say("德令哈市河西街道长江路1号")
 
 
+async def renewal_to_confirmation(chat) -> None:
+    """The renewal with its fields, 户口簿 from 电子证照, the old card uploaded and the photo skipped."""
+    await start_renewal(chat)
+    await fill_renewal_fields(chat)
+    await chat.tap("电子证照")
+    await chat.upload(PNG)
+    await chat.tap("跳过")
+    assert "核对" in chat.last()["title"]
+
+
 async def test_renewal_from_colloquial_request_to_case(chat_factory, client):
     chat = chat_factory("citizen-1")
     await start_renewal(chat)
@@ -182,11 +192,7 @@ async def test_bundle_asks_each_field_and_material_once(chat_factory, client):
 
 async def test_second_application_reuses_what_was_given(chat_factory):
     chat = chat_factory("repeat")
-    await start_renewal(chat)
-    await fill_renewal_fields(chat)
-    await chat.tap("电子证照")
-    await chat.upload(PNG)
-    await chat.tap("跳过")
+    await renewal_to_confirmation(chat)
     await chat.tap("确认提交")
     await chat.say("居住证怎么办")
     await chat.tap("我要办理")
@@ -200,11 +206,7 @@ async def test_second_application_reuses_what_was_given(chat_factory):
 
 async def test_reuse_can_be_declined(chat_factory):
     chat = chat_factory("fresh")
-    await start_renewal(chat)
-    await fill_renewal_fields(chat)
-    await chat.tap("电子证照")
-    await chat.upload(PNG)
-    await chat.tap("跳过")
+    await renewal_to_confirmation(chat)
     await chat.tap("确认提交")
     await chat.say("身份证丢了")
     await chat.tap("我要办理")
@@ -252,11 +254,7 @@ async def test_bad_uploads_are_refused_and_nothing_is_lost(chat_factory):
 
 async def test_double_submit_creates_one_case(chat_factory, client):
     chat = chat_factory("double")
-    await start_renewal(chat)
-    await fill_renewal_fields(chat)
-    await chat.tap("电子证照")
-    await chat.upload(PNG)
-    await chat.tap("跳过")
+    await renewal_to_confirmation(chat)
     first, second = await asyncio.gather(
         client.post("/api/v1/chat/messages", json={"user": "double", "text": "/submit"}),
         client.post("/api/v1/chat/messages", json={"user": "double", "text": "/submit"}))
@@ -270,11 +268,7 @@ async def test_double_submit_creates_one_case(chat_factory, client):
 async def test_deadline_in_a_year_without_holiday_data_is_provisional(chat_factory, clock):
     clock.now = datetime(2026, 12, 20, 3, 0, tzinfo=timezone.utc)
     chat = chat_factory("late")
-    await start_renewal(chat)
-    await fill_renewal_fields(chat)
-    await chat.tap("电子证照")
-    await chat.upload(PNG)
-    await chat.tap("跳过")
+    await renewal_to_confirmation(chat)
     await chat.tap("确认提交")
     assert "2027-01-08" in chat.text() and "节假日安排尚未公布" in chat.text()
 
