@@ -9,6 +9,7 @@ from typing import Callable
 
 import jieba
 from aiohttp import web
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.config import Settings
@@ -24,6 +25,7 @@ from handlers.problems import problems_middleware
 from storage.blobs import LocalBlobStore
 from storage.cipher import FieldCipher, KeyedHash
 from storage.migrate import upgrade
+from storage.rate_limits import MemoryRateLimiter, RedisRateLimiter
 from storage.redis_sessions import RedisSessionStore, SessionKeys
 from storage.sessions import MemorySessionStore
 from storage.sql import SqlCases, SqlProfiles
@@ -39,12 +41,16 @@ def _prepare_sqlite_dir(url: str) -> None:
         Path(url[len(prefix):]).parent.mkdir(parents=True, exist_ok=True)
 
 
-def build_sessions(settings: Settings, cipher: FieldCipher) -> MemorySessionStore | RedisSessionStore:
-    """Redis when ZWB_REDIS_URL is set (any number of instances), else process memory (one instance)."""
+def build_redis_backed(settings: Settings, cipher: FieldCipher) -> tuple[
+        MemorySessionStore | RedisSessionStore, MemoryRateLimiter | RedisRateLimiter]:
+    """Sessions and rate limits in Redis when ZWB_REDIS_URL is set (any number of instances, one client),
+    else in process memory (one instance)."""
+    limit = settings.rate_limit
     if settings.redis_url:
-        return RedisSessionStore.from_url(settings.redis_url, cipher, settings.session_idle_seconds,
-                                          keys=SessionKeys(settings.redis_prefix))
-    return MemorySessionStore(settings.session_idle_seconds)
+        client = Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
+        return (RedisSessionStore(client, cipher, settings.session_idle_seconds, SessionKeys(settings.redis_prefix)),
+                RedisRateLimiter(client, settings.redis_prefix, limit.messages, limit.per_seconds))
+    return MemorySessionStore(settings.session_idle_seconds), MemoryRateLimiter(limit.messages, limit.per_seconds)
 
 
 def build_app(settings: Settings, content: Content | None = None,
@@ -57,7 +63,7 @@ def build_app(settings: Settings, content: Content | None = None,
     _prepare_sqlite_dir(settings.database_url)
     db = create_async_engine(settings.database_url)
     cipher = FieldCipher.from_config(settings.field_key, settings.field_old_keys, ROOT / "var" / "field.key")
-    sessions = build_sessions(settings, cipher)
+    sessions, limiter = build_redis_backed(settings, cipher)
     blobs = LocalBlobStore(settings.blob_dir, db)
     cases = SqlCases(db, cipher, KeyedHash.from_config(settings.search_key, ROOT / "var" / "search.key"))
     engine = Engine(
@@ -69,7 +75,8 @@ def build_app(settings: Settings, content: Content | None = None,
         clock=clock)
 
     app = web.Application(middlewares=[problems_middleware(log)], client_max_size=64 * 1024)
-    chat, case_api = ChatHandlers(engine, settings.uploads.max_bytes), CaseHandlers(cases)
+    chat = ChatHandlers(engine, settings.uploads.max_bytes, limiter)
+    case_api = CaseHandlers(cases)
     pages = PageHandlers(db, openapi_document())
     app.router.add_post("/api/v1/chat/messages", chat.post_message)
     app.router.add_get("/api/v1/cases", case_api.list_cases)

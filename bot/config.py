@@ -14,6 +14,11 @@ class UploadSettings(BaseModel):
     allowed_types: list[str] = ["image/jpeg", "image/png", "application/pdf"]
 
 
+class RateLimitSettings(BaseModel):
+    messages: int = Field(default=30, gt=0)
+    per_seconds: int = Field(default=10, gt=0)
+
+
 class _YamlSource(PydanticBaseSettingsSource):
     """Reads the YAML file given to Settings.load (lowest priority after defaults)."""
 
@@ -48,6 +53,7 @@ class Settings(BaseSettings):
     redis_prefix: str = "zwb"
     case_number_prefix: str = "DLH"
     uploads: UploadSettings = UploadSettings()
+    rate_limit: RateLimitSettings = RateLimitSettings()
     log_level: str = "INFO"
 
     @model_validator(mode="after")

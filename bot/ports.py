@@ -29,6 +29,11 @@ class SessionStore(Protocol):
     async def close(self) -> None: ...
 
 
+class RateLimiter(Protocol):
+    async def allow(self, user: str) -> bool:
+        """Count one message of the user; False when over the limit of the current window."""
+
+
 class Profile(BaseModel):
     """What a user gave in earlier applications, offered again (with consent) instead of re-asking."""
 

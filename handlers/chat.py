@@ -6,6 +6,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from bot.dialogue.engine import Engine, Inbound, TryAgain
 from bot.dialogue.replies import ChatResponse
+from bot.ports import RateLimiter
 from bot.uploads import Upload
 from handlers.problems import dumps, problem, validation_problem
 
@@ -20,9 +21,10 @@ class ChatRequest(BaseModel):
 
 
 class ChatHandlers:
-    def __init__(self, engine: Engine, max_upload_bytes: int) -> None:
+    def __init__(self, engine: Engine, max_upload_bytes: int, limiter: RateLimiter) -> None:
         self._engine = engine
         self._max = max_upload_bytes
+        self._limiter = limiter
 
     async def post_message(self, request: web.Request) -> web.Response:
         if request.content_type.startswith("multipart/"):
@@ -36,6 +38,10 @@ class ChatHandlers:
             except ValidationError as exc:
                 return validation_problem(exc)
             user, inbound = body.user, Inbound(text=body.text)
+        if not await self._limiter.allow(user):
+            response = problem(429, "Too many messages", "消息发得太快了，请稍等几秒再发。")
+            response.headers["Retry-After"] = "5"
+            return response
         try:
             replies = await self._engine.handle(user, inbound)
         except TryAgain as exc:

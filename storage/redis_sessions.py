@@ -92,11 +92,6 @@ class RedisSessionStore:
         self._release_script = client.register_script(_RELEASE_IF_HOLDER)
         self._local: dict[str, tuple[asyncio.Lock, int]] = {}
 
-    @classmethod
-    def from_url(cls, url: str, cipher: FieldCipher, idle_seconds: int, **kwargs: object) -> "RedisSessionStore":
-        client = Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
-        return cls(client, cipher, idle_seconds, **kwargs)  # type: ignore[arg-type]
-
     @asynccontextmanager
     async def session(self, user: str) -> AsyncIterator[_RedisSession]:
         """Hold the user's lock: first this instance's FIFO lock, then the shared Redis lease."""

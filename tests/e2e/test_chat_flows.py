@@ -5,6 +5,7 @@ import asyncio
 import re
 from datetime import datetime, timezone
 
+from app import build_app
 from tests.conftest import PNG
 
 VALID_ID = "11010519491231002X"
@@ -297,3 +298,13 @@ async def test_health_openapi_and_page(client):
     assert "/api/v1/chat/messages" in spec["paths"] and "ChatResponse" in spec["components"]["schemas"]
     page = await client.get("/")
     assert page.status == 200 and "<html" in (await page.text()).lower()
+
+
+async def test_too_many_messages_get_a_polite_429(aiohttp_client, settings, content, clock):
+    limited = settings.model_copy(update={"rate_limit": settings.rate_limit.model_copy(update={"messages": 2})})
+    client = await aiohttp_client(build_app(limited, content, clock))
+    for _ in range(2):
+        assert (await client.post("/api/v1/chat/messages", json={"user": "fast", "text": "你好"})).status == 200
+    response = await client.post("/api/v1/chat/messages", json={"user": "fast", "text": "你好"})
+    assert response.status == 429 and "稍等" in (await response.json())["detail"]
+    assert response.headers["Retry-After"]
