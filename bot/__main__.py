@@ -62,6 +62,31 @@ def _purge_drafts(argv: list[str]) -> int:
     return _with_database(run)
 
 
+def _add_staff(argv: list[str]) -> int:
+    """Create a staff account and print its bearer token (shown once)."""
+    import argparse
+
+    from bot.catalog.models import Level
+    from bot.lifecycle import Role
+    from storage.migrate import upgrade
+    from storage.staff import SqlStaff
+
+    parser = argparse.ArgumentParser(prog="python -m bot add-staff")
+    parser.add_argument("--name", required=True)
+    parser.add_argument("--role", required=True, choices=[r.value for r in Role])
+    parser.add_argument("--department", required=True, help="as in the catalog, e.g. 德令哈市公安局")
+    parser.add_argument("--level", required=True, choices=[lv.value for lv in Level])
+    args = parser.parse_args(argv)
+
+    async def run(engine, settings):  # type: ignore[no-untyped-def]
+        await upgrade(engine)
+        staff, token = await SqlStaff(engine).add(args.name, Role(args.role), args.department, Level(args.level))
+        print(f"staff {staff.id} {staff.name} ({staff.role.value}, {staff.department}, {staff.level.value})")
+        print(f"token (shown once): {token}")
+
+    return _with_database(run)
+
+
 def _with_database(job) -> int:  # type: ignore[no-untyped-def]
     import asyncio
 
@@ -85,7 +110,8 @@ def _with_database(job) -> int:  # type: ignore[no-untyped-def]
 # Commands implemented in their own modules, each with a `main(argv) -> int`.
 _MODULES = {"match": "bot.matching.cli", "evaluate": "bot.matching.evaluate", "chat": "bot.chat_cli",
             "import-catalog": "bot.catalog.importer"}
-_LOCAL = {"check": _check, "migrate": _migrate, "rotate-keys": _rotate_keys, "purge-drafts": _purge_drafts}
+_LOCAL = {"check": _check, "migrate": _migrate, "rotate-keys": _rotate_keys, "purge-drafts": _purge_drafts,
+          "add-staff": _add_staff}
 
 
 def main(argv: list[str]) -> int:

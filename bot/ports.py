@@ -7,7 +7,9 @@ from typing import Protocol
 
 from pydantic import BaseModel
 
+from bot.catalog.models import Level
 from bot.dialogue.state import Conversation, MaterialEntry
+from bot.lifecycle import Role
 
 
 class SessionUnavailable(Exception):
@@ -69,16 +71,57 @@ class Case(NewCase):
     status: str
 
 
+class CaseEvent(BaseModel):
+    """One recorded status change: who, when, why."""
+
+    at: datetime
+    actor: str
+    from_status: str
+    to_status: str
+    reason: str | None = None
+    detail: dict[str, object] = {}
+
+
+class StaleCase(Exception):
+    """The case changed status since it was read; nothing was written."""
+
+
 class CaseRepository(Protocol):
     async def submit(self, case: NewCase, number_prefix: str) -> Case:
         """Store the case and its outbox event atomically; the same idempotency key returns the first case."""
     async def get(self, number: str) -> Case | None: ...
     async def list_for_user(self, user: str) -> list[Case]: ...
+    async def list_for_targets(self, targets: list[str], statuses: list[str]) -> list[Case]: ...
+    async def events(self, number: str) -> list[CaseEvent]: ...
+    async def receive_material(self, number: str, key: str) -> bool:
+        """Mark a 容缺 (deferred) material of the case as handed in; False if it was not deferred."""
+    async def transition(self, number: str, expected: str, event: CaseEvent) -> Case:
+        """Move the case from `expected` to event.to_status, recording the event and an outbox message in one
+        transaction; raises StaleCase if its status is no longer `expected`."""
 
 
 class ProfileStore(Protocol):
     async def load(self, user: str) -> Profile: ...
     async def save(self, user: str, profile: Profile) -> None: ...
+
+
+class Staff(BaseModel):
+    id: int
+    name: str
+    role: Role
+    department: str
+    level: Level
+
+
+class StaffDirectory(Protocol):
+    async def by_token(self, token: str) -> Staff | None: ...
+    async def add(self, name: str, role: Role, department: str, level: Level) -> tuple[Staff, str]:
+        """Create an account; returns it with its bearer token (shown once, stored hashed)."""
+
+
+class AuditLog(Protocol):
+    async def record(self, staff: Staff, action: str, case_number: str | None, detail: dict[str, object]) -> None:
+        """Every staff read or change of a case is written here."""
 
 
 class StoredBlob(BaseModel):

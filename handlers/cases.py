@@ -5,17 +5,10 @@ import re
 
 from aiohttp import web
 
+from bot.privacy import mask_fields
 from bot.ports import Case, CaseRepository
 from handlers.chat import USER_PATTERN
 from handlers.problems import dumps, problem
-
-
-def _mask(value: str) -> str:
-    if re.fullmatch(r"\d{17}[\dX]", value):
-        return value[:6] + "*" * 8 + value[-4:]
-    if re.fullmatch(r"1\d{10}", value):
-        return value[:3] + "****" + value[-4:]
-    return value
 
 
 def case_view(case: Case) -> dict[str, object]:
@@ -24,7 +17,7 @@ def case_view(case: Case) -> dict[str, object]:
         "number": case.number, "status": case.status, "target": case.target, "name": case.target_name,
         "items": case.item_codes, "submitted_at": case.submitted_at.isoformat(),
         "promised_date": case.promised_date.isoformat(), "promised_date_provisional": case.provisional_date,
-        "fields": {k: _mask(v) for k, v in case.fields.items()},
+        "fields": mask_fields(case.fields),
         "materials": [{"key": m.key, "name": m.name, "provided_as": m.entry.kind if m.entry else "missing"}
                       for m in case.materials],
     }

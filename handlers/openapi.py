@@ -46,8 +46,40 @@ def openapi_document() -> dict[str, Any]:
                 "parameters": [{"name": "number", "in": "path", "required": True, "schema": {"type": "string"}},
                                {"name": "user", "in": "query", "required": True, "schema": {"type": "string"}}],
                 "responses": {"200": {"description": "Case with masked personal data"}, "404": _PROBLEM}}},
+            "/api/v1/staff/cases": {"get": {
+                "summary": "Staff queue: open cases of the staff member's department and level, with deadlines",
+                "security": [{"bearer": []}],
+                "parameters": [{"name": "status", "in": "query", "schema": {"type": "string"},
+                                "description": "comma-separated statuses (default: all open ones)"},
+                               {"name": "overdue", "in": "query", "schema": {"type": "boolean"}}],
+                "responses": {"200": {"description": "{cases: [...]}"}, "401": _PROBLEM, "422": _PROBLEM}}},
+            "/api/v1/staff/cases/{number}": {"get": {
+                "summary": "One case (audited; personal data masked unless the role is clerk), with its history",
+                "security": [{"bearer": []}],
+                "parameters": [{"name": "number", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "case"}, "401": _PROBLEM,
+                              "404": {"description": "missing or outside the staff member's scope (not disclosed)"}}}},
+            "/api/v1/staff/cases/{number}/transitions": {"post": {
+                "summary": "Move a case: returned (with materials), pre_reviewed, accepted, refused, in_progress, completed",
+                "security": [{"bearer": []}],
+                "parameters": [{"name": "number", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["to"], "properties": {
+                        "to": {"type": "string"}, "reason": {"type": "string"},
+                        "materials": {"type": "object", "additionalProperties": {"type": "string"}}}}}}},
+                "responses": {"200": {"description": "the case after the move"}, "401": _PROBLEM, "403": _PROBLEM,
+                              "404": _PROBLEM, "409": _PROBLEM, "422": _PROBLEM}}},
+            "/api/v1/staff/cases/{number}/materials/{key}/received": {"post": {
+                "summary": "A clerk records that a 容缺 material was handed in",
+                "security": [{"bearer": []}],
+                "parameters": [{"name": "number", "in": "path", "required": True, "schema": {"type": "string"}},
+                               {"name": "key", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "received"}, "401": _PROBLEM, "403": _PROBLEM,
+                              "404": _PROBLEM, "409": _PROBLEM}}},
             "/healthz": {"get": {"summary": "Liveness and database check",
                                  "responses": {"200": {"description": "ok"}, "503": _PROBLEM}}},
         },
-        "components": {"schemas": components},
+        "components": {"schemas": components,
+                       "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
+                                                      "description": "token from `python -m bot add-staff`"}}},
     }

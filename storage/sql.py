@@ -10,7 +10,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bot.ports import Case, CaseMaterial, NewCase, Profile
+from bot.ports import Case, CaseEvent, CaseMaterial, NewCase, Profile, StaleCase
 from storage import tables
 from storage.cipher import FieldCipher, KeyedHash
 
@@ -18,6 +18,11 @@ from storage.cipher import FieldCipher, KeyedHash
 def _upsert(conn: AsyncConnection, table: sa.Table) -> Any:
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     return dialect.insert(table)
+
+
+def _utc(at: datetime) -> datetime:
+    """SQLite drops the zone of stored datetimes; we always store UTC."""
+    return at if at.tzinfo else at.replace(tzinfo=timezone.utc)
 
 
 async def _claim(conn: AsyncConnection, blob_ids: list[str]) -> None:
@@ -68,6 +73,55 @@ class SqlCases:
     async def get(self, number: str) -> Case | None:
         return await self._one(tables.cases.c.number == number)
 
+    async def list_for_targets(self, targets: list[str], statuses: list[str]) -> list[Case]:
+        """Cases of these items/bundles in these states, oldest first (a staff queue)."""
+        c = tables.cases.c
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(tables.cases.select().where(c.target.in_(targets), c.status.in_(statuses))
+                                       .order_by(c.id))).mappings().all()
+        return [self._to_case(r) for r in rows]
+
+    async def events(self, number: str) -> list[CaseEvent]:
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(tables.case_events.select()
+                                       .where(tables.case_events.c.case_number == number)
+                                       .order_by(tables.case_events.c.id))).mappings().all()
+        return [CaseEvent(at=_utc(r["at"]), actor=r["actor"], from_status=r["from_status"],
+                          to_status=r["to_status"], reason=r["reason"], detail=r["detail"]) for r in rows]
+
+    async def transition(self, number: str, expected: str, event: CaseEvent) -> Case:
+        c = tables.cases.c
+        async with self._engine.begin() as conn:
+            moved = await conn.execute(tables.cases.update()
+                                       .where(c.number == number, c.status == expected)
+                                       .values(status=event.to_status, updated_at=event.at))
+            if moved.rowcount != 1:
+                raise StaleCase(number)
+            await conn.execute(tables.case_events.insert().values(case_number=number, **event.model_dump()))
+            await conn.execute(tables.outbox.insert().values(
+                case_number=number, event_type="case.status_changed", created_at=event.at,
+                payload={"number": number, "from": expected, "to": event.to_status, "reason": event.reason}))
+        case = await self.get(number)
+        assert case is not None
+        return case
+
+    async def receive_material(self, number: str, key: str) -> bool:
+        c = tables.cases.c
+        async with self._engine.begin() as conn:
+            stored = (await conn.execute(sa.select(c.payload).where(c.number == number)
+                                         .with_for_update())).scalar_one_or_none()
+            if stored is None:
+                return False
+            payload = json.loads(self._cipher.decrypt(stored))
+            entry = next((m.get("entry") for m in payload["materials"] if m["key"] == key), None)
+            if not entry or entry.get("kind") != "deferred":
+                return False
+            entry["kind"] = "received"
+            await conn.execute(tables.cases.update().where(c.number == number).values(
+                payload=self._cipher.encrypt(json.dumps(payload, ensure_ascii=False)),
+                updated_at=datetime.now(timezone.utc)))
+        return True
+
     async def find_by_id_number(self, id_number: str) -> list[Case]:
         """Cases whose applicant has this 身份证号 (through the keyed hash; nothing is decrypted to search)."""
         async with self._engine.connect() as conn:
@@ -96,13 +150,10 @@ class SqlCases:
 
     def _to_case(self, row: Any) -> Case:
         payload = json.loads(self._cipher.decrypt(row["payload"]))
-        submitted = row["submitted_at"]
-        if submitted.tzinfo is None:  # SQLite drops the zone; we always store UTC
-            submitted = submitted.replace(tzinfo=timezone.utc)
         return Case(number=row["number"], status=row["status"], user=row["user_id"], target=row["target"],
                     target_name=row["target_name"], item_codes=payload["item_codes"], fields=payload["fields"],
                     materials=[CaseMaterial.model_validate(m) for m in payload["materials"]],
-                    submitted_at=submitted, promised_date=row["promised_date"],
+                    submitted_at=_utc(row["submitted_at"]), promised_date=row["promised_date"],
                     provisional_date=row["provisional_date"], idempotency_key=row["idempotency_key"])
 
 

@@ -54,3 +54,36 @@ blobs = sa.Table(
     sa.Column("claimed", sa.Boolean, nullable=False),  # a case or a profile refers to it
     sa.Index("ix_blobs_unclaimed", "claimed", "created_at"),
 )
+
+staff = sa.Table(
+    "staff", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(64), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("department", sa.String(128), nullable=False),
+    sa.Column("level", sa.String(16), nullable=False),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),  # sha256 of the bearer token
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+case_events = sa.Table(
+    "case_events", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("case_number", sa.String(32), nullable=False, index=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("actor", sa.String(128), nullable=False),  # "staff:<id>" or "citizen:<user>"
+    sa.Column("from_status", sa.String(32), nullable=False),
+    sa.Column("to_status", sa.String(32), nullable=False),
+    sa.Column("reason", sa.Text, nullable=True),
+    sa.Column("detail", sa.JSON, nullable=False),  # e.g. reasons per material when returned for correction
+)
+
+audit_log = sa.Table(
+    "audit_log", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("staff_id", sa.Integer, nullable=False, index=True),
+    sa.Column("action", sa.String(32), nullable=False),  # list, view, transition
+    sa.Column("case_number", sa.String(32), nullable=True, index=True),
+    sa.Column("detail", sa.JSON, nullable=False),
+)

@@ -87,6 +87,7 @@ class Prompts(BaseModel):
     entry_upload: str
     entry_licence: str
     entry_deferred: str
+    entry_received: str
     entry_pledge: str
     entry_skipped: str
 

@@ -16,6 +16,7 @@ def entry_label(entry: MaterialEntry, p: Prompts) -> str:
         "upload": p.entry_upload.format(filename=entry.filename or ""),
         "licence": p.entry_licence.format(licence=entry.licence),
         "deferred": p.entry_deferred,
+        "received": p.entry_received,
         "pledge": p.entry_pledge,
         "skipped": p.entry_skipped,
     }[entry.kind].strip()

@@ -22,7 +22,7 @@ class Stage(str, Enum):
 class MaterialEntry(BaseModel):
     """How one material was provided."""
 
-    kind: Literal["upload", "licence", "deferred", "pledge", "skipped"]
+    kind: Literal["upload", "licence", "deferred", "received", "pledge", "skipped"]  # received: 容缺 handed in later
     blob_id: str | None = None
     filename: str | None = None
     mime: str | None = None

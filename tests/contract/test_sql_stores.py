@@ -195,3 +195,30 @@ async def test_uploads_of_abandoned_drafts_are_purged(db: AsyncEngine, cipher: F
     assert await store.purge_unclaimed(datetime.now(timezone.utc) + timedelta(seconds=1)) == 1
     assert await store.get(abandoned.blob_id) is None
     assert await store.get(kept.blob_id) and await store.get(in_profile.blob_id)
+
+
+async def test_transitions_are_recorded_and_a_stale_move_writes_nothing(db: AsyncEngine, cipher: FieldCipher) -> None:
+    from bot.ports import CaseEvent, StaleCase
+    cases = SqlCases(db, cipher, HASH)
+    number = (await cases.submit(new_case("t"), "DLH")).number
+
+    def event(to: str) -> CaseEvent:
+        return CaseEvent(at=NOW, actor="staff:1", from_status="submitted", to_status=to, reason="r")
+
+    results = await asyncio.gather(cases.transition(number, "submitted", event("pre_reviewed")),
+                                   cases.transition(number, "submitted", event("returned")),
+                                   return_exceptions=True)
+    assert sum(isinstance(r, StaleCase) for r in results) == 1
+    assert [e.to_status for e in await cases.events(number)] == [(await cases.get(number)).status]
+    async with db.connect() as conn:
+        kinds = (await conn.execute(sa.select(tables.outbox.c.event_type).order_by(tables.outbox.c.id))).scalars().all()
+    assert kinds == ["case.submitted", "case.status_changed"]
+
+
+async def test_deferred_material_is_received_once(db: AsyncEngine, cipher: FieldCipher) -> None:
+    cases = SqlCases(db, cipher, HASH)
+    number = (await cases.submit(new_case("m"), "DLH")).number
+    assert await cases.receive_material(number, "id_photo") is True
+    assert await cases.receive_material(number, "id_photo") is False
+    assert await cases.receive_material("DLH19990101000001", "id_photo") is False
+    assert (await cases.get(number)).materials[0].entry.kind == "received"

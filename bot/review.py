@@ -1,0 +1,110 @@
+"""Staff work on cases: queues, reading a case (audited, masked by role) and moving it through its lifecycle."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Callable
+
+from bot.catalog import Catalog
+from bot.content import Content
+from bot.lifecycle import OPEN, CaseStatus, IllegalTransition, Role, check_staff_move
+from bot.ports import AuditLog, Case, CaseEvent, CaseRepository, Staff
+from bot.privacy import mask_fields
+
+DEFERRED = "deferred"
+
+
+class MaterialsMissing(IllegalTransition):
+    """A case cannot be completed while a 容缺 material has not been handed in."""
+
+
+@dataclass(frozen=True)
+class Deadlines:
+    pre_review_due: date
+    promised: date
+    provisional: bool
+    overdue: bool
+    due_soon: bool
+
+
+class CaseReview:
+    """What staff may see and do; every read and every change is written to the audit log."""
+
+    def __init__(self, cases: CaseRepository, audit: AuditLog, content: Callable[[], Content],
+                 clock: Callable[[], datetime], pre_review_days: int) -> None:
+        self._cases, self._audit, self._content = cases, audit, content
+        self._clock, self._pre_review_days = clock, pre_review_days
+
+    def _targets(self, catalog: Catalog, staff: Staff) -> list[str]:
+        """Items and bundles with at least one item of the staff member's department and level."""
+        return [t.key for t in catalog.targets()
+                if any(i.department == staff.department and i.level == staff.level for i in t.items)]
+
+    async def queue(self, staff: Staff, statuses: list[CaseStatus] | None = None) -> list[tuple[Case, Deadlines]]:
+        wanted = [s.value for s in (statuses or sorted(OPEN, key=lambda s: s.value))]
+        cases = await self._cases.list_for_targets(self._targets(self._content().catalog, staff), wanted)
+        await self._audit.record(staff, "list", None, {"statuses": wanted, "count": len(cases)})
+        return [(case, self.deadlines(case)) for case in cases]
+
+    async def view(self, staff: Staff, number: str) -> Case | None:
+        """The case with personal data masked unless the role needs it; None outside the staff's scope."""
+        case = await self._in_scope(staff, number)
+        if case is None:
+            return None
+        await self._audit.record(staff, "view", number, {"full_personal_data": staff.role is Role.clerk})
+        return case if staff.role is Role.clerk else case.model_copy(update={"fields": mask_fields(case.fields)})
+
+    async def move(self, staff: Staff, number: str, target: CaseStatus, reason: str | None,
+                   material_reasons: dict[str, str]) -> Case | None:
+        """Apply a lifecycle move; None outside scope. Raises IllegalTransition, PermissionError, StaleCase."""
+        case = await self._in_scope(staff, number)
+        if case is None:
+            return None
+        current = CaseStatus(case.status)
+        check_staff_move(current, target, staff.role, reason)
+        if target is CaseStatus.returned and not material_reasons:
+            raise IllegalTransition("returning for correction names the materials to fix")
+        unknown = set(material_reasons) - {m.key for m in case.materials}
+        if unknown:
+            raise IllegalTransition(f"unknown materials {sorted(unknown)}")
+        if target is CaseStatus.completed:
+            missing = [m.name for m in case.materials if m.entry and m.entry.kind == DEFERRED]
+            if missing:
+                raise MaterialsMissing(f"容缺材料尚未补交：{'、'.join(missing)}")
+        event = CaseEvent(at=self._clock(), actor=f"staff:{staff.id}", from_status=current.value,
+                          to_status=target.value, reason=reason, detail={"materials": material_reasons})
+        moved = await self._cases.transition(number, current.value, event)
+        await self._audit.record(staff, "transition", number, {"from": current.value, "to": target.value})
+        return moved
+
+    async def events(self, number: str) -> list[CaseEvent]:
+        """Status history of a case already shown to (and audited for) the staff member."""
+        return await self._cases.events(number)
+
+    async def receive(self, staff: Staff, number: str, key: str) -> bool | None:
+        """A clerk records that a 容缺 material was handed in; None outside scope, False if not deferred."""
+        if await self._in_scope(staff, number) is None:
+            return None
+        if staff.role is not Role.clerk:
+            raise PermissionError("only a window clerk receives materials")
+        received = await self._cases.receive_material(number, key)
+        await self._audit.record(staff, "receive_material", number, {"material": key, "received": received})
+        return received
+
+    def deadlines(self, case: Case) -> Deadlines:
+        calendar = self._content().calendar
+        due = calendar.add_workdays(case.submitted_at.date(), self._pre_review_days)
+        today = self._clock().date()
+        open_case = CaseStatus(case.status) in OPEN
+        waiting_review = CaseStatus(case.status) is CaseStatus.submitted
+        limit = due.date if waiting_review else case.promised_date
+        next_workday = calendar.add_workdays(today, 1).date
+        return Deadlines(pre_review_due=due.date, promised=case.promised_date,
+                         provisional=case.provisional_date or due.provisional,
+                         overdue=open_case and today > limit, due_soon=open_case and today <= limit <= next_workday)
+
+    async def _in_scope(self, staff: Staff, number: str) -> Case | None:
+        case = await self._cases.get(number)
+        if case is None or case.target not in self._targets(self._content().catalog, staff):
+            return None
+        return case

@@ -1,0 +1,105 @@
+"""Staff JSON API: queues, a case, lifecycle moves, receipt of 容缺 materials. Bearer-token authenticated.
+
+Status codes: 401 without a valid token; 404 for a case that does not exist OR lies outside the staff
+member's department and level (existence is not disclosed); 403 for a move the role may not make on a
+case it can see; 409 for a move the case's current state does not allow; 422 for a malformed body.
+"""
+from __future__ import annotations
+
+from aiohttp import web
+from pydantic import BaseModel, Field, ValidationError
+
+from bot.lifecycle import CaseStatus, IllegalTransition
+from bot.ports import Case, StaffDirectory, StaleCase, Staff
+from bot.review import CaseReview, Deadlines
+from handlers.cases import case_view
+from handlers.problems import dumps, problem, validation_problem
+
+
+class MoveRequest(BaseModel):
+    to: CaseStatus
+    reason: str | None = Field(default=None, max_length=500)
+    materials: dict[str, str] = Field(default_factory=dict, description="material key -> what to fix")
+
+
+def _deadline_view(d: Deadlines) -> dict[str, object]:
+    return {"pre_review_due": d.pre_review_due.isoformat(), "promised": d.promised.isoformat(),
+            "provisional": d.provisional, "overdue": d.overdue, "due_soon": d.due_soon}
+
+
+def _staff_case_view(case: Case) -> dict[str, object]:
+    view = case_view(case)
+    view["fields"] = case.fields  # already masked by CaseReview unless the role needs them in full
+    view["user"] = case.user
+    return view
+
+
+class StaffHandlers:
+    def __init__(self, directory: StaffDirectory, review: CaseReview) -> None:
+        self._directory, self._review = directory, review
+
+    async def _staff(self, request: web.Request) -> Staff | None:
+        header = request.headers.get("Authorization", "")
+        if not header.startswith("Bearer "):
+            return None
+        return await self._directory.by_token(header.removeprefix("Bearer ").strip())
+
+    async def queue(self, request: web.Request) -> web.Response:
+        staff = await self._staff(request)
+        if staff is None:
+            return problem(401, "Unauthorized", "请先登录。")
+        try:
+            statuses = [CaseStatus(s) for s in request.query.get("status", "").split(",") if s]
+        except ValueError:
+            return problem(422, "Invalid request", "status 取值不对。")
+        rows = await self._review.queue(staff, statuses or None)
+        overdue_only = request.query.get("overdue") == "true"
+        body = [{"number": c.number, "name": c.target_name, "status": c.status,
+                 "submitted_at": c.submitted_at.isoformat(), "deadlines": _deadline_view(d)}
+                for c, d in rows if d.overdue or not overdue_only]
+        return web.json_response({"cases": body}, dumps=dumps)
+
+    async def case(self, request: web.Request) -> web.Response:
+        staff = await self._staff(request)
+        if staff is None:
+            return problem(401, "Unauthorized", "请先登录。")
+        number = request.match_info["number"]
+        case = await self._review.view(staff, number)
+        if case is None:
+            return problem(404, "Not found", "没有找到这个办件。")
+        view = _staff_case_view(case)
+        view["deadlines"] = _deadline_view(self._review.deadlines(case))
+        view["events"] = [e.model_dump(mode="json") for e in await self._review.events(number)]
+        return web.json_response(view, dumps=dumps)
+
+    async def move(self, request: web.Request) -> web.Response:
+        staff = await self._staff(request)
+        if staff is None:
+            return problem(401, "Unauthorized", "请先登录。")
+        try:
+            body = MoveRequest.model_validate_json(await request.read())
+        except ValidationError as exc:
+            return validation_problem(exc)
+        try:
+            case = await self._review.move(staff, request.match_info["number"], body.to, body.reason, body.materials)
+        except PermissionError as exc:
+            return problem(403, "Forbidden", "您的岗位不能执行这个操作。", reason=str(exc))
+        except (IllegalTransition, StaleCase) as exc:
+            return problem(409, "Conflict", "办件当前状态不允许这个操作。", reason=str(exc) or "state changed")
+        if case is None:
+            return problem(404, "Not found", "没有找到这个办件。")
+        return web.json_response(_staff_case_view(case), dumps=dumps)
+
+    async def receive(self, request: web.Request) -> web.Response:
+        staff = await self._staff(request)
+        if staff is None:
+            return problem(401, "Unauthorized", "请先登录。")
+        try:
+            received = await self._review.receive(staff, request.match_info["number"], request.match_info["key"])
+        except PermissionError as exc:
+            return problem(403, "Forbidden", "您的岗位不能执行这个操作。", reason=str(exc))
+        if received is None:
+            return problem(404, "Not found", "没有找到这个办件。")
+        if not received:
+            return problem(409, "Conflict", "这份材料不是容缺待补交的材料。")
+        return web.json_response({"received": True})

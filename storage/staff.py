@@ -1,0 +1,55 @@
+"""Staff accounts (bearer tokens stored as SHA-256) and the audit log of staff access to cases."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timezone
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.catalog.models import Level
+from bot.lifecycle import Role
+from bot.ports import Staff
+from storage import tables
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class SqlStaff:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def by_token(self, token: str) -> Staff | None:
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(tables.staff.select()
+                                      .where(tables.staff.c.token_hash == _hash(token)))).mappings().first()
+        return Staff(id=row["id"], name=row["name"], role=Role(row["role"]), department=row["department"],
+                     level=Level(row["level"])) if row else None
+
+    async def add(self, name: str, role: Role, department: str, level: Level) -> tuple[Staff, str]:
+        token = secrets.token_urlsafe(32)
+        async with self._engine.begin() as conn:
+            staff_id = (await conn.execute(tables.staff.insert().values(
+                name=name, role=role.value, department=department, level=level.value, token_hash=_hash(token),
+                created_at=datetime.now(timezone.utc)).returning(tables.staff.c.id))).scalar_one()
+        return Staff(id=staff_id, name=name, role=role, department=department, level=level), token
+
+
+class SqlAudit:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def record(self, staff: Staff, action: str, case_number: str | None, detail: dict[str, object]) -> None:
+        async with self._engine.begin() as conn:
+            await conn.execute(tables.audit_log.insert().values(
+                at=datetime.now(timezone.utc), staff_id=staff.id, action=action, case_number=case_number,
+                detail=detail))
+
+    async def entries(self, case_number: str) -> list[dict[str, object]]:
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(sa.select(tables.audit_log).where(tables.audit_log.c.case_number == case_number)
+                                       .order_by(tables.audit_log.c.id))).mappings().all()
+        return [dict(r) for r in rows]

@@ -1,0 +1,131 @@
+"""Staff API end to end: queues by department and level, audited masked views, lifecycle moves and RBAC."""
+from __future__ import annotations
+
+import re
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from bot.catalog.models import Level
+from bot.lifecycle import Role
+from storage import tables
+from storage.staff import SqlStaff
+from tests.conftest import PNG
+
+VALID_ID = "11010519491231002X"
+
+
+async def submitted_renewal(chat, defer_photo: bool = False) -> str:
+    """A citizen's 居民身份证换领 (公安局, township level), submitted; returns the case number."""
+    await chat.say("身份证过期了咋办")
+    await chat.tap("我要办理")
+    for answer in ("张三", VALID_ID, "13800138000"):
+        await chat.say(answer)
+    await chat.tap("有效期满")
+    await chat.tap("邮寄到家")
+    await chat.say("德令哈市河西街道长江路1号")
+    await chat.tap("电子证照")
+    await chat.upload(PNG)
+    await chat.tap("容缺" if defer_photo else "跳过")
+    await chat.tap("确认提交")
+    return re.search(r"DLH\d{14}", chat.text()).group(0)
+
+
+@pytest.fixture
+async def tokens(client, settings) -> dict[str, str]:
+    engine = create_async_engine(settings.database_url)
+    directory = SqlStaff(engine)
+    people = {"clerk": (Role.clerk, "德令哈市公安局", Level.township),
+              "approver": (Role.approver, "德令哈市公安局", Level.township),
+              "supervisor": (Role.supervisor, "德令哈市公安局", Level.township),
+              "other_clerk": (Role.clerk, "德令哈市民政局", Level.township)}
+    result = {}
+    for key, (role, department, level) in people.items():
+        _, result[key] = await directory.add(key, role, department, level)
+    yield result
+    await engine.dispose()
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def move(client, token: str, number: str, **body) -> tuple[int, dict]:
+    response = await client.post(f"/api/v1/staff/cases/{number}/transitions", json=body, headers=auth(token))
+    return response.status, await response.json()
+
+
+async def test_queue_view_and_audit(client, chat_factory, tokens, settings) -> None:
+    number = await submitted_renewal(chat_factory("c1"))
+    assert (await client.get("/api/v1/staff/cases")).status == 401
+    queue = await (await client.get("/api/v1/staff/cases", headers=auth(tokens["clerk"]))).json()
+    row = next(c for c in queue["cases"] if c["number"] == number)
+    assert row["status"] == "submitted" and row["deadlines"]["pre_review_due"] == "2026-11-30"
+    clerk_view = await (await client.get(f"/api/v1/staff/cases/{number}", headers=auth(tokens["clerk"]))).json()
+    assert clerk_view["fields"]["id_number"] == VALID_ID  # the window clerk checks the identity
+    approver_view = await (await client.get(f"/api/v1/staff/cases/{number}",
+                                            headers=auth(tokens["approver"]))).json()
+    assert approver_view["fields"]["id_number"] == "110105********002X"
+    other = await client.get(f"/api/v1/staff/cases/{number}", headers=auth(tokens["other_clerk"]))
+    assert other.status == 404  # another department learns nothing, not even that the case exists
+    other_queue = await (await client.get("/api/v1/staff/cases", headers=auth(tokens["other_clerk"]))).json()
+    assert all(c["number"] != number for c in other_queue["cases"])
+    engine = create_async_engine(settings.database_url)
+    async with engine.connect() as conn:
+        actions = (await conn.execute(sa.select(tables.audit_log.c.action)
+                                      .where(tables.audit_log.c.case_number == number))).scalars().all()
+    await engine.dispose()
+    assert actions == ["view", "view"]
+
+
+async def test_return_for_correction_needs_reasons_and_is_recorded(client, chat_factory, tokens) -> None:
+    number = await submitted_renewal(chat_factory("c2"))
+    status, body = await move(client, tokens["clerk"], number, to="returned", reason="材料不清晰")
+    assert status == 409  # which materials to fix must be named
+    status, body = await move(client, tokens["clerk"], number, to="returned", reason="材料不清晰",
+                              materials={"old_id_card": "照片模糊，请重新拍摄"})
+    assert status == 200 and body["status"] == "returned"
+    view = await (await client.get(f"/api/v1/staff/cases/{number}", headers=auth(tokens["clerk"]))).json()
+    event = view["events"][-1]
+    assert (event["from_status"], event["to_status"]) == ("submitted", "returned")
+    assert event["detail"]["materials"] == {"old_id_card": "照片模糊，请重新拍摄"} and event["actor"].startswith("staff:")
+    status, _ = await move(client, tokens["clerk"], number, to="pre_reviewed")
+    assert status == 409  # waits for the citizen's correction
+
+
+async def test_full_lifecycle_with_roles_and_deferred_material(client, chat_factory, tokens) -> None:
+    citizen = chat_factory("c3")
+    number = await submitted_renewal(citizen, defer_photo=True)
+    assert (await move(client, tokens["approver"], number, to="pre_reviewed"))[0] == 403
+    assert (await move(client, tokens["supervisor"], number, to="pre_reviewed"))[0] == 403
+    assert (await move(client, tokens["clerk"], number, to="completed"))[0] == 409
+    assert (await move(client, tokens["other_clerk"], number, to="pre_reviewed"))[0] == 404
+    assert (await move(client, tokens["clerk"], number, to="pre_reviewed"))[0] == 200
+    assert (await move(client, tokens["clerk"], number, to="accepted"))[0] == 200
+    assert (await move(client, tokens["approver"], number, to="in_progress"))[0] == 200
+    status, body = await move(client, tokens["approver"], number, to="completed")
+    assert status == 409 and "容缺" in body["reason"]
+    received = await client.post(f"/api/v1/staff/cases/{number}/materials/id_photo/received",
+                                 headers=auth(tokens["clerk"]))
+    assert received.status == 200
+    again = await client.post(f"/api/v1/staff/cases/{number}/materials/id_photo/received",
+                              headers=auth(tokens["clerk"]))
+    assert again.status == 409
+    assert (await move(client, tokens["approver"], number, to="completed"))[0] == 200
+    mine = await (await client.get(f"/api/v1/cases/{number}", params={"user": "c3"})).json()
+    assert mine["status"] == "completed"
+    provided = {m["key"]: m["provided_as"] for m in mine["materials"]}
+    assert provided["id_photo"] == "received"
+
+
+async def test_refusal_needs_a_reason_and_is_final(client, chat_factory, tokens) -> None:
+    number = await submitted_renewal(chat_factory("c4"))
+    await move(client, tokens["clerk"], number, to="pre_reviewed")
+    assert (await move(client, tokens["clerk"], number, to="refused"))[0] == 409
+    status, body = await move(client, tokens["clerk"], number, to="refused", reason="不符合换领条件")
+    assert status == 200 and body["status"] == "refused"
+    assert (await move(client, tokens["clerk"], number, to="accepted"))[0] == 409
+    bad = await client.post(f"/api/v1/staff/cases/{number}/transitions", json={"to": "flying"},
+                            headers=auth(tokens["clerk"]))
+    assert bad.status == 422
