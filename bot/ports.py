@@ -95,9 +95,10 @@ class CaseRepository(Protocol):
     async def events(self, number: str) -> list[CaseEvent]: ...
     async def receive_material(self, number: str, key: str) -> bool:
         """Mark a 容缺 (deferred) material of the case as handed in; False if it was not deferred."""
-    async def transition(self, number: str, expected: str, event: CaseEvent) -> Case:
-        """Move the case from `expected` to event.to_status, recording the event and an outbox message in one
-        transaction; raises StaleCase if its status is no longer `expected`."""
+    async def transition(self, number: str, expected: str, event: CaseEvent,
+                         materials: dict[str, MaterialEntry] | None = None) -> Case:
+        """Move the case from `expected` to event.to_status (replacing the given materials, for a correction),
+        recording the event and an outbox message in one transaction; StaleCase if the status moved on."""
 
 
 class ProfileStore(Protocol):

@@ -10,6 +10,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from bot.dialogue.state import MaterialEntry
 from bot.ports import Case, CaseEvent, CaseMaterial, NewCase, Profile, StaleCase
 from storage import tables
 from storage.cipher import FieldCipher, KeyedHash
@@ -89,12 +90,24 @@ class SqlCases:
         return [CaseEvent(at=_utc(r["at"]), actor=r["actor"], from_status=r["from_status"],
                           to_status=r["to_status"], reason=r["reason"], detail=r["detail"]) for r in rows]
 
-    async def transition(self, number: str, expected: str, event: CaseEvent) -> Case:
+    async def transition(self, number: str, expected: str, event: CaseEvent,
+                         materials: dict[str, MaterialEntry] | None = None) -> Case:
         c = tables.cases.c
         async with self._engine.begin() as conn:
-            moved = await conn.execute(tables.cases.update()
-                                       .where(c.number == number, c.status == expected)
-                                       .values(status=event.to_status, updated_at=event.at))
+            values: dict[str, object] = {"status": event.to_status, "updated_at": event.at}
+            if materials:
+                stored = (await conn.execute(sa.select(c.payload).where(c.number == number)
+                                             .with_for_update())).scalar_one_or_none()
+                if stored is None:
+                    raise StaleCase(number)
+                payload = json.loads(self._cipher.decrypt(stored))
+                for material in payload["materials"]:
+                    if material["key"] in materials:
+                        material["entry"] = materials[material["key"]].model_dump(mode="json")
+                values["payload"] = self._cipher.encrypt(json.dumps(payload, ensure_ascii=False))
+                await _claim(conn, [m.blob_id for m in materials.values() if m.blob_id])
+            moved = await conn.execute(tables.cases.update().where(c.number == number, c.status == expected)
+                                       .values(**values))
             if moved.rowcount != 1:
                 raise StaleCase(number)
             await conn.execute(tables.case_events.insert().values(case_number=number, **event.model_dump()))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,8 +18,9 @@ from bot.dialogue.script import FieldSpec, Plan
 from bot.dialogue.state import Conversation, MaterialEntry, Stage
 from bot.dialogue.validation import Invalid, validate
 from bot.matching import Decision
-from bot.ports import (BlobStore, CaseMaterial, CaseRepository, LicenceProvider, NewCase, Profile, ProfileStore,
-                       SessionStore, SessionUnavailable)
+from bot.lifecycle import CaseStatus
+from bot.ports import (BlobStore, CaseEvent, CaseMaterial, CaseRepository, LicenceProvider, NewCase, Profile, ProfileStore,
+                       SessionStore, SessionUnavailable, StaleCase)
 from bot.uploads import Upload, sniff
 
 
@@ -110,7 +112,7 @@ class _Turn:
             "hello": self._hello, "apply": self._apply, "cancel": self._cancel, "back": self._back,
             "human": self._human, "help": self._help, "submit": self._submit, "skip": self._skip,
             "defer": self._defer, "licence": self._use_licence, "pledge": self._show_pledge,
-            "accept_pledge": self._accept_pledge,
+            "accept_pledge": self._accept_pledge, "correct": self._correct,
         }
         if verb in handlers:
             return await handlers[verb]()
@@ -129,6 +131,8 @@ class _Turn:
         for command in ("cancel", "back", "edit", "human", "help"):
             if words.means(text, command) and not (command == "edit" and stage is Stage.idle):
                 return await self._on_command(command, "")
+        if stage in (Stage.idle, Stage.offered, Stage.clarify) and words.means(text, "correct"):
+            return await self._correct()
         if stage is Stage.offered and words.means(text, "apply"):
             return await self._apply()
         if stage is Stage.confirm and words.means(text, "submit"):
@@ -336,7 +340,27 @@ class _Turn:
     async def _hello(self) -> list[Reply]:
         if self.s.stage in (Stage.collect, Stage.confirm, Stage.reuse, Stage.pledge, Stage.edit):
             return [TextReply(text=self.p.resume.format(name=self._target().name)), *await self._reprompt()]
-        return [TextReply(text=self.p.greeting)]
+        return await self._start_correction() or [TextReply(text=self.p.greeting)]
+
+    async def _correct(self) -> list[Reply]:
+        return await self._start_correction() or [TextReply(text=self.p.correction_none)]
+
+    async def _start_correction(self) -> list[Reply] | None:
+        """If staff returned one of the user's cases for correction, ask exactly for the materials to fix."""
+        returned = [c for c in await self.e._cases.list_for_user(self.user) if c.status == CaseStatus.returned.value]
+        if not returned:
+            return None
+        case = returned[-1]
+        events = [e for e in await self.e._cases.events(case.number) if e.to_status == CaseStatus.returned.value]
+        fix = {str(k): str(v) for k, v in (events[-1].detail.get("materials") or {}).items()} if events else {}
+        if not fix or self.c.catalog.target(case.target) is None:
+            return None
+        self.s.start(case.target, uuid.uuid4().hex)
+        self.s.correcting, self.s.fix = case.number, fix
+        names = {m.key: m.name for m in case.materials}
+        lines = [f"· {names.get(k, k)}：{reason}" for k, reason in fix.items()]
+        return [TextReply(text="\n".join([self.p.correction_needed.format(number=case.number), *lines])),
+                *await self._advance()]
 
     async def _human(self) -> list[Reply]:
         return [TextReply(text=self.p.human_offer)]
@@ -352,6 +376,8 @@ class _Turn:
             return [TextReply(text=self.p.nothing_to_cancel)]
         if self._next_open() is not None:
             return await self._advance()
+        if self.s.correcting:
+            return await self._resubmit()
         target, plan = self._target(), self._plan()
         now = self.e._clock()
         deadline = self.c.calendar.add_workdays(now.date(), target.promised_days)
@@ -372,6 +398,21 @@ class _Turn:
         text = self.p.submitted.format(number=case.number, date=deadline.date.isoformat(), provisional=note)
         return [TextReply(text=text), summary]
 
+    async def _resubmit(self) -> list[Reply]:
+        """Send the corrected materials back: the case returns to pre-review, with the event recorded."""
+        number = self.s.correcting
+        assert number is not None
+        event = CaseEvent(at=self.e._clock(), actor=f"citizen:{self.user}", from_status=CaseStatus.returned.value,
+                          to_status=CaseStatus.submitted.value, reason="补正", detail={"materials": list(self.s.fix)})
+        try:
+            await self.e._cases.transition(number, CaseStatus.returned.value, event, dict(self.s.materials))
+        except StaleCase:
+            self.s.reset()
+            return [TextReply(text=self.p.correction_stale.format(number=number))]
+        self.s.reset()
+        self.s.last_case = number
+        return [TextReply(text=self.p.correction_submitted.format(number=number))]
+
     async def _remember(self, plan: Plan) -> None:
         profile = await self.e._profiles.load(self.user)
         fields = {k: v for k, v in self.s.answers.items() if (spec := plan.field(k)) and spec.reusable}
@@ -385,8 +426,11 @@ class _Turn:
         if isinstance(step, FieldSpec):
             return [render.field_step(step, self.s.answers.get(step.key), self._progress())]
         settings = self.e._settings
-        return [render.material_step(step, await self._licences(), self.p, list(settings.allowed_types),
-                                     settings.max_upload_bytes, self._progress())]
+        reply = render.material_step(step, await self._licences(), self.p, list(settings.allowed_types),
+                                     settings.max_upload_bytes, self._progress())
+        if step.key in self.s.fix:
+            reply.text += self.p.correction_reason.format(reason=self.s.fix[step.key])
+        return [reply]
 
     def _summary(self, title: str | None = None, actions: bool = True) -> CardReply:
         return render.summary(self._target().name, self._plan(), self.s, self.p, title, actions)
@@ -423,7 +467,10 @@ class _Turn:
         return target
 
     def _plan(self) -> Plan:
-        return self.c.scripts.plan(self._target())
+        plan = self.c.scripts.plan(self._target())
+        if self.s.correcting:  # only the materials staff returned for correction
+            return dataclasses.replace(plan, fields=(), materials=tuple(m for m in plan.materials if m.key in self.s.fix))
+        return plan
 
     @staticmethod
     def _steps(plan: Plan) -> list[FieldSpec | Material]:

@@ -76,6 +76,11 @@ class Prompts(BaseModel):
     error_number: str
     error_pattern: str
     item_gone: str
+    correction_needed: str
+    correction_reason: str
+    correction_submitted: str
+    correction_stale: str
+    correction_none: str
     retry_later: str
     already_submitted: str
     none_of_these: str

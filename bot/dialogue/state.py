@@ -43,6 +43,8 @@ class Conversation(BaseModel):
     reuse_offer: dict[str, str] = Field(default_factory=dict, description="field key -> earlier value")
     reuse_materials: dict[str, MaterialEntry] = Field(default_factory=dict)
     submit_key: str | None = None
+    correcting: str | None = Field(default=None, description="Number of a returned case being corrected")
+    fix: dict[str, str] = Field(default_factory=dict, description="material key -> what staff asked to fix")
     last_case: str | None = None
     updated_at: datetime | None = None
 
@@ -51,6 +53,7 @@ class Conversation(BaseModel):
         self.stage, self.target, self.step, self.submit_key = Stage.collect, target, 0, submit_key
         self.answers, self.materials, self.candidates = {}, {}, []
         self.reuse_offer, self.reuse_materials = {}, {}
+        self.correcting, self.fix = None, {}
 
     def reset(self) -> None:
         """Back to idle, keeping only the number of the last submitted case."""

@@ -129,3 +129,25 @@ async def test_refusal_needs_a_reason_and_is_final(client, chat_factory, tokens)
     bad = await client.post(f"/api/v1/staff/cases/{number}/transitions", json={"to": "flying"},
                             headers=auth(tokens["clerk"]))
     assert bad.status == 422
+
+
+async def test_returned_case_resumes_the_chat_at_the_materials_to_fix(client, chat_factory, tokens) -> None:
+    citizen = chat_factory("c5")
+    number = await submitted_renewal(citizen)
+    status, _ = await move(client, tokens["clerk"], number, to="returned", reason="材料不清晰",
+                           materials={"old_id_card": "照片模糊，请重新拍摄"})
+    assert status == 200
+    await citizen.say("/hello")  # the citizen opens the chat again
+    assert "需要补正" in citizen.text() and "照片模糊" in citizen.text()
+    step = citizen.last()
+    assert step["type"] == "material_step" and step["key"] == "old_id_card" and step["progress"]["total"] == 1
+    await citizen.upload(PNG + b"clearer")
+    assert "核对" in citizen.last()["title"]
+    await citizen.tap("确认提交")
+    assert "重新进入预审" in citizen.text() and number in citizen.text()
+    view = await (await client.get(f"/api/v1/staff/cases/{number}", headers=auth(tokens["clerk"]))).json()
+    assert view["status"] == "submitted"
+    assert view["events"][-1]["actor"] == "citizen:c5" and view["events"][-1]["from_status"] == "returned"
+    await citizen.say("补正")
+    assert "没有需要补正" in citizen.text()
+    assert (await move(client, tokens["clerk"], number, to="pre_reviewed"))[0] == 200
