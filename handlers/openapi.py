@@ -46,6 +46,14 @@ def openapi_document() -> dict[str, Any]:
                 "parameters": [{"name": "number", "in": "path", "required": True, "schema": {"type": "string"}},
                                {"name": "user", "in": "query", "required": True, "schema": {"type": "string"}}],
                 "responses": {"200": {"description": "Case with masked personal data"}, "404": _PROBLEM}}},
+            "/api/v1/messages": {"get": {
+                "summary": "The user's unread progress messages (marked read); also shown when the chat opens",
+                "parameters": [{"name": "user", "in": "query", "required": True, "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "{messages: [{type: text, text}]}"}, "422": _PROBLEM}}},
+            "/api/v1/staff/outbox/dead": {"get": {
+                "summary": "Progress messages not delivered after every retry (supervisors only)",
+                "security": [{"bearer": []}],
+                "responses": {"200": {"description": "{dead_letters: [...]}"}, "401": _PROBLEM, "403": _PROBLEM}}},
             "/api/v1/staff/cases": {"get": {
                 "summary": "Staff queue: open cases of the staff member's department and level, with deadlines",
                 "security": [{"bearer": []}],

@@ -9,7 +9,8 @@ from __future__ import annotations
 from aiohttp import web
 from pydantic import BaseModel, Field, ValidationError
 
-from bot.lifecycle import CaseStatus, IllegalTransition
+from bot.lifecycle import CaseStatus, IllegalTransition, Role
+from bot.notify import Outbox
 from bot.ports import Case, StaffDirectory, StaleCase, Staff
 from bot.review import CaseReview, Deadlines
 from handlers.cases import case_view
@@ -35,8 +36,17 @@ def _staff_case_view(case: Case) -> dict[str, object]:
 
 
 class StaffHandlers:
-    def __init__(self, directory: StaffDirectory, review: CaseReview) -> None:
-        self._directory, self._review = directory, review
+    def __init__(self, directory: StaffDirectory, outbox: Outbox, review: CaseReview) -> None:
+        self._directory, self._outbox, self._review = directory, outbox, review
+
+    async def dead_letters(self, request: web.Request) -> web.Response:
+        """Progress messages that could not be delivered after every retry (supervisors)."""
+        staff = await self._staff(request)
+        if staff is None:
+            return problem(401, "Unauthorized", "请先登录。")
+        if staff.role is not Role.supervisor:
+            return problem(403, "Forbidden", "只有督办岗位可以查看。")
+        return web.json_response({"dead_letters": await self._outbox.dead_letters()}, dumps=dumps)
 
     async def _staff(self, request: web.Request) -> Staff | None:
         header = request.headers.get("Authorization", "")

@@ -111,9 +111,11 @@ class SqlCases:
             if moved.rowcount != 1:
                 raise StaleCase(number)
             await conn.execute(tables.case_events.insert().values(case_number=number, **event.model_dump()))
+            user = (await conn.execute(sa.select(c.user_id).where(c.number == number))).scalar_one()
             await conn.execute(tables.outbox.insert().values(
                 case_number=number, event_type="case.status_changed", created_at=event.at,
-                payload={"number": number, "from": expected, "to": event.to_status, "reason": event.reason}))
+                payload={"number": number, "user": user, "from": expected, "to": event.to_status,
+                         "reason": event.reason}))
         case = await self.get(number)
         assert case is not None
         return case

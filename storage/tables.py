@@ -36,6 +36,12 @@ outbox = sa.Table(
     sa.Column("payload", sa.JSON, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("dispatched_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=True),  # back-off after a failure
+    sa.Column("lease_until", sa.DateTime(timezone=True), nullable=True),      # claimed by a dispatcher
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Column("dead", sa.Boolean, nullable=False, server_default=sa.false()),  # dead letter: staff look at it
+    sa.Index("ix_outbox_pending", "dispatched_at", "dead", "next_attempt_at"),
 )
 
 profiles = sa.Table(
@@ -86,4 +92,15 @@ audit_log = sa.Table(
     sa.Column("action", sa.String(32), nullable=False),  # list, view, transition
     sa.Column("case_number", sa.String(32), nullable=True, index=True),
     sa.Column("detail", sa.JSON, nullable=False),
+)
+
+inbox_messages = sa.Table(
+    "inbox_messages", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("user_id", sa.String(128), nullable=False, index=True),
+    sa.Column("case_number", sa.String(32), nullable=True),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("read_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("dedupe_key", sa.String(64), nullable=False, unique=True),  # "<outbox id>:<channel>"
 )

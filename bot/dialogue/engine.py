@@ -18,6 +18,7 @@ from bot.dialogue.script import FieldSpec, Plan
 from bot.dialogue.state import Conversation, MaterialEntry, Stage
 from bot.dialogue.validation import Invalid, validate
 from bot.matching import Decision
+from bot.notify import Inbox
 from bot.lifecycle import CaseStatus
 from bot.ports import (BlobStore, CaseEvent, CaseMaterial, CaseRepository, LicenceProvider, NewCase, Profile, ProfileStore,
                        SessionStore, SessionUnavailable, StaleCase)
@@ -45,11 +46,11 @@ class Engine:
 
     def __init__(self, content: Callable[[], Content], sessions: SessionStore, cases: CaseRepository,
                  profiles: ProfileStore, blobs: BlobStore, licences: LicenceProvider,
-                 settings: EngineSettings, clock: Callable[[], datetime]) -> None:
+                 settings: EngineSettings, clock: Callable[[], datetime], inbox: Inbox) -> None:
         self._content = content
         self._sessions, self._cases, self._profiles = sessions, cases, profiles
         self._blobs, self._licences = blobs, licences
-        self._settings, self._clock = settings, clock
+        self._settings, self._clock, self._inbox = settings, clock, inbox
 
     async def handle(self, user: str, message: Inbound) -> list[Reply]:
         """Process one message under the user's lock; state is saved only if handling succeeds.
@@ -338,6 +339,11 @@ class _Turn:
         return [TextReply(text=self.p.cancelled)]
 
     async def _hello(self) -> list[Reply]:
+        unread = await self.e._inbox.take_unread(self.user, self.e._clock())
+        news = [TextReply(text="\n".join([self.p.unread_title, *unread]))] if unread else []
+        return news + await self._greet_or_resume()
+
+    async def _greet_or_resume(self) -> list[Reply]:
         if self.s.stage in (Stage.collect, Stage.confirm, Stage.reuse, Stage.pledge, Stage.edit):
             return [TextReply(text=self.p.resume.format(name=self._target().name)), *await self._reprompt()]
         return await self._start_correction() or [TextReply(text=self.p.greeting)]

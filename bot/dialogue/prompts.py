@@ -81,6 +81,11 @@ class Prompts(BaseModel):
     correction_submitted: str
     correction_stale: str
     correction_none: str
+    progress_submitted: str
+    progress_status: str
+    progress_reason: str
+    status_labels: dict[str, str]
+    unread_title: str
     retry_later: str
     already_submitted: str
     none_of_these: str

@@ -151,3 +151,27 @@ async def test_returned_case_resumes_the_chat_at_the_materials_to_fix(client, ch
     await citizen.say("补正")
     assert "没有需要补正" in citizen.text()
     assert (await move(client, tokens["clerk"], number, to="pre_reviewed"))[0] == 200
+
+
+async def test_progress_reaches_the_citizen_once(client, chat_factory, tokens) -> None:
+    from app import DISPATCHER
+    citizen = chat_factory("c6")
+    number = await submitted_renewal(citizen)
+    await move(client, tokens["clerk"], number, to="pre_reviewed")
+    await move(client, tokens["clerk"], number, to="accepted")
+    dispatcher = client.app[DISPATCHER]
+    while await dispatcher.run_once():
+        pass
+    await citizen.say("/hello")
+    news = citizen.replies[0]["text"]
+    assert number in news and "预审通过" in news and "已受理" in news and "已提交" in news
+    await citizen.say("/hello")
+    assert "新的办件进度" not in citizen.text()  # shown once
+    await move(client, tokens["approver"], number, to="in_progress")
+    while await dispatcher.run_once():
+        pass
+    body = await (await client.get("/api/v1/messages", params={"user": "c6"})).json()
+    assert [m["text"] for m in body["messages"]] == [f"办件 {number} 进度：审批中。"]
+    dead = await client.get("/api/v1/staff/outbox/dead", headers=auth(tokens["supervisor"]))
+    assert dead.status == 200 and (await dead.json())["dead_letters"] == []
+    assert (await client.get("/api/v1/staff/outbox/dead", headers=auth(tokens["clerk"]))).status == 403

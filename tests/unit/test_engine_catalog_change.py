@@ -15,6 +15,7 @@ from bot.licences import SandboxLicences
 from storage.blobs import LocalBlobStore
 from storage.cipher import FieldCipher, KeyedHash
 from storage.migrate import upgrade
+from storage.outbox import SqlInbox
 from storage.sessions import MemorySessionStore
 from storage.sql import SqlCases, SqlProfiles
 
@@ -27,7 +28,8 @@ async def test_withdrawn_item_resets_the_conversation(content, tmp_path: Path) -
     sessions = MemorySessionStore(3600)
     engine = Engine(lambda: current["content"], sessions, SqlCases(db, cipher, KeyedHash(os.urandom(32))), SqlProfiles(db, cipher),
                     LocalBlobStore(tmp_path / "b", db), SandboxLicences(set()),
-                    EngineSettings(1000, ("image/png",), "DLH"), lambda: datetime.now(timezone.utc))
+                    EngineSettings(1000, ("image/png",), "DLH"), lambda: datetime.now(timezone.utc),
+                    SqlInbox(db))
     await engine.handle("u", Inbound(text="身份证过期了"))
     await engine.handle("u", Inbound(text="/apply"))
     items = [i for code, i in content.catalog.items.items() if code != "GA0020000"]
