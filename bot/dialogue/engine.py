@@ -19,7 +19,7 @@ from bot.dialogue.state import Conversation, MaterialEntry, Stage
 from bot.dialogue.validation import Invalid, validate
 from bot.matching import Decision
 from bot.notify import Inbox
-from bot.lifecycle import CaseStatus
+from bot.lifecycle import OPEN, CaseStatus
 from bot.ports import (BlobStore, CaseEvent, CaseMaterial, CaseRepository, LicenceProvider, NewCase, Profile, ProfileStore,
                        SessionStore, SessionUnavailable, StaleCase)
 from bot.uploads import Upload, sniff
@@ -123,6 +123,10 @@ class _Turn:
             return [answer(Topic(arg), self._target(), self.p), *await self._reprompt()]
         if verb == "edit":
             return await self._edit(arg or None)
+        if verb == "withdraw":
+            return await self._withdraw(arg or None, confirmed=False)
+        if verb == "withdraw_confirm":
+            return await self._withdraw(arg, confirmed=True)
         if verb == "reuse":
             return await self._reuse(arg == "yes")
         return [TextReply(text=self.p.help)]
@@ -134,6 +138,8 @@ class _Turn:
                 return await self._on_command(command, "")
         if stage in (Stage.idle, Stage.offered, Stage.clarify) and words.means(text, "correct"):
             return await self._correct()
+        if stage in (Stage.idle, Stage.offered, Stage.clarify) and words.means(text, "withdraw"):
+            return await self._withdraw(None, confirmed=False)
         if stage is Stage.offered and words.means(text, "apply"):
             return await self._apply()
         if stage is Stage.confirm and words.means(text, "submit"):
@@ -347,6 +353,27 @@ class _Turn:
         if self.s.stage in (Stage.collect, Stage.confirm, Stage.reuse, Stage.pledge, Stage.edit):
             return [TextReply(text=self.p.resume.format(name=self._target().name)), *await self._reprompt()]
         return await self._start_correction() or [TextReply(text=self.p.greeting)]
+
+    async def _withdraw(self, number: str | None, confirmed: bool) -> list[Reply]:
+        """撤回: pick one of the user's open cases, confirm, and withdraw it (recorded like any status change)."""
+        open_cases = [c for c in await self.e._cases.list_for_user(self.user) if CaseStatus(c.status) in OPEN]
+        if not open_cases:
+            return [TextReply(text=self.p.withdraw_none)]
+        case = next((c for c in open_cases if c.number == number), None)
+        if case is None:
+            options = [Option(label=f"{c.target_name} {c.number}", value=f"/withdraw {c.number}") for c in open_cases]
+            return [ChoicesReply(text=self.p.withdraw_which, options=options)]
+        if not confirmed:
+            return [ChoicesReply(text=self.p.withdraw_confirm.format(name=case.target_name, number=case.number),
+                                 options=[Option(label=self.p.withdraw_yes, value=f"/withdraw_confirm {case.number}"),
+                                          Option(label=self.p.withdraw_no, value="/help")])]
+        event = CaseEvent(at=self.e._clock(), actor=f"citizen:{self.user}", from_status=case.status,
+                          to_status=CaseStatus.withdrawn.value, reason=self.p.withdraw_reason)
+        try:
+            await self.e._cases.transition(case.number, case.status, event)
+        except StaleCase:
+            return [TextReply(text=self.p.correction_stale.format(number=case.number))]
+        return [TextReply(text=self.p.withdrawn.format(number=case.number))]
 
     async def _correct(self) -> list[Reply]:
         return await self._start_correction() or [TextReply(text=self.p.correction_none)]

@@ -86,6 +86,13 @@ class Prompts(BaseModel):
     progress_reason: str
     status_labels: dict[str, str]
     unread_title: str
+    withdraw_none: str
+    withdraw_which: str
+    withdraw_confirm: str
+    withdraw_yes: str
+    withdraw_no: str
+    withdraw_reason: str
+    withdrawn: str
     retry_later: str
     already_submitted: str
     none_of_these: str

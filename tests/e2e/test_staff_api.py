@@ -175,3 +175,25 @@ async def test_progress_reaches_the_citizen_once(client, chat_factory, tokens) -
     dead = await client.get("/api/v1/staff/outbox/dead", headers=auth(tokens["supervisor"]))
     assert dead.status == 200 and (await dead.json())["dead_letters"] == []
     assert (await client.get("/api/v1/staff/outbox/dead", headers=auth(tokens["clerk"]))).status == 403
+
+
+async def test_citizen_withdraws_an_open_case(client, chat_factory, tokens) -> None:
+    citizen = chat_factory("c7")
+    number = await submitted_renewal(citizen)
+    await citizen.say("撤回")
+    await citizen.tap(number)
+    assert "确定撤回" in citizen.text()
+    await citizen.tap("不撤回")
+    mine = await (await client.get(f"/api/v1/cases/{number}", params={"user": "c7"})).json()
+    assert mine["status"] == "submitted"
+    await citizen.say("撤回")
+    await citizen.tap(number)
+    await citizen.tap("确定撤回")
+    assert "已撤回" in citizen.text()
+    view = await (await client.get(f"/api/v1/staff/cases/{number}", headers=auth(tokens["clerk"]))).json()
+    assert view["status"] == "withdrawn" and view["events"][-1]["actor"] == "citizen:c7"
+    assert (await move(client, tokens["clerk"], number, to="pre_reviewed"))[0] == 409
+    await citizen.say("撤回")
+    assert "没有可以撤回" in citizen.text()
+    await citizen.say(f"/withdraw_confirm {number}")  # a stale button does nothing
+    assert "没有可以撤回" in citizen.text()
