@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -52,6 +53,6 @@ class LocalBlobStore:
         if path.exists():
             return
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp = path.with_suffix(f".{uuid.uuid4().hex}.tmp")  # unique: the same file may be uploaded twice at once
         tmp.write_bytes(data)
         os.replace(tmp, path)  # atomic: readers never see half a file

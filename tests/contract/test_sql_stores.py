@@ -222,3 +222,10 @@ async def test_deferred_material_is_received_once(db: AsyncEngine, cipher: Field
     assert await cases.receive_material(number, "id_photo") is False
     assert await cases.receive_material("DLH19990101000001", "id_photo") is False
     assert (await cases.get(number)).materials[0].entry.kind == "received"
+
+
+async def test_the_same_upload_at_the_same_time_is_stored_once(db: AsyncEngine, tmp_path: Path) -> None:
+    store = LocalBlobStore(tmp_path / "blobs", db)
+    stored = await asyncio.gather(*(store.put(b"%PDF-1.4 twice", "application/pdf") for _ in range(8)))
+    assert len({s.blob_id for s in stored}) == 1
+    assert [p.name for p in (tmp_path / "blobs").rglob("*") if p.is_file()] == [stored[0].blob_id]
