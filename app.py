@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from bot.config import Settings
 from bot.content import Content, load_content
 from bot.dialogue.engine import Engine, EngineSettings
+from bot.feedback import Feedback, FeedbackSettings
 from bot.licences import SandboxLicences
 from bot.notify import Dispatcher, InChatChannel, LogChannel
 from bot.review import CaseReview
@@ -24,11 +25,13 @@ from handlers.chat import ChatHandlers
 from handlers.openapi import openapi_document
 from handlers.pages import STATIC, PageHandlers
 from handlers.problems import problems_middleware
+from handlers.feedback import FeedbackHandlers
 from handlers.staff import StaffHandlers
 from storage.blobs import LocalBlobStore
 from storage.cipher import FieldCipher, KeyedHash
 from storage.migrate import upgrade
 from storage.outbox import SqlInbox, SqlOutbox
+from storage.ratings import SqlRatings
 from storage.rate_limits import MemoryRateLimiter, RedisRateLimiter
 from storage.redis_sessions import RedisSessionStore, SessionKeys
 from storage.sessions import MemorySessionStore
@@ -37,6 +40,7 @@ from storage.staff import SqlAudit, SqlStaff
 
 ROOT = Path(__file__).parent
 DISPATCHER = web.AppKey("dispatcher", Dispatcher)
+FEEDBACK = web.AppKey("feedback", Feedback)
 SANDBOX_LICENCES = {"居民身份证", "居民户口簿"}
 
 
@@ -73,13 +77,14 @@ def build_app(settings: Settings, content: Content | None = None,
     blobs = LocalBlobStore(settings.blob_dir, db)
     cases = SqlCases(db, cipher, KeyedHash.from_config(settings.search_key, ROOT / "var" / "search.key"))
     inbox = SqlInbox(db)
+    feedback = Feedback(SqlRatings(db), cases, lambda: content, clock, FeedbackSettings())
     engine = Engine(
         content=lambda: content, sessions=sessions, cases=cases, profiles=SqlProfiles(db, cipher), inbox=inbox,
         blobs=blobs, licences=SandboxLicences(SANDBOX_LICENCES),
         settings=EngineSettings(max_upload_bytes=settings.uploads.max_bytes,
                                 allowed_types=tuple(settings.uploads.allowed_types),
                                 case_number_prefix=settings.case_number_prefix),
-        clock=clock)
+        clock=clock, feedback=feedback)
 
     app = web.Application(middlewares=[problems_middleware(log)], client_max_size=64 * 1024)
     chat = ChatHandlers(engine, settings.uploads.max_bytes, limiter)
@@ -88,6 +93,7 @@ def build_app(settings: Settings, content: Content | None = None,
     dispatcher = Dispatcher(outbox, [InChatChannel(inbox, clock), LogChannel(logging.getLogger("zhengwu.progress"))],
                             lambda: content.prompts, clock, log)
     app[DISPATCHER] = dispatcher
+    app[FEEDBACK] = feedback
     pages = PageHandlers(db, openapi_document())
     app.router.add_post("/api/v1/chat/messages", chat.post_message)
     app.router.add_get("/api/v1/cases", case_api.list_cases)
@@ -99,6 +105,11 @@ def build_app(settings: Settings, content: Content | None = None,
     app.router.add_post("/api/v1/staff/cases/{number}/transitions", staff_api.move)
     app.router.add_post("/api/v1/staff/cases/{number}/materials/{key}/received", staff_api.receive)
     app.router.add_get("/api/v1/staff/outbox/dead", staff_api.dead_letters)
+    feedback_api = FeedbackHandlers(staff_api, feedback)
+    app.router.add_get("/api/v1/staff/rectifications", feedback_api.tickets)
+    app.router.add_post("/api/v1/staff/rectifications/{id}/callback", feedback_api.call_back)
+    app.router.add_post("/api/v1/staff/rectifications/{id}/close", feedback_api.close)
+    app.router.add_get("/api/v1/staff/statistics", feedback_api.statistics)
     app.router.add_get("/api/v1/messages", case_api.messages)
     app.router.add_get("/api/v1/openapi.json", pages.openapi)
     app.router.add_get("/healthz", pages.healthz)
@@ -106,7 +117,7 @@ def build_app(settings: Settings, content: Content | None = None,
     app.router.add_static("/static/", STATIC)
 
     async def housekeeping() -> None:
-        """Retention: idle conversations (memory store; Redis expires them itself) and uploads of drafts
+        """Default ratings, and retention: idle conversations (memory store; Redis expires them itself) and uploads of drafts
         that never became a case, once they are older than draft_retention_days."""
         while True:
             await asyncio.sleep(600)
@@ -116,6 +127,8 @@ def build_app(settings: Settings, content: Content | None = None,
                 cutoff = datetime.now(timezone.utc) - timedelta(days=settings.draft_retention_days)
                 if purged := await blobs.purge_unclaimed(cutoff):
                     log.info("retention: purged %d uploads of drafts last touched before %s", purged, cutoff)
+                if defaulted := await feedback.apply_defaults():
+                    log.info("好差评: %d finished cases rated by default (非常满意)", defaulted)
             except Exception:  # housekeeping must never stop; the next round tries again
                 log.exception("retention round failed")
 

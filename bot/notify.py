@@ -69,6 +69,10 @@ def progress_text(event: OutboxEvent, prompts: Prompts) -> str:
     """The citizen-facing sentence for an event."""
     if event.type == "case.submitted":
         return prompts.progress_submitted.format(number=event.case_number)
+    if event.type == "rating.bad":
+        return prompts.progress_rating_bad.format(number=event.case_number)
+    if event.type == "rectification.closed":
+        return prompts.progress_rectified.format(number=event.case_number, result=event.payload.get("result", ""))
     status = str(event.payload.get("to", ""))
     label = prompts.status_labels.get(status, status)
     reason = event.payload.get("reason")

@@ -41,21 +41,22 @@ class StaffHandlers:
 
     async def dead_letters(self, request: web.Request) -> web.Response:
         """Progress messages that could not be delivered after every retry (supervisors)."""
-        staff = await self._staff(request)
+        staff = await self.authenticate(request)
         if staff is None:
             return problem(401, "Unauthorized", "请先登录。")
         if staff.role is not Role.supervisor:
             return problem(403, "Forbidden", "只有督办岗位可以查看。")
         return web.json_response({"dead_letters": await self._outbox.dead_letters()}, dumps=dumps)
 
-    async def _staff(self, request: web.Request) -> Staff | None:
+    async def authenticate(self, request: web.Request) -> Staff | None:
+        """The staff member of the bearer token, or None."""
         header = request.headers.get("Authorization", "")
         if not header.startswith("Bearer "):
             return None
         return await self._directory.by_token(header.removeprefix("Bearer ").strip())
 
     async def queue(self, request: web.Request) -> web.Response:
-        staff = await self._staff(request)
+        staff = await self.authenticate(request)
         if staff is None:
             return problem(401, "Unauthorized", "请先登录。")
         try:
@@ -70,7 +71,7 @@ class StaffHandlers:
         return web.json_response({"cases": body}, dumps=dumps)
 
     async def case(self, request: web.Request) -> web.Response:
-        staff = await self._staff(request)
+        staff = await self.authenticate(request)
         if staff is None:
             return problem(401, "Unauthorized", "请先登录。")
         number = request.match_info["number"]
@@ -83,7 +84,7 @@ class StaffHandlers:
         return web.json_response(view, dumps=dumps)
 
     async def move(self, request: web.Request) -> web.Response:
-        staff = await self._staff(request)
+        staff = await self.authenticate(request)
         if staff is None:
             return problem(401, "Unauthorized", "请先登录。")
         try:
@@ -101,7 +102,7 @@ class StaffHandlers:
         return web.json_response(_staff_case_view(case), dumps=dumps)
 
     async def receive(self, request: web.Request) -> web.Response:
-        staff = await self._staff(request)
+        staff = await self.authenticate(request)
         if staff is None:
             return problem(401, "Unauthorized", "请先登录。")
         try:

@@ -104,3 +104,30 @@ inbox_messages = sa.Table(
     sa.Column("read_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("dedupe_key", sa.String(64), nullable=False, unique=True),  # "<outbox id>:<channel>"
 )
+
+ratings = sa.Table(
+    "ratings", metadata,
+    sa.Column("case_number", sa.String(32), primary_key=True),  # one rating per case
+    sa.Column("user_id", sa.String(128), nullable=False),
+    sa.Column("level", sa.Integer, nullable=False),             # 5 非常满意 … 1 非常不满意
+    sa.Column("tags", sa.JSON, nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("is_default", sa.Boolean, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+rectifications = sa.Table(
+    "rectifications", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("case_number", sa.String(32), nullable=False, unique=True),
+    sa.Column("department", sa.String(128), nullable=False, index=True),
+    sa.Column("level", sa.Integer, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),         # open, called_back, closed
+    sa.Column("callback_due", sa.Date, nullable=False),
+    sa.Column("rectify_due", sa.Date, nullable=False),
+    sa.Column("callback_note", sa.Text, nullable=True),
+    sa.Column("result", sa.Text, nullable=True),
+    sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("citizen_resolved", sa.Boolean, nullable=True),
+)

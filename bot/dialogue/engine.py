@@ -18,7 +18,9 @@ from bot.dialogue.script import FieldSpec, Plan
 from bot.dialogue.state import Conversation, MaterialEntry, Stage
 from bot.dialogue.validation import Invalid, validate
 from bot.matching import Decision
+from bot.feedback import Feedback
 from bot.notify import Inbox
+from bot.ratings import BAD_TAGS, GOOD_TAGS, LEVEL_LABELS, Level
 from bot.lifecycle import OPEN, CaseStatus
 from bot.ports import (BlobStore, CaseEvent, CaseMaterial, CaseRepository, LicenceProvider, NewCase, Profile, ProfileStore,
                        SessionStore, SessionUnavailable, StaleCase)
@@ -46,11 +48,12 @@ class Engine:
 
     def __init__(self, content: Callable[[], Content], sessions: SessionStore, cases: CaseRepository,
                  profiles: ProfileStore, blobs: BlobStore, licences: LicenceProvider,
-                 settings: EngineSettings, clock: Callable[[], datetime], inbox: Inbox) -> None:
+                 settings: EngineSettings, clock: Callable[[], datetime], inbox: Inbox,
+                 feedback: Feedback) -> None:
         self._content = content
         self._sessions, self._cases, self._profiles = sessions, cases, profiles
         self._blobs, self._licences = blobs, licences
-        self._settings, self._clock, self._inbox = settings, clock, inbox
+        self._settings, self._clock, self._inbox, self._feedback = settings, clock, inbox, feedback
 
     async def handle(self, user: str, message: Inbound) -> list[Reply]:
         """Process one message under the user's lock; state is saved only if handling succeeds.
@@ -123,6 +126,13 @@ class _Turn:
             return [answer(Topic(arg), self._target(), self.p), *await self._reprompt()]
         if verb == "edit":
             return await self._edit(arg or None)
+        if verb in ("rate", "rate_level", "rate_tag", "rate_tags_done", "rate_skip"):
+            return await self._rate(verb, arg)
+        if verb == "rectified":
+            ticket, _, reply = arg.partition(" ")
+            if ticket.isdigit() and await self.e._feedback.answer(self.user, int(ticket), reply == "yes"):
+                return [TextReply(text=self.p.rectified_thanks)]
+            return [TextReply(text=self.p.help)]
         if verb == "withdraw":
             return await self._withdraw(arg or None, confirmed=False)
         if verb == "withdraw_confirm":
@@ -138,6 +148,12 @@ class _Turn:
                 return await self._on_command(command, "")
         if stage in (Stage.idle, Stage.offered, Stage.clarify) and words.means(text, "correct"):
             return await self._correct()
+        if stage in (Stage.idle, Stage.offered, Stage.clarify) and words.means(text, "rate"):
+            return await self._rate("rate", "")
+        if stage is Stage.rate_text:
+            return await self._rate("rate_skip" if words.means(text, "skip") else "rate_text", text)
+        if stage in (Stage.rate_level, Stage.rate_tags):
+            return await self._reprompt()
         if stage in (Stage.idle, Stage.offered, Stage.clarify) and words.means(text, "withdraw"):
             return await self._withdraw(None, confirmed=False)
         if stage is Stage.offered and words.means(text, "apply"):
@@ -346,13 +362,50 @@ class _Turn:
 
     async def _hello(self) -> list[Reply]:
         unread = await self.e._inbox.take_unread(self.user, self.e._clock())
-        news = [TextReply(text="\n".join([self.p.unread_title, *unread]))] if unread else []
+        news: list[Reply] = [TextReply(text="\n".join([self.p.unread_title, *unread]))] if unread else []
+        for ticket in await self.e._feedback.awaiting_answer(self.user):
+            news.append(ChoicesReply(text=self.p.rectified_ask.format(number=ticket.case_number, result=ticket.result),
+                                     options=[Option(label=self.p.rectified_yes, value=f"/rectified {ticket.id} yes"),
+                                              Option(label=self.p.rectified_no, value=f"/rectified {ticket.id} no")]))
         return news + await self._greet_or_resume()
 
     async def _greet_or_resume(self) -> list[Reply]:
         if self.s.stage in (Stage.collect, Stage.confirm, Stage.reuse, Stage.pledge, Stage.edit):
             return [TextReply(text=self.p.resume.format(name=self._target().name)), *await self._reprompt()]
         return await self._start_correction() or [TextReply(text=self.p.greeting)]
+
+    async def _rate(self, verb: str, arg: str) -> list[Reply]:
+        """好差评 in four taps: which case, the level, tags, a few words (or 跳过)."""
+        s, p = self.s, self.p
+        if verb == "rate":
+            cases = await self.e._feedback.rateable(self.user)
+            chosen = next((c for c in cases if c.number == arg), cases[0] if len(cases) == 1 else None)
+            if not cases:
+                return [TextReply(text=p.rate_none)]
+            if chosen is None:
+                return [ChoicesReply(text=p.rate_which, options=[
+                    Option(label=f"{c.target_name} {c.number}", value=f"/rate {c.number}") for c in cases])]
+            s.reset()
+            s.stage, s.rating_case = Stage.rate_level, chosen.number
+            return await self._reprompt()
+        if verb == "rate_level" and s.stage is Stage.rate_level and arg.isdigit() and 1 <= int(arg) <= 5:
+            s.stage, s.rating_level, s.rating_tags = Stage.rate_tags, int(arg), []
+        elif verb == "rate_tag" and s.stage is Stage.rate_tags and arg in self._tag_choices():
+            s.rating_tags.append(arg)
+        elif verb == "rate_tags_done" and s.stage is Stage.rate_tags:
+            s.stage = Stage.rate_text
+        elif verb in ("rate_text", "rate_skip") and s.stage is Stage.rate_text and s.rating_case and s.rating_level:
+            rating = await self.e._feedback.rate(self.user, s.rating_case, Level(s.rating_level), s.rating_tags,
+                                                 arg if verb == "rate_text" else "")
+            s.reset()
+            if rating is None:
+                return [TextReply(text=p.rate_none)]
+            return [TextReply(text=p.rate_thanks_bad if rating.level.bad else p.rate_thanks)]
+        return await self._reprompt()
+
+    def _tag_choices(self) -> list[str]:
+        tags = BAD_TAGS if self.s.rating_level and Level(self.s.rating_level).bad else GOOD_TAGS
+        return [t for t in tags if t not in self.s.rating_tags]
 
     async def _withdraw(self, number: str | None, confirmed: bool) -> list[Reply]:
         """撤回: pick one of the user's open cases, confirm, and withdraw it (recorded like any status change)."""
@@ -483,6 +536,16 @@ class _Turn:
             step = self._step(self._plan())
             assert isinstance(step, Material)
             return [render.pledge_question(step, self.p)]
+        if stage is Stage.rate_level:
+            return [ChoicesReply(text=self.p.rate_level.format(number=self.s.rating_case), options=[
+                Option(label=LEVEL_LABELS[level], value=f"/rate_level {int(level)}") for level in Level])]
+        if stage is Stage.rate_tags:
+            options = [Option(label=t, value=f"/rate_tag {t}") for t in self._tag_choices()]
+            return [ChoicesReply(text=self.p.rate_tags, options=[*options, Option(label=self.p.rate_done,
+                                                                                 value="/rate_tags_done")])]
+        if stage is Stage.rate_text:
+            return [ChoicesReply(text=self.p.rate_text, options=[Option(label=self.p.material_skip,
+                                                                        value="/rate_skip")])]
         if stage is Stage.clarify:
             return [TextReply(text=self.p.clarify_again)]
         if stage is Stage.offered:

@@ -93,6 +93,20 @@ class Prompts(BaseModel):
     withdraw_no: str
     withdraw_reason: str
     withdrawn: str
+    rate_none: str
+    rate_which: str
+    rate_level: str
+    rate_tags: str
+    rate_done: str
+    rate_text: str
+    rate_thanks: str
+    rate_thanks_bad: str
+    rectified_ask: str
+    rectified_yes: str
+    rectified_no: str
+    rectified_thanks: str
+    progress_rating_bad: str
+    progress_rectified: str
     retry_later: str
     already_submitted: str
     none_of_these: str

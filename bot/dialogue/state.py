@@ -17,6 +17,9 @@ class Stage(str, Enum):
     pledge = "pledge"      # showing a 告知承诺 text, waiting for consent
     edit = "edit"          # choosing which answer to change
     confirm = "confirm"    # summary shown, waiting for submit
+    rate_level = "rate_level"  # 好差评: waiting for one of the five levels
+    rate_tags = "rate_tags"    # 好差评: picking tags
+    rate_text = "rate_text"    # 好差评: free text or 跳过
 
 
 class MaterialEntry(BaseModel):
@@ -45,6 +48,9 @@ class Conversation(BaseModel):
     submit_key: str | None = None
     correcting: str | None = Field(default=None, description="Number of a returned case being corrected")
     fix: dict[str, str] = Field(default_factory=dict, description="material key -> what staff asked to fix")
+    rating_case: str | None = None
+    rating_level: int | None = None
+    rating_tags: list[str] = Field(default_factory=list)
     last_case: str | None = None
     updated_at: datetime | None = None
 

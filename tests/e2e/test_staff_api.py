@@ -1,60 +1,12 @@
 """Staff API end to end: queues by department and level, audited masked views, lifecycle moves and RBAC."""
 from __future__ import annotations
 
-import re
-
-import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bot.catalog.models import Level
-from bot.lifecycle import Role
 from storage import tables
-from storage.staff import SqlStaff
 from tests.conftest import PNG
-
-VALID_ID = "11010519491231002X"
-
-
-async def submitted_renewal(chat, defer_photo: bool = False) -> str:
-    """A citizen's 居民身份证换领 (公安局, township level), submitted; returns the case number."""
-    await chat.say("身份证过期了咋办")
-    await chat.tap("我要办理")
-    for answer in ("张三", VALID_ID, "13800138000"):
-        await chat.say(answer)
-    await chat.tap("有效期满")
-    await chat.tap("邮寄到家")
-    await chat.say("德令哈市河西街道长江路1号")
-    await chat.tap("电子证照")
-    await chat.upload(PNG)
-    await chat.tap("容缺" if defer_photo else "跳过")
-    await chat.tap("确认提交")
-    return re.search(r"DLH\d{14}", chat.text()).group(0)
-
-
-@pytest.fixture
-async def tokens(client, settings) -> dict[str, str]:
-    engine = create_async_engine(settings.database_url)
-    directory = SqlStaff(engine)
-    people = {"clerk": (Role.clerk, "德令哈市公安局", Level.township),
-              "approver": (Role.approver, "德令哈市公安局", Level.township),
-              "supervisor": (Role.supervisor, "德令哈市公安局", Level.township),
-              "other_clerk": (Role.clerk, "德令哈市民政局", Level.township)}
-    result = {}
-    for key, (role, department, level) in people.items():
-        _, result[key] = await directory.add(key, role, department, level)
-    yield result
-    await engine.dispose()
-
-
-def auth(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-async def move(client, token: str, number: str, **body) -> tuple[int, dict]:
-    response = await client.post(f"/api/v1/staff/cases/{number}/transitions", json=body, headers=auth(token))
-    return response.status, await response.json()
-
+from tests.e2e.casework import VALID_ID, auth, move, submitted_renewal
 
 async def test_queue_view_and_audit(client, chat_factory, tokens, settings) -> None:
     number = await submitted_renewal(chat_factory("c1"))

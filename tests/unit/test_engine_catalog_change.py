@@ -10,12 +10,14 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.catalog import Catalog
 from bot.dialogue.engine import Engine, EngineSettings, Inbound
+from bot.feedback import Feedback, FeedbackSettings
 from bot.dialogue.state import Stage
 from bot.licences import SandboxLicences
 from storage.blobs import LocalBlobStore
 from storage.cipher import FieldCipher, KeyedHash
 from storage.migrate import upgrade
 from storage.outbox import SqlInbox
+from storage.ratings import SqlRatings
 from storage.sessions import MemorySessionStore
 from storage.sql import SqlCases, SqlProfiles
 
@@ -26,10 +28,12 @@ async def test_withdrawn_item_resets_the_conversation(content, tmp_path: Path) -
     cipher = FieldCipher(os.urandom(32))
     current = {"content": content}
     sessions = MemorySessionStore(3600)
-    engine = Engine(lambda: current["content"], sessions, SqlCases(db, cipher, KeyedHash(os.urandom(32))), SqlProfiles(db, cipher),
+    cases = SqlCases(db, cipher, KeyedHash(os.urandom(32)))
+    engine = Engine(lambda: current["content"], sessions, cases, SqlProfiles(db, cipher),
                     LocalBlobStore(tmp_path / "b", db), SandboxLicences(set()),
                     EngineSettings(1000, ("image/png",), "DLH"), lambda: datetime.now(timezone.utc),
-                    SqlInbox(db))
+                    SqlInbox(db), Feedback(SqlRatings(db), cases, lambda: current["content"],
+                                           lambda: datetime.now(timezone.utc), FeedbackSettings()))
     await engine.handle("u", Inbound(text="身份证过期了"))
     await engine.handle("u", Inbound(text="/apply"))
     items = [i for code, i in content.catalog.items.items() if code != "GA0020000"]

@@ -1,0 +1,140 @@
+"""好差评 loop: citizens rate finished cases; a bad rating opens a rectification ticket with working-day
+deadlines; staff call back and close it with a written result the citizen is told about and can answer."""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Callable
+
+from bot.content import Content
+from bot.lifecycle import Role
+from bot.ports import Case, CaseRepository, Staff
+from bot.ratings import RATEABLE, Level, Rating, RatingStore, Rectification
+
+
+@dataclass(frozen=True)
+class FeedbackSettings:
+    edit_hours: int = 24         # a rating can be changed this long after it was given
+    callback_days: int = 1       # 回访 within … working days
+    rectify_days: int = 15       # 整改 within … working days
+    default_after_days: int = 15  # unrated finished cases are rated 非常满意 by default after this
+
+
+class Feedback:
+    def __init__(self, ratings: RatingStore, cases: CaseRepository, content: Callable[[], Content],
+                 clock: Callable[[], datetime], settings: FeedbackSettings) -> None:
+        self._ratings, self._cases, self._content = ratings, cases, content
+        self._clock, self._settings = clock, settings
+
+    async def rateable(self, user: str) -> list[Case]:
+        """The user's finished cases not rated yet, or rated within the edit window."""
+        now = self._clock()
+        result = []
+        for case in await self._cases.list_for_user(user):
+            if case.status not in RATEABLE:
+                continue
+            rating = await self._ratings.get(case.number)
+            if rating is None or (not rating.is_default and
+                                  now - rating.created_at < timedelta(hours=self._settings.edit_hours)):
+                result.append(case)
+        return result
+
+    async def rate(self, user: str, number: str, level: Level, tags: list[str], text: str) -> Rating | None:
+        """Save the rating (None if the case is not the user's or no longer rateable); bad ones open a ticket."""
+        case = next((c for c in await self.rateable(user) if c.number == number), None)
+        if case is None:
+            return None
+        now = self._clock()
+        earlier = await self._ratings.get(number)
+        rating = Rating(case_number=number, user=user, level=level, tags=tags, text=text.strip()[:300],
+                        created_at=earlier.created_at if earlier else now, updated_at=now)
+        await self._ratings.save(rating, self._ticket(case, level) if level.bad else None)
+        return rating
+
+    async def apply_defaults(self) -> int:
+        """Rate finished cases nobody rated within default_after_days as 非常满意, marked as default."""
+        now = self._clock()
+        unrated = await self._ratings.unrated_finished(now - timedelta(days=self._settings.default_after_days))
+        for number, user in unrated:
+            await self._ratings.save(Rating(case_number=number, user=user, level=Level.very_satisfied,
+                                            is_default=True, created_at=now, updated_at=now), None)
+        return len(unrated)
+
+    def _ticket(self, case: Case, level: Level) -> Rectification:
+        calendar, catalog = self._content().calendar, self._content().catalog
+        item = catalog.items.get(case.item_codes[0])
+        today = self._clock().date()
+        return Rectification(id=0, case_number=case.number, department=item.department if item else "未知部门",
+                             level=level, status="open",
+                             callback_due=calendar.add_workdays(today, self._settings.callback_days).date,
+                             rectify_due=calendar.add_workdays(today, self._settings.rectify_days).date)
+
+    async def tickets(self, staff: Staff) -> list[tuple[Rectification, bool]]:
+        """Tickets of the staff member's department with an overdue flag (supervisors see the same, to chase)."""
+        today = self._clock().date()
+        return [(t, t.status != "closed" and (today > t.rectify_due or (t.status == "open" and today > t.callback_due)))
+                for t in await self._ratings.tickets([staff.department])]
+
+    async def call_back(self, staff: Staff, ticket_id: int, note: str) -> Rectification | None:
+        ticket = await self._own_ticket(staff, ticket_id)
+        if ticket is None or ticket.status != "open":
+            return ticket
+        updated = ticket.model_copy(update={"status": "called_back", "callback_note": note})
+        await self._ratings.update_ticket(updated, None)
+        return updated
+
+    async def close(self, staff: Staff, ticket_id: int, result: str) -> Rectification | None:
+        """Close with a written result, pushed to the citizen (outbox) who can then say if it is resolved."""
+        ticket = await self._own_ticket(staff, ticket_id)
+        if ticket is None or ticket.status == "closed":
+            return ticket
+        closed = ticket.model_copy(update={"status": "closed", "result": result, "closed_at": self._clock()})
+        case = await self._cases.get(ticket.case_number)
+        await self._ratings.update_ticket(closed, {"type": "rectification.closed", "number": ticket.case_number,
+                                                   "user": case.user if case else "", "result": result,
+                                                   "ticket": ticket.id})
+        return closed
+
+    async def awaiting_answer(self, user: str) -> list[Rectification]:
+        return [t for t in await self._ratings.for_user(user) if t.status == "closed" and t.citizen_resolved is None]
+
+    async def answer(self, user: str, ticket_id: int, resolved: bool) -> bool:
+        ticket = next((t for t in await self.awaiting_answer(user) if t.id == ticket_id), None)
+        if ticket is None:
+            return False
+        await self._ratings.update_ticket(ticket.model_copy(update={"citizen_resolved": resolved}), None)
+        return True
+
+    async def _own_ticket(self, staff: Staff, ticket_id: int) -> Rectification | None:
+        if staff.role is Role.supervisor:
+            raise PermissionError("supervisors follow tickets up; the department's staff handle them")
+        ticket = await self._ratings.ticket(ticket_id)
+        return ticket if ticket and ticket.department == staff.department else None
+
+    async def statistics(self) -> dict[str, object]:
+        """Satisfaction and bad-rating rates per department and item, rectification on-time rate, 网上可办率."""
+        catalog = self._content().catalog
+        by_department: dict[str, list[int]] = defaultdict(list)
+        by_item: dict[str, list[int]] = defaultdict(list)
+        for number, level, _ in await self._ratings.all_ratings():
+            case = await self._cases.get(number)
+            if case is None:
+                continue
+            for code in case.item_codes:
+                item = catalog.items.get(code)
+                by_item[item.name if item else code].append(level)
+                by_department[item.department if item else "未知部门"].append(level)
+        tickets = await self._ratings.tickets(sorted({i.department for i in catalog.items.values()} | {"未知部门"}))
+        closed = [t for t in tickets if t.closed_at]
+        on_time = sum(t.closed_at.date() <= t.rectify_due for t in closed if t.closed_at)
+
+        def rates(levels: list[int]) -> dict[str, object]:
+            return {"ratings": len(levels), "satisfaction_rate": round(sum(lv >= 3 for lv in levels) / len(levels), 4),
+                    "bad_rate": round(sum(lv <= 2 for lv in levels) / len(levels), 4)}
+
+        return {"departments": {d: rates(v) for d, v in sorted(by_department.items())},
+                "items": {i: rates(v) for i, v in sorted(by_item.items())},
+                "rectification": {"tickets": len(tickets), "closed": len(closed),
+                                  "on_time_rate": round(on_time / len(closed), 4) if closed else None},
+                "online_rate": round(catalog.online_rate(), 4)}

@@ -1,0 +1,70 @@
+"""好差评: ratings of finished cases and the rectification (整改) a bad rating opens."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import IntEnum
+from typing import Protocol
+
+from pydantic import BaseModel, Field
+
+from bot.lifecycle import CaseStatus
+
+RATEABLE = {CaseStatus.completed.value, CaseStatus.refused.value}
+
+
+class Level(IntEnum):
+    very_satisfied = 5   # 非常满意
+    satisfied = 4        # 满意
+    basic = 3            # 基本满意
+    unsatisfied = 2      # 不满意
+    very_unsatisfied = 1  # 非常不满意
+
+    @property
+    def bad(self) -> bool:
+        return self <= Level.unsatisfied
+
+
+LEVEL_LABELS = {Level.very_satisfied: "非常满意", Level.satisfied: "满意", Level.basic: "基本满意",
+                Level.unsatisfied: "不满意", Level.very_unsatisfied: "非常不满意"}
+GOOD_TAGS = ["一次办好", "耐心细致", "办理快捷", "指引清楚"]
+BAD_TAGS = ["超时限", "额外条件", "额外材料", "态度不好", "多次跑腿"]
+
+
+class Rating(BaseModel):
+    case_number: str
+    user: str
+    level: Level
+    tags: list[str] = Field(default_factory=list)
+    text: str = Field(default="", max_length=300)
+    is_default: bool = False
+    created_at: datetime
+    updated_at: datetime
+
+
+class Rectification(BaseModel):
+    """差评整改 ticket: callback (回访) and rectification (整改) due in working days; closed with a result."""
+
+    id: int
+    case_number: str
+    department: str
+    level: Level
+    status: str                      # open, called_back, closed
+    callback_due: date
+    rectify_due: date
+    callback_note: str | None = None
+    result: str | None = None
+    closed_at: datetime | None = None
+    citizen_resolved: bool | None = None
+
+
+class RatingStore(Protocol):
+    async def get(self, case_number: str) -> Rating | None: ...
+    async def save(self, rating: Rating, ticket: Rectification | None) -> Rectification | None:
+        """Store (or replace) the rating; with a ticket, open it in the same transaction (once per case)."""
+    async def tickets(self, departments: list[str]) -> list[Rectification]: ...
+    async def ticket(self, ticket_id: int) -> Rectification | None: ...
+    async def update_ticket(self, ticket: Rectification, event: dict[str, object] | None) -> None:
+        """Write the ticket; with an event, put it in the outbox (e.g. the result for the citizen)."""
+    async def for_user(self, user: str) -> list[Rectification]: ...
+    async def unrated_finished(self, before: datetime) -> list[tuple[str, str]]: ...
+    async def all_ratings(self) -> list[tuple[str, int, bool]]: ...
