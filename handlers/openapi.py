@@ -84,6 +84,29 @@ def openapi_document() -> dict[str, Any]:
                                {"name": "key", "in": "path", "required": True, "schema": {"type": "string"}}],
                 "responses": {"200": {"description": "received"}, "401": _PROBLEM, "403": _PROBLEM,
                               "404": _PROBLEM, "409": _PROBLEM}}},
+            "/api/v1/staff/rectifications": {"get": {
+                "summary": "差评整改 tickets of the staff member's department, with overdue flags",
+                "security": [{"bearer": []}],
+                "responses": {"200": {"description": "{rectifications: [...]}"}, "401": _PROBLEM}}},
+            "/api/v1/staff/rectifications/{id}/callback": {"post": {
+                "summary": "Record the callback (回访) to the citizen", "security": [{"bearer": []}],
+                "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["text"], "properties": {"text": {"type": "string"}}}}}},
+                "responses": {"200": {"description": "ticket"}, "401": _PROBLEM, "403": _PROBLEM, "404": _PROBLEM,
+                              "422": _PROBLEM}}},
+            "/api/v1/staff/rectifications/{id}/close": {"post": {
+                "summary": "Close with the written result; the citizen is told and can answer resolved or not",
+                "security": [{"bearer": []}],
+                "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["text"], "properties": {"text": {"type": "string"}}}}}},
+                "responses": {"200": {"description": "ticket"}, "401": _PROBLEM, "403": _PROBLEM, "404": _PROBLEM,
+                              "422": _PROBLEM}}},
+            "/api/v1/staff/statistics": {"get": {
+                "summary": "Satisfaction and bad-rating rates per department and item, rectification on-time rate, "
+                           "网上可办率", "security": [{"bearer": []}],
+                "responses": {"200": {"description": "statistics"}, "401": _PROBLEM}}},
             "/healthz": {"get": {"summary": "Liveness and database check",
                                  "responses": {"200": {"description": "ok"}, "503": _PROBLEM}}},
         },
