@@ -27,6 +27,7 @@ from handlers.pages import STATIC, PageHandlers
 from handlers.problems import problems_middleware
 from handlers.feedback import FeedbackHandlers
 from handlers.staff import StaffHandlers
+from handlers.staff_auth import StaffRoutes
 from storage.blobs import LocalBlobStore
 from storage.cipher import FieldCipher, KeyedHash
 from storage.migrate import upgrade
@@ -98,18 +99,21 @@ def build_app(settings: Settings, content: Content | None = None,
     app.router.add_post("/api/v1/chat/messages", chat.post_message)
     app.router.add_get("/api/v1/cases", case_api.list_cases)
     app.router.add_get("/api/v1/cases/{number}", case_api.get_case)
-    staff_api = StaffHandlers(SqlStaff(db), outbox, CaseReview(cases, SqlAudit(db), lambda: content, clock,
-                                                       settings.pre_review_days))
-    app.router.add_get("/api/v1/staff/cases", staff_api.queue)
-    app.router.add_get("/api/v1/staff/cases/{number}", staff_api.case)
-    app.router.add_post("/api/v1/staff/cases/{number}/transitions", staff_api.move)
-    app.router.add_post("/api/v1/staff/cases/{number}/materials/{key}/received", staff_api.receive)
-    app.router.add_get("/api/v1/staff/outbox/dead", staff_api.dead_letters)
-    feedback_api = FeedbackHandlers(staff_api, feedback)
-    app.router.add_get("/api/v1/staff/rectifications", feedback_api.tickets)
-    app.router.add_post("/api/v1/staff/rectifications/{id}/callback", feedback_api.call_back)
-    app.router.add_post("/api/v1/staff/rectifications/{id}/close", feedback_api.close)
-    app.router.add_get("/api/v1/staff/statistics", feedback_api.statistics)
+    staff_route = StaffRoutes(SqlStaff(db))
+    staff_api = StaffHandlers(outbox, CaseReview(cases, SqlAudit(db), lambda: content, clock, settings.pre_review_days))
+    feedback_api = FeedbackHandlers(feedback)
+    for method, path, handler in [
+        ("GET", "/api/v1/staff/cases", staff_api.queue),
+        ("GET", "/api/v1/staff/cases/{number}", staff_api.case),
+        ("POST", "/api/v1/staff/cases/{number}/transitions", staff_api.move),
+        ("POST", "/api/v1/staff/cases/{number}/materials/{key}/received", staff_api.receive),
+        ("GET", "/api/v1/staff/outbox/dead", staff_api.dead_letters),
+        ("GET", "/api/v1/staff/rectifications", feedback_api.tickets),
+        ("POST", "/api/v1/staff/rectifications/{id}/callback", feedback_api.call_back),
+        ("POST", "/api/v1/staff/rectifications/{id}/close", feedback_api.close),
+        ("GET", "/api/v1/staff/statistics", feedback_api.statistics),
+    ]:
+        app.router.add_route(method, path, staff_route(handler))
     app.router.add_get("/api/v1/messages", case_api.messages)
     app.router.add_get("/api/v1/openapi.json", pages.openapi)
     app.router.add_get("/healthz", pages.healthz)
@@ -117,8 +121,8 @@ def build_app(settings: Settings, content: Content | None = None,
     app.router.add_static("/static/", STATIC)
 
     async def housekeeping() -> None:
-        """Default ratings, and retention: idle conversations (memory store; Redis expires them itself) and uploads of drafts
-        that never became a case, once they are older than draft_retention_days."""
+        """Default ratings; retention of idle conversations (memory store; Redis expires them itself) and of
+        uploads of drafts that never became a case, once older than draft_retention_days."""
         while True:
             await asyncio.sleep(600)
             try:

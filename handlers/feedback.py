@@ -5,9 +5,9 @@ from aiohttp import web
 from pydantic import BaseModel, Field, ValidationError
 
 from bot.feedback import Feedback
+from bot.ports import Staff
 from bot.ratings import Rectification
 from handlers.problems import dumps, problem, validation_problem
-from handlers.staff import StaffHandlers
 
 
 class NoteRequest(BaseModel):
@@ -22,40 +22,29 @@ def _ticket_view(ticket: Rectification, overdue: bool | None = None) -> dict[str
 
 
 class FeedbackHandlers:
-    def __init__(self, staff: StaffHandlers, feedback: Feedback) -> None:
-        self._staff, self._feedback = staff, feedback
+    def __init__(self, feedback: Feedback) -> None:
+        self._feedback = feedback
 
-    async def tickets(self, request: web.Request) -> web.Response:
-        staff = await self._staff.authenticate(request)
-        if staff is None:
-            return problem(401, "Unauthorized", "请先登录。")
+    async def tickets(self, request: web.Request, staff: Staff) -> web.Response:
         rows = await self._feedback.tickets(staff)
         return web.json_response({"rectifications": [_ticket_view(t, late) for t, late in rows]}, dumps=dumps)
 
-    async def call_back(self, request: web.Request) -> web.Response:
-        return await self._act(request, self._feedback.call_back)
+    async def call_back(self, request: web.Request, staff: Staff) -> web.Response:
+        return await self._act(request, staff, self._feedback.call_back)
 
-    async def close(self, request: web.Request) -> web.Response:
-        return await self._act(request, self._feedback.close)
+    async def close(self, request: web.Request, staff: Staff) -> web.Response:
+        return await self._act(request, staff, self._feedback.close)
 
-    async def _act(self, request: web.Request, action) -> web.Response:  # type: ignore[no-untyped-def]
-        staff = await self._staff.authenticate(request)
-        if staff is None:
-            return problem(401, "Unauthorized", "请先登录。")
+    async def _act(self, request: web.Request, staff: Staff, action) -> web.Response:  # type: ignore[no-untyped-def]
         try:
             body = NoteRequest.model_validate_json(await request.read())
         except ValidationError as exc:
             return validation_problem(exc)
         ticket_id = request.match_info["id"]
-        try:
-            ticket = await action(staff, int(ticket_id), body.text) if ticket_id.isdigit() else None
-        except PermissionError as exc:
-            return problem(403, "Forbidden", "您的岗位不能执行这个操作。", reason=str(exc))
+        ticket = await action(staff, int(ticket_id), body.text) if ticket_id.isdigit() else None
         if ticket is None:
             return problem(404, "Not found", "没有找到这个整改单。")
         return web.json_response(_ticket_view(ticket), dumps=dumps)
 
-    async def statistics(self, request: web.Request) -> web.Response:
-        if await self._staff.authenticate(request) is None:
-            return problem(401, "Unauthorized", "请先登录。")
+    async def statistics(self, request: web.Request, staff: Staff) -> web.Response:
         return web.json_response(await self._feedback.statistics(), dumps=dumps)

@@ -1,6 +1,6 @@
 """Staff JSON API: queues, a case, lifecycle moves, receipt of 容缺 materials. Bearer-token authenticated.
 
-Status codes: 401 without a valid token; 404 for a case that does not exist OR lies outside the staff
+Routes are wrapped by handlers.staff_auth.StaffRoutes. Status codes: 401 without a valid token; 404 for a case that does not exist OR lies outside the staff
 member's department and level (existence is not disclosed); 403 for a move the role may not make on a
 case it can see; 409 for a move the case's current state does not allow; 422 for a malformed body.
 """
@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from bot.lifecycle import CaseStatus, IllegalTransition, Role
 from bot.notify import Outbox
-from bot.ports import Case, StaffDirectory, StaleCase, Staff
+from bot.ports import Case, Staff, StaleCase
 from bot.review import CaseReview, Deadlines
 from handlers.cases import case_view
 from handlers.problems import dumps, problem, validation_problem
@@ -36,29 +36,16 @@ def _staff_case_view(case: Case) -> dict[str, object]:
 
 
 class StaffHandlers:
-    def __init__(self, directory: StaffDirectory, outbox: Outbox, review: CaseReview) -> None:
-        self._directory, self._outbox, self._review = directory, outbox, review
+    def __init__(self, outbox: Outbox, review: CaseReview) -> None:
+        self._outbox, self._review = outbox, review
 
-    async def dead_letters(self, request: web.Request) -> web.Response:
+    async def dead_letters(self, request: web.Request, staff: Staff) -> web.Response:
         """Progress messages that could not be delivered after every retry (supervisors)."""
-        staff = await self.authenticate(request)
-        if staff is None:
-            return problem(401, "Unauthorized", "请先登录。")
         if staff.role is not Role.supervisor:
-            return problem(403, "Forbidden", "只有督办岗位可以查看。")
+            raise PermissionError("dead letters are for supervisors")
         return web.json_response({"dead_letters": await self._outbox.dead_letters()}, dumps=dumps)
 
-    async def authenticate(self, request: web.Request) -> Staff | None:
-        """The staff member of the bearer token, or None."""
-        header = request.headers.get("Authorization", "")
-        if not header.startswith("Bearer "):
-            return None
-        return await self._directory.by_token(header.removeprefix("Bearer ").strip())
-
-    async def queue(self, request: web.Request) -> web.Response:
-        staff = await self.authenticate(request)
-        if staff is None:
-            return problem(401, "Unauthorized", "请先登录。")
+    async def queue(self, request: web.Request, staff: Staff) -> web.Response:
         try:
             statuses = [CaseStatus(s) for s in request.query.get("status", "").split(",") if s]
         except ValueError:
@@ -70,10 +57,7 @@ class StaffHandlers:
                 for c, d in rows if d.overdue or not overdue_only]
         return web.json_response({"cases": body}, dumps=dumps)
 
-    async def case(self, request: web.Request) -> web.Response:
-        staff = await self.authenticate(request)
-        if staff is None:
-            return problem(401, "Unauthorized", "请先登录。")
+    async def case(self, request: web.Request, staff: Staff) -> web.Response:
         number = request.match_info["number"]
         case = await self._review.view(staff, number)
         if case is None:
@@ -83,32 +67,21 @@ class StaffHandlers:
         view["events"] = [e.model_dump(mode="json") for e in await self._review.events(number)]
         return web.json_response(view, dumps=dumps)
 
-    async def move(self, request: web.Request) -> web.Response:
-        staff = await self.authenticate(request)
-        if staff is None:
-            return problem(401, "Unauthorized", "请先登录。")
+    async def move(self, request: web.Request, staff: Staff) -> web.Response:
         try:
             body = MoveRequest.model_validate_json(await request.read())
         except ValidationError as exc:
             return validation_problem(exc)
         try:
             case = await self._review.move(staff, request.match_info["number"], body.to, body.reason, body.materials)
-        except PermissionError as exc:
-            return problem(403, "Forbidden", "您的岗位不能执行这个操作。", reason=str(exc))
         except (IllegalTransition, StaleCase) as exc:
             return problem(409, "Conflict", "办件当前状态不允许这个操作。", reason=str(exc) or "state changed")
         if case is None:
             return problem(404, "Not found", "没有找到这个办件。")
         return web.json_response(_staff_case_view(case), dumps=dumps)
 
-    async def receive(self, request: web.Request) -> web.Response:
-        staff = await self.authenticate(request)
-        if staff is None:
-            return problem(401, "Unauthorized", "请先登录。")
-        try:
-            received = await self._review.receive(staff, request.match_info["number"], request.match_info["key"])
-        except PermissionError as exc:
-            return problem(403, "Forbidden", "您的岗位不能执行这个操作。", reason=str(exc))
+    async def receive(self, request: web.Request, staff: Staff) -> web.Response:
+        received = await self._review.receive(staff, request.match_info["number"], request.match_info["key"])
         if received is None:
             return problem(404, "Not found", "没有找到这个办件。")
         if not received:

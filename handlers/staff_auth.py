@@ -1,0 +1,33 @@
+"""Bearer-token authentication of staff routes, in one place: 401 without a valid token, 403 when the role
+may not do what it asked (a PermissionError from bot/)."""
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from bot.ports import Staff, StaffDirectory
+from handlers.problems import problem
+
+StaffHandler = Callable[[web.Request, Staff], Awaitable[web.Response]]
+
+
+class StaffRoutes:
+    def __init__(self, directory: StaffDirectory) -> None:
+        self._directory = directory
+
+    def __call__(self, handler: StaffHandler) -> Callable[[web.Request], Awaitable[web.Response]]:
+        """An aiohttp handler that authenticates, then calls `handler(request, staff)`."""
+
+        async def route(request: web.Request) -> web.Response:
+            header = request.headers.get("Authorization", "")
+            staff = await self._directory.by_token(header.removeprefix("Bearer ").strip()) \
+                if header.startswith("Bearer ") else None
+            if staff is None:
+                return problem(401, "Unauthorized", "请先登录。")
+            try:
+                return await handler(request, staff)
+            except PermissionError as exc:
+                return problem(403, "Forbidden", "您的岗位不能执行这个操作。", reason=str(exc))
+
+        return route
