@@ -117,14 +117,11 @@ class Feedback:
         catalog = self._content().catalog
         by_department: dict[str, list[int]] = defaultdict(list)
         by_item: dict[str, list[int]] = defaultdict(list)
-        for number, level, _ in await self._ratings.all_ratings():
-            case = await self._cases.get(number)
-            if case is None:
-                continue
-            for code in case.item_codes:
-                item = catalog.items.get(code)
-                by_item[item.name if item else code].append(level)
-                by_department[item.department if item else "未知部门"].append(level)
+        for target_key, level, _ in await self._ratings.all_ratings():
+            target = catalog.target(target_key)
+            for item in target.items if target else ():
+                by_item[item.name].append(level)
+                by_department[item.department].append(level)
         tickets = await self._ratings.tickets(sorted({i.department for i in catalog.items.values()} | {"未知部门"}))
         closed = [t for t in tickets if t.closed_at]
         on_time = sum(t.closed_at.date() <= t.rectify_due for t in closed if t.closed_at)

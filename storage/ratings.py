@@ -93,7 +93,9 @@ class SqlRatings:
             return [(row.number, row.user_id) for row in (await conn.execute(query)).all()]
 
     async def all_ratings(self) -> list[tuple[str, int, bool]]:
-        """(case number, level, is_default) of every rating, for statistics."""
+        """(target of the case, level, is_default) of every rating, for statistics (nothing decrypted)."""
+        c = tables.cases.c
+        query = sa.select(c.target, r.level, r.is_default).select_from(
+            tables.ratings.join(tables.cases, c.number == r.case_number))
         async with self._engine.connect() as conn:
-            rows = (await conn.execute(sa.select(r.case_number, r.level, r.is_default))).all()
-        return [(row.case_number, row.level, row.is_default) for row in rows]
+            return [(row.target, row.level, row.is_default) for row in (await conn.execute(query)).all()]
