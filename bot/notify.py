@@ -71,6 +71,10 @@ def progress_text(event: OutboxEvent, prompts: Prompts) -> str:
         return prompts.progress_submitted.format(number=event.case_number)
     if event.type == "rating.bad":
         return prompts.progress_rating_bad.format(number=event.case_number)
+    if event.type == "case.delivered":
+        template = {"window": prompts.delivered_window, "mail": prompts.delivered_mail,
+                    "elicence": prompts.delivered_elicence}[str(event.payload.get("delivery"))]
+        return template.format(number=event.case_number, tracking=event.payload.get("tracking") or "")
     if event.type == "rectification.closed":
         return prompts.progress_rectified.format(number=event.case_number, result=event.payload.get("result", ""))
     status = str(event.payload.get("to", ""))

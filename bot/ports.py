@@ -93,6 +93,9 @@ class CaseRepository(Protocol):
     async def list_for_user(self, user: str) -> list[Case]: ...
     async def list_for_targets(self, targets: list[str], statuses: list[str]) -> list[Case]: ...
     async def events(self, number: str) -> list[CaseEvent]: ...
+    async def annotate(self, number: str, status: str, event: CaseEvent, outbox_type: str,
+                       payload: dict[str, object]) -> bool:
+        """Record an event that keeps the status (e.g. result delivery) and its outbox message, atomically."""
     async def receive_material(self, number: str, key: str) -> bool:
         """Mark a 容缺 (deferred) material of the case as handed in; False if it was not deferred."""
     async def transition(self, number: str, expected: str, event: CaseEvent,

@@ -77,6 +77,20 @@ class CaseReview:
         await self._audit.record(staff, "transition", number, {"from": current.value, "to": target.value})
         return moved
 
+    async def deliver(self, staff: Staff, number: str, method: str, tracking: str | None) -> bool | None:
+        """A clerk records how the result reached the citizen (窗口领取 / 邮寄 / 电子证照); None outside scope,
+        False unless the case is completed. The citizen is told through the outbox."""
+        if await self._in_scope(staff, number) is None:
+            return None
+        if staff.role is not Role.clerk:
+            raise PermissionError("only a window clerk records the delivery of results")
+        detail: dict[str, object] = {"delivery": method, "tracking": tracking}
+        event = CaseEvent(at=self._clock(), actor=f"staff:{staff.id}", from_status=CaseStatus.completed.value,
+                          to_status=CaseStatus.completed.value, reason=None, detail=detail)
+        delivered = await self._cases.annotate(number, CaseStatus.completed.value, event, "case.delivered", detail)
+        await self._audit.record(staff, "delivery", number, {**detail, "recorded": delivered})
+        return delivered
+
     async def events(self, number: str) -> list[CaseEvent]:
         """Status history of a case already shown to (and audited for) the staff member."""
         return await self._cases.events(number)

@@ -77,6 +77,15 @@ def openapi_document() -> dict[str, Any]:
                         "materials": {"type": "object", "additionalProperties": {"type": "string"}}}}}}},
                 "responses": {"200": {"description": "the case after the move"}, "401": _PROBLEM, "403": _PROBLEM,
                               "404": _PROBLEM, "409": _PROBLEM, "422": _PROBLEM}}},
+            "/api/v1/staff/cases/{number}/delivery": {"post": {
+                "summary": "A clerk records how a completed case's result reached the citizen (the citizen is told)",
+                "security": [{"bearer": []}],
+                "parameters": [{"name": "number", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["method"], "properties": {
+                        "method": {"enum": ["window", "mail", "elicence"]}, "tracking": {"type": "string"}}}}}},
+                "responses": {"200": {"description": "recorded"}, "401": _PROBLEM, "403": _PROBLEM,
+                              "404": _PROBLEM, "409": _PROBLEM, "422": _PROBLEM}}},
             "/api/v1/staff/cases/{number}/materials/{key}/received": {"post": {
                 "summary": "A clerk records that a 容缺 material was handed in",
                 "security": [{"bearer": []}],

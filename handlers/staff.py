@@ -7,7 +7,9 @@ case it can see; 409 for a move the case's current state does not allow; 422 for
 from __future__ import annotations
 
 from aiohttp import web
-from pydantic import BaseModel, Field, ValidationError
+from typing import Literal
+
+from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from bot.lifecycle import CaseStatus, IllegalTransition, Role
 from bot.notify import Outbox
@@ -15,6 +17,17 @@ from bot.ports import Case, Staff, StaleCase
 from bot.review import CaseReview, Deadlines
 from handlers.cases import case_view
 from handlers.problems import dumps, problem, validation_problem
+
+
+class DeliveryRequest(BaseModel):
+    method: Literal["window", "mail", "elicence"]
+    tracking: str | None = Field(default=None, max_length=64)
+
+    @model_validator(mode="after")
+    def _mail_has_tracking(self) -> "DeliveryRequest":
+        if self.method == "mail" and not self.tracking:
+            raise ValueError("mail delivery needs a tracking number")
+        return self
 
 
 class MoveRequest(BaseModel):
@@ -79,6 +92,18 @@ class StaffHandlers:
         if case is None:
             return problem(404, "Not found", "没有找到这个办件。")
         return web.json_response(_staff_case_view(case), dumps=dumps)
+
+    async def deliver(self, request: web.Request, staff: Staff) -> web.Response:
+        try:
+            body = DeliveryRequest.model_validate_json(await request.read())
+        except ValidationError as exc:
+            return validation_problem(exc)
+        delivered = await self._review.deliver(staff, request.match_info["number"], body.method, body.tracking)
+        if delivered is None:
+            return problem(404, "Not found", "没有找到这个办件。")
+        if not delivered:
+            return problem(409, "Conflict", "办件办结后才能登记送达。")
+        return web.json_response({"delivered": body.method})
 
     async def receive(self, request: web.Request, staff: Staff) -> web.Response:
         received = await self._review.receive(staff, request.match_info["number"], request.match_info["key"])

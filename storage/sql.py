@@ -120,6 +120,22 @@ class SqlCases:
         assert case is not None
         return case
 
+    async def annotate(self, number: str, status: str, event: CaseEvent, outbox_type: str,
+                       payload: dict[str, object]) -> bool:
+        """Record an event that does not change the status (e.g. result delivery) with its outbox message;
+        False if the case is not (or no longer) in `status`."""
+        c = tables.cases.c
+        async with self._engine.begin() as conn:
+            user = (await conn.execute(sa.select(c.user_id).where(c.number == number, c.status == status)
+                                       .with_for_update())).scalar_one_or_none()
+            if user is None:
+                return False
+            await conn.execute(tables.case_events.insert().values(case_number=number, **event.model_dump()))
+            await conn.execute(tables.outbox.insert().values(case_number=number, event_type=outbox_type,
+                                                             created_at=event.at,
+                                                             payload={"number": number, "user": user, **payload}))
+        return True
+
     async def receive_material(self, number: str, key: str) -> bool:
         c = tables.cases.c
         async with self._engine.begin() as conn:

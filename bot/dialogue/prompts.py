@@ -107,6 +107,9 @@ class Prompts(BaseModel):
     rectified_thanks: str
     progress_rating_bad: str
     progress_rectified: str
+    delivered_window: str
+    delivered_mail: str
+    delivered_elicence: str
     retry_later: str
     already_submitted: str
     none_of_these: str

@@ -229,3 +229,17 @@ async def test_the_same_upload_at_the_same_time_is_stored_once(db: AsyncEngine, 
     stored = await asyncio.gather(*(store.put(b"%PDF-1.4 twice", "application/pdf") for _ in range(8)))
     assert len({s.blob_id for s in stored}) == 1
     assert [p.name for p in (tmp_path / "blobs").rglob("*") if p.is_file()] == [stored[0].blob_id]
+
+
+async def test_annotations_keep_the_status_and_need_it(db: AsyncEngine, cipher: FieldCipher) -> None:
+    from bot.ports import CaseEvent
+    cases = SqlCases(db, cipher, HASH)
+    number = (await cases.submit(new_case("a"), "DLH")).number
+    note = CaseEvent(at=NOW, actor="staff:1", from_status="submitted", to_status="submitted", detail={"x": 1})
+    assert await cases.annotate(number, "completed", note, "case.delivered", {}) is False
+    assert await cases.annotate(number, "submitted", note, "case.delivered", {"delivery": "window"}) is True
+    assert (await cases.get(number)).status == "submitted" and (await cases.events(number))[-1].detail == {"x": 1}
+    async with db.connect() as conn:
+        payloads = (await conn.execute(sa.select(tables.outbox.c.payload)
+                                       .where(tables.outbox.c.event_type == "case.delivered"))).scalars().all()
+    assert payloads == [{"number": number, "user": "u1", "delivery": "window"}]

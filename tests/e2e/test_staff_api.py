@@ -149,3 +149,27 @@ async def test_citizen_withdraws_an_open_case(client, chat_factory, tokens) -> N
     assert "没有可以撤回" in citizen.text()
     await citizen.say(f"/withdraw_confirm {number}")  # a stale button does nothing
     assert "没有可以撤回" in citizen.text()
+
+
+async def test_result_delivery_is_recorded_and_told_to_the_citizen(client, chat_factory, tokens) -> None:
+    from app import DISPATCHER
+    citizen = chat_factory("c8")
+    number = await submitted_renewal(citizen)
+    path = f"/api/v1/staff/cases/{number}/delivery"
+    early = await client.post(path, json={"method": "window"}, headers=auth(tokens["clerk"]))
+    assert early.status == 409
+    for role, to in (("clerk", "pre_reviewed"), ("clerk", "accepted"), ("approver", "in_progress"),
+                     ("approver", "completed")):
+        await move(client, tokens[role], number, to=to)
+    no_tracking = await client.post(path, json={"method": "mail"}, headers=auth(tokens["clerk"]))
+    assert no_tracking.status == 422
+    assert (await client.post(path, json={"method": "mail", "tracking": "SF1234567890"},
+                              headers=auth(tokens["approver"]))).status == 403
+    sent = await client.post(path, json={"method": "mail", "tracking": "SF1234567890"}, headers=auth(tokens["clerk"]))
+    assert sent.status == 200
+    while await client.app[DISPATCHER].run_once():
+        pass
+    await citizen.say("/hello")
+    assert "SF1234567890" in citizen.text() and "寄出" in citizen.text()
+    view = await (await client.get(f"/api/v1/staff/cases/{number}", headers=auth(tokens["clerk"]))).json()
+    assert view["status"] == "completed" and view["events"][-1]["detail"]["tracking"] == "SF1234567890"
