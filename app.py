@@ -156,6 +156,7 @@ def build_app(settings: Settings, content: Content | None = None,
         yield
         for task in background:
             task.cancel()
+        await asyncio.gather(*background, return_exceptions=True)  # let them leave the database before it closes
         if content.tiebreaker:
             content.tiebreaker.close()
         await sessions.close()
