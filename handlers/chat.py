@@ -1,6 +1,8 @@
 """POST /api/v1/chat/messages: JSON text/choice messages and multipart uploads."""
 from __future__ import annotations
 
+import re
+
 from aiohttp import web
 from pydantic import BaseModel, Field, ValidationError
 
@@ -67,16 +69,8 @@ class ChatHandlers:
                         break
                 upload = Upload(filename=part.filename or "upload", data=bytes(data[: self._max + 1]),
                                 truncated=len(data) > self._max)
-        if user is None or not _valid_user(user):
+        if user is None or not re.fullmatch(USER_PATTERN, user):
             return problem(422, "Invalid request", "缺少用户标识。")
         if upload is None:
             return problem(422, "Invalid request", "没有收到文件，请重新上传。")
         return user, Inbound(upload=upload)
-
-
-def _valid_user(user: str) -> bool:
-    try:
-        ChatRequest(user=user, text="x")
-    except ValidationError:
-        return False
-    return True

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from bot.dialogue.script import DateRange, FieldSpec, FieldType
+from bot.privacy import mask_value
 
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
@@ -89,9 +90,7 @@ def mask(spec: FieldSpec, value: str) -> str:
     """Show a sensitive value with its middle hidden (身份证号 632802********1234, phone 138****5678)."""
     if not spec.sensitive or len(value) < 4:
         return value
-    if spec.type is FieldType.id_number:
-        return value[:6] + "*" * (len(value) - 10) + value[-4:]
-    if spec.type is FieldType.phone:
-        return value[:3] + "****" + value[-4:]
+    if spec.type in (FieldType.id_number, FieldType.phone):
+        return mask_value(value)
     keep = max(2, len(value) // 4)
     return value[:keep] + "*" * (len(value) - keep)
