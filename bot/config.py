@@ -1,8 +1,9 @@
 """Settings: config.yaml, overridden by ZWB_* environment variables."""
 from __future__ import annotations
 
+import base64
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, Field, model_validator
@@ -17,6 +18,69 @@ class UploadSettings(BaseModel):
 class RateLimitSettings(BaseModel):
     messages: int = Field(default=30, gt=0)
     per_seconds: int = Field(default=10, gt=0)
+
+
+class WeChatPaySettings(BaseModel):
+    """WeChat Pay v3 merchant (public-key mode). Keys are files kept out of the repository; the APIv3 key comes
+    from ZWB_PAYMENTS__WECHATPAY__API_V3_KEY."""
+
+    base_url: str = "https://api.mch.weixin.qq.com"
+    appid: str = ""
+    mchid: str = ""
+    merchant_serial: str = ""
+    merchant_private_key_path: Path | None = None
+    platform_public_key_path: Path | None = None
+    platform_public_key_id: str = ""
+    api_v3_key: str = Field(default="", repr=False)
+    notify_url: str = Field(default="", description="https://<host>/api/v1/payments/wechat/notify")
+
+
+class SubscribeTemplates(BaseModel):
+    """Subscribe-message template ids (from the mini-program's admin console) per kind of progress message;
+    an empty id means that kind is not sent as a subscribe message."""
+
+    progress: str = ""     # 进度通知
+    completed: str = ""    # 办结通知
+    rating: str = ""       # 评价提醒
+    correction: str = ""   # 补正通知
+
+
+class SubscribeMessageSettings(BaseModel):
+    """How a progress message fills a subscribe-message template: the page it opens (the case number is appended
+    as ?case=…), the mini-program version it opens, and which template key carries which value. The keys must
+    match the templates chosen in the admin console (thing ≤ 20 characters, phrase ≤ 5, time, character_string)."""
+
+    page: str = "pages/index/index"
+    state: Literal["formal", "trial", "developer"] = "formal"
+    item_key: str = "thing1"              # 事项名称
+    number_key: str = "character_string2"  # 办件编号
+    status_key: str = "phrase3"           # 办理状态
+    time_key: str = "time4"               # 通知时间
+
+
+class PaymentConfig(BaseModel):
+    provider: Literal["sandbox", "wechatpay"] = "sandbox"
+    order_minutes: int = Field(default=24 * 60, gt=5, description="An unpaid order expires after this")
+    notification_window_seconds: int = Field(default=300, gt=0, description="Older notifications are refused")
+    wechatpay: WeChatPaySettings = WeChatPaySettings()
+
+    @model_validator(mode="after")
+    def _wechatpay_complete(self) -> "PaymentConfig":
+        if self.provider == "wechatpay":
+            w = self.wechatpay
+            missing = [name for name in ("appid", "mchid", "merchant_serial", "merchant_private_key_path",
+                                         "platform_public_key_path", "platform_public_key_id", "api_v3_key",
+                                         "notify_url") if not getattr(w, name)]
+            if missing:
+                raise ValueError(f"payments.wechatpay needs {', '.join(missing)}")
+        return self
+
+
+def _base64(text: str) -> bytes:
+    try:
+        return base64.b64decode(text, validate=True)
+    except ValueError:
+        return b""
 
 
 class _YamlSource(PydanticBaseSettingsSource):
@@ -56,12 +120,43 @@ class Settings(BaseSettings):
     pre_review_days: int = Field(default=1, ge=0, description="网上预审 due within this many working days")
     uploads: UploadSettings = UploadSettings()
     rate_limit: RateLimitSettings = RateLimitSettings()
+    payments: PaymentConfig = PaymentConfig()
+    wechat_appid: str = Field(default="", description="Mini-program AppID; empty: no WeChat channel")
+    wechat_secret: str = Field(default="", repr=False)
+    wechat_token: str = Field(default="", repr=False, description="Message-push Token")
+    wechat_aes_key: str = Field(default="", repr=False, description="43-character EncodingAESKey (safe mode)")
+    wechat_api_base: str = "https://api.weixin.qq.com"
+    wechat_safe_mode_only: bool = Field(default=False, description="Refuse plain (unencrypted) callbacks")
+    wechat_templates: SubscribeTemplates = SubscribeTemplates()
+    wechat_pay_page: str = Field(default="pages/pay/index", description="Mini-program page that pays an order "
+                                 "(gets ?out_trade_no=…); customer-service chats link to it")
+    wechat_subscribe: SubscribeMessageSettings = SubscribeMessageSettings()
+    session_token_hours: float = Field(default=2.0, gt=0, le=24 * 30, description="A login session lasts this long")
+    session_token_key: str = Field(default="", repr=False,
+                                   description="HMAC key of session tokens (base64, 32 bytes); empty: var/session.key")
+    require_login: bool = Field(default=False, description="Citizen APIs need a session token (true in production)")
+    real_name_deny: list[str] = Field(default_factory=list,
+                                      description="Sandbox 实名核验: 身份证号 it refuses (tests, demos)")
     log_level: str = "INFO"
 
     @model_validator(mode="after")
     def _drafts_outlive_conversations(self) -> "Settings":
         if self.draft_retention_days * 86400 < self.session_idle_seconds:
             raise ValueError("draft_retention_days must cover session_idle_seconds: a resumed draft needs its uploads")
+        return self
+
+    @model_validator(mode="after")
+    def _wechat_complete(self) -> "Settings":
+        if self.wechat_appid and not (self.wechat_secret and self.wechat_token):
+            raise ValueError("wechat_appid needs wechat_secret and wechat_token")
+        if self.wechat_aes_key and len(self.wechat_aes_key) != 43:
+            raise ValueError("wechat_aes_key (EncodingAESKey) has 43 characters")
+        if self.wechat_safe_mode_only and not self.wechat_aes_key:
+            raise ValueError("wechat_safe_mode_only needs wechat_aes_key")
+        if self.require_login and not self.wechat_appid:
+            raise ValueError("require_login needs wechat_appid: citizens log in with WeChat")
+        if self.session_token_key and len(_base64(self.session_token_key)) != 32:
+            raise ValueError("session_token_key is the base64 of 32 random bytes")
         return self
 
     @classmethod

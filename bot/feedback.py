@@ -1,16 +1,17 @@
 """好差评 loop: citizens rate finished cases; a bad rating opens a rectification ticket with working-day
-deadlines; staff call back and close it with a written result the citizen is told about and can answer."""
+deadlines; staff call back and close it with a written result the citizen is told about and can answer. A missed
+deadline is escalated (督办) to the department's supervisors, who may add a note."""
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Callable
 
 from bot.content import Content
 from bot.lifecycle import Role
-from bot.ports import Case, CaseRepository, Staff
-from bot.ratings import RATEABLE, Level, Rating, RatingStore, Rectification
+from bot.ports import Case, CaseRepository, Staff, StaffNotice
+from bot.ratings import RATEABLE, Level, Rating, RatingStore, Rectification, TicketStep
 
 
 @dataclass(frozen=True)
@@ -70,11 +71,52 @@ class Feedback:
                              callback_due=calendar.add_workdays(today, self._settings.callback_days).date,
                              rectify_due=calendar.add_workdays(today, self._settings.rectify_days).date)
 
-    async def tickets(self, staff: Staff) -> list[tuple[Rectification, bool]]:
-        """Tickets of the staff member's department with an overdue flag (supervisors see the same, to chase)."""
+    @staticmethod
+    def _missed(ticket: Rectification, today: date) -> list[TicketStep]:
+        """Steps of the ticket whose deadline passed with the step not done."""
+        missed: list[TicketStep] = []
+        if ticket.status == "open" and today > ticket.callback_due:
+            missed.append("callback")
+        if ticket.status != "closed" and today > ticket.rectify_due:
+            missed.append("rectify")
+        return missed
+
+    async def tickets(self, staff: Staff, escalated_only: bool = False) -> list[tuple[Rectification, bool]]:
+        """Tickets of the staff member's department with an overdue flag (supervisors see the same, to chase);
+        only the escalated ones if asked."""
         today = self._clock().date()
-        return [(t, t.status != "closed" and (today > t.rectify_due or (t.status == "open" and today > t.callback_due)))
-                for t in await self._ratings.tickets([staff.department])]
+        return [(t, bool(self._missed(t, today))) for t in await self._ratings.tickets([staff.department])
+                if t.escalated or not escalated_only]
+
+    async def escalate_overdue(self) -> int:
+        """Escalate every missed callback or rectification deadline to the department's supervisors as a staff
+        notice, once per ticket and step even when several instances sweep at the same time; returns how many
+        this call escalated."""
+        now, prompts = self._clock(), self._content().prompts
+        escalated = 0
+        for ticket in await self._ratings.unclosed_tickets():
+            for step in self._missed(ticket, now.date()):
+                if ticket.escalated_at(step):
+                    continue
+                template, due = ((prompts.escalated_callback, ticket.callback_due) if step == "callback"
+                                 else (prompts.escalated_rectify, ticket.rectify_due))
+                notice = StaffNotice(department=ticket.department, role=Role.supervisor, kind=f"escalation.{step}",
+                                     text=template.format(ticket=ticket.id, number=ticket.case_number,
+                                                          due=due.isoformat()),
+                                     case_number=ticket.case_number, ticket_id=ticket.id, created_at=now)
+                escalated += await self._ratings.escalate(ticket.id, step, notice)
+        return escalated
+
+    async def supervise(self, staff: Staff, ticket_id: int, note: str) -> Rectification | None:
+        """A supervisor's 督办 note on a ticket of their department (the latest note is kept); None if none."""
+        if staff.role is not Role.supervisor:
+            raise PermissionError("督办 notes are written by supervisors")
+        ticket = await self._department_ticket(staff, ticket_id)
+        if ticket is None:
+            return None
+        noted = ticket.model_copy(update={"supervision_note": note, "supervised_at": self._clock()})
+        await self._ratings.update_ticket(noted, None)
+        return noted
 
     async def call_back(self, staff: Staff, ticket_id: int, note: str) -> Rectification | None:
         ticket = await self._own_ticket(staff, ticket_id)
@@ -109,6 +151,9 @@ class Feedback:
     async def _own_ticket(self, staff: Staff, ticket_id: int) -> Rectification | None:
         if staff.role is Role.supervisor:
             raise PermissionError("supervisors follow tickets up; the department's staff handle them")
+        return await self._department_ticket(staff, ticket_id)
+
+    async def _department_ticket(self, staff: Staff, ticket_id: int) -> Rectification | None:
         ticket = await self._ratings.ticket(ticket_id)
         return ticket if ticket and ticket.department == staff.department else None
 

@@ -49,9 +49,13 @@ class IllegalTransition(Exception):
     """A move the lifecycle does not allow from the case's current state (or not for this role)."""
 
 
-def check_staff_move(current: CaseStatus, target: CaseStatus, role: Role, reason: str | None) -> None:
-    """Raise IllegalTransition unless `role` may move a case from `current` to `target`."""
+def check_staff_move(current: CaseStatus, target: CaseStatus, role: Role, reason: str | None,
+                     false_pledge: bool = False) -> None:
+    """Raise IllegalTransition unless `role` may move a case from `current` to `target`. A 告知承诺 found false
+    (`false_pledge`) lets the approver refuse an open case from any state; nothing refuses it automatically."""
     allowed = MOVES.get((current, target))
+    if false_pledge and target is CaseStatus.refused and current in OPEN:
+        allowed = (allowed or frozenset()) | {Role.approver}
     if allowed is None:
         raise IllegalTransition(f"cannot go from {current.value} to {target.value}")
     if role not in allowed:

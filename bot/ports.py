@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from contextlib import AbstractAsyncContextManager
 from datetime import date, datetime
-from typing import Protocol
+from typing import Literal, Protocol
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from bot.catalog.models import Level
 from bot.dialogue.state import Conversation, MaterialEntry
@@ -31,6 +31,11 @@ class SessionStore(Protocol):
     async def close(self) -> None: ...
 
 
+class Dedupe(Protocol):
+    async def first(self, key: str) -> bool:
+        """True the first time `key` is seen (within the store's memory), False for every repeat."""
+
+
 class RateLimiter(Protocol):
     async def allow(self, user: str) -> bool:
         """Count one message of the user; False when over the limit of the current window."""
@@ -43,10 +48,20 @@ class Profile(BaseModel):
     materials: dict[str, MaterialEntry] = {}
 
 
+class PledgeVerification(BaseModel):
+    """Staff verification (核查) of a 告知承诺 the citizen gave instead of a material."""
+
+    outcome: Literal["confirmed", "false"]
+    note: str = Field(default="", max_length=500)
+    by: str  # "staff:<id>"
+    at: datetime
+
+
 class CaseMaterial(BaseModel):
     key: str
     name: str
     entry: MaterialEntry | None = None  # None: an optional material not provided
+    verification: PledgeVerification | None = None  # a pledge's latest verification
 
 
 class NewCase(BaseModel):
@@ -94,8 +109,9 @@ class CaseRepository(Protocol):
     async def list_for_targets(self, targets: list[str], statuses: list[str]) -> list[Case]: ...
     async def events(self, number: str) -> list[CaseEvent]: ...
     async def annotate(self, number: str, status: str, event: CaseEvent, outbox_type: str,
-                       payload: dict[str, object]) -> bool:
-        """Record an event that keeps the status (e.g. result delivery) and its outbox message, atomically."""
+                       payload: dict[str, object], materials: list[CaseMaterial] | None = None) -> bool:
+        """Record an event that keeps the status (e.g. result delivery) and its outbox message, replacing the
+        given materials (by key, e.g. a pledge's verification), atomically; False unless the case is in `status`."""
     async def receive_material(self, number: str, key: str) -> bool:
         """Mark a 容缺 (deferred) material of the case as handed in; False if it was not deferred."""
     async def transition(self, number: str, expected: str, event: CaseEvent,
@@ -121,6 +137,25 @@ class StaffDirectory(Protocol):
     async def by_token(self, token: str) -> Staff | None: ...
     async def add(self, name: str, role: Role, department: str, level: Level) -> tuple[Staff, str]:
         """Create an account; returns it with its bearer token (shown once, stored hashed)."""
+
+
+class StaffNotice(BaseModel):
+    """A message for the staff of one role in one department, e.g. an overdue ticket escalated to supervisors."""
+
+    id: int = 0
+    department: str
+    role: Role
+    kind: str  # e.g. "escalation.callback"
+    text: str
+    case_number: str | None = None
+    ticket_id: int | None = None
+    created_at: datetime
+
+
+class StaffNotices(Protocol):
+    async def for_staff(self, staff: Staff, after: int) -> list[StaffNotice]:
+        """Notices addressed to the staff member's department and role with an id above `after`, newest first
+        (at most 200)."""
 
 
 class AuditLog(Protocol):

@@ -3,13 +3,15 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import IntEnum
-from typing import Protocol
+from typing import Literal, Protocol
 
 from pydantic import BaseModel, Field
 
 from bot.lifecycle import CaseStatus
+from bot.ports import StaffNotice
 
 RATEABLE = {CaseStatus.completed.value, CaseStatus.refused.value}
+TicketStep = Literal["callback", "rectify"]  # 回访, 整改: the two deadlines of a ticket
 
 
 class Level(IntEnum):
@@ -55,6 +57,17 @@ class Rectification(BaseModel):
     result: str | None = None
     closed_at: datetime | None = None
     citizen_resolved: bool | None = None
+    callback_escalated_at: datetime | None = None  # 督办: the missed callback was escalated to the supervisors
+    rectify_escalated_at: datetime | None = None   # 督办: the missed rectification deadline was escalated
+    supervision_note: str | None = None            # the supervisor's latest 督办 note
+    supervised_at: datetime | None = None
+
+    @property
+    def escalated(self) -> bool:
+        return bool(self.callback_escalated_at or self.rectify_escalated_at)
+
+    def escalated_at(self, step: TicketStep) -> datetime | None:
+        return self.callback_escalated_at if step == "callback" else self.rectify_escalated_at
 
 
 class RatingStore(Protocol):
@@ -66,6 +79,10 @@ class RatingStore(Protocol):
     async def update_ticket(self, ticket: Rectification, event: dict[str, object] | None) -> None:
         """Write the ticket; with an event, put it in the outbox (e.g. the result for the citizen)."""
     async def for_user(self, user: str) -> list[Rectification]: ...
+    async def unclosed_tickets(self) -> list[Rectification]: ...
+    async def escalate(self, ticket_id: int, step: TicketStep, notice: StaffNotice) -> bool:
+        """Mark the step of the ticket escalated at notice.created_at and store the notice, in one transaction,
+        unless it was escalated already (False): however many instances sweep at once, one escalation."""
     async def unrated_finished(self, before: datetime) -> list[tuple[str, str]]: ...
     async def all_ratings(self) -> list[tuple[str, int, bool]]:
         """(case target, level, is_default) of every rating."""

@@ -3,19 +3,34 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Callable
+from typing import Awaitable, Callable, Literal
 
 from bot.catalog import Catalog
 from bot.content import Content
+from bot.payments.orders import case_fee_fen
 from bot.lifecycle import OPEN, CaseStatus, IllegalTransition, Role, check_staff_move
-from bot.ports import AuditLog, Case, CaseEvent, CaseRepository, Staff
+from bot.ports import AuditLog, Case, CaseEvent, CaseMaterial, CaseRepository, PledgeVerification, Staff, StaleCase
 from bot.privacy import mask_fields
 
 DEFERRED = "deferred"
+PLEDGE = "pledge"
 
 
 class MaterialsMissing(IllegalTransition):
     """A case cannot be completed while a 容缺 material has not been handed in."""
+
+
+class FeeUnpaid(IllegalTransition):
+    """A case with a fee cannot be completed before the fee is paid."""
+
+
+class NotAPledge(Exception):
+    """The material was not provided as a 告知承诺, so there is nothing to verify."""
+
+
+def false_pledges(case: Case) -> list[CaseMaterial]:
+    """Materials of the case whose 告知承诺 staff found false."""
+    return [m for m in case.materials if m.verification and m.verification.outcome == "false"]
 
 
 @dataclass(frozen=True)
@@ -31,8 +46,9 @@ class CaseReview:
     """What staff may see and do; every read and every change is written to the audit log."""
 
     def __init__(self, cases: CaseRepository, audit: AuditLog, content: Callable[[], Content],
-                 clock: Callable[[], datetime], pre_review_days: int) -> None:
-        self._cases, self._audit, self._content = cases, audit, content
+                 clock: Callable[[], datetime], pre_review_days: int,
+                 settled: Callable[[Case], Awaitable[bool]]) -> None:
+        self._cases, self._audit, self._content, self._settled = cases, audit, content, settled
         self._clock, self._pre_review_days = clock, pre_review_days
 
     def _targets(self, catalog: Catalog, staff: Staff) -> list[str]:
@@ -61,7 +77,11 @@ class CaseReview:
         if case is None:
             return None
         current = CaseStatus(case.status)
-        check_staff_move(current, target, staff.role, reason)
+        false = false_pledges(case)
+        if false and target is CaseStatus.refused and not (reason and reason.strip()):
+            reason = self._content().prompts.pledge_refusal_reason.format(
+                materials="、".join(m.name for m in false))
+        check_staff_move(current, target, staff.role, reason, false_pledge=bool(false))
         if target is CaseStatus.returned and not material_reasons:
             raise IllegalTransition("returning for correction names the materials to fix")
         unknown = set(material_reasons) - {m.key for m in case.materials}
@@ -71,8 +91,15 @@ class CaseReview:
             missing = [m.name for m in case.materials if m.entry and m.entry.kind == DEFERRED]
             if missing:
                 raise MaterialsMissing(f"容缺材料尚未补交：{'、'.join(missing)}")
+            if not await self._settled(case):
+                raise FeeUnpaid("费用尚未缴纳，缴费后才能办结")
+        detail: dict[str, object] = {"materials": material_reasons}
+        if false and target is CaseStatus.refused:
+            detail["false_pledges"] = [m.key for m in false]
+        if target is CaseStatus.accepted and (fee := case_fee_fen(case, self._content().catalog)):
+            detail["fee_fen"] = fee  # the citizen is told to pay with the acceptance
         event = CaseEvent(at=self._clock(), actor=f"staff:{staff.id}", from_status=current.value,
-                          to_status=target.value, reason=reason, detail={"materials": material_reasons})
+                          to_status=target.value, reason=reason, detail=detail)
         moved = await self._cases.transition(number, current.value, event)
         await self._audit.record(staff, "transition", number, {"from": current.value, "to": target.value})
         return moved
@@ -104,6 +131,33 @@ class CaseReview:
         received = await self._cases.receive_material(number, key)
         await self._audit.record(staff, "receive_material", number, {"material": key, "received": received})
         return received
+
+    async def verify_pledge(self, staff: Staff, number: str, key: str, outcome: Literal["confirmed", "false"],
+                            note: str) -> PledgeVerification | None:
+        """A clerk or approver records the verification (核查) of a 告知承诺, in any status of the case: a case
+        event with an outbox message for the citizen, audited. None outside scope; raises PermissionError,
+        NotAPledge, StaleCase (the status moved meanwhile)."""
+        case = await self._in_scope(staff, number)
+        if case is None:
+            return None
+        if staff.role not in (Role.clerk, Role.approver):
+            raise PermissionError("pledges are verified by the department's clerks and approvers")
+        material = next((m for m in case.materials if m.key == key and m.entry and m.entry.kind == PLEDGE), None)
+        if material is None:
+            raise NotAPledge(f"material {key} was not pledged")
+        actor, at, note = f"staff:{staff.id}", self._clock(), note.strip()
+        verification = PledgeVerification(outcome=outcome, note=note, by=actor, at=at)
+        event = CaseEvent(at=at, actor=actor, from_status=case.status, to_status=case.status, reason=None,
+                          detail={"pledge": key, "outcome": outcome, "note": note})
+        verified = material.model_copy(update={"verification": verification})
+        recorded = await self._cases.annotate(number, case.status, event, "case.pledge_verified",
+                                              {"pledge": key, "material": material.name, "outcome": outcome},
+                                              materials=[verified])
+        await self._audit.record(staff, "verify_pledge", number,
+                                 {"material": key, "outcome": outcome, "recorded": recorded})
+        if not recorded:
+            raise StaleCase(number)
+        return verification
 
     def deadlines(self, case: Case) -> Deadlines:
         calendar = self._content().calendar

@@ -1,16 +1,17 @@
 """Case read API for citizens: their own cases only, personal data masked."""
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Callable
 
 from aiohttp import web
 
 from bot.notify import Inbox
+from bot.payments.orders import yuan
+from bot.payments.service import Payments
 from bot.privacy import mask_fields
 from bot.ports import Case, CaseRepository
-from handlers.chat import USER_PATTERN
+from handlers.auth import RequestAuth
 from handlers.problems import dumps, problem
 
 
@@ -27,32 +28,31 @@ def case_view(case: Case) -> dict[str, object]:
 
 
 class CaseHandlers:
-    def __init__(self, cases: CaseRepository, inbox: Inbox, clock: Callable[[], datetime]) -> None:
-        self._cases, self._inbox, self._clock = cases, inbox, clock
+    def __init__(self, cases: CaseRepository, inbox: Inbox, payments: Payments,
+                 clock: Callable[[], datetime], auth: RequestAuth) -> None:
+        self._cases, self._inbox, self._payments, self._clock = cases, inbox, payments, clock
+        self._auth = auth
 
     async def messages(self, request: web.Request) -> web.Response:
         """Unread progress messages of the user (marked read)."""
-        user = self._user(request)
+        user = await self._auth.user(request, request.query.get("user"))
         if user is None:
             return problem(422, "Invalid request", "缺少用户标识。")
         texts = await self._inbox.take_unread(user, self._clock())
         return web.json_response({"messages": [{"type": "text", "text": t} for t in texts]}, dumps=dumps)
 
-    def _user(self, request: web.Request) -> str | None:
-        user = request.query.get("user", "")
-        return user if re.fullmatch(USER_PATTERN, user) else None
-
     async def list_cases(self, request: web.Request) -> web.Response:
-        user = self._user(request)
+        user = await self._auth.user(request, request.query.get("user"))
         if user is None:
             return problem(422, "Invalid request", "缺少用户标识。")
         cases = await self._cases.list_for_user(user)
         return web.json_response({"cases": [case_view(c) for c in cases]}, dumps=dumps)
 
     async def get_case(self, request: web.Request) -> web.Response:
-        user = self._user(request)
+        user = await self._auth.user(request, request.query.get("user"))
         case = await self._cases.get(request.match_info["number"])
         # Someone else's case answers exactly like a missing one: numbers must not be probeable.
         if user is None or case is None or case.user != user:
             return problem(404, "Not found", "没有找到这个办件。")
-        return web.json_response(case_view(case), dumps=dumps)
+        fee, state = await self._payments.fee_state(case)
+        return web.json_response({**case_view(case), "fee": {"amount": yuan(fee), "state": state}}, dumps=dumps)

@@ -1,8 +1,6 @@
 """POST /api/v1/chat/messages: JSON text/choice messages and multipart uploads."""
 from __future__ import annotations
 
-import re
-
 from aiohttp import web
 from pydantic import BaseModel, Field, ValidationError
 
@@ -10,36 +8,39 @@ from bot.dialogue.engine import Engine, Inbound, TryAgain
 from bot.dialogue.replies import ChatResponse
 from bot.ports import RateLimiter
 from bot.uploads import Upload
+from handlers.auth import USER_PATTERN, RequestAuth
 from handlers.problems import dumps, problem, validation_problem
-
-USER_PATTERN = r"^[A-Za-z0-9_\-.:]{1,128}$"
 
 
 class ChatRequest(BaseModel):
-    """A text message or a tapped option's value. `user` becomes the logged-in identity later."""
+    """A text message or a tapped option's value. `user` is needed without a session token and ignored with one."""
 
-    user: str = Field(pattern=USER_PATTERN)
+    user: str | None = Field(default=None, pattern=USER_PATTERN)
     text: str = Field(min_length=1, max_length=500)
 
 
 class ChatHandlers:
-    def __init__(self, engine: Engine, max_upload_bytes: int, limiter: RateLimiter) -> None:
+    def __init__(self, engine: Engine, max_upload_bytes: int, limiter: RateLimiter, auth: RequestAuth) -> None:
         self._engine = engine
         self._max = max_upload_bytes
         self._limiter = limiter
+        self._auth = auth
 
     async def post_message(self, request: web.Request) -> web.Response:
         if request.content_type.startswith("multipart/"):
             parsed = await self._read_upload(request)
             if isinstance(parsed, web.Response):
                 return parsed
-            user, inbound = parsed
+            claimed, inbound = parsed
         else:
             try:
                 body = ChatRequest.model_validate_json(await request.read())
             except ValidationError as exc:
                 return validation_problem(exc)
-            user, inbound = body.user, Inbound(text=body.text)
+            claimed, inbound = body.user, Inbound(text=body.text)
+        user = await self._auth.user(request, claimed)
+        if user is None:
+            return problem(422, "Invalid request", "缺少用户标识。")
         if not await self._limiter.allow(user):
             response = problem(429, "Too many messages", "消息发得太快了，请稍等几秒再发。")
             response.headers["Retry-After"] = "5"
@@ -53,8 +54,8 @@ class ChatHandlers:
         return web.json_response(ChatResponse(replies=replies).model_dump(mode="json", exclude_none=True),
                                  dumps=dumps)
 
-    async def _read_upload(self, request: web.Request) -> tuple[str, Inbound] | web.Response:
-        """Read `user` and one `file`; stop reading a file at the limit instead of buffering it all."""
+    async def _read_upload(self, request: web.Request) -> tuple[str | None, Inbound] | web.Response:
+        """Read `user` (if sent) and one `file`; stop reading a file at the limit instead of buffering it all."""
         reader = await request.multipart()
         user: str | None = None
         upload: Upload | None = None
@@ -69,8 +70,6 @@ class ChatHandlers:
                         break
                 upload = Upload(filename=part.filename or "upload", data=bytes(data[: self._max + 1]),
                                 truncated=len(data) > self._max)
-        if user is None or not re.fullmatch(USER_PATTERN, user):
-            return problem(422, "Invalid request", "缺少用户标识。")
         if upload is None:
             return problem(422, "Invalid request", "没有收到文件，请重新上传。")
         return user, Inbound(upload=upload)

@@ -1,4 +1,5 @@
-"""Staff API for 好差评: rectification tickets of the department, callback, closing with a result, statistics."""
+"""Staff API for 好差评: rectification tickets of the department, callback, closing with a result, the supervisors'
+督办 notes, statistics."""
 from __future__ import annotations
 
 from aiohttp import web
@@ -16,6 +17,7 @@ class NoteRequest(BaseModel):
 
 def _ticket_view(ticket: Rectification, overdue: bool | None = None) -> dict[str, object]:
     view = ticket.model_dump(mode="json")
+    view["escalated"] = ticket.escalated
     if overdue is not None:
         view["overdue"] = overdue
     return view
@@ -26,7 +28,8 @@ class FeedbackHandlers:
         self._feedback = feedback
 
     async def tickets(self, request: web.Request, staff: Staff) -> web.Response:
-        rows = await self._feedback.tickets(staff)
+        """The department's tickets; `escalated=true` keeps those escalated to the supervisors (督办)."""
+        rows = await self._feedback.tickets(staff, escalated_only=request.query.get("escalated") == "true")
         return web.json_response({"rectifications": [_ticket_view(t, late) for t, late in rows]}, dumps=dumps)
 
     async def call_back(self, request: web.Request, staff: Staff) -> web.Response:
@@ -34,6 +37,10 @@ class FeedbackHandlers:
 
     async def close(self, request: web.Request, staff: Staff) -> web.Response:
         return await self._act(request, staff, self._feedback.close)
+
+    async def supervise(self, request: web.Request, staff: Staff) -> web.Response:
+        """A supervisor's 督办 note on a ticket."""
+        return await self._act(request, staff, self._feedback.supervise)
 
     async def _act(self, request: web.Request, staff: Staff, action) -> web.Response:  # type: ignore[no-untyped-def]
         try:

@@ -1,4 +1,5 @@
-"""Staff JSON API: queues, a case, lifecycle moves, receipt of 容缺 materials. Bearer-token authenticated.
+"""Staff JSON API: queues, a case, lifecycle moves, receipt of 容缺 materials, verification of 告知承诺, staff
+notifications. Bearer-token authenticated.
 
 Routes are wrapped by handlers.staff_auth.StaffRoutes. Status codes: 401 without a valid token; 404 for a case that does not exist OR lies outside the staff
 member's department and level (existence is not disclosed); 403 for a move the role may not make on a
@@ -13,8 +14,8 @@ from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from bot.lifecycle import CaseStatus, IllegalTransition, Role
 from bot.notify import Outbox
-from bot.ports import Case, Staff, StaleCase
-from bot.review import CaseReview, Deadlines
+from bot.ports import Case, Staff, StaffNotices, StaleCase
+from bot.review import PLEDGE, CaseReview, Deadlines, NotAPledge, false_pledges
 from handlers.cases import case_view
 from handlers.problems import dumps, problem, validation_problem
 
@@ -28,6 +29,11 @@ class DeliveryRequest(BaseModel):
         if self.method == "mail" and not self.tracking:
             raise ValueError("mail delivery needs a tracking number")
         return self
+
+
+class PledgeVerificationRequest(BaseModel):
+    outcome: Literal["confirmed", "false"]
+    note: str = Field(default="", max_length=500)
 
 
 class MoveRequest(BaseModel):
@@ -45,12 +51,16 @@ def _staff_case_view(case: Case) -> dict[str, object]:
     view = case_view(case)
     view["fields"] = case.fields  # already masked by CaseReview unless the role needs them in full
     view["user"] = case.user
+    view["pledges"] = [{"key": m.key, "name": m.name, "pledge": m.entry.pledge,
+                        "verification": m.verification.model_dump(mode="json") if m.verification else None}
+                       for m in case.materials if m.entry and m.entry.kind == PLEDGE]
+    view["pledge_false"] = bool(false_pledges(case))
     return view
 
 
 class StaffHandlers:
-    def __init__(self, outbox: Outbox, review: CaseReview) -> None:
-        self._outbox, self._review = outbox, review
+    def __init__(self, outbox: Outbox, review: CaseReview, notices: StaffNotices) -> None:
+        self._outbox, self._review, self._notices = outbox, review, notices
 
     async def dead_letters(self, request: web.Request, staff: Staff) -> web.Response:
         """Progress messages that could not be delivered after every retry (supervisors)."""
@@ -66,7 +76,8 @@ class StaffHandlers:
         rows = await self._review.queue(staff, statuses or None)
         overdue_only = request.query.get("overdue") == "true"
         body = [{"number": c.number, "name": c.target_name, "status": c.status,
-                 "submitted_at": c.submitted_at.isoformat(), "deadlines": _deadline_view(d)}
+                 "submitted_at": c.submitted_at.isoformat(), "deadlines": _deadline_view(d),
+                 "pledge_false": bool(false_pledges(c))}
                 for c, d in rows if d.overdue or not overdue_only]
         return web.json_response({"cases": body}, dumps=dumps)
 
@@ -112,3 +123,31 @@ class StaffHandlers:
         if not received:
             return problem(409, "Conflict", "这份材料不是容缺待补交的材料。")
         return web.json_response({"received": True})
+
+    async def verify_pledge(self, request: web.Request, staff: Staff) -> web.Response:
+        """Record the verification (核查) of a 告知承诺: confirmed, or found false."""
+        try:
+            body = PledgeVerificationRequest.model_validate_json(await request.read())
+        except ValidationError as exc:
+            return validation_problem(exc)
+        try:
+            verified = await self._review.verify_pledge(staff, request.match_info["number"],
+                                                        request.match_info["key"], body.outcome, body.note)
+        except NotAPledge as exc:
+            return problem(409, "Conflict", "这份材料不是以告知承诺方式提交的。", reason=str(exc))
+        except StaleCase:
+            return problem(409, "Conflict", "办件状态刚刚变化，请刷新后重试。", reason="state changed")
+        if verified is None:
+            return problem(404, "Not found", "没有找到这个办件。")
+        return web.json_response({"key": request.match_info["key"], "verification": verified.model_dump(mode="json")},
+                                 dumps=dumps)
+
+    async def notifications(self, request: web.Request, staff: Staff) -> web.Response:
+        """Notices addressed to the staff member's department and role (e.g. escalations), newest first;
+        `after=<id>` returns only newer ones."""
+        after = request.query.get("after", "0")
+        if not after.isdigit():
+            return problem(422, "Invalid request", "after 应为数字。")
+        notices = await self._notices.for_staff(staff, int(after))
+        return web.json_response({"notifications": [n.model_dump(mode="json", exclude={"department", "role"})
+                                                    for n in notices]}, dumps=dumps)

@@ -81,6 +81,11 @@ class KeyedHash:
         return cls(base64.b64decode(_dev_key(dev_key_file)))
 
 
+def secret_key(configured: str, dev_key_file: Path) -> bytes:
+    """The configured key (base64), or in development one generated once into an untracked file."""
+    return base64.b64decode(configured or _dev_key(dev_key_file))
+
+
 def _dev_key(path: Path) -> str:
     """A random key kept in an untracked file, created on first use (development only)."""
     if not path.exists():

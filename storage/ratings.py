@@ -6,7 +6,8 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.ratings import Level, Rating, Rectification
+from bot.ports import StaffNotice
+from bot.ratings import Level, Rating, Rectification, TicketStep
 from storage import tables
 from storage.sql import _upsert, _utc
 
@@ -16,7 +17,8 @@ r, t = tables.ratings.c, tables.rectifications.c
 def _ticket(row: sa.RowMapping) -> Rectification:
     data = dict(row)
     data["level"] = Level(data["level"])
-    data["closed_at"] = _utc(data["closed_at"]) if data["closed_at"] else None
+    for column in ("closed_at", "callback_escalated_at", "rectify_escalated_at", "supervised_at"):
+        data[column] = _utc(data[column]) if data[column] else None
     return Rectification(**data)
 
 
@@ -68,11 +70,31 @@ class SqlRatings:
         async with self._engine.begin() as conn:
             await conn.execute(tables.rectifications.update().where(t.id == ticket.id).values(
                 status=ticket.status, callback_note=ticket.callback_note, result=ticket.result,
-                closed_at=ticket.closed_at, citizen_resolved=ticket.citizen_resolved))
+                closed_at=ticket.closed_at, citizen_resolved=ticket.citizen_resolved,
+                supervision_note=ticket.supervision_note, supervised_at=ticket.supervised_at))
             if event:
                 await conn.execute(tables.outbox.insert().values(
                     case_number=ticket.case_number, event_type=str(event["type"]),
                     created_at=ticket.closed_at or sa.func.now(), payload=event))
+
+    async def unclosed_tickets(self) -> list[Rectification]:
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(tables.rectifications.select().where(t.status != "closed")
+                                       .order_by(t.id))).mappings().all()
+        return [_ticket(row) for row in rows]
+
+    async def escalate(self, ticket_id: int, step: TicketStep, notice: StaffNotice) -> bool:
+        """The conditional update is the claim: of several instances escalating at once, one matches the row."""
+        column = t.callback_escalated_at if step == "callback" else t.rectify_escalated_at
+        async with self._engine.begin() as conn:
+            claimed = await conn.execute(tables.rectifications.update()
+                                         .where(t.id == ticket_id, column.is_(None))
+                                         .values({column: notice.created_at}))
+            if claimed.rowcount != 1:
+                return False
+            await conn.execute(tables.staff_notices.insert().values(
+                **notice.model_dump(exclude={"id", "role"}), role=notice.role.value))
+        return True
 
     async def for_user(self, user: str) -> list[Rectification]:
         """Tickets of the user's ratings (to ask whether a closed one resolved the problem)."""

@@ -115,21 +115,30 @@ class SqlCases:
             await conn.execute(tables.outbox.insert().values(
                 case_number=number, event_type="case.status_changed", created_at=event.at,
                 payload={"number": number, "user": user, "from": expected, "to": event.to_status,
-                         "reason": event.reason}))
+                         "reason": event.reason, **({"fee_fen": event.detail["fee_fen"]}
+                                                    if "fee_fen" in event.detail else {})}))
         case = await self.get(number)
         assert case is not None
         return case
 
     async def annotate(self, number: str, status: str, event: CaseEvent, outbox_type: str,
-                       payload: dict[str, object]) -> bool:
-        """Record an event that does not change the status (e.g. result delivery) with its outbox message;
-        False if the case is not (or no longer) in `status`."""
+                       payload: dict[str, object], materials: list[CaseMaterial] | None = None) -> bool:
+        """Record an event that does not change the status (e.g. result delivery) with its outbox message,
+        replacing the given materials by key (e.g. a pledge's verification); False if the case is not (or no
+        longer) in `status`."""
         c = tables.cases.c
         async with self._engine.begin() as conn:
-            user = (await conn.execute(sa.select(c.user_id).where(c.number == number, c.status == status)
-                                       .with_for_update())).scalar_one_or_none()
-            if user is None:
+            row = (await conn.execute(sa.select(c.user_id, c.payload).where(c.number == number, c.status == status)
+                                      .with_for_update())).first()
+            if row is None:
                 return False
+            user = row.user_id
+            if materials:
+                stored = json.loads(self._cipher.decrypt(row.payload))
+                replaced = {m.key: m.model_dump(mode="json") for m in materials}
+                stored["materials"] = [replaced.get(m["key"], m) for m in stored["materials"]]
+                await conn.execute(tables.cases.update().where(c.number == number).values(
+                    payload=self._cipher.encrypt(json.dumps(stored, ensure_ascii=False))))
             await conn.execute(tables.case_events.insert().values(case_number=number, **event.model_dump()))
             await conn.execute(tables.outbox.insert().values(case_number=number, event_type=outbox_type,
                                                              created_at=event.at,

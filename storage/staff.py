@@ -1,4 +1,4 @@
-"""Staff accounts (bearer tokens stored as SHA-256) and the audit log of staff access to cases."""
+"""Staff accounts (bearer tokens stored as SHA-256), the audit log of staff access to cases, and staff notices."""
 from __future__ import annotations
 
 import hashlib
@@ -10,8 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.catalog.models import Level
 from bot.lifecycle import Role
-from bot.ports import Staff
+from bot.ports import Staff, StaffNotice
 from storage import tables
+from storage.sql import _utc
 
 
 def _hash(token: str) -> str:
@@ -53,3 +54,20 @@ class SqlAudit:
             rows = (await conn.execute(sa.select(tables.audit_log).where(tables.audit_log.c.case_number == case_number)
                                        .order_by(tables.audit_log.c.id))).mappings().all()
         return [dict(r) for r in rows]
+
+
+class SqlStaffNotices:
+    """Notices addressed to a role in a department (written by the escalation sweep in storage/ratings.py)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def for_staff(self, staff: Staff, after: int) -> list[StaffNotice]:
+        n = tables.staff_notices.c
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(tables.staff_notices.select()
+                                       .where(n.department == staff.department, n.role == staff.role.value,
+                                              n.id > after)
+                                       .order_by(n.id.desc()).limit(200))).mappings().all()
+        return [StaffNotice.model_validate({**row, "role": Role(row["role"]), "created_at": _utc(row["created_at"])})
+                for row in rows]

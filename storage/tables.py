@@ -130,4 +130,80 @@ rectifications = sa.Table(
     sa.Column("result", sa.Text, nullable=True),
     sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("citizen_resolved", sa.Boolean, nullable=True),
+    sa.Column("callback_escalated_at", sa.DateTime(timezone=True), nullable=True),  # 督办: missed callback
+    sa.Column("rectify_escalated_at", sa.DateTime(timezone=True), nullable=True),   # 督办: missed rectification
+    sa.Column("supervision_note", sa.Text, nullable=True),
+    sa.Column("supervised_at", sa.DateTime(timezone=True), nullable=True),
+)
+
+staff_notices = sa.Table(
+    "staff_notices", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("department", sa.String(128), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),    # addressed to every staff member of this role there
+    sa.Column("kind", sa.String(32), nullable=False),    # escalation.callback, escalation.rectify
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("case_number", sa.String(32), nullable=True),
+    sa.Column("ticket_id", sa.Integer, nullable=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_staff_notices_recipients", "department", "role", "id"),
+)
+
+payments = sa.Table(
+    "payments", metadata,
+    sa.Column("out_trade_no", sa.String(32), primary_key=True),
+    sa.Column("case_number", sa.String(32), nullable=False, index=True),
+    sa.Column("user_id", sa.String(128), nullable=False),
+    sa.Column("provider", sa.String(16), nullable=False),     # wechatpay, sandbox
+    sa.Column("amount_fen", sa.Integer, nullable=False),
+    sa.Column("description", sa.String(127), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),       # created, paid, closed, refunding, refunded
+    sa.Column("client_params", sa.JSON, nullable=True),       # wx.requestPayment arguments of the last prepay
+    sa.Column("prepared_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("transaction_id", sa.String(64), nullable=True),
+    sa.Column("paid_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("refund_no", sa.String(64), nullable=True),
+    sa.Column("refunded_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("problem", sa.Text, nullable=True),             # e.g. a notification whose amount was wrong
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_payments_status_created", "status", "created_at"),
+)
+
+payment_deliveries = sa.Table(
+    "payment_deliveries", metadata,
+    sa.Column("fingerprint", sa.String(64), primary_key=True),  # sha256 of a notification's signature
+    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False, index=True),
+)
+
+revoked_sessions = sa.Table(
+    "revoked_sessions", metadata,
+    sa.Column("token_id", sa.String(32), primary_key=True),   # the jti of a logged-out session token
+    sa.Column("user_id", sa.String(128), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False, index=True),  # then it can be forgotten
+    sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+verified_identities = sa.Table(
+    "verified_identities", metadata,                            # 实名核验 passed, asked once per user
+    sa.Column("user_id", sa.String(128), primary_key=True),
+    sa.Column("identity_hash", sa.String(64), primary_key=True),  # KeyedHash of name + 身份证号
+    sa.Column("verified_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+subscribe_quota = sa.Table(
+    "subscribe_quota", metadata,                                # consents left per user and template
+    sa.Column("user_id", sa.String(128), primary_key=True),
+    sa.Column("template_id", sa.String(64), primary_key=True),
+    sa.Column("remaining", sa.Integer, nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+subscribe_sends = sa.Table(
+    "subscribe_sends", metadata,                                # an outbox event takes at most one consent
+    sa.Column("event_id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("user_id", sa.String(128), nullable=False),
+    sa.Column("template_id", sa.String(64), nullable=False),
+    sa.Column("taken_at", sa.DateTime(timezone=True), nullable=False),
 )

@@ -111,6 +111,8 @@ class ServiceItem(_Strict):
     locations: list[Location] = Field(min_length=1)
     guide: str = Field(description="办事指南 summary for citizens")
     aliases: list[str] = Field(default_factory=list, description="Colloquial ways citizens name it")
+    needs_real_name: bool = Field(default=True, description="实名核验 of the applicant's name and 身份证号 before "
+                                  "submitting, when the form asks for them (bot/identity.py); false opts out")
 
     @field_validator("aliases")
     @classmethod

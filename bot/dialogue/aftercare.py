@@ -53,8 +53,11 @@ class AftercareFlows:
         elif verb == "rate_tags_done" and s.stage is Stage.rate_tags:
             s.stage = Stage.rate_text
         elif verb in ("rate_text", "rate_skip") and s.stage is Stage.rate_text and s.rating_case and s.rating_level:
+            comment = arg if verb == "rate_text" else ""
+            if comment and not await self.e._content_check.acceptable(self.user, comment):
+                return [TextReply(text=p.content_risky), *await self._reprompt()]  # not stored; asked again
             rating = await self.e._feedback.rate(self.user, s.rating_case, Level(s.rating_level), s.rating_tags,
-                                                 arg if verb == "rate_text" else "")
+                                                 comment)
             s.reset()
             if rating is None:
                 return [TextReply(text=p.rate_none)]

@@ -12,15 +12,19 @@ from bot.catalog import Material, Target
 from bot.content import Content
 from bot.dialogue import render
 from bot.dialogue.answers import Topic, answer, faq_answer, item_card
-from bot.dialogue.replies import (CardReply, ChoicesReply, Option,
-                                  Progress, Reply, TextReply)
+from bot.dialogue.replies import (CardReply, ChoicesReply, Option, Progress, Reply, TextReply,
+                                  numbered_options)
 from bot.dialogue.script import FieldSpec, Plan
 from bot.dialogue.state import Conversation, MaterialEntry, Stage
 from bot.dialogue.validation import Invalid, validate
 from bot.matching import Decision
 from bot.dialogue.aftercare import AftercareFlows
+from bot.dialogue.paying import PaymentFlows
+from bot.content_check import ContentCheck, PermissiveContentCheck
 from bot.feedback import Feedback
+from bot.identity import IdentityVerifier, SandboxIdentityVerifier, needs_real_name
 from bot.notify import Inbox
+from bot.payments.service import Payments
 from bot.ports import (BlobStore, CaseMaterial, CaseRepository, LicenceProvider, NewCase, Profile, ProfileStore,
                        SessionStore, SessionUnavailable)
 from bot.uploads import Upload, sniff
@@ -40,6 +44,15 @@ class Inbound:
 
     text: str | None = None
     upload: Upload | None = None
+    numbered: bool = False  # a text-only channel: a bare number picks one of the options last shown
+
+
+def _picked(message: Inbound, options: list[str]) -> Inbound:
+    """"2" on a text-only channel means the second option last shown."""
+    text = (message.text or "").strip()
+    if message.numbered and text.isdigit() and 1 <= int(text) <= len(options):
+        return Inbound(text=options[int(text) - 1])
+    return message
 
 
 class Engine:
@@ -48,11 +61,15 @@ class Engine:
     def __init__(self, content: Callable[[], Content], sessions: SessionStore, cases: CaseRepository,
                  profiles: ProfileStore, blobs: BlobStore, licences: LicenceProvider,
                  settings: EngineSettings, clock: Callable[[], datetime], inbox: Inbox,
-                 feedback: Feedback) -> None:
+                 feedback: Feedback, payments: Payments, *,
+                 identity: IdentityVerifier = SandboxIdentityVerifier(),
+                 content_check: ContentCheck = PermissiveContentCheck()) -> None:
         self._content = content
         self._sessions, self._cases, self._profiles = sessions, cases, profiles
         self._blobs, self._licences = blobs, licences
         self._settings, self._clock, self._inbox, self._feedback = settings, clock, inbox, feedback
+        self._payments = payments
+        self._identity, self._content_check = identity, content_check
 
     async def handle(self, user: str, message: Inbound) -> list[Reply]:
         """Process one message under the user's lock; state is saved only if handling succeeds.
@@ -64,7 +81,8 @@ class Engine:
                 saved = await session.load()
                 state = saved or Conversation()  # a fresh object: stores decode it on every load
                 content = self._content()
-                replies = await _Turn(self, content, user, state).run(message)
+                replies = await _Turn(self, content, user, state).run(_picked(message, state.last_options))
+                state.last_options = [o.value for o in numbered_options(replies)]
                 state.updated_at = self._clock()
                 await session.save(state)
                 return replies
@@ -84,7 +102,7 @@ class _TargetGone(Exception):
     """The conversation refers to an item or bundle that is no longer in the catalog."""
 
 
-class _Turn(AftercareFlows):
+class _Turn(AftercareFlows, PaymentFlows):
     """One message being handled: the content snapshot, the user's state and the engine's ports."""
 
     def __init__(self, engine: Engine, content: Content, user: str, state: Conversation) -> None:
@@ -132,6 +150,8 @@ class _Turn(AftercareFlows):
             if ticket.isdigit() and await self.e._feedback.answer(self.user, int(ticket), reply == "yes"):
                 return [TextReply(text=self.p.rectified_thanks)]
             return [TextReply(text=self.p.help)]
+        if verb == "pay":
+            return await self._pay(arg or None)
         if verb == "withdraw":
             return await self._withdraw(arg or None, confirmed=False)
         if verb == "withdraw_confirm":
@@ -153,6 +173,8 @@ class _Turn(AftercareFlows):
             return await self._rate("rate_skip" if words.means(text, "skip") else "rate_text", text)
         if stage in (Stage.rate_level, Stage.rate_tags):
             return await self._reprompt()
+        if stage in (Stage.idle, Stage.offered, Stage.clarify) and words.means(text, "pay"):
+            return await self._pay(None)
         if stage in (Stage.idle, Stage.offered, Stage.clarify) and words.means(text, "withdraw"):
             return await self._withdraw(None, confirmed=False)
         if stage is Stage.offered and words.means(text, "apply"):
@@ -366,7 +388,7 @@ class _Turn(AftercareFlows):
             news.append(ChoicesReply(text=self.p.rectified_ask.format(number=ticket.case_number, result=ticket.result),
                                      options=[Option(label=self.p.rectified_yes, value=f"/rectified {ticket.id} yes"),
                                               Option(label=self.p.rectified_no, value=f"/rectified {ticket.id} no")]))
-        return news + await self._greet_or_resume()
+        return news + await self._fees_due() + await self._greet_or_resume()
 
     async def _greet_or_resume(self) -> list[Reply]:
         if self.s.stage in (Stage.collect, Stage.confirm, Stage.reuse, Stage.pledge, Stage.edit):
@@ -390,6 +412,9 @@ class _Turn(AftercareFlows):
         if self.s.correcting:
             return await self._resubmit()
         target, plan = self._target(), self._plan()
+        if needs_real_name(target, plan) and not await self.e._identity.verify(
+                self.user, self.s.answers.get("applicant_name", ""), self.s.answers.get("id_number", "")):
+            return [TextReply(text=self.p.real_name_failed), self._summary()]
         now = self.e._clock()
         deadline = self.c.calendar.add_workdays(now.date(), target.promised_days)
         new_case = NewCase(

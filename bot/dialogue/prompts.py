@@ -86,6 +86,22 @@ class Prompts(BaseModel):
     progress_reason: str
     status_labels: dict[str, str]
     unread_title: str
+    progress_fee_due: str
+    progress_paid: str
+    progress_refunded: str
+    pay_none: str
+    pay_which: str
+    pay_request: str
+    pay_due: str
+    pay_now: str
+    pay_unavailable: str
+    plain_pick: str
+    plain_say: str
+    plain_current: str
+    plain_photo: str
+    plain_pay: str
+    pay_card: str
+    plain_unsupported: str
     withdraw_none: str
     withdraw_which: str
     withdraw_confirm: str
@@ -110,6 +126,14 @@ class Prompts(BaseModel):
     delivered_window: str
     delivered_mail: str
     delivered_elicence: str
+    pledge_confirmed: str
+    pledge_false: str
+    pledge_refusal_reason: str
+    escalated_callback: str
+    escalated_rectify: str
+    real_name_failed: str
+    content_risky: str
+    subscribe_phrases: dict[str, str]
     retry_later: str
     already_submitted: str
     none_of_these: str

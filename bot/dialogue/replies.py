@@ -67,9 +67,36 @@ class CardReply(BaseModel):
     actions: list[Option] = Field(default_factory=list)
 
 
-Reply = Annotated[Union[TextReply, ChoicesReply, FormStepReply, MaterialStepReply, CardReply],
+class PaymentReply(BaseModel):
+    """A fee to pay. WeChat Pay: call wx.requestPayment with `request` as it is. Sandbox: POST
+    /api/v1/payments/sandbox/{out_trade_no}/confirm stands in for the payer paying."""
+
+    type: Literal["payment"] = "payment"
+    text: str
+    case_number: str
+    amount: str = Field(description="Yuan, two decimals")
+    out_trade_no: str
+    provider: str
+    request: dict[str, str]
+
+
+Reply = Annotated[Union[TextReply, ChoicesReply, FormStepReply, MaterialStepReply, CardReply, PaymentReply],
                   Field(discriminator="type")]
 
 
 class ChatResponse(BaseModel):
     replies: list[Reply]
+
+
+def numbered_options(replies: list[Reply]) -> list[Option]:
+    """The options of these replies a user can pick by number on a text-only channel, in display order.
+    A free-text form step's options (上一步, 跳过 …) are left out: there a number is an answer."""
+    picked: list[Option] = []
+    for reply in replies:
+        if isinstance(reply, (ChoicesReply, MaterialStepReply)):
+            picked += reply.options
+        elif isinstance(reply, CardReply):
+            picked += reply.actions
+        elif isinstance(reply, FormStepReply) and reply.input == "choice":
+            picked += reply.options
+    return picked

@@ -52,6 +52,8 @@ class Conversation(BaseModel):
     rating_level: int | None = None
     rating_tags: list[str] = Field(default_factory=list)
     last_case: str | None = None
+    last_options: list[str] = Field(default_factory=list, description="Values of the options last shown, "
+                                    "in order: a text-only channel lets the user answer with their number")
     updated_at: datetime | None = None
 
     def start(self, target: str, submit_key: str) -> None:

@@ -362,7 +362,41 @@
     botRow(bubble);
   }
 
+  // The H5 page cannot call wx.requestPayment: with the sandbox it confirms the order itself (the notification
+  // then arrives asynchronously, as with WeChat Pay); with WeChat Pay it points to the mini-program.
+  function renderPayment(reply) {
+    var bubble = botBubble("payment");
+    bubble.appendChild(el("div", "msg-text", reply.text || ""));
+    bubble.appendChild(el("div", "pay-amount", "¥" + reply.amount));
+    if (reply.provider !== "sandbox") {
+      bubble.appendChild(el("div", "msg-note", "请在微信小程序中完成支付。"));
+      botRow(bubble);
+      return;
+    }
+    var group = el("div", "options");
+    group.setAttribute("data-group", "live");
+    var pay = el("button", "option", "确认支付（沙箱，不扣款）");
+    pay.type = "button";
+    pay.setAttribute("data-testid", "pay");
+    pay.addEventListener("click", function () {
+      if (pay.disabled) return;
+      pay.disabled = true;
+      fetch("/api/v1/payments/sandbox/" + encodeURIComponent(reply.out_trade_no) + "/confirm", {method: "POST"})
+        .then(function (response) {
+          addBotText(response.ok ? "支付成功，到账后会通知您。" : "这笔订单不能支付了，请重新回复“缴费”。", !response.ok);
+        })
+        .catch(function () {
+          pay.disabled = false;
+          addBotText("网络不太好，请再点一次。", true);
+        });
+    });
+    group.appendChild(pay);
+    bubble.appendChild(group);
+    botRow(bubble);
+  }
+
   var RENDERERS = {
+    payment: renderPayment,
     text: renderText,
     choices: renderChoices,
     card: renderCard,
@@ -374,6 +408,7 @@
     switch (reply.type) {
       case "form_step":
       case "material_step":
+      case "payment":
         return true;
       case "choices":
         return !!(reply.options && reply.options.length);

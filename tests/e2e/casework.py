@@ -1,7 +1,10 @@
 """Helpers for tests where citizens submit cases and staff work on them."""
 from __future__ import annotations
 
+import asyncio
 import re
+
+from app import DISPATCHER
 
 from tests.conftest import PNG
 
@@ -31,3 +34,33 @@ def auth(token: str) -> dict[str, str]:
 async def move(client, token: str, number: str, **body) -> tuple[int, dict]:
     response = await client.post(f"/api/v1/staff/cases/{number}/transitions", json=body, headers=auth(token))
     return response.status, await response.json()
+
+
+async def pay_fee(chat, number: str) -> dict:
+    """The citizen asks to pay, pays in the sandbox, and the asynchronous notification is recorded."""
+    replies = await chat.say("缴费")
+    payment = next(r for r in replies if r["type"] == "payment" and r["case_number"] == number)
+    confirmed = await chat.client.post(f"/api/v1/payments/sandbox/{payment['out_trade_no']}/confirm")
+    assert confirmed.status == 200, await confirmed.text()
+    for _ in range(100):
+        case = await (await chat.client.get(f"/api/v1/cases/{number}", params={"user": chat.user})).json()
+        if case["fee"]["state"] == "paid":
+            return payment
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"payment of {number} never recorded: {case['fee']}")
+
+
+async def completed_case(client, citizen, tokens) -> str:
+    """A renewal taken through pre-review, acceptance, payment of its fee and approval."""
+    number = await submitted_renewal(citizen)
+    for role, to in (("clerk", "pre_reviewed"), ("clerk", "accepted"), ("approver", "in_progress")):
+        assert (await move(client, tokens[role], number, to=to))[0] == 200
+    await pay_fee(citizen, number)
+    assert (await move(client, tokens["approver"], number, to="completed"))[0] == 200
+    return number
+
+
+async def deliver(client) -> None:
+    """Every progress message due now, delivered (including those the app's own dispatcher, woken by the
+    outbox write, is delivering at the same moment)."""
+    await client.app[DISPATCHER].drain()

@@ -3,21 +3,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from app import DISPATCHER
-from tests.e2e.casework import auth, move, submitted_renewal
-
-
-async def completed_case(client, citizen, tokens) -> str:
-    number = await submitted_renewal(citizen)
-    for role, to in (("clerk", "pre_reviewed"), ("clerk", "accepted"), ("approver", "in_progress"),
-                     ("approver", "completed")):
-        assert (await move(client, tokens[role], number, to=to))[0] == 200
-    return number
-
-
-async def deliver(client) -> None:
-    while await client.app[DISPATCHER].run_once():
-        pass
+from tests.e2e.casework import auth, completed_case, deliver
 
 
 async def test_good_rating_in_four_taps_and_editable_for_a_while(client, chat_factory, tokens, clock) -> None:

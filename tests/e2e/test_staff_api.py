@@ -6,7 +6,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from storage import tables
 from tests.conftest import PNG
-from tests.e2e.casework import VALID_ID, auth, move, submitted_renewal
+from tests.e2e.casework import VALID_ID, auth, deliver, move, pay_fee, submitted_renewal
 
 async def test_queue_view_and_audit(client, chat_factory, tokens, settings) -> None:
     number = await submitted_renewal(chat_factory("c1"))
@@ -64,6 +64,9 @@ async def test_full_lifecycle_with_roles_and_deferred_material(client, chat_fact
     again = await client.post(f"/api/v1/staff/cases/{number}/materials/id_photo/received",
                               headers=auth(tokens["clerk"]))
     assert again.status == 409
+    status, body = await move(client, tokens["approver"], number, to="completed")
+    assert status == 409 and "缴纳" in body["reason"]
+    await pay_fee(citizen, number)
     assert (await move(client, tokens["approver"], number, to="completed"))[0] == 200
     mine = await (await client.get(f"/api/v1/cases/{number}", params={"user": "c3"})).json()
     assert mine["status"] == "completed"
@@ -106,22 +109,18 @@ async def test_returned_case_resumes_the_chat_at_the_materials_to_fix(client, ch
 
 
 async def test_progress_reaches_the_citizen_once(client, chat_factory, tokens) -> None:
-    from app import DISPATCHER
     citizen = chat_factory("c6")
     number = await submitted_renewal(citizen)
     await move(client, tokens["clerk"], number, to="pre_reviewed")
     await move(client, tokens["clerk"], number, to="accepted")
-    dispatcher = client.app[DISPATCHER]
-    while await dispatcher.run_once():
-        pass
+    await deliver(client)
     await citizen.say("/hello")
     news = citizen.replies[0]["text"]
     assert number in news and "预审通过" in news and "已受理" in news and "已提交" in news
     await citizen.say("/hello")
     assert "新的办件进度" not in citizen.text()  # shown once
     await move(client, tokens["approver"], number, to="in_progress")
-    while await dispatcher.run_once():
-        pass
+    await deliver(client)
     body = await (await client.get("/api/v1/messages", params={"user": "c6"})).json()
     assert [m["text"] for m in body["messages"]] == [f"办件 {number} 进度：审批中。"]
     dead = await client.get("/api/v1/staff/outbox/dead", headers=auth(tokens["supervisor"]))
@@ -152,23 +151,22 @@ async def test_citizen_withdraws_an_open_case(client, chat_factory, tokens) -> N
 
 
 async def test_result_delivery_is_recorded_and_told_to_the_citizen(client, chat_factory, tokens) -> None:
-    from app import DISPATCHER
     citizen = chat_factory("c8")
     number = await submitted_renewal(citizen)
     path = f"/api/v1/staff/cases/{number}/delivery"
     early = await client.post(path, json={"method": "window"}, headers=auth(tokens["clerk"]))
     assert early.status == 409
-    for role, to in (("clerk", "pre_reviewed"), ("clerk", "accepted"), ("approver", "in_progress"),
-                     ("approver", "completed")):
+    for role, to in (("clerk", "pre_reviewed"), ("clerk", "accepted"), ("approver", "in_progress")):
         await move(client, tokens[role], number, to=to)
+    await pay_fee(citizen, number)
+    await move(client, tokens["approver"], number, to="completed")
     no_tracking = await client.post(path, json={"method": "mail"}, headers=auth(tokens["clerk"]))
     assert no_tracking.status == 422
     assert (await client.post(path, json={"method": "mail", "tracking": "SF1234567890"},
                               headers=auth(tokens["approver"]))).status == 403
     sent = await client.post(path, json={"method": "mail", "tracking": "SF1234567890"}, headers=auth(tokens["clerk"]))
     assert sent.status == 200
-    while await client.app[DISPATCHER].run_once():
-        pass
+    await deliver(client)
     await citizen.say("/hello")
     assert "SF1234567890" in citizen.text() and "寄出" in citizen.text()
     view = await (await client.get(f"/api/v1/staff/cases/{number}", headers=auth(tokens["clerk"]))).json()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 from datetime import datetime, timezone
 from pathlib import Path
@@ -13,10 +14,13 @@ from bot.dialogue.engine import Engine, EngineSettings, Inbound
 from bot.feedback import Feedback, FeedbackSettings
 from bot.dialogue.state import Stage
 from bot.licences import SandboxLicences
+from bot.payments.sandbox import SandboxPay
+from bot.payments.service import Payments, PaymentSettings
 from storage.blobs import LocalBlobStore
 from storage.cipher import FieldCipher, KeyedHash
 from storage.migrate import upgrade
 from storage.outbox import SqlInbox
+from storage.payments import SqlPayments
 from storage.ratings import SqlRatings
 from storage.sessions import MemorySessionStore
 from storage.sql import SqlCases, SqlProfiles
@@ -29,11 +33,16 @@ async def test_withdrawn_item_resets_the_conversation(content, tmp_path: Path) -
     current = {"content": content}
     sessions = MemorySessionStore(3600)
     cases = SqlCases(db, cipher, KeyedHash(os.urandom(32)))
+    def now() -> datetime:
+        return datetime.now(timezone.utc)
+
+    payments = Payments(SandboxPay(now, logging.getLogger("t")), SqlPayments(db), cases, lambda: current["content"],
+                        now, PaymentSettings(), logging.getLogger("t"))
     engine = Engine(lambda: current["content"], sessions, cases, SqlProfiles(db, cipher),
                     LocalBlobStore(tmp_path / "b", db), SandboxLicences(set()),
-                    EngineSettings(1000, ("image/png",), "DLH"), lambda: datetime.now(timezone.utc),
-                    SqlInbox(db), Feedback(SqlRatings(db), cases, lambda: current["content"],
-                                           lambda: datetime.now(timezone.utc), FeedbackSettings()))
+                    EngineSettings(1000, ("image/png",), "DLH"), now,
+                    SqlInbox(db), Feedback(SqlRatings(db), cases, lambda: current["content"], now, FeedbackSettings()),
+                    payments)
     await engine.handle("u", Inbound(text="身份证过期了"))
     await engine.handle("u", Inbound(text="/apply"))
     items = [i for code, i in content.catalog.items.items() if code != "GA0020000"]

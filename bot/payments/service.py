@@ -1,0 +1,265 @@
+"""Case fees: ordering when the citizen is ready to pay, acting on verified notifications exactly once,
+closing or refunding when a case ends without a result, settling what a lost notification left open, and
+reconciling our orders with the provider's records."""
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Callable
+
+from bot.content import Content
+from bot.lifecycle import CaseStatus
+from bot.notify import OutboxEvent
+from bot.payments.orders import Payment, PaymentStatus, PaymentStore, case_fee_fen
+from bot.payments.ports import (Notification, NotificationRejected, OrderRequest, PaymentProvider, RefundStatus,
+                                TradeState)
+from bot.ports import Case, CaseRepository
+
+CHINA = timezone(timedelta(hours=8))
+FEE_DUE = {CaseStatus.accepted, CaseStatus.in_progress}   # 受理后缴费
+ENDED_WITHOUT_RESULT = {CaseStatus.refused.value, CaseStatus.withdrawn.value}
+PAID_STATES = {PaymentStatus.paid, PaymentStatus.refunding, PaymentStatus.refunded}
+
+
+@dataclass(frozen=True)
+class PaymentSettings:
+    order_minutes: int = 24 * 60     # an order can be paid this long, then a new one is made
+    prepay_minutes: int = 110        # a prepay_id lives 2 h at WeChat Pay; ask again a little before
+    settle_after_minutes: int = 5    # query an unpaid order this long after it was made (lost notification)
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """One difference between our order and the provider's record of it."""
+
+    out_trade_no: str
+    case_number: str
+    kind: str          # missing_at_provider, paid_at_provider_only, paid_here_only, amount, refund, flagged
+    ours: str
+    theirs: str
+
+
+class Payments:
+    """The fee step of a case, behind one provider (WeChat Pay, the sandbox, …)."""
+
+    def __init__(self, provider: PaymentProvider, store: PaymentStore, cases: CaseRepository,
+                 content: Callable[[], Content], clock: Callable[[], datetime], settings: PaymentSettings,
+                 log: logging.Logger) -> None:
+        self._provider, self._store, self._cases = provider, store, cases
+        self._content, self._clock, self._settings, self._log = content, clock, settings, log
+
+    @property
+    def provider(self) -> str:
+        return self._provider.name
+
+    def fee_fen(self, case: Case) -> int:
+        return case_fee_fen(case, self._content().catalog)
+
+    async def settled(self, case: Case) -> bool:
+        """True when the case owes nothing: a free item, or its fee is paid."""
+        if self.fee_fen(case) == 0:
+            return True
+        return any(p.status is PaymentStatus.paid for p in await self._store.for_case(case.number))
+
+    async def fee_state(self, case: Case) -> tuple[int, str]:
+        """The fee in fen and where it stands: free, unpaid, paid, refunding or refunded."""
+        fee = self.fee_fen(case)
+        if fee == 0:
+            return 0, "free"
+        states = [p.status for p in await self._store.for_case(case.number) if p.status in PAID_STATES]
+        return fee, states[-1].value if states else "unpaid"
+
+    async def due(self, user: str) -> list[tuple[Case, int]]:
+        """The user's accepted cases with a fee not paid yet, and the fee in fen."""
+        owed = []
+        for case in await self._cases.list_for_user(user):
+            if CaseStatus(case.status) in FEE_DUE and (fee := self.fee_fen(case)):
+                if not any(p.status in PAID_STATES for p in await self._store.for_case(case.number)):
+                    owed.append((case, fee))
+        return owed
+
+    async def request(self, user: str, number: str) -> Payment | None:
+        """An order the citizen can pay now (made or refreshed at the provider); None if nothing is due."""
+        owed = {case.number: (case, fee) for case, fee in await self.due(user)}
+        if number not in owed:
+            return None
+        case, fee = owed[number]
+        now = self._clock()
+        orders = await self._store.for_case(number)
+        current = next((p for p in reversed(orders) if p.status is PaymentStatus.created
+                        and p.expires_at > now + timedelta(minutes=5)), None)
+        if current is None:
+            for stale in (p for p in orders if p.status is PaymentStatus.created):
+                await self._close(stale)
+            current = Payment(out_trade_no=f"{number}P{len(orders) + 1:02d}", case_number=number, user=user,
+                              provider=self._provider.name, amount_fen=fee,
+                              description=f"{case.target_name}"[:40] + f" {number}",
+                              status=PaymentStatus.created, created_at=now,
+                              expires_at=now + timedelta(minutes=self._settings.order_minutes))
+            await self._store.add(current)
+        fresh = current.prepared_at and now - current.prepared_at < timedelta(minutes=self._settings.prepay_minutes)
+        if not fresh:
+            prepay = await self._provider.create_order(OrderRequest(
+                out_trade_no=current.out_trade_no, description=current.description, amount_fen=current.amount_fen,
+                payer_openid=user, expires_at=current.expires_at))
+            await self._store.prepared(current.out_trade_no, prepay.client_params, now)
+            current = current.model_copy(update={"client_params": prepay.client_params, "prepared_at": now})
+        return current
+
+    async def receive(self, headers: Mapping[str, str], body: bytes) -> None:
+        """A notification as it arrived over HTTP: verified (signature, serial, timestamp window), refused if
+        this very delivery was seen before (a replay), then acted on. Raises NotificationRejected."""
+        notification = self._provider.verify_notification(headers, body, self._clock())
+        if not await self._store.first_delivery(notification.signature, self._clock()):
+            raise NotificationRejected("replayed delivery")
+        await self.on_notification(notification)
+
+    async def orders(self, number: str) -> list[Payment]:
+        return await self._store.for_case(number)
+
+    async def on_notification(self, notification: Notification) -> None:
+        """Act on a verified notification; repeating it changes nothing."""
+        if notification.order is not None and notification.order.trade_state is TradeState.SUCCESS:
+            await self._paid(notification.order.out_trade_no, notification.order.amount_fen,
+                             notification.order.transaction_id, notification.order.success_time)
+        elif notification.refund is not None:
+            payment = await self._store.get(notification.refund.out_trade_no)
+            if payment is None:
+                self._log.warning("refund notification for unknown order %s", notification.refund.out_trade_no)
+            elif notification.refund.status is RefundStatus.SUCCESS:
+                await self._refunded(payment)
+            else:
+                await self._store.flag(payment.out_trade_no, f"refund {notification.refund.status.value}",
+                                       self._clock())
+                self._log.error("refund of %s ended %s: needs a person", payment.out_trade_no,
+                                notification.refund.status.value)
+
+    async def _paid(self, out_trade_no: str, amount_fen: int, transaction_id: str | None,
+                    at: datetime | None) -> None:
+        payment = await self._store.get(out_trade_no)
+        if payment is None:
+            self._log.warning("payment notification for unknown order %s", out_trade_no)
+            return
+        if payment.status is not PaymentStatus.created:
+            return
+        if amount_fen != payment.amount_fen:
+            # never trust a notification alone for money: ask the provider before acting
+            remote = await self._provider.query(out_trade_no)
+            if (remote is None or remote.trade_state is not TradeState.SUCCESS
+                    or remote.amount_fen != payment.amount_fen):
+                await self._store.flag(out_trade_no, f"notified amount {amount_fen} != ordered {payment.amount_fen}",
+                                       self._clock())
+                self._log.error("payment %s: notified amount %d differs from the order's %d; not marked paid",
+                                out_trade_no, amount_fen, payment.amount_fen)
+                return
+        if await self._store.mark_paid(out_trade_no, transaction_id, at or self._clock(),
+                                       {"user": payment.user, "amount_fen": payment.amount_fen}):
+            self._log.info("payment %s paid (%d fen)", out_trade_no, payment.amount_fen)
+
+    async def _refunded(self, payment: Payment) -> None:
+        if await self._store.mark_refunded(payment.out_trade_no, self._clock(),
+                                           {"user": payment.user, "amount_fen": payment.amount_fen}):
+            self._log.info("payment %s refunded", payment.out_trade_no)
+
+    async def _close(self, payment: Payment) -> Payment:
+        """Close an unpaid order at the provider; if it turns out paid after all, record that instead."""
+        remote = await self._provider.query(payment.out_trade_no) if payment.prepared_at else None
+        if remote is not None and remote.trade_state in (TradeState.SUCCESS, TradeState.REFUND):
+            await self._paid(payment.out_trade_no, remote.amount_fen, remote.transaction_id, remote.success_time)
+        else:
+            if remote is not None and remote.trade_state is not TradeState.CLOSED:
+                await self._provider.close(payment.out_trade_no)
+            await self._store.mark_closed(payment.out_trade_no, self._clock())
+        return await self._store.get(payment.out_trade_no) or payment
+
+    async def end_case(self, number: str, reason: str) -> None:
+        """The case was refused or withdrawn: close unpaid orders, refund paid ones (idempotent: the refund
+        number is fixed per order, so asking twice refunds once)."""
+        for payment in await self._store.for_case(number):
+            if payment.status is PaymentStatus.created:
+                payment = await self._close(payment)
+            if payment.status in (PaymentStatus.paid, PaymentStatus.refunding):
+                refund_no = payment.refund_no or f"{payment.out_trade_no}R"
+                refund = await self._provider.refund(payment.out_trade_no, refund_no, payment.amount_fen,
+                                                     payment.amount_fen, reason[:80])
+                await self._store.mark_refunding(payment.out_trade_no, refund_no, self._clock())
+                if refund.status is RefundStatus.SUCCESS:
+                    await self._refunded(payment)
+
+    async def settle(self, limit: int = 100) -> int:
+        """Query orders whose notification may have been lost: paid ones are recorded, expired ones closed,
+        pending refunds confirmed. Returns how many changed."""
+        now, changed = self._clock(), 0
+        before = now - timedelta(minutes=self._settings.settle_after_minutes)
+        for payment in (await self._store.in_status([PaymentStatus.created], before))[:limit]:
+            remote = await self._provider.query(payment.out_trade_no) if payment.prepared_at else None
+            if remote is not None and remote.trade_state in (TradeState.SUCCESS, TradeState.REFUND):
+                self._log.warning("payment %s was paid but not notified; recorded from a query", payment.out_trade_no)
+                await self._paid(payment.out_trade_no, remote.amount_fen, remote.transaction_id, remote.success_time)
+                changed += 1
+            elif payment.expires_at <= now:
+                await self._close(payment)
+                changed += 1
+        for payment in (await self._store.in_status([PaymentStatus.refunding], before))[:limit]:
+            refund = await self._provider.query_refund(payment.refund_no or "")
+            if refund is not None and refund.status is RefundStatus.SUCCESS:
+                await self._refunded(payment)
+                changed += 1
+        return changed
+
+    async def reconcile(self, day: date) -> list[Mismatch]:
+        """Compare the orders made on `day` (China time) with the provider's records."""
+        start = datetime.combine(day, time(), CHINA)
+        mismatches = []
+        for payment in await self._store.created_between(start, start + timedelta(days=1)):
+            remote = await self._provider.query(payment.out_trade_no) if payment.prepared_at else None
+            found = _compare(payment, remote.trade_state if remote else None, remote.amount_fen if remote else None)
+            mismatches.extend(found)
+        for m in mismatches:
+            self._log.warning("reconciliation %s: %s %s (ours %s, provider %s)", day, m.out_trade_no, m.kind,
+                              m.ours, m.theirs)
+        return mismatches
+
+    async def forget_deliveries(self, window: timedelta) -> int:
+        """Drop replay fingerprints older than twice the timestamp window (older deliveries are stale anyway)."""
+        return await self._store.forget_deliveries(self._clock() - 2 * window)
+
+
+
+def _compare(payment: Payment, state: TradeState | None, amount: int | None) -> list[Mismatch]:
+    ours, theirs = payment.status.value, state.value if state else "-"
+
+    def mismatch(kind: str) -> Mismatch:
+        return Mismatch(payment.out_trade_no, payment.case_number, kind, ours, theirs)
+
+    found = [mismatch("flagged")] if payment.problem else []
+    if state is None:
+        return found + ([mismatch("missing_at_provider")] if payment.prepared_at else [])
+    if amount != payment.amount_fen:
+        found.append(Mismatch(payment.out_trade_no, payment.case_number, "amount", str(payment.amount_fen),
+                              str(amount)))
+    paid_there = state in (TradeState.SUCCESS, TradeState.REFUND)
+    paid_here = payment.status in PAID_STATES
+    if paid_there and not paid_here:
+        found.append(mismatch("paid_at_provider_only"))
+    elif paid_here and not paid_there:
+        found.append(mismatch("paid_here_only"))
+    elif (state is TradeState.REFUND) != (payment.status is PaymentStatus.refunded):
+        found.append(mismatch("refund"))
+    return found
+
+
+class RefundOnEnd:
+    """Outbox subscriber: when a case is refused or withdrawn, its orders are closed or refunded. Raising
+    makes the dispatcher retry later, so a provider outage delays the refund but never loses it."""
+
+    name = "payments"
+
+    def __init__(self, payments: Payments) -> None:
+        self._payments = payments
+
+    async def send(self, event: OutboxEvent, user: str, text: str) -> None:
+        if event.type == "case.status_changed" and event.payload.get("to") in ENDED_WITHOUT_RESULT:
+            await self._payments.end_case(event.case_number, str(event.payload.get("reason") or "办件终止"))

@@ -1,0 +1,55 @@
+"""Payment endpoints: WeChat Pay's notify callback, the sandbox's stand-in for the payer, and staff views of
+orders and of the daily reconciliation."""
+from __future__ import annotations
+
+from datetime import date
+
+from aiohttp import web
+
+from bot.lifecycle import Role
+from bot.payments.ports import NotificationRejected
+from bot.payments.sandbox import SandboxPay
+from bot.payments.service import Payments
+from bot.ports import Staff
+from bot.review import CaseReview
+from handlers.problems import dumps, problem
+
+
+class PaymentHandlers:
+    def __init__(self, payments: Payments, review: CaseReview, sandbox: SandboxPay | None) -> None:
+        self._payments, self._review, self._sandbox = payments, review, sandbox
+
+    async def wechat_notify(self, request: web.Request) -> web.Response:
+        """WeChat Pay's protocol: 204 when taken, else 4xx/5xx with {"code": "FAIL", "message": …} (it retries)."""
+        try:
+            await self._payments.receive(request.headers, await request.read())
+        except NotificationRejected as exc:
+            return web.json_response({"code": "FAIL", "message": str(exc)}, status=401)
+        return web.Response(status=204)
+
+    async def sandbox_confirm(self, request: web.Request) -> web.Response:
+        """Sandbox only: the payer pays the order; the notification arrives a moment later."""
+        assert self._sandbox is not None  # the route exists only with the sandbox provider
+        if not self._sandbox.confirm(request.match_info["out_trade_no"]):
+            return problem(409, "Conflict", "这笔订单不能支付（已支付、已关闭或已过期）。")
+        return web.json_response({"paid": True})
+
+    async def case_payments(self, request: web.Request, staff: Staff) -> web.Response:
+        number = request.match_info["number"]
+        if await self._review.view(staff, number) is None:  # scope check, and audited as a view
+            return problem(404, "Not found", "没有找到这个办件。")
+        orders = await self._payments.orders(number)
+        return web.json_response({"payments": [p.model_dump(mode="json", exclude={"client_params", "user"})
+                                               for p in orders]}, dumps=dumps)
+
+    async def reconciliation(self, request: web.Request, staff: Staff) -> web.Response:
+        """GET ?date=YYYY-MM-DD: our orders of that day (China time) against the provider's records."""
+        if staff.role is not Role.supervisor:
+            raise PermissionError("reconciliation is the supervisor's view")
+        try:
+            day = date.fromisoformat(request.query.get("date", ""))
+        except ValueError:
+            return problem(422, "Invalid request", "date 需要 YYYY-MM-DD 格式。")
+        mismatches = await self._payments.reconcile(day)
+        return web.json_response({"date": day.isoformat(), "mismatches": [m.__dict__ for m in mismatches]},
+                                 dumps=dumps)

@@ -1,0 +1,56 @@
+"""GET/POST /wechat/callback: WeChat's customer-service message push. Verified and decoded by the provider,
+deduplicated, answered with "success" at once (or with a transfer to the agents for 转人工); the dialogue
+runs in the background and replies through the send API."""
+from __future__ import annotations
+
+from aiohttp import web
+
+from bot.customer_service import CustomerService, ServiceMessage
+from bot.ports import SessionUnavailable
+from providers.wechat.callback import CallbackDecoder
+from providers.wechat.crypto import CallbackRejected
+from providers.wechat.messages import (BodyTooLarge, ImageMessage, IncomingMessage, SessionEnterEvent,
+                                       TextMessage)
+
+
+def service_message(message: IncomingMessage) -> ServiceMessage:
+    """The provider's message as the domain takes it."""
+    if isinstance(message, TextMessage):
+        return ServiceMessage(message.openid, message.dedupe_key, "text", text=message.Content)
+    if isinstance(message, ImageMessage):
+        return ServiceMessage(message.openid, message.dedupe_key, "image", media_id=message.MediaId)
+    if isinstance(message, SessionEnterEvent):
+        return ServiceMessage(message.openid, message.dedupe_key, "enter")
+    return ServiceMessage(message.openid, message.dedupe_key, "other")
+
+
+class WeChatHandlers:
+    def __init__(self, decoder: CallbackDecoder, service: CustomerService) -> None:
+        self._decoder, self._service = decoder, service
+
+    async def verify(self, request: web.Request) -> web.Response:
+        """URL verification: echo `echostr` when the signature and timestamp are right."""
+        try:
+            return web.Response(text=self._decoder.verify_url(request.query))
+        except CallbackRejected:
+            return web.Response(status=403, text="forbidden")
+
+    async def receive(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        try:
+            message = self._decoder.decode(request.query, body, request.content_type)
+        except BodyTooLarge:
+            return web.Response(status=413, text="too large")
+        except CallbackRejected:
+            return web.Response(status=400, text="rejected")
+        incoming = service_message(message)
+        try:
+            if not await self._service.first_delivery(incoming):
+                return web.Response(text="success")  # a retry of a message already taken
+        except SessionUnavailable:
+            return web.Response(status=503, text="try later")  # WeChat retries
+        if self._service.wants_human(incoming):
+            reply, content_type = self._decoder.transfer_reply(message, request.query, body)
+            return web.Response(text=reply, content_type=content_type)
+        self._service.start(incoming)
+        return web.Response(text="success")

@@ -1,0 +1,1 @@
+"""Adapters to external services: implementations of the ports in bot/."""

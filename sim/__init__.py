@@ -1,0 +1,1 @@
+"""Local simulators of external platforms, for tests and development."""

@@ -1,0 +1,85 @@
+"""督办 escalation and pledge verification storage, on SQLite and PostgreSQL: concurrent escalations of one
+ticket step record one escalation and one notice; an annotation replaces a case material with the event."""
+from __future__ import annotations
+
+import asyncio
+import os
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from bot.catalog.models import Level as StaffLevel
+from bot.lifecycle import Role
+from bot.ports import CaseEvent, PledgeVerification, Staff, StaffNotice
+from bot.ratings import Level, Rating, Rectification
+from storage import tables
+from storage.cipher import FieldCipher
+from storage.migrate import upgrade
+from storage.ratings import SqlRatings
+from storage.sql import SqlCases
+from storage.staff import SqlStaffNotices
+from tests.contract.test_sql_stores import HASH, NOW, new_case
+
+CIPHER = FieldCipher(os.urandom(32))
+SUPERVISOR = Staff(id=1, name="王督办", role=Role.supervisor, department="德令哈市公安局", level=StaffLevel.township)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncEngine:
+    url = request.getfixturevalue("postgres_url") if request.param == "postgres" else \
+        f"sqlite+aiosqlite:///{tmp_path}/escalation.db"
+    engine = create_async_engine(url)
+    await upgrade(engine)
+    yield engine
+    await engine.dispose()
+
+
+async def open_ticket(ratings: SqlRatings) -> Rectification:
+    rating = Rating(case_number="DLH20261127000001", user="u1", level=Level.very_unsatisfied, created_at=NOW,
+                    updated_at=NOW)
+    ticket = Rectification(id=0, case_number=rating.case_number, department=SUPERVISOR.department,
+                           level=rating.level, status="open", callback_due=date(2026, 11, 30),
+                           rectify_due=date(2026, 12, 18))
+    saved = await ratings.save(rating, ticket)
+    assert saved is not None
+    return saved
+
+
+def notice(ticket: Rectification, step: str, text: str) -> StaffNotice:
+    return StaffNotice(department=ticket.department, role=Role.supervisor, kind=f"escalation.{step}", text=text,
+                       case_number=ticket.case_number, ticket_id=ticket.id,
+                       created_at=datetime(2026, 12, 1, 2, 0, tzinfo=timezone.utc))
+
+
+async def test_concurrent_escalations_of_one_step_record_one(db: AsyncEngine) -> None:
+    ratings = SqlRatings(db)
+    ticket = await open_ticket(ratings)
+    claims = await asyncio.gather(*(ratings.escalate(ticket.id, "callback", notice(ticket, "callback", f"n{i}"))
+                                    for i in range(8)))
+    assert sorted(claims) == [False] * 7 + [True]
+    assert await ratings.escalate(ticket.id, "rectify", notice(ticket, "rectify", "r")) is True
+    stored = await ratings.ticket(ticket.id)
+    assert stored and stored.callback_escalated_at == datetime(2026, 12, 1, 2, 0, tzinfo=timezone.utc)
+    assert [t.id for t in await ratings.unclosed_tickets()] == [ticket.id]
+    notices = await SqlStaffNotices(db).for_staff(SUPERVISOR, 0)
+    assert [n.kind for n in notices] == ["escalation.rectify", "escalation.callback"]
+    clerk = SUPERVISOR.model_copy(update={"role": Role.clerk})
+    assert await SqlStaffNotices(db).for_staff(clerk, 0) == []
+
+
+async def test_annotation_replaces_a_material_with_its_event(db: AsyncEngine) -> None:
+    cases = SqlCases(db, CIPHER, HASH)
+    case = await cases.submit(new_case("pledge"), "DLH")
+    checked = case.materials[0].model_copy(update={"verification": PledgeVerification(
+        outcome="false", note="不实", by="staff:1", at=NOW)})
+    event = CaseEvent(at=NOW, actor="staff:1", from_status="submitted", to_status="submitted", detail={"pledge": "x"})
+    assert await cases.annotate(case.number, "accepted", event, "case.pledge_verified", {}, [checked]) is False
+    assert (await cases.get(case.number)).materials[0].verification is None  # nothing written
+    assert await cases.annotate(case.number, "submitted", event, "case.pledge_verified", {}, [checked]) is True
+    assert (await cases.get(case.number)).materials == [checked]
+    async with db.connect() as conn:
+        kinds = (await conn.execute(sa.select(tables.outbox.c.event_type).order_by(tables.outbox.c.id))).scalars().all()
+    assert kinds == ["case.submitted", "case.pledge_verified"]

@@ -1,0 +1,63 @@
+"""实名核验 before submitting: a refused identity blocks the submit politely; a verified one is remembered."""
+from __future__ import annotations
+
+import re
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from tests.conftest import PNG
+from tests.e2e.casework import VALID_ID
+from tests.e2e.miniprogram import DENIED_ID, require_login, settings, sim, sim_url  # noqa: F401
+
+
+async def renewal_until_confirm(chat, id_number: str) -> None:
+    """居民身份证换领 filled in up to the confirmation card."""
+    await chat.say("身份证过期了咋办")
+    await chat.tap("我要办理")
+    if "沿用" in chat.text():
+        await chat.tap("重新填写")
+    for answer in ("张三", id_number, "13800138000"):
+        await chat.say(answer)
+    await chat.tap("有效期满")
+    await chat.tap("邮寄到家")
+    await chat.say("德令哈市河西街道长江路1号")
+    await chat.tap("电子证照")
+    await chat.upload(PNG)
+    await chat.tap("跳过")
+
+
+async def test_a_refused_identity_is_not_submitted_until_corrected(client, chat_factory, settings) -> None:
+    citizen = chat_factory("rn1")
+    await renewal_until_confirm(citizen, DENIED_ID)
+    await citizen.tap("确认提交")
+    assert "未能通过实名核验" in citizen.text() and "确认提交" in citizen.text()
+    assert (await (await client.get("/api/v1/cases", params={"user": "rn1"})).json()) == {"cases": []}
+
+    await citizen.tap("修改")
+    await citizen.tap("身份证号")
+    await citizen.say(VALID_ID)
+    await citizen.tap("确认提交")
+    assert "提交成功" in citizen.text()
+    number = re.search(r"DLH\d{14}", citizen.text()).group(0)
+    cases = await (await client.get("/api/v1/cases", params={"user": "rn1"})).json()
+    assert [c["number"] for c in cases["cases"]] == [number]
+
+    db = create_async_engine(settings.database_url)
+    async with db.connect() as conn:
+        rows = (await conn.execute(sa.text("SELECT user_id, identity_hash FROM verified_identities"))).all()
+    await db.dispose()
+    assert [r.user_id for r in rows] == ["rn1"] and VALID_ID not in rows[0].identity_hash
+
+
+async def test_a_verified_identity_is_remembered_per_user(client, chat_factory, settings) -> None:
+    citizen = chat_factory("rn2")
+    for _ in range(2):
+        await renewal_until_confirm(citizen, VALID_ID)
+        await citizen.tap("确认提交")
+        assert "提交成功" in citizen.text()
+    db = create_async_engine(settings.database_url)
+    async with db.connect() as conn:
+        remembered = (await conn.execute(sa.text("SELECT count(*) FROM verified_identities"))).scalar_one()
+    await db.dispose()
+    assert remembered == 1
