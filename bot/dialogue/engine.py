@@ -355,7 +355,7 @@ class _Turn(AftercareFlows, PaymentFlows):
             self.s.stage = Stage.collect
             return await self._ask()
         if self.s.stage is not Stage.collect:
-            return [TextReply(text=self.p.nothing_to_cancel)] if self.s.stage is Stage.idle else self._reprompt()
+            return [TextReply(text=self.p.nothing_to_cancel)] if self.s.stage is Stage.idle else await self._reprompt()
         if self.s.step == 0:
             return [TextReply(text=self.p.at_first_step), *await self._ask()]
         return await self._goto(self.s.step - 1)

@@ -4,33 +4,16 @@ from __future__ import annotations
 import asyncio
 import os
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.accounts import SqlRevocations, SqlVerifiedIdentities
 from storage.cipher import KeyedHash
-from storage.migrate import upgrade
 from storage.subscriptions import SqlSubscribeQuota
+from tests.contract.test_sql_stores import database_url, db  # noqa: F401  (fixtures)
 
 NOW = datetime(2026, 11, 27, 9, 30, tzinfo=timezone.utc)
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "postgres":
-        return request.getfixturevalue("postgres_url")
-    return f"sqlite+aiosqlite:///{tmp_path}/contract.db"
-
-
-@pytest.fixture
-async def db(database_url: str) -> AsyncEngine:
-    engine = create_async_engine(database_url)
-    await upgrade(engine)
-    yield engine
-    await engine.dispose()
 
 
 async def test_a_consent_is_taken_once_per_event_and_given_back(db: AsyncEngine) -> None:

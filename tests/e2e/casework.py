@@ -11,11 +11,13 @@ from tests.conftest import PNG
 VALID_ID = "11010519491231002X"
 
 
-async def submitted_renewal(chat, defer_photo: bool = False) -> str:
-    """A citizen's 居民身份证换领 (公安局, township level), submitted; returns the case number."""
+async def renewal_until_confirm(chat, id_number: str = VALID_ID, defer_photo: bool = False) -> None:
+    """A citizen's 居民身份证换领 (公安局, township level) filled in up to the confirmation card."""
     await chat.say("身份证过期了咋办")
     await chat.tap("我要办理")
-    for answer in ("张三", VALID_ID, "13800138000"):
+    if "沿用" in chat.text():
+        await chat.tap("重新填写")
+    for answer in ("张三", id_number, "13800138000"):
         await chat.say(answer)
     await chat.tap("有效期满")
     await chat.tap("邮寄到家")
@@ -23,6 +25,11 @@ async def submitted_renewal(chat, defer_photo: bool = False) -> str:
     await chat.tap("电子证照")
     await chat.upload(PNG)
     await chat.tap("容缺" if defer_photo else "跳过")
+
+
+async def submitted_renewal(chat, defer_photo: bool = False) -> str:
+    """The renewal submitted; returns the case number."""
+    await renewal_until_confirm(chat, defer_photo=defer_photo)
     await chat.tap("确认提交")
     return re.search(r"DLH\d{14}", chat.text()).group(0)
 

@@ -308,3 +308,12 @@ async def test_too_many_messages_get_a_polite_429(aiohttp_client, settings, cont
     response = await client.post("/api/v1/chat/messages", json={"user": "fast", "text": "你好"})
     assert response.status == 429 and "稍等" in (await response.json())["detail"]
     assert response.headers["Retry-After"]
+
+
+async def test_back_while_an_item_is_offered_says_what_comes_next(chat_factory):
+    chat = chat_factory("back-offered")
+    await chat.say("身份证过期了咋办")
+    await chat.say("上一步")
+    assert "直接办理" in chat.text()
+    await chat.say("办理")
+    assert chat.last()["type"] == "form_step"

@@ -6,25 +6,8 @@ import re
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from tests.conftest import PNG
-from tests.e2e.casework import VALID_ID
+from tests.e2e.casework import VALID_ID, renewal_until_confirm
 from tests.e2e.miniprogram import DENIED_ID, require_login, settings, sim, sim_url  # noqa: F401
-
-
-async def renewal_until_confirm(chat, id_number: str) -> None:
-    """居民身份证换领 filled in up to the confirmation card."""
-    await chat.say("身份证过期了咋办")
-    await chat.tap("我要办理")
-    if "沿用" in chat.text():
-        await chat.tap("重新填写")
-    for answer in ("张三", id_number, "13800138000"):
-        await chat.say(answer)
-    await chat.tap("有效期满")
-    await chat.tap("邮寄到家")
-    await chat.say("德令哈市河西街道长江路1号")
-    await chat.tap("电子证照")
-    await chat.upload(PNG)
-    await chat.tap("跳过")
 
 
 async def test_a_refused_identity_is_not_submitted_until_corrected(client, chat_factory, settings) -> None:
