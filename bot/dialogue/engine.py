@@ -28,6 +28,7 @@ from bot.payments.service import Payments
 from bot.ports import (BlobStore, CaseMaterial, CaseRepository, LicenceProvider, NewCase, Profile, ProfileStore,
                        SessionStore, SessionUnavailable)
 from bot.uploads import Upload, sniff
+from bot.workdays import china_date
 
 
 @dataclass(frozen=True)
@@ -256,7 +257,7 @@ class _Turn(AftercareFlows, PaymentFlows):
             return await self._reprompt()
         step = self._step(plan)
         if isinstance(step, FieldSpec):
-            value = validate(step, text, self.e._clock().date())
+            value = validate(step, text, china_date(self.e._clock()))
             if isinstance(value, Invalid):
                 message = getattr(self.p, value.message).format(**value.params)
                 return [TextReply(text=message), *await self._ask()]
@@ -416,7 +417,7 @@ class _Turn(AftercareFlows, PaymentFlows):
                 self.user, self.s.answers.get("applicant_name", ""), self.s.answers.get("id_number", "")):
             return [TextReply(text=self.p.real_name_failed), self._summary()]
         now = self.e._clock()
-        deadline = self.c.calendar.add_workdays(now.date(), target.promised_days)
+        deadline = self.c.calendar.add_workdays(china_date(now), target.promised_days)
         new_case = NewCase(
             user=self.user, target=target.key, target_name=target.name,
             item_codes=[i.code for i in target.items],

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta
 from typing import Callable
 
 from bot.content import Content
@@ -16,8 +16,8 @@ from bot.payments.orders import Payment, PaymentStatus, PaymentStore, case_fee_f
 from bot.payments.ports import (Notification, NotificationRejected, OrderRequest, PaymentProvider, RefundStatus,
                                 TradeState)
 from bot.ports import Case, CaseRepository
+from bot.workdays import CHINA
 
-CHINA = timezone(timedelta(hours=8))
 FEE_DUE = {CaseStatus.accepted, CaseStatus.in_progress}   # 受理后缴费
 ENDED_WITHOUT_RESULT = {CaseStatus.refused.value, CaseStatus.withdrawn.value}
 PAID_STATES = {PaymentStatus.paid, PaymentStatus.refunding, PaymentStatus.refunded}

@@ -89,3 +89,14 @@ async def test_a_deadline_in_a_year_without_holiday_data_is_provisional(client, 
         "overdue": False, "due_soon": True}
     mine = await (await client.get(f"/api/v1/cases/{number}", params={"user": "d6"})).json()
     assert (mine["promised_date"], mine["promised_date_provisional"]) == ("2027-01-05", True)
+
+
+async def test_days_count_from_the_day_in_china_not_in_utc(client, chat_factory, tokens, clock) -> None:
+    """07:30 on Monday in 德令哈 is still Sunday in UTC; the day of submission is Monday all the same."""
+    clock.now = datetime(2026, 11, 29, 23, 30, tzinfo=timezone.utc)
+    citizen = chat_factory("d9")
+    number = await submitted_renewal(citizen)
+    assert (await deadlines(client, tokens, number))["pre_review_due"] == "2026-12-01"
+    assert await flags(client, tokens, clock, number, "2026-12-01") == (False, True)
+    clock.now = datetime(2026, 12, 1, 16, 30, tzinfo=timezone.utc)  # 00:30 on Wednesday in 德令哈
+    assert (await deadlines(client, tokens, number))["overdue"] is True
