@@ -2,7 +2,7 @@ VENV ?= .venv
 PYTHON ?= python3
 PY := $(VENV)/bin/python
 
-.PHONY: run test chat check bench
+.PHONY: run test chat check bench run-wechat-sim run-wechatpay-sim
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -23,3 +23,9 @@ check: $(VENV)/.installed  ## validate intents/ (catalog, scripts, dictionaries)
 
 bench: $(VENV)/.installed
 	$(PY) bench/bench_matcher.py
+
+run-wechat-sim: $(VENV)/.installed  ## a local WeChat (login, send API, media, pushes) on :8091
+	$(PY) -m sim.wechat --port 8091
+
+run-wechatpay-sim: $(VENV)/.installed  ## a local WeChat Pay v3 on :8090; writes matching settings to var/wechatpay-sim/app.env
+	$(PY) -m sim.wechatpay --port 8090

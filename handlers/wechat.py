@@ -9,8 +9,8 @@ from bot.customer_service import CustomerService, ServiceMessage
 from bot.ports import SessionUnavailable
 from providers.wechat.callback import CallbackDecoder
 from providers.wechat.crypto import CallbackRejected
-from providers.wechat.messages import (BodyTooLarge, ImageMessage, IncomingMessage, SessionEnterEvent,
-                                       TextMessage)
+from providers.wechat.messages import (BodyTooLarge, ImageMessage, IncomingMessage, MiniProgramPageMessage,
+                                       SessionEnterEvent, TextMessage)
 
 
 def service_message(message: IncomingMessage) -> ServiceMessage:
@@ -19,6 +19,8 @@ def service_message(message: IncomingMessage) -> ServiceMessage:
         return ServiceMessage(message.openid, message.dedupe_key, "text", text=message.Content)
     if isinstance(message, ImageMessage):
         return ServiceMessage(message.openid, message.dedupe_key, "image", media_id=message.MediaId)
+    if isinstance(message, MiniProgramPageMessage):  # a shared service page: its title says what is wanted
+        return ServiceMessage(message.openid, message.dedupe_key, "text", text=message.Title)
     if isinstance(message, SessionEnterEvent):
         return ServiceMessage(message.openid, message.dedupe_key, "enter")
     return ServiceMessage(message.openid, message.dedupe_key, "other")

@@ -5,15 +5,26 @@ in a phone-sized window the way a citizen would: ask, tap, type, upload.
 """
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import struct
 import time
+import urllib.request
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import aiohttp
 import pytest
+from sqlalchemy.ext.asyncio import create_async_engine
 
+from bot.catalog.models import Level
+from bot.lifecycle import Role
+from storage.staff import SqlStaff
 from tests.apps import AppProcess
+from tests.conftest import Chat as ApiChat
+from tests.e2e.casework import move, submitted_renewal
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 
@@ -44,9 +55,14 @@ if not CHROMIUM.exists():
 # ------------------------------------------------------------------ fixtures
 
 @pytest.fixture(scope="module")
-def app_url(tmp_path_factory: pytest.TempPathFactory):
+def app_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("h5app")
+
+
+@pytest.fixture(scope="module")
+def app_url(app_dir: Path):
     """The real app as a subprocess, on a free port, with its own database and blob folder."""
-    app = AppProcess(tmp_path_factory.mktemp("h5app")).start()
+    app = AppProcess(app_dir).start()
     try:
         yield app.url
     finally:
@@ -211,4 +227,38 @@ def test_user_id_is_generated_once_and_kept(app_url: str, page) -> None:
     page.reload()
     chat.wait_greeting()
     assert page.evaluate("localStorage.getItem('zwb_user')") == first
+    assert not page.page_errors, f"JavaScript errors on the page: {page.page_errors}"
+
+
+async def _accepted_case(url: str, database: Path, user: str) -> str:
+    """A renewal submitted over HTTP and accepted by a clerk: its fee is due."""
+    engine = create_async_engine(f"sqlite+aiosqlite:///{database}")
+    _, token = await SqlStaff(engine).add("h5-clerk", Role.clerk, "德令哈市公安局", Level.township)
+    await engine.dispose()
+    async with aiohttp.ClientSession(base_url=url) as session:
+        number = await submitted_renewal(ApiChat(session, user))  # type: ignore[arg-type]
+        for to in ("pre_reviewed", "accepted"):
+            assert (await move(session, token, number, to=to))[0] == 200
+    return number
+
+
+def test_paying_a_fee_in_the_sandbox(app_url: str, app_dir: Path, page) -> None:
+    user = f"e2e-pay-{os.getpid()}-{time.time_ns()}"
+    with ThreadPoolExecutor(1) as pool:  # Playwright's sync API owns this thread's event loop
+        number = pool.submit(asyncio.run, _accepted_case(app_url, app_dir / "app.db", user)).result()
+    chat = Chat(page)
+    page.goto(f"{app_url}/?user={user}")
+    assert "待缴费 20.00 元" in joined(chat.wait_greeting())
+    answer = chat.say("缴费")
+    assert "¥20.00" in joined(answer)
+    answer = chat.tap(page.get_by_test_id("pay").last)
+    assert "支付成功" in joined(answer)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:  # the provider's notification arrives a moment later
+        with urllib.request.urlopen(f"{app_url}/api/v1/cases/{number}?user={user}") as response:
+            if json.load(response)["fee"]["state"] == "paid":
+                break
+        time.sleep(0.1)
+    else:
+        pytest.fail("the payment was never recorded")
     assert not page.page_errors, f"JavaScript errors on the page: {page.page_errors}"

@@ -114,6 +114,15 @@ async def test_plain_xml_and_session_enter_event(client, sim) -> None:
     assert "居住证" in reply
 
 
+async def test_a_shared_service_page_is_read_by_its_title(client, sim) -> None:
+    user = WeChatUser(client, sim[0], "oWxCard")
+    sent = len(sim[0].sent)
+    assert await user.push({"MsgType": "miniprogrampage", "Title": "居住证申领", "AppId": sim[0].appid,
+                            "PagePath": "pages/item/index?code=GA0050000", "ThumbUrl": "", "ThumbMediaId": ""}) \
+        == ["success"]
+    assert "居住证申领" in user.replies_since(sent)
+
+
 async def test_retries_and_duplicates_are_answered_once(client, sim) -> None:
     simulator = sim[0]
     user = WeChatUser(client, simulator, "oWxDup")
