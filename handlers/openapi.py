@@ -15,6 +15,17 @@ _PROBLEM = {"description": "Problem details (RFC 9457); `detail` is Chinese text
             "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
 
 
+def _ticket_text(summary: str) -> dict[str, Any]:
+    """A staff POST on a rectification ticket with a {text} body, answering the ticket."""
+    return {"post": {
+        "summary": summary, "security": [{"bearer": []}],
+        "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {
+            "type": "object", "required": ["text"], "properties": {"text": {"type": "string"}}}}}},
+        "responses": {"200": {"description": "ticket"}, "401": _PROBLEM, "403": _PROBLEM, "404": _PROBLEM,
+                      "422": _PROBLEM}}}
+
+
 def openapi_document() -> dict[str, Any]:
     """Build the document once at start-up."""
     _, schemas = models_json_schema([(ChatRequest, "validation"), (ChatResponse, "serialization")],
@@ -114,35 +125,17 @@ def openapi_document() -> dict[str, Any]:
                 "parameters": [{"name": "escalated", "in": "query", "schema": {"type": "boolean"},
                                 "description": "only tickets with a missed deadline escalated to the supervisors"}],
                 "responses": {"200": {"description": "{rectifications: [...]}"}, "401": _PROBLEM}}},
-            "/api/v1/staff/rectifications/{id}/supervision": {"post": {
-                "summary": "A supervisor's 督办 note on a ticket of their department (the latest is kept)",
-                "security": [{"bearer": []}],
-                "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}],
-                "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                    "type": "object", "required": ["text"], "properties": {"text": {"type": "string"}}}}}},
-                "responses": {"200": {"description": "ticket"}, "401": _PROBLEM, "403": _PROBLEM, "404": _PROBLEM,
-                              "422": _PROBLEM}}},
+            "/api/v1/staff/rectifications/{id}/supervision": _ticket_text(
+                "A supervisor's 督办 note on a ticket of their department (the latest is kept)"),
             "/api/v1/staff/notifications": {"get": {
                 "summary": "Notices for the staff member's role in their department, newest first (e.g. supervisors: "
                            "rectification deadlines missed)", "security": [{"bearer": []}],
                 "parameters": [{"name": "after", "in": "query", "schema": {"type": "integer"},
                                 "description": "only notices with a larger id (polling)"}],
                 "responses": {"200": {"description": "{notifications: [...]}"}, "401": _PROBLEM, "422": _PROBLEM}}},
-            "/api/v1/staff/rectifications/{id}/callback": {"post": {
-                "summary": "Record the callback (回访) to the citizen", "security": [{"bearer": []}],
-                "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}],
-                "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                    "type": "object", "required": ["text"], "properties": {"text": {"type": "string"}}}}}},
-                "responses": {"200": {"description": "ticket"}, "401": _PROBLEM, "403": _PROBLEM, "404": _PROBLEM,
-                              "422": _PROBLEM}}},
-            "/api/v1/staff/rectifications/{id}/close": {"post": {
-                "summary": "Close with the written result; the citizen is told and can answer resolved or not",
-                "security": [{"bearer": []}],
-                "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}],
-                "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                    "type": "object", "required": ["text"], "properties": {"text": {"type": "string"}}}}}},
-                "responses": {"200": {"description": "ticket"}, "401": _PROBLEM, "403": _PROBLEM, "404": _PROBLEM,
-                              "422": _PROBLEM}}},
+            "/api/v1/staff/rectifications/{id}/callback": _ticket_text("Record the callback (回访) to the citizen"),
+            "/api/v1/staff/rectifications/{id}/close": _ticket_text(
+                "Close with the written result; the citizen is told and can answer resolved or not"),
             "/api/v1/staff/statistics": {"get": {
                 "summary": "Satisfaction and bad-rating rates per department and item, rectification on-time rate, "
                            "网上可办率", "security": [{"bearer": []}],

@@ -28,9 +28,10 @@ class MemoryWakeups:
         """Safe from any thread: the pool may give a connection back from a driver thread or a finalizer,
         and an Event set there would not wake the loop."""
         if self._loop is not None and not self._loop.is_closed():
-            self._loop.call_soon_threadsafe(self._woken)
+            self._loop.call_soon_threadsafe(self._notified)
 
-    def _woken(self) -> None:
+    def _notified(self) -> None:
+        """In the loop: what a local notify does (here: wake this instance's waiters)."""
         self._event.set()
 
     async def wait(self, timeout: float) -> bool:
@@ -58,12 +59,9 @@ class RedisWakeups(MemoryWakeups):
         self._tasks: set[asyncio.Task[Any]] = set()
         self._listener: asyncio.Task[None] | None = None
 
-    def notify(self) -> None:
-        if self._loop is not None and not self._loop.is_closed():
-            self._loop.call_soon_threadsafe(self._wake_everyone)
-
-    def _wake_everyone(self) -> None:
-        self._woken()
+    def _notified(self) -> None:
+        """Wake this instance at once and every other one through the channel."""
+        self._event.set()
         task = asyncio.get_running_loop().create_task(self._publish())
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -87,7 +85,7 @@ class RedisWakeups(MemoryWakeups):
                     await pubsub.subscribe(self._channel)
                     async for message in pubsub.listen():
                         if message.get("type") == "message":
-                            self._woken()
+                            self._event.set()
             except RedisError as exc:
                 self._log.debug("outbox wake-up listener: %s; retrying", exc)
                 await asyncio.sleep(5)

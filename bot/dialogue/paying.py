@@ -22,18 +22,18 @@ class PaymentFlows:
 
     async def _pay(self, number: str | None) -> list[Reply]:
         owed = await self.e._payments.due(self.user)
-        chosen = next((c for c, _ in owed if c.number == number), owed[0][0] if len(owed) == 1 else None)
         if not owed:
             return [TextReply(text=self.p.pay_none)]
-        if chosen is None:
+        picked = next((o for o in owed if o[0].number == number), owed[0] if len(owed) == 1 else None)
+        if picked is None:
             return [ChoicesReply(text=self.p.pay_which, options=[
                 Option(label=f"{c.target_name} {yuan(fee)}元", value=f"/pay {c.number}") for c, fee in owed])]
+        chosen = picked[0]
         try:
-            payment = await self.e._payments.request(self.user, chosen.number)
+            payment = await self.e._payments.request(*picked)
         except (PaymentUnavailable, PaymentRefused):  # refusals are logged by the provider for staff
             return [TextReply(text=self.p.pay_unavailable)]
-        if payment is None or payment.client_params is None:
-            return [TextReply(text=self.p.pay_none)]
+        assert payment.client_params is not None  # request() always leaves a prepay
         amount = yuan(payment.amount_fen)
         return [PaymentReply(text=self.p.pay_request.format(name=chosen.target_name, number=chosen.number,
                                                             amount=amount),

@@ -13,14 +13,15 @@ from bot.content import Content
 from bot.lifecycle import CaseStatus
 from bot.notify import OutboxEvent
 from bot.payments.orders import Payment, PaymentStatus, PaymentStore, case_fee_fen
-from bot.payments.ports import (Notification, NotificationRejected, OrderRequest, PaymentProvider, RefundStatus,
-                                TradeState)
+from bot.payments.ports import (Notification, NotificationRejected, OrderRequest, PaymentProvider, ProviderOrder,
+                                RefundStatus, TradeState)
 from bot.ports import Case, CaseRepository
 from bot.workdays import CHINA
 
 FEE_DUE = {CaseStatus.accepted, CaseStatus.in_progress}   # 受理后缴费
 ENDED_WITHOUT_RESULT = {CaseStatus.refused.value, CaseStatus.withdrawn.value}
 PAID_STATES = {PaymentStatus.paid, PaymentStatus.refunding, PaymentStatus.refunded}
+PAID_AT_PROVIDER = {TradeState.SUCCESS, TradeState.REFUND}
 
 
 @dataclass(frozen=True)
@@ -80,19 +81,15 @@ class Payments:
                     owed.append((case, fee))
         return owed
 
-    async def request(self, user: str, number: str) -> Payment | None:
-        """An order the citizen can pay now (made or refreshed at the provider); None if nothing is due."""
-        owed = {case.number: (case, fee) for case, fee in await self.due(user)}
-        if number not in owed:
-            return None
-        case, fee = owed[number]
-        now = self._clock()
+    async def request(self, case: Case, fee: int) -> Payment:
+        """An order for a fee that `due` lists, payable now (made, or refreshed at the provider)."""
+        number, user, now = case.number, case.user, self._clock()
         orders = await self._store.for_case(number)
         current = next((p for p in reversed(orders) if p.status is PaymentStatus.created
                         and p.expires_at > now + timedelta(minutes=5)), None)
         if current is None:
             for stale in (p for p in orders if p.status is PaymentStatus.created):
-                await self._close(stale)
+                await self._close(stale, await self._remote(stale))
             current = Payment(out_trade_no=f"{number}P{len(orders) + 1:02d}", case_number=number, user=user,
                               provider=self._provider.name, amount_fen=fee,
                               description=f"{case.target_name}"[:40] + f" {number}",
@@ -122,8 +119,7 @@ class Payments:
     async def on_notification(self, notification: Notification) -> None:
         """Act on a verified notification; repeating it changes nothing."""
         if notification.order is not None and notification.order.trade_state is TradeState.SUCCESS:
-            await self._paid(notification.order.out_trade_no, notification.order.amount_fen,
-                             notification.order.transaction_id, notification.order.success_time)
+            await self._paid(notification.order)
         elif notification.refund is not None:
             payment = await self._store.get(notification.refund.out_trade_no)
             if payment is None:
@@ -136,8 +132,9 @@ class Payments:
                 self._log.error("refund of %s ended %s: needs a person", payment.out_trade_no,
                                 notification.refund.status.value)
 
-    async def _paid(self, out_trade_no: str, amount_fen: int, transaction_id: str | None,
-                    at: datetime | None) -> None:
+    async def _paid(self, order: ProviderOrder) -> None:
+        """The provider says the order is paid (a notification, or a query): record it once."""
+        out_trade_no, amount_fen = order.out_trade_no, order.amount_fen
         payment = await self._store.get(out_trade_no)
         if payment is None:
             self._log.warning("payment notification for unknown order %s", out_trade_no)
@@ -154,7 +151,7 @@ class Payments:
                 self._log.error("payment %s: notified amount %d differs from the order's %d; not marked paid",
                                 out_trade_no, amount_fen, payment.amount_fen)
                 return
-        if await self._store.mark_paid(out_trade_no, transaction_id, at or self._clock(),
+        if await self._store.mark_paid(out_trade_no, order.transaction_id, order.success_time or self._clock(),
                                        {"user": payment.user, "amount_fen": payment.amount_fen}):
             self._log.info("payment %s paid (%d fen)", out_trade_no, payment.amount_fen)
 
@@ -163,11 +160,15 @@ class Payments:
                                            {"user": payment.user, "amount_fen": payment.amount_fen}):
             self._log.info("payment %s refunded", payment.out_trade_no)
 
-    async def _close(self, payment: Payment) -> Payment:
-        """Close an unpaid order at the provider; if it turns out paid after all, record that instead."""
-        remote = await self._provider.query(payment.out_trade_no) if payment.prepared_at else None
-        if remote is not None and remote.trade_state in (TradeState.SUCCESS, TradeState.REFUND):
-            await self._paid(payment.out_trade_no, remote.amount_fen, remote.transaction_id, remote.success_time)
+    async def _remote(self, payment: Payment) -> ProviderOrder | None:
+        """The provider's record of the order; one never sent to it (no prepay yet) has none."""
+        return await self._provider.query(payment.out_trade_no) if payment.prepared_at else None
+
+    async def _close(self, payment: Payment, remote: ProviderOrder | None) -> Payment:
+        """Close an unpaid order at the provider (`remote`: its record there); if it turns out paid after all,
+        record that instead."""
+        if remote is not None and remote.trade_state in PAID_AT_PROVIDER:
+            await self._paid(remote)
         else:
             if remote is not None and remote.trade_state is not TradeState.CLOSED:
                 await self._provider.close(payment.out_trade_no)
@@ -179,7 +180,7 @@ class Payments:
         number is fixed per order, so asking twice refunds once)."""
         for payment in await self._store.for_case(number):
             if payment.status is PaymentStatus.created:
-                payment = await self._close(payment)
+                payment = await self._close(payment, await self._remote(payment))
             if payment.status in (PaymentStatus.paid, PaymentStatus.refunding):
                 refund_no = payment.refund_no or f"{payment.out_trade_no}R"
                 refund = await self._provider.refund(payment.out_trade_no, refund_no, payment.amount_fen,
@@ -194,13 +195,13 @@ class Payments:
         now, changed = self._clock(), 0
         before = now - timedelta(minutes=self._settings.settle_after_minutes)
         for payment in (await self._store.in_status([PaymentStatus.created], before))[:limit]:
-            remote = await self._provider.query(payment.out_trade_no) if payment.prepared_at else None
-            if remote is not None and remote.trade_state in (TradeState.SUCCESS, TradeState.REFUND):
+            remote = await self._remote(payment)
+            if remote is not None and remote.trade_state in PAID_AT_PROVIDER:
                 self._log.warning("payment %s was paid but not notified; recorded from a query", payment.out_trade_no)
-                await self._paid(payment.out_trade_no, remote.amount_fen, remote.transaction_id, remote.success_time)
+                await self._paid(remote)
                 changed += 1
             elif payment.expires_at <= now:
-                await self._close(payment)
+                await self._close(payment, remote)
                 changed += 1
         for payment in (await self._store.in_status([PaymentStatus.refunding], before))[:limit]:
             refund = await self._provider.query_refund(payment.refund_no or "")
@@ -214,9 +215,7 @@ class Payments:
         start = datetime.combine(day, time(), CHINA)
         mismatches = []
         for payment in await self._store.created_between(start, start + timedelta(days=1)):
-            remote = await self._provider.query(payment.out_trade_no) if payment.prepared_at else None
-            found = _compare(payment, remote.trade_state if remote else None, remote.amount_fen if remote else None)
-            mismatches.extend(found)
+            mismatches.extend(_compare(payment, await self._remote(payment)))
         for m in mismatches:
             self._log.warning("reconciliation %s: %s %s (ours %s, provider %s)", day, m.out_trade_no, m.kind,
                               m.ours, m.theirs)
@@ -227,8 +226,8 @@ class Payments:
         return await self._store.forget_deliveries(self._clock() - 2 * window)
 
 
-
-def _compare(payment: Payment, state: TradeState | None, amount: int | None) -> list[Mismatch]:
+def _compare(payment: Payment, remote: ProviderOrder | None) -> list[Mismatch]:
+    state, amount = (remote.trade_state, remote.amount_fen) if remote else (None, None)
     ours, theirs = payment.status.value, state.value if state else "-"
 
     def mismatch(kind: str) -> Mismatch:
@@ -240,7 +239,7 @@ def _compare(payment: Payment, state: TradeState | None, amount: int | None) -> 
     if amount != payment.amount_fen:
         found.append(Mismatch(payment.out_trade_no, payment.case_number, "amount", str(payment.amount_fen),
                               str(amount)))
-    paid_there = state in (TradeState.SUCCESS, TradeState.REFUND)
+    paid_there = state in PAID_AT_PROVIDER
     paid_here = payment.status in PAID_STATES
     if paid_there and not paid_here:
         found.append(mismatch("paid_at_provider_only"))
