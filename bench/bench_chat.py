@@ -23,12 +23,14 @@ import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+UTTERANCES = ROOT / "tests" / "data" / "utterances.tsv"
 sys.path.insert(0, str(ROOT))
 
 from redis.asyncio import Redis  # noqa: E402
 
 from bot.dialogue.state import Conversation, MaterialEntry, Stage  # noqa: E402
 from storage.cipher import FieldCipher  # noqa: E402
+from storage.redis_pipe import PipelinedRedis  # noqa: E402
 from storage.redis_sessions import RedisSessionStore, SessionKeys  # noqa: E402
 from tests.apps import AppProcess  # noqa: E402
 from tests.backends import SHARED_POSTGRES, SHARED_REDIS, create_database, delete_prefix, drop_database  # noqa: E402
@@ -40,7 +42,8 @@ def wrk(urls: list[str], seconds: int, connections: int) -> tuple[float, dict[st
     share = max(1, connections // len(urls))
     processes = [subprocess.Popen(["wrk", "-t1", f"-c{share}", f"-d{seconds}s", "--latency",
                                    "-s", str(ROOT / "bench" / "chat.lua"), f"{url}/api/v1/chat/messages"],
-                                  stdout=subprocess.PIPE, text=True) for url in urls]
+                                  stdout=subprocess.PIPE, text=True,
+                                  env={**os.environ, "ZWB_BENCH_UTTERANCES": str(UTTERANCES)}) for url in urls]
     outputs = [p.communicate()[0] for p in processes]
     total = sum(float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)) for out in outputs)
     errors = sum(int(m.group(1)) for out in outputs for m in re.finditer(r"Non-2xx or 3xx responses: (\d+)", out))
@@ -68,7 +71,7 @@ def wait_ready(url: str) -> None:
 async def redis_memory(url: str, prefix: str, count: int) -> tuple[float, int]:
     """Bytes per stored conversation (INFO used_memory delta over `count`), and MEMORY USAGE of one."""
     client = Redis.from_url(url)
-    store = RedisSessionStore(client, FieldCipher(os.urandom(32)), 3600, SessionKeys(prefix))
+    store = RedisSessionStore(PipelinedRedis(url), FieldCipher(os.urandom(32)), 3600, SessionKeys(prefix))
     state = Conversation(stage=Stage.collect, target="GA0020000", step=7, submit_key=uuid.uuid4().hex,
                          answers={"applicant_name": "张三", "id_number": "11010519491231002X",
                                   "phone": "13800138000", "reason": "有效期满", "delivery": "邮寄到家",
@@ -81,6 +84,7 @@ async def redis_memory(url: str, prefix: str, count: int) -> tuple[float, int]:
     after = int((await client.info("memory"))["used_memory"])
     one = await client.memory_usage(f"{prefix}:conv:idle-0")
     await client.aclose()
+    await store.close()
     return (after - before) / count, int(one or 0)
 
 
@@ -107,7 +111,8 @@ def main(argv: list[str] | None = None) -> int:
         rows = [("bare aiohttp handler", [f"http://127.0.0.1:{port}"]),
                 ("zhengwu-bot, 1 process", [apps[0].url]),
                 ("zhengwu-bot, 2 processes", [a.url for a in apps])]
-        print(f"{args.seconds} s each, every request a new user's matching first turn; wrk shares the 2 cores")
+        print(f"{args.seconds} s each, every request a new user's first turn, texts from {UTTERANCES.name} in turn "
+              f"(after the first pass the matcher remembers them); wrk shares the {os.cpu_count()} cores")
         print(f"{'':28} {'req/s':>8} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8}")
         for connections in (args.connections, 4):
             baseline = None

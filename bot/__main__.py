@@ -52,11 +52,15 @@ def _purge_drafts(argv: list[str]) -> int:
     """Delete uploads of drafts never submitted, older than draft_retention_days (the app also does it hourly)."""
     from datetime import datetime, timedelta, timezone
 
-    from storage.blobs import LocalBlobStore
+    from storage.blob_stores import build_blob_store
 
     async def run(engine, settings):  # type: ignore[no-untyped-def]
         cutoff = datetime.now(timezone.utc) - timedelta(days=settings.draft_retention_days)
-        purged = await LocalBlobStore(settings.blob_dir, engine).purge_unclaimed(cutoff)
+        blobs = build_blob_store(settings, engine)
+        try:
+            purged = await blobs.purge_unclaimed(cutoff)
+        finally:
+            await blobs.close()
         print(f"purged {purged} uploads of drafts last touched before {cutoff:%Y-%m-%d %H:%M} UTC")
 
     return _with_database(run)

@@ -6,13 +6,28 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 
 class UploadSettings(BaseModel):
     max_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
     allowed_types: list[str] = ["image/jpeg", "image/png", "application/pdf"]
+
+
+class S3BlobSettings(BaseModel):
+    """An S3-compatible bucket for uploads (blob_store: s3). Keys come from ZWB_BLOB_S3__ACCESS_KEY and
+    ZWB_BLOB_S3__SECRET_KEY. `path` addressing is endpoint/bucket/key (MinIO, Ceph); `virtual` is
+    bucket.endpoint/key (Aliyun OSS, Tencent COS buckets created since 2024, AWS)."""
+
+    endpoint: str = Field(default="", pattern=r"^(https?://.+)?$", description="e.g. http://minio.internal:9000")
+    bucket: str = ""
+    region: str = "us-east-1"
+    access_key: str = ""
+    secret_key: SecretStr = SecretStr("")
+    prefix: str = Field(default="", description="Prepended to the SHA-256 in object keys, e.g. uploads/")
+    addressing: Literal["path", "virtual"] = "path"
+    timeout_seconds: float = Field(default=30.0, gt=0)
 
 
 class RateLimitSettings(BaseModel):
@@ -110,6 +125,8 @@ class Settings(BaseSettings):
     intents_dir: Path = Path("intents")
     semantic_tiebreaker: bool = Field(default=True, description="Resolve clarify decisions with an embedding model")
     blob_dir: Path = Path("var/blobs")
+    blob_store: Literal["local", "s3"] = Field(default="local", description="Uploads in blob_dir or in blob_s3")
+    blob_s3: S3BlobSettings = S3BlobSettings()
     field_key: str = ""
     field_old_keys: list[str] = Field(default_factory=list, description="Retired keys, still used to decrypt")
     search_key: str = Field(default="", description="Key of the keyed hash that makes 身份证号 searchable")
@@ -143,6 +160,14 @@ class Settings(BaseSettings):
     def _drafts_outlive_conversations(self) -> "Settings":
         if self.draft_retention_days * 86400 < self.session_idle_seconds:
             raise ValueError("draft_retention_days must cover session_idle_seconds: a resumed draft needs its uploads")
+        return self
+
+    @model_validator(mode="after")
+    def _blob_store_complete(self) -> "Settings":
+        s3 = self.blob_s3
+        complete = s3.endpoint and s3.bucket and s3.access_key and s3.secret_key.get_secret_value()
+        if self.blob_store == "s3" and not complete:
+            raise ValueError("blob_store s3 needs blob_s3.endpoint, bucket, access_key and secret_key")
         return self
 
     @model_validator(mode="after")

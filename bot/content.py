@@ -10,6 +10,7 @@ from bot.dialogue.answers import QuestionWords
 from bot.dialogue.prompts import Prompts
 from bot.dialogue.script import ScriptBook
 from bot.matching import Matcher
+from bot.matching.matcher import RECENT_RESULTS
 from bot.matching.lexicon import Lexicon, load_user_words
 from bot.matching.semantic import Embedder, SemanticTieBreaker
 from bot.workdays import WorkdayCalendar, load_holiday_files
@@ -40,10 +41,11 @@ def matcher_targets(catalog: Catalog, scripts: ScriptBook) -> list[tuple[str, st
     return targets
 
 
-def build_matcher(catalog: Catalog, scripts: ScriptBook, lexicon: Lexicon, user_words: list[str]) -> Matcher:
+def build_matcher(catalog: Catalog, scripts: ScriptBook, lexicon: Lexicon, user_words: list[str],
+                  recent_results: int = RECENT_RESULTS) -> Matcher:
     """Index every item and bundle by name, short name, aliases and script synonyms."""
     targets = matcher_targets(catalog, scripts)
-    return Matcher(lexicon, targets, user_words + [name for _, name, _ in targets])
+    return Matcher(lexicon, targets, user_words + [name for _, name, _ in targets], recent_results=recent_results)
 
 
 def load_content(directory: Path, log: logging.Logger, embedder: Embedder | None = None) -> Content:

@@ -16,6 +16,10 @@ class SessionUnavailable(Exception):
     """The session store cannot be reached, or the user's lock was not free in time or was lost."""
 
 
+class BlobStoreUnavailable(Exception):
+    """The blob store could not be reached or refused the request (e.g. S3 5xx, network, wrong credentials)."""
+
+
 class ConversationSession(Protocol):
     """One user's state while their lock is held."""
 

@@ -9,7 +9,7 @@ from bot.dialogue.replies import ChatResponse
 from bot.ports import RateLimiter
 from bot.uploads import Upload
 from handlers.auth import USER_PATTERN, RequestAuth
-from handlers.problems import dumps, problem, validation_problem
+from handlers.problems import problem, validation_problem
 
 
 class ChatRequest(BaseModel):
@@ -51,8 +51,8 @@ class ChatHandlers:
             response = problem(503, "Try again", exc.message)
             response.headers["Retry-After"] = "1"
             return response
-        return web.json_response(ChatResponse(replies=replies).model_dump(mode="json", exclude_none=True),
-                                 dumps=dumps)
+        return web.Response(text=ChatResponse(replies=replies).model_dump_json(exclude_none=True),
+                            content_type="application/json")
 
     async def _read_upload(self, request: web.Request) -> tuple[str | None, Inbound] | web.Response:
         """Read `user` (if sent) and one `file`; stop reading a file at the limit instead of buffering it all."""

@@ -4,8 +4,15 @@ from __future__ import annotations
 import time
 from typing import Callable
 
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
+
+from storage.redis_pipe import PipelinedRedis, Script
+
+_COUNT = Script("""
+local count = redis.call('incr', KEYS[1])
+if count == 1 then redis.call('expire', KEYS[1], ARGV[1]) end
+return count
+""")
 
 
 class MemoryRateLimiter:
@@ -28,7 +35,7 @@ class RedisRateLimiter:
     """INCR on `<prefix>:rate:<user>:<window>`, expiring with the window. Fails open if Redis is down:
     the conversation itself then answers "please retry", so nothing is lost by letting the message through."""
 
-    def __init__(self, client: Redis, prefix: str, limit: int, window_seconds: int,
+    def __init__(self, client: PipelinedRedis, prefix: str, limit: int, window_seconds: int,
                  clock: Callable[[], float] = time.time) -> None:
         self._redis, self._prefix = client, prefix
         self._limit, self._window, self._clock = limit, window_seconds, clock
@@ -36,8 +43,7 @@ class RedisRateLimiter:
     async def allow(self, user: str) -> bool:
         key = f"{self._prefix}:rate:{user}:{int(self._clock() // self._window)}"
         try:
-            async with self._redis.pipeline(transaction=True) as pipe:
-                count, _ = await pipe.incr(key).expire(key, self._window * 2).execute()
+            count = await self._redis.eval(_COUNT, [key], [self._window * 2])
         except RedisError:
             return True
         return int(count) <= self._limit

@@ -8,41 +8,41 @@ what a newer holder wrote.
 from __future__ import annotations
 
 import asyncio
-import uuid
+import os
 import zlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from bot.dialogue.state import Conversation
 from bot.ports import SessionUnavailable
 from storage.cipher import FieldCipher
+from storage.redis_pipe import PipelinedRedis, Script
 
 # Take the lock and read the state in one round trip: {taken, state}.
-_ACQUIRE_AND_LOAD = """
+_ACQUIRE_AND_LOAD = Script("""
 if redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
   return {1, redis.call('get', KEYS[2])}
 end
 return {0, false}
-"""
+""")
 # Save only while holding the lock (fencing), and release it, in one round trip.
-_SAVE_AND_RELEASE = """
+_SAVE_AND_RELEASE = Script("""
 if redis.call('get', KEYS[1]) == ARGV[1] then
   redis.call('set', KEYS[2], ARGV[2], 'EX', ARGV[3])
   redis.call('del', KEYS[1])
   return 1
 end
 return 0
-"""
-_RELEASE_IF_HOLDER = """
+""")
+_RELEASE_IF_HOLDER = Script("""
 if redis.call('get', KEYS[1]) == ARGV[1] then
   return redis.call('del', KEYS[1])
 end
 return 0
-"""
+""")
 
 
 @dataclass(frozen=True)
@@ -83,13 +83,10 @@ class _RedisSession:
 class RedisSessionStore:
     """SessionStore on Redis, shared by any number of app instances. Two round trips per message."""
 
-    def __init__(self, client: Redis, cipher: FieldCipher, idle_seconds: int,
+    def __init__(self, client: PipelinedRedis, cipher: FieldCipher, idle_seconds: int,
                  keys: SessionKeys = SessionKeys(), lock: LockSettings = LockSettings()) -> None:
         self._redis, self._cipher, self._idle = client, cipher, idle_seconds
         self._keys, self._lock = keys, lock
-        self._acquire_script = client.register_script(_ACQUIRE_AND_LOAD)
-        self._save_script = client.register_script(_SAVE_AND_RELEASE)
-        self._release_script = client.register_script(_RELEASE_IF_HOLDER)
         self._local: dict[str, tuple[asyncio.Lock, int]] = {}
 
     @asynccontextmanager
@@ -113,13 +110,13 @@ class RedisSessionStore:
                 self._local[user] = (lock, waiting - 1)
 
     async def _acquire(self, user: str) -> _RedisSession:
-        token = uuid.uuid4().hex
+        token = os.urandom(12).hex()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._lock.wait_ms / 1000
         keys = [self._keys.lock(user), self._keys.state(user)]
         try:
             while True:
-                taken, stored = await self._acquire_script(keys=keys, args=[token, self._lock.lease_ms])
+                taken, stored = await self._redis.eval(_ACQUIRE_AND_LOAD, keys, [token, self._lock.lease_ms])
                 if taken:
                     return _RedisSession(self, user, token, stored)
                 if loop.time() >= deadline:
@@ -130,7 +127,7 @@ class RedisSessionStore:
 
     async def _release(self, user: str, token: str) -> None:
         try:
-            await self._release_script(keys=[self._keys.lock(user)], args=[token])
+            await self._redis.eval(_RELEASE_IF_HOLDER, [self._keys.lock(user)], [token])
         except RedisError:
             pass  # the lease expires by itself
 
@@ -140,12 +137,12 @@ class RedisSessionStore:
     async def _save_and_release(self, user: str, token: str, state: Conversation) -> None:
         blob = self._cipher.encrypt_bytes(zlib.compress(state.model_dump_json(exclude_defaults=True).encode(), 6))
         try:
-            saved = await self._save_script(keys=[self._keys.lock(user), self._keys.state(user)],
-                                            args=[token, blob, self._idle])
+            saved = await self._redis.eval(_SAVE_AND_RELEASE, [self._keys.lock(user), self._keys.state(user)],
+                                           [token, blob, self._idle])
         except RedisError as exc:
             raise SessionUnavailable(f"redis: {exc}") from exc
         if not saved:
             raise SessionUnavailable(f"lock of {user} was lost before saving (lease {self._lock.lease_ms} ms)")
 
     async def close(self) -> None:
-        await self._redis.aclose()
+        await self._redis.close()

@@ -15,6 +15,7 @@ from app import build_app
 from bot.config import Settings
 from bot.content import Content, load_content
 from tests.backends import postgres_server, postgres_url, redis_prefix, redis_server  # noqa: F401  (fixtures)
+from tests.s3 import s3_server  # noqa: F401  (fixture)
 
 ROOT = Path(__file__).resolve().parent.parent
 PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4"

@@ -83,7 +83,7 @@ class PrivatePostgres:
 class PrivateRedis:
     """A redis-server process on a free port; `persistent` keeps an append-only file across restarts."""
 
-    def __init__(self, persistent: bool = False) -> None:
+    def __init__(self, persistent: bool = False, options: tuple[str, ...] = ()) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
             raise FileNotFoundError("redis-server not found")
@@ -92,6 +92,7 @@ class PrivateRedis:
         self.dir = Path(tempfile.mkdtemp(prefix="zwb-redis-"))
         self._persistence = ["--appendonly", "yes", "--appendfsync", "always"] if persistent else [
             "--appendonly", "no"]
+        self._options = options
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -101,7 +102,7 @@ class PrivateRedis:
     def start(self) -> None:
         self._process = subprocess.Popen(
             [self._binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--dir", str(self.dir),
-             *self._persistence],
+             *self._persistence, *self._options],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         _wait_port(self.port)
 

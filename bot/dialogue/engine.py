@@ -25,8 +25,8 @@ from bot.feedback import Feedback
 from bot.identity import IdentityVerifier, SandboxIdentityVerifier, needs_real_name
 from bot.notify import Inbox
 from bot.payments.service import Payments
-from bot.ports import (BlobStore, CaseMaterial, CaseRepository, LicenceProvider, NewCase, Profile, ProfileStore,
-                       SessionStore, SessionUnavailable)
+from bot.ports import (BlobStore, BlobStoreUnavailable, CaseMaterial, CaseRepository, LicenceProvider, NewCase,
+                       Profile, ProfileStore, SessionStore, SessionUnavailable)
 from bot.uploads import Upload, sniff
 from bot.workdays import china_date
 
@@ -75,7 +75,7 @@ class Engine:
     async def handle(self, user: str, message: Inbound) -> list[Reply]:
         """Process one message under the user's lock; state is saved only if handling succeeds.
 
-        Raises TryAgain (with a polite Chinese message) when the session store cannot be used now.
+        Raises TryAgain (with a polite Chinese message) when the session or blob store cannot be used now.
         """
         try:
             async with self._sessions.session(user) as session:
@@ -87,7 +87,7 @@ class Engine:
                 state.updated_at = self._clock()
                 await session.save(state)
                 return replies
-        except SessionUnavailable as exc:
+        except (SessionUnavailable, BlobStoreUnavailable) as exc:
             raise TryAgain(self._content().prompts.retry_later) from exc
 
 

@@ -24,7 +24,7 @@ Candidates carry the terms that explain them.
 from __future__ import annotations
 
 import math
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Iterable
@@ -42,6 +42,7 @@ UNKNOWN_MASS = 0.5      # mass of a content character that no catalog term cover
 BUNDLE_CUE = "一件事"    # canonical word for "all at once" (一起办, 一站式, 全套...)
 BUNDLE_PENALTY = 0.7    # a bundle without that cue in the query keeps this share of its score
 MAX_USER_WORD = 5       # longer user words (whole catalog names) are not given to jieba
+RECENT_RESULTS = 4096   # match results kept per matcher (a content reload starts afresh)
 WHOLE_PHRASE = 1.2      # a whole phrase weighs at least this many times the sum of its parts
 FRAGMENT = 0.5          # weight kept by a term found only as part of a longer term
 KEEP = 3                # candidates scored exactly
@@ -117,7 +118,8 @@ class Matcher:
     """Build once from (key, name, phrases) triples; `match` is pure and thread-safe."""
 
     def __init__(self, lexicon: Lexicon, targets: Iterable[tuple[str, str, list[str]]],
-                 user_words: Iterable[str] = (), thresholds: Thresholds = Thresholds()) -> None:
+                 user_words: Iterable[str] = (), thresholds: Thresholds = Thresholds(),
+                 recent_results: int = RECENT_RESULTS) -> None:
         self._lexicon = lexicon
         self._thresholds = thresholds
         self._keys: list[str] = []
@@ -138,6 +140,9 @@ class Matcher:
             self._is_bundle.append(key.startswith("bundle:"))
             term_sets.append(self._terms_of(tokenizer, [name, *phrases]))
         self._index = self._build(term_sets)
+        # Citizens type the same few hundred phrasings again and again; results are pure per text.
+        self._recent: OrderedDict[str, MatchResult] = OrderedDict()
+        self._recent_max = recent_results
 
     def _terms_of(self, tokenizer: jieba.Tokenizer, phrases: list[str]) -> set[str]:
         terms: set[str] = set()
@@ -343,6 +348,17 @@ class Matcher:
         """Rank targets for an utterance and decide: match, clarify or none."""
         lex = self._lexicon
         text = lex.strip_fillers(lex.normalize(utterance)).strip()
+        if (known := self._recent.get(text)) is not None:
+            self._recent.move_to_end(text)
+            return known
+        result = self._decide(text)
+        self._recent[text] = result
+        if len(self._recent) > self._recent_max:
+            self._recent.popitem(last=False)
+        return result
+
+    def _decide(self, text: str) -> MatchResult:
+        lex = self._lexicon
         hits = self._hits(text)
         # Mass of each content character: density of the most specific term covering it.
         mass = [0.0] * len(text)

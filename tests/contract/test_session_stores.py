@@ -11,6 +11,7 @@ from redis.asyncio import Redis
 from bot.dialogue.state import Conversation, Stage
 from bot.ports import SessionUnavailable
 from storage.cipher import FieldCipher
+from storage.redis_pipe import PipelinedRedis
 from storage.redis_sessions import LockSettings, RedisSessionStore, SessionKeys
 from storage.sessions import MemorySessionStore
 
@@ -21,7 +22,7 @@ def make_store(kind: str, request: pytest.FixtureRequest, idle: int = 3600, **lo
     if kind == "memory":
         return MemorySessionStore(idle)
     url, prefix = request.getfixturevalue("redis_server"), request.getfixturevalue("redis_prefix")
-    return RedisSessionStore(Redis.from_url(url), CIPHER, idle, SessionKeys(prefix), LockSettings(**lock))
+    return RedisSessionStore(PipelinedRedis(url), CIPHER, idle, SessionKeys(prefix), LockSettings(**lock))
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -103,7 +104,7 @@ async def test_redis_fencing_refuses_a_save_after_the_lease_ran_out(request: pyt
 
 async def test_redis_down_is_reported_not_crashed(request: pytest.FixtureRequest) -> None:
     from tests.servers import free_port
-    store = RedisSessionStore(Redis.from_url(f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=0.5),
+    store = RedisSessionStore(PipelinedRedis(f"redis://127.0.0.1:{free_port()}/0", connect_timeout_s=0.5),
                               CIPHER, 60)
     with pytest.raises(SessionUnavailable):
         async with store.session("u"):

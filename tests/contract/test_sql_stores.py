@@ -1,4 +1,4 @@
-"""Case, profile and blob stores: one contract, run against SQLite and PostgreSQL."""
+"""Case and profile stores: one contract, run against SQLite and PostgreSQL (blob stores: test_blob_stores)."""
 from __future__ import annotations
 
 import asyncio
@@ -14,7 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from bot.dialogue.state import MaterialEntry
 from bot.ports import CaseMaterial, NewCase, Profile
 from storage import tables
-from storage.blobs import LocalBlobStore
 from storage.cipher import FieldCipher, KeyedHash
 from storage.migrate import upgrade
 from storage.sql import SqlCases, SqlProfiles
@@ -109,16 +108,6 @@ async def test_profiles_round_trip_and_overwrite(db: AsyncEngine, cipher: FieldC
     assert (await profiles.load("u1")).fields == {"applicant_name": "李四"}
 
 
-async def test_blobs_are_content_addressed(db: AsyncEngine, tmp_path: Path) -> None:
-    store = LocalBlobStore(tmp_path / "blobs", db)
-    a = await store.put(b"%PDF-1.4 same", "application/pdf")
-    b = await store.put(b"%PDF-1.4 same", "application/pdf")
-    assert a == b and a.size == len(b"%PDF-1.4 same")
-    assert await store.get(a.blob_id) == b"%PDF-1.4 same"
-    assert await store.get("0" * 64) is None
-    assert len([p for p in (tmp_path / "blobs").rglob("*") if p.is_file()]) == 1
-
-
 def test_cipher_key_from_config_or_dev_file(tmp_path: Path) -> None:
     key = base64.b64encode(os.urandom(32)).decode()
     assert FieldCipher.from_config(key, [], tmp_path / "unused").decrypt(
@@ -181,22 +170,6 @@ async def test_rotation_rewrites_old_ciphertexts(db: AsyncEngine) -> None:
     assert (await SqlProfiles(db, only_new).load("u1")).fields == {"phone": "13800138000"}
 
 
-async def test_uploads_of_abandoned_drafts_are_purged(db: AsyncEngine, cipher: FieldCipher, tmp_path: Path) -> None:
-    store = LocalBlobStore(tmp_path / "blobs", db)
-    kept = await store.put(b"%PDF-1.4 submitted", "application/pdf")
-    abandoned = await store.put(b"%PDF-1.4 abandoned", "application/pdf")
-    in_profile = await store.put(b"%PDF-1.4 profile", "application/pdf")
-    case = new_case("p")
-    case.materials[0].entry = MaterialEntry(kind="upload", blob_id=kept.blob_id)
-    await SqlCases(db, cipher, HASH).submit(case, "DLH")
-    await SqlProfiles(db, cipher).save("u1", Profile(materials={"photo": MaterialEntry(kind="upload",
-                                                                                     blob_id=in_profile.blob_id)}))
-    assert await store.purge_unclaimed(datetime.now(timezone.utc) - timedelta(days=1)) == 0  # too young
-    assert await store.purge_unclaimed(datetime.now(timezone.utc) + timedelta(seconds=1)) == 1
-    assert await store.get(abandoned.blob_id) is None
-    assert await store.get(kept.blob_id) and await store.get(in_profile.blob_id)
-
-
 async def test_transitions_are_recorded_and_a_stale_move_writes_nothing(db: AsyncEngine, cipher: FieldCipher) -> None:
     from bot.ports import CaseEvent, StaleCase
     cases = SqlCases(db, cipher, HASH)
@@ -222,13 +195,6 @@ async def test_deferred_material_is_received_once(db: AsyncEngine, cipher: Field
     assert await cases.receive_material(number, "id_photo") is False
     assert await cases.receive_material("DLH19990101000001", "id_photo") is False
     assert (await cases.get(number)).materials[0].entry.kind == "received"
-
-
-async def test_the_same_upload_at_the_same_time_is_stored_once(db: AsyncEngine, tmp_path: Path) -> None:
-    store = LocalBlobStore(tmp_path / "blobs", db)
-    stored = await asyncio.gather(*(store.put(b"%PDF-1.4 twice", "application/pdf") for _ in range(8)))
-    assert len({s.blob_id for s in stored}) == 1
-    assert [p.name for p in (tmp_path / "blobs").rglob("*") if p.is_file()] == [stored[0].blob_id]
 
 
 async def test_annotations_keep_the_status_and_need_it(db: AsyncEngine, cipher: FieldCipher) -> None:
