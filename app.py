@@ -260,30 +260,44 @@ def build_app(settings: Settings, content: Content | None = None,
         (memory store; Redis expires them itself) and of uploads of drafts that never became a case, once older
         than draft_retention_days; payments left open by a lost notification; yesterday's reconciliation (logged)."""
         reconciled = china_date(clock())
+
+        async def reconcile() -> None:
+            nonlocal reconciled
+            if (today := china_date(clock())) != reconciled:
+                mismatches = await payments.reconcile(today - timedelta(days=1))
+                log.info("payments: reconciled %s, %d mismatches", today - timedelta(days=1), len(mismatches))
+                reconciled = today
+
+        async def retention() -> None:
+            if isinstance(sessions, MemorySessionStore) and (purged := sessions.purge_idle()):
+                log.info("retention: purged %d idle conversations", purged)
+            cutoff = datetime.now(timezone.utc) - timedelta(days=settings.draft_retention_days)
+            if purged := await blobs.purge_unclaimed(cutoff):
+                log.info("retention: purged %d uploads of drafts last touched before %s", purged, cutoff)
+
+        async def ratings() -> None:
+            if defaulted := await feedback.apply_defaults():
+                log.info("好差评: %d finished cases rated by default (非常满意)", defaulted)
+            if escalated := await feedback.escalate_overdue():
+                log.info("督办: %d missed rectification deadlines escalated to supervisors", escalated)
+
+        async def tokens() -> None:
+            if forgotten := await logins.purge(clock()):
+                log.info("sessions: forgot %d revocations of expired tokens", forgotten)
+
+        async def settle() -> None:
+            if settled := await payments.settle():
+                log.info("payments: %d orders settled by querying the provider", settled)
+            await payments.forget_deliveries(timedelta(seconds=settings.payments.notification_window_seconds))
+
         while True:
             await asyncio.sleep(600)
-            try:
-                if (today := china_date(clock())) != reconciled:
-                    mismatches = await payments.reconcile(today - timedelta(days=1))
-                    log.info("payments: reconciled %s, %d mismatches", today - timedelta(days=1), len(mismatches))
-                    reconciled = today
-                if isinstance(sessions, MemorySessionStore) and (purged := sessions.purge_idle()):
-                    log.info("retention: purged %d idle conversations", purged)
-                cutoff = datetime.now(timezone.utc) - timedelta(days=settings.draft_retention_days)
-                if purged := await blobs.purge_unclaimed(cutoff):
-                    log.info("retention: purged %d uploads of drafts last touched before %s", purged, cutoff)
-                if defaulted := await feedback.apply_defaults():
-                    log.info("好差评: %d finished cases rated by default (非常满意)", defaulted)
-                if escalated := await feedback.escalate_overdue():
-                    log.info("督办: %d missed rectification deadlines escalated to supervisors", escalated)
-                if forgotten := await logins.purge(clock()):
-                    log.info("sessions: forgot %d revocations of expired tokens", forgotten)
-                if settled := await payments.settle():
-                    log.info("payments: %d orders settled by querying the provider", settled)
-                await payments.forget_deliveries(timedelta(seconds=settings.payments.notification_window_seconds))
-            except Exception:  # housekeeping must never stop; the next round tries again
-                raise_if_cancelling()
-                log.exception("retention round failed")
+            for job in (reconcile, retention, ratings, tokens, settle):
+                try:
+                    await job()
+                except Exception:  # one failing store (e.g. the bucket) must not hold up the other jobs
+                    raise_if_cancelling()
+                    log.exception("housekeeping: %s failed; next round tries again", job.__name__)
 
     async def dispatch_progress() -> None:
         """Deliver outbox events; every instance runs this, claims keep them from sending one twice. Idle, it

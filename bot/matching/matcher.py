@@ -115,7 +115,8 @@ class _Hit:
 
 
 class Matcher:
-    """Build once from (key, name, phrases) triples; `match` is pure and thread-safe."""
+    """Build once from (key, name, phrases) triples. `match` gives the same result for the same text, and
+    remembers recent results: call it from one thread (the event loop's)."""
 
     def __init__(self, lexicon: Lexicon, targets: Iterable[tuple[str, str, list[str]]],
                  user_words: Iterable[str] = (), thresholds: Thresholds = Thresholds(),
