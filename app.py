@@ -55,7 +55,7 @@ from storage.migrate import upgrade
 from storage.outbox import SqlInbox, SqlOutbox
 from storage.payments import SqlPayments
 from storage.ratings import SqlRatings
-from storage.rate_limits import MemoryRateLimiter, RedisRateLimiter
+from storage.rate_limits import RateLimit
 from storage.redis_pipe import PipelinedRedis
 from storage.redis_sessions import RedisSessionStore, SessionKeys
 from storage.sessions import MemorySessionStore
@@ -93,8 +93,7 @@ class SharedState:
     """What every instance must share: in Redis when ZWB_REDIS_URL is set (any number of instances, one
     client), else in process memory (one instance)."""
 
-    sessions: MemorySessionStore | RedisSessionStore
-    limiter: MemoryRateLimiter | RedisRateLimiter
+    sessions: MemorySessionStore | RedisSessionStore  # they also apply the per-user rate limit
     dedupe: MemoryDedupe | RedisDedupe
     token_cache: TokenCache
     wakeups: MemoryWakeups
@@ -108,16 +107,15 @@ class SharedState:
 
 
 def build_shared_state(settings: Settings, cipher: FieldCipher) -> SharedState:
-    limit, prefix = settings.rate_limit, settings.redis_prefix
+    rate, prefix = RateLimit(settings.rate_limit.messages, settings.rate_limit.per_seconds), settings.redis_prefix
     if settings.redis_url:
         client = Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
         hot_path = PipelinedRedis(settings.redis_url, timeout_s=2, connect_timeout_s=2)
-        return SharedState(RedisSessionStore(hot_path, cipher, settings.session_idle_seconds, SessionKeys(prefix)),
-                           RedisRateLimiter(hot_path, prefix, limit.messages, limit.per_seconds),
+        return SharedState(RedisSessionStore(hot_path, cipher, settings.session_idle_seconds, SessionKeys(prefix),
+                                             rate=rate),
                            RedisDedupe(client, prefix, DEDUPE_SECONDS), RedisTokenCache(client, f"{prefix}:wechat"),
                            RedisWakeups(client, prefix, logging.getLogger("zhengwu.wakeups")), client)
-    return SharedState(MemorySessionStore(settings.session_idle_seconds),
-                       MemoryRateLimiter(limit.messages, limit.per_seconds), MemoryDedupe(DEDUPE_SECONDS),
+    return SharedState(MemorySessionStore(settings.session_idle_seconds, rate), MemoryDedupe(DEDUPE_SECONDS),
                        MemoryTokenCache(), MemoryWakeups())
 
 
@@ -155,7 +153,7 @@ def build_app(settings: Settings, content: Content | None = None,
     cipher = FieldCipher.from_config(settings.field_key, settings.field_old_keys, ROOT / "var" / "field.key")
     shared = build_shared_state(settings, cipher)
     on_outbox_commit(db, shared.wakeups)
-    sessions, limiter = shared.sessions, shared.limiter
+    sessions = shared.sessions
     blobs = build_blob_store(settings, db)
     hasher = KeyedHash.from_config(settings.search_key, ROOT / "var" / "search.key")
     cases = SqlCases(db, cipher, hasher)
@@ -188,7 +186,7 @@ def build_app(settings: Settings, content: Content | None = None,
                                      SqlVerifiedIdentities(db, hasher), clock))
 
     app = web.Application(middlewares=[problems_middleware(log)], client_max_size=64 * 1024)
-    chat = ChatHandlers(engine, settings.uploads.max_bytes, limiter, auth)
+    chat = ChatHandlers(engine, settings.uploads.max_bytes, auth)
     case_api = CaseHandlers(cases, inbox, payments, clock, auth)
     outbox = SqlOutbox(db)
     channels: list[Channel] = [InChatChannel(inbox, clock), LogChannel(logging.getLogger("zhengwu.progress")),

@@ -2,7 +2,7 @@
 handler measured in the same run with the same load tool (wrk, 64 connections); then Redis memory per
 idle conversation.
 
-    python bench/bench_chat.py [--seconds 10] [--connections 64]
+    python bench/bench_chat.py [--seconds 10] [--connections 64] [--rounds 3]
 
 Needs wrk (Debian: apt-get install wrk) and reachable PostgreSQL and Redis (the same defaults as the tests:
 ZWB_TEST_POSTGRES_URL, ZWB_TEST_REDIS_URL). It creates its own database and key prefix and removes them.
@@ -14,6 +14,7 @@ import asyncio
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -93,6 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--conversations", type=int, default=10_000)
+    parser.add_argument("--rounds", type=int, default=3, help="each row measured this many times, interleaved")
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
         print("wrk not found: apt-get install wrk")
@@ -113,16 +115,20 @@ def main(argv: list[str] | None = None) -> int:
                 ("zhengwu-bot, 2 processes", [a.url for a in apps])]
         print(f"{args.seconds} s each, every request a new user's first turn, texts from {UTTERANCES.name} in turn "
               f"(after the first pass the matcher remembers them); wrk shares the {os.cpu_count()} cores")
+        print(f"this machine's speed drifts between runs: each row is measured {args.rounds} times, the rows taking "
+              "turns; medians are shown, and the share of bare is the median of each round's own share")
         print(f"{'':28} {'req/s':>8} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8}")
         for connections in (args.connections, 4):
-            baseline = None
             print(f"-- {connections} connections")
-            for label, urls in rows:
+            for urls in [urls for _, urls in rows]:
                 wrk(urls, 2, connections)  # warm-up
-                rps, lat = wrk(urls, args.seconds, connections)
-                baseline = baseline or rps
-                print(f"{label:28} {rps:8.0f} {lat.get('50', 0):8.2f} {lat.get('90', 0):8.2f} "
-                      f"{lat.get('99', 0):8.2f}   ({rps / baseline:.0%} of bare)")
+            rounds = [[wrk(urls, args.seconds, connections) for _, urls in rows] for _ in range(args.rounds)]
+            for index, (label, _) in enumerate(rows):
+                rps = statistics.median(r[index][0] for r in rounds)
+                share = statistics.median(r[index][0] / r[0][0] for r in rounds)
+                p50, p90, p99 = (statistics.median(r[index][1].get(p, 0.0) for r in rounds) for p in ("50", "90", "99"))
+                print(f"{label:28} {rps:8.0f} {p50:8.2f} {p90:8.2f} {p99:8.2f}   ({share:.0%} of bare; "
+                      f"rounds: {', '.join(f'{r[index][0]:.0f}' for r in rounds)} req/s)")
         per, one = asyncio.run(redis_memory(SHARED_REDIS, prefix, args.conversations))
         print(f"redis: {per:.0f} bytes per idle conversation (used_memory over {args.conversations}), "
               f"MEMORY USAGE of one key {one} bytes; 100k conversations ≈ {per * 100_000 / 2**20:.1f} MiB")

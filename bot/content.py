@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.catalog import Catalog
 from bot.dialogue.answers import QuestionWords
 from bot.dialogue.prompts import Prompts
+from bot.dialogue.replies import CardReply
 from bot.dialogue.script import ScriptBook
 from bot.matching import Matcher
 from bot.matching.matcher import RECENT_RESULTS
@@ -25,6 +26,8 @@ class Content:
     matcher: Matcher
     calendar: WorkdayCalendar
     tiebreaker: SemanticTieBreaker | None = None
+    # The card of an item depends only on this content: built once per target key, never changed after.
+    cards: dict[str, CardReply] = field(default_factory=dict, repr=False, compare=False)
 
 
 def matcher_targets(catalog: Catalog, scripts: ScriptBook) -> list[tuple[str, str, list[str]]]:

@@ -15,7 +15,7 @@ from bot.dialogue.engine import Engine, Inbound, TryAgain
 from bot.dialogue.plain import as_text
 from bot.dialogue.replies import PaymentReply, Reply, TextReply
 from bot.notify import Inbox
-from bot.ports import Dedupe
+from bot.ports import Dedupe, TooManyMessages
 from bot.uploads import Upload
 
 MAX_SENDS = 5  # WeChat allows a few customer-service messages per user message
@@ -108,6 +108,9 @@ class CustomerService:
             return await self._engine.handle(message.openid, inbound)
         except TryAgain as exc:
             return [TextReply(text=exc.message)]
+        except TooManyMessages:  # a flood: answering each message would only add to it
+            self._log.info("customer-service message %s over the rate limit: not answered", message.dedupe_key)
+            return []
 
     async def _send(self, message: ServiceMessage, texts: list[str]) -> None:
         """Send in order; what cannot be sent (refused, unreachable after retries, over the per-message quota)

@@ -16,6 +16,10 @@ class SessionUnavailable(Exception):
     """The session store cannot be reached, or the user's lock was not free in time or was lost."""
 
 
+class TooManyMessages(Exception):
+    """The user sent more messages than the rate limit allows in the current window; nothing was changed."""
+
+
 class BlobStoreUnavailable(Exception):
     """The blob store could not be reached or refused the request (e.g. S3 5xx, network, wrong credentials)."""
 
@@ -29,7 +33,9 @@ class ConversationSession(Protocol):
 
 
 class SessionStore(Protocol):
-    """Conversation state per user, opened under a per-user lock so one user's messages run one at a time."""
+    """Conversation state per user, opened under a per-user lock so one user's messages run one at a time.
+    Opening a session counts a message against the user's rate limit: over it, TooManyMessages is raised
+    before any lock is taken (a message waiting behind another of the same user is counted before it waits)."""
 
     def session(self, user: str) -> AbstractAsyncContextManager[ConversationSession]: ...
     async def close(self) -> None: ...
@@ -38,11 +44,6 @@ class SessionStore(Protocol):
 class Dedupe(Protocol):
     async def first(self, key: str) -> bool:
         """True the first time `key` is seen (within the store's memory), False for every repeat."""
-
-
-class RateLimiter(Protocol):
-    async def allow(self, user: str) -> bool:
-        """Count one message of the user; False when over the limit of the current window."""
 
 
 class Profile(BaseModel):

@@ -6,7 +6,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from bot.dialogue.engine import Engine, Inbound, TryAgain
 from bot.dialogue.replies import ChatResponse
-from bot.ports import RateLimiter
+from bot.ports import TooManyMessages
 from bot.uploads import Upload
 from handlers.auth import USER_PATTERN, RequestAuth
 from handlers.problems import problem, validation_problem
@@ -20,10 +20,9 @@ class ChatRequest(BaseModel):
 
 
 class ChatHandlers:
-    def __init__(self, engine: Engine, max_upload_bytes: int, limiter: RateLimiter, auth: RequestAuth) -> None:
+    def __init__(self, engine: Engine, max_upload_bytes: int, auth: RequestAuth) -> None:
         self._engine = engine
         self._max = max_upload_bytes
-        self._limiter = limiter
         self._auth = auth
 
     async def post_message(self, request: web.Request) -> web.Response:
@@ -41,12 +40,12 @@ class ChatHandlers:
         user = await self._auth.user(request, claimed)
         if user is None:
             return problem(422, "Invalid request", "缺少用户标识。")
-        if not await self._limiter.allow(user):
+        try:
+            replies = await self._engine.handle(user, inbound)
+        except TooManyMessages:
             response = problem(429, "Too many messages", "消息发得太快了，请稍等几秒再发。")
             response.headers["Retry-After"] = "5"
             return response
-        try:
-            replies = await self._engine.handle(user, inbound)
         except TryAgain as exc:
             response = problem(503, "Try again", exc.message)
             response.headers["Retry-After"] = "1"

@@ -37,14 +37,6 @@ class Script:
         object.__setattr__(self, "sha", hashlib.sha1(self.source.encode()).hexdigest())
 
 
-def _pack(args: Sequence[Arg]) -> bytes:
-    parts = [b"*%d\r\n" % len(args)]
-    for arg in args:
-        data = arg if isinstance(arg, bytes) else str(arg).encode()
-        parts.append(b"$%d\r\n%s\r\n" % (len(data), data))
-    return b"".join(parts)
-
-
 class _Connection(asyncio.Protocol):
     """One socket; `send` returns a future for the reply to that command. Commands sent during one turn of
     the event loop go out in one write. One timer watches the oldest unanswered command: when it has waited
@@ -82,7 +74,7 @@ class _Connection(asyncio.Protocol):
             if not waiter.done():  # a cancelled caller has gone; its reply is dropped
                 waiter.set_result(reply)
 
-    def send(self, payload: bytes) -> asyncio.Future[Any]:
+    def send(self, command: tuple[Arg, ...]) -> asyncio.Future[Any]:
         if self.closed or self._transport is None:
             raise RedisConnectionError("connection to Redis is closed")
         loop = asyncio.get_running_loop()
@@ -90,7 +82,7 @@ class _Connection(asyncio.Protocol):
         self._waiting.append((waiter, loop.time()))
         if not self._outgoing:
             loop.call_soon(self._flush)
-        self._outgoing.append(payload)
+        self._outgoing.append(hiredis.pack_command(command))
         if self._watchdog is None:
             self._watchdog = loop.call_later(self._timeout, self._watch)
         return waiter
@@ -133,18 +125,18 @@ class PipelinedRedis:
 
     async def eval(self, script: Script, keys: Sequence[Arg], args: Sequence[Arg]) -> Any:
         """EVALSHA, or EVAL when Redis does not know the script (yet, or again after a restart)."""
-        reply = await self._call(["EVALSHA", script.sha, len(keys), *keys, *args])
+        reply = await self._call(("EVALSHA", script.sha, len(keys), *keys, *args))
         if isinstance(reply, ResponseError) and str(reply).startswith("NOSCRIPT"):
-            reply = await self._call(["EVAL", script.source, len(keys), *keys, *args])
+            reply = await self._call(("EVAL", script.source, len(keys), *keys, *args))
         if isinstance(reply, ResponseError):
             raise reply
         return reply
 
-    async def _call(self, command: Sequence[Arg]) -> Any:
+    async def _call(self, command: tuple[Arg, ...]) -> Any:
         connection = self._connection
         if connection is None or connection.closed:
             connection = await self._connect()
-        return await connection.send(_pack(command))
+        return await connection.send(command)
 
     async def _connect(self) -> _Connection:
         async with self._connecting:
@@ -163,13 +155,13 @@ class PipelinedRedis:
 
     async def _handshake(self, connection: _Connection) -> None:
         """AUTH and SELECT, when the URL asks for them."""
-        commands: list[list[Arg]] = []
+        commands: list[tuple[Arg, ...]] = []
         if self._password is not None:
-            commands.append(["AUTH", self._username, self._password] if self._username else ["AUTH", self._password])
+            commands.append(("AUTH", self._username, self._password) if self._username else ("AUTH", self._password))
         if self._db:
-            commands.append(["SELECT", self._db])
+            commands.append(("SELECT", self._db))
         try:
-            replies = await asyncio.wait_for(asyncio.gather(*(connection.send(_pack(c)) for c in commands)),
+            replies = await asyncio.wait_for(asyncio.gather(*(connection.send(c) for c in commands)),
                                              self._connect_timeout)
         except asyncio.TimeoutError:
             connection.abort()

@@ -8,6 +8,8 @@ from contextlib import asynccontextmanager
 from typing import Callable
 
 from bot.dialogue.state import Conversation
+from bot.ports import TooManyMessages
+from storage.rate_limits import MemoryRateLimiter, RateLimit
 
 
 class _UserLock:
@@ -32,8 +34,10 @@ class _MemorySession:
 class MemorySessionStore:
     """Keeps serialised state (as Redis would) so nothing shares mutable objects between turns."""
 
-    def __init__(self, idle_seconds: int, monotonic: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, idle_seconds: int, rate: RateLimit | None = None,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
         self._idle = idle_seconds
+        self._rate = MemoryRateLimiter(rate) if rate else None
         self._now = monotonic
         self._data: dict[str, tuple[float, str]] = {}
         self._locks: dict[str, _UserLock] = {}
@@ -41,6 +45,8 @@ class MemorySessionStore:
     @asynccontextmanager
     async def session(self, user: str) -> AsyncIterator[_MemorySession]:
         """Serialise one user's messages (FIFO); the lock entry is dropped when nobody holds or waits for it."""
+        if self._rate and not self._rate.allow(user):
+            raise TooManyMessages(user)
         entry = self._locks.setdefault(user, _UserLock())
         entry.users += 1
         try:

@@ -75,7 +75,8 @@ class Engine:
     async def handle(self, user: str, message: Inbound) -> list[Reply]:
         """Process one message under the user's lock; state is saved only if handling succeeds.
 
-        Raises TryAgain (with a polite Chinese message) when the session or blob store cannot be used now.
+        Raises TryAgain (with a polite Chinese message) when the session or blob store cannot be used now, and
+        TooManyMessages (nothing changed) when the user is over the rate limit.
         """
         try:
             async with self._sessions.session(user) as session:
@@ -217,7 +218,9 @@ class _Turn(AftercareFlows, PaymentFlows):
 
     def _offer(self, key: str) -> list[Reply]:
         self.s.stage, self.s.target, self.s.candidates = Stage.offered, key, []
-        return [item_card(self._target(), self.p)]
+        if (card := self.c.cards.get(key)) is None:
+            card = self.c.cards[key] = item_card(self._target(), self.p)
+        return [card]
 
     # ---- applying ------------------------------------------------------------------------------
     async def _apply(self) -> list[Reply]:

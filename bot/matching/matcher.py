@@ -347,19 +347,18 @@ class Matcher:
 
     def match(self, utterance: str) -> MatchResult:
         """Rank targets for an utterance and decide: match, clarify or none."""
-        lex = self._lexicon
-        text = lex.strip_fillers(lex.normalize(utterance)).strip()
-        if (known := self._recent.get(text)) is not None:
-            self._recent.move_to_end(text)
+        if (known := self._recent.get(utterance)) is not None:
+            self._recent.move_to_end(utterance)
             return known
-        result = self._decide(text)
-        self._recent[text] = result
+        result = self._decide(utterance)
+        self._recent[utterance] = result
         if len(self._recent) > self._recent_max:
             self._recent.popitem(last=False)
         return result
 
-    def _decide(self, text: str) -> MatchResult:
+    def _decide(self, utterance: str) -> MatchResult:
         lex = self._lexicon
+        text = lex.strip_fillers(lex.normalize(utterance)).strip()
         hits = self._hits(text)
         # Mass of each content character: density of the most specific term covering it.
         mass = [0.0] * len(text)

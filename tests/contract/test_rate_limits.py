@@ -1,11 +1,18 @@
-"""Rate limits per user: one contract, in memory and in Redis."""
+"""Per-user rate limits, applied by the session stores when a message opens a session: one contract, in memory
+and in Redis."""
 from __future__ import annotations
+
+import asyncio
+import os
 
 import pytest
 
-from storage.rate_limits import MemoryRateLimiter, RedisRateLimiter
+from bot.ports import TooManyMessages
+from storage.cipher import FieldCipher
+from storage.rate_limits import RateLimit
 from storage.redis_pipe import PipelinedRedis
-from tests.servers import free_port
+from storage.redis_sessions import RedisSessionStore, SessionKeys
+from storage.sessions import MemorySessionStore
 
 
 class Clock:
@@ -17,23 +24,46 @@ class Clock:
 
 
 @pytest.fixture(params=["memory", "redis"])
-def limiter_and_clock(request: pytest.FixtureRequest):
+async def store_and_clock(request: pytest.FixtureRequest):
     clock = Clock()
+    rate = RateLimit(3, 10, clock)
     if request.param == "memory":
-        return MemoryRateLimiter(3, 10, clock), clock
-    client = PipelinedRedis(request.getfixturevalue("redis_server"))
-    return RedisRateLimiter(client, request.getfixturevalue("redis_prefix"), 3, 10, clock), clock
+        store = MemorySessionStore(3600, rate)
+    else:
+        client = PipelinedRedis(request.getfixturevalue("redis_server"))
+        store = RedisSessionStore(client, FieldCipher(os.urandom(32)), 3600,
+                                  SessionKeys(request.getfixturevalue("redis_prefix")), rate=rate)
+    yield store, clock
+    await store.close()
 
 
-async def test_a_user_over_the_limit_waits_for_the_next_window(limiter_and_clock) -> None:
-    limiter, clock = limiter_and_clock
-    assert [await limiter.allow("u") for _ in range(4)] == [True, True, True, False]
-    assert await limiter.allow("someone-else")
+async def _send(store, user: str) -> bool:
+    """One message: True if it got its session, False if it was refused as too many."""
+    try:
+        async with store.session(user):
+            return True
+    except TooManyMessages:
+        return False
+
+
+async def test_a_user_over_the_limit_waits_for_the_next_window(store_and_clock) -> None:
+    store, clock = store_and_clock
+    assert [await _send(store, "u") for _ in range(4)] == [True, True, True, False]
+    assert await _send(store, "someone-else")
     clock.now += 10
-    assert await limiter.allow("u")
+    assert await _send(store, "u")
 
 
-async def test_redis_down_lets_messages_through() -> None:
-    client = PipelinedRedis(f"redis://127.0.0.1:{free_port()}/0", connect_timeout_s=0.3)
-    assert await RedisRateLimiter(client, "zwbtest", 1, 10).allow("u")
-    await client.close()
+async def test_a_flood_is_refused_at_once_not_after_waiting_in_line(store_and_clock) -> None:
+    store, _ = store_and_clock
+    async with store.session("flood"):  # one message is being handled, slowly
+        waiting = [asyncio.create_task(_send(store, "flood")) for _ in range(2)]  # the limit's other two
+        await asyncio.sleep(0.05)
+        with pytest.raises(TooManyMessages):  # the fourth: refused while the first still holds the lock
+            await asyncio.wait_for(_send_raising(store, "flood"), timeout=1)
+    assert await asyncio.gather(*waiting) == [True, True]
+
+
+async def _send_raising(store, user: str) -> None:
+    async with store.session(user):
+        pass

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import zlib
 from collections.abc import AsyncIterator
 
 import pytest
@@ -109,4 +110,26 @@ async def test_redis_down_is_reported_not_crashed(request: pytest.FixtureRequest
     with pytest.raises(SessionUnavailable):
         async with store.session("u"):
             pass
+    await store.close()
+
+
+async def test_redis_compresses_long_states_and_reads_every_form(request: pytest.FixtureRequest) -> None:
+    store = make_store("redis", request)
+    prefix = request.getfixturevalue("redis_prefix")
+    client = Redis.from_url(request.getfixturevalue("redis_server"))
+    short = Conversation(stage=Stage.offered, target="GA0020000")
+    long = Conversation(stage=Stage.collect, target="GA0020000",
+                        answers={f"field_{i}": "德令哈市河西街道长江路1号" for i in range(30)})
+    for user, state in (("short", short), ("long", long)):
+        async with store.session(user) as session:
+            await session.save(state)
+        async with store.session(user) as session:
+            assert await session.load() == state
+    stored_long = await client.get(f"{prefix}:conv:long")
+    assert len(stored_long) < len(long.model_dump_json(exclude_defaults=True).encode()) / 2  # compressed
+    # written by the earlier format, which compressed every state
+    await client.set(f"{prefix}:conv:old", CIPHER.encrypt_bytes(zlib.compress(short.model_dump_json().encode())))
+    async with store.session("old") as session:
+        assert await session.load() == short
+    await client.aclose()
     await store.close()
