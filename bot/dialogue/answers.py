@@ -24,6 +24,9 @@ class Topic(str, Enum):
     legal = "legal"
 
 
+COMMAND_PUNCTUATION = " 。.!！~～"  # around a command word, e.g. "取消！"
+
+
 class QuestionWords(BaseModel):
     """intents/dictionaries/questions.yaml."""
 
@@ -33,15 +36,26 @@ class QuestionWords(BaseModel):
     question_marks: list[str]
     commands: dict[str, list[str]]
     _topic_patterns: list[tuple[Topic, re.Pattern[str]]] = PrivateAttr()
+    _meanings: dict[str, frozenset[str]] = PrivateAttr()
 
     def model_post_init(self, context: object) -> None:
-        # one search per topic instead of one `in` per word: every message of a user looking for an item asks
+        # Looked up for every message: one search per topic instead of one `in` per word, and one dict
+        # lookup for all the commands a whole message may stand for.
         self._topic_patterns = [(topic, re.compile("|".join(map(re.escape, words))))
                                 for topic, words in self.topics.items() if words]
+        meanings: dict[str, set[str]] = {}
+        for command, words in self.commands.items():
+            for word in words:
+                meanings.setdefault(word, set()).add(command)
+        self._meanings = {word: frozenset(commands) for word, commands in meanings.items()}
+
+    def meaning(self, text: str) -> frozenset[str]:
+        """The commands the whole message is a word for ("取消" -> cancel, "上一步" -> back ...), usually none."""
+        return self._meanings.get(text.strip(COMMAND_PUNCTUATION), frozenset())
 
     def means(self, text: str, command: str) -> bool:
-        """Whether the whole message is one of the words for a command ("取消", "上一步" ...)."""
-        return text.strip(" 。.!！~～") in self.commands.get(command, ())
+        """Whether the whole message is one of the words for a command."""
+        return command in self.meaning(text)
 
     @classmethod
     def load(cls, path: Path) -> "QuestionWords":

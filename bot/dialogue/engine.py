@@ -163,29 +163,29 @@ class _Turn(AftercareFlows, PaymentFlows):
         return [TextReply(text=self.p.help)]
 
     async def _on_text(self, text: str) -> list[Reply]:
-        words, stage = self.c.words, self.s.stage
+        meant, stage = self.c.words.meaning(text), self.s.stage  # the commands the whole text stands for
         for command in ("cancel", "back", "edit", "human", "help"):
-            if words.means(text, command) and not (command == "edit" and stage is Stage.idle):
+            if command in meant and not (command == "edit" and stage is Stage.idle):
                 return await self._on_command(command, "")
-        if stage in (Stage.idle, Stage.offered, Stage.clarify) and words.means(text, "correct"):
+        if stage in (Stage.idle, Stage.offered, Stage.clarify) and "correct" in meant:
             return await self._correct()
-        if stage in (Stage.idle, Stage.offered, Stage.clarify) and words.means(text, "rate"):
+        if stage in (Stage.idle, Stage.offered, Stage.clarify) and "rate" in meant:
             return await self._rate("rate", "")
         if stage is Stage.rate_text:
-            return await self._rate("rate_skip" if words.means(text, "skip") else "rate_text", text)
+            return await self._rate("rate_skip" if "skip" in meant else "rate_text", text)
         if stage in (Stage.rate_level, Stage.rate_tags):
             return await self._reprompt()
-        if stage in (Stage.idle, Stage.offered, Stage.clarify) and words.means(text, "pay"):
+        if stage in (Stage.idle, Stage.offered, Stage.clarify) and "pay" in meant:
             return await self._pay(None)
-        if stage in (Stage.idle, Stage.offered, Stage.clarify) and words.means(text, "withdraw"):
+        if stage in (Stage.idle, Stage.offered, Stage.clarify) and "withdraw" in meant:
             return await self._withdraw(None, confirmed=False)
-        if stage is Stage.offered and words.means(text, "apply"):
+        if stage is Stage.offered and "apply" in meant:
             return await self._apply()
-        if stage is Stage.confirm and words.means(text, "submit"):
+        if stage is Stage.confirm and "submit" in meant:
             return await self._submit()
-        if stage is Stage.reuse and (words.means(text, "reuse") or words.means(text, "fresh")):
-            return await self._reuse(words.means(text, "reuse"))
-        if stage is Stage.pledge and words.means(text, "accept_pledge"):
+        if stage is Stage.reuse and ("reuse" in meant or "fresh" in meant):
+            return await self._reuse("reuse" in meant)
+        if stage is Stage.pledge and "accept_pledge" in meant:
             return await self._accept_pledge()
         if stage in (Stage.collect, Stage.pledge, Stage.confirm, Stage.edit, Stage.reuse):
             return await self._answer_step(text)
@@ -266,10 +266,10 @@ class _Turn(AftercareFlows, PaymentFlows):
                 return [TextReply(text=message), *await self._ask()]
             self.s.answers[step.key] = value
             return await self._advance()
-        words = self.c.words
+        meant = self.c.words.meaning(text)
         for command, act in (("defer", self._defer), ("pledge", self._show_pledge), ("skip", self._skip),
                              ("licence", self._use_licence)):
-            if words.means(text, command):
+            if command in meant:
                 return await act()
         return [TextReply(text=self.p.upload_expected.format(name=step.name)), *await self._ask()]
 
