@@ -175,8 +175,13 @@ class StoredBlob(BaseModel):
 
 
 class BlobStore(Protocol):
+    """Uploaded materials, content-addressed; raises BlobStoreUnavailable when the store cannot be used."""
+
     async def put(self, data: bytes, mime: str) -> StoredBlob: ...
     async def get(self, blob_id: str) -> bytes | None: ...
+    async def purge_unclaimed(self, older_than: datetime) -> int:
+        """Delete uploads no case or profile refers to, created before `older_than`; returns how many."""
+    async def close(self) -> None: ...
 
 
 class LicenceProvider(Protocol):

@@ -5,12 +5,13 @@ import aiohttp
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import Settings
+from bot.ports import BlobStore
 from storage.blobs import LocalBlobStore
 from storage.s3_blobs import S3BlobStore, S3Location
 from storage.sigv4 import Credentials
 
 
-def build_blob_store(settings: Settings, db: AsyncEngine) -> LocalBlobStore | S3BlobStore:
+def build_blob_store(settings: Settings, db: AsyncEngine) -> BlobStore:
     """Uploads in blob_dir (embedded default) or in an S3-compatible bucket, with an HTTP client of its own."""
     if settings.blob_store == "local":
         return LocalBlobStore(settings.blob_dir, db)
