@@ -83,6 +83,18 @@ def postgres_server() -> Iterator[str]:
                                   PrivatePostgres)
 
 
+def own_redis(why: str, persistent: bool = False, options: tuple[str, ...] = ()) -> Iterator[PrivateRedis]:
+    """A redis-server of one test's own (it may stop or restart it), destroyed after; skips saying why where
+    redis-server is not installed."""
+    try:
+        server = PrivateRedis(persistent, options)
+    except FileNotFoundError as exc:
+        pytest.skip(f"{why} needs its own redis-server: {exc}")
+    server.start()
+    yield server
+    server.destroy()
+
+
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[str]:
     """URL of a Redis server the tests may use under their own key prefixes."""

@@ -11,25 +11,16 @@ from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from storage.redis_pipe import PipelinedRedis, Script
+from tests.backends import own_redis
 from tests.servers import PrivateRedis
 
 ECHO = Script("return ARGV[1]")
 SET = Script("return redis.call('set', KEYS[1], ARGV[1])")
 
 
-def _private(options: tuple[str, ...] = ()) -> Iterator[PrivateRedis]:
-    try:
-        server = PrivateRedis(options=options)
-        server.start()
-    except (FileNotFoundError, OSError) as exc:
-        pytest.skip(f"these tests restart their own redis-server, which could not start: {exc}")
-    yield server
-    server.destroy()
-
-
 @pytest.fixture
 def private_redis() -> Iterator[PrivateRedis]:
-    yield from _private()
+    yield from own_redis("the pipelined client's tests")
 
 
 @pytest.fixture
@@ -77,7 +68,7 @@ async def test_a_silent_server_times_out_instead_of_hanging() -> None:
 
 @pytest.fixture
 def password_redis() -> Iterator[PrivateRedis]:
-    yield from _private(("--requirepass", "s3cret"))
+    yield from own_redis("the pipelined client's tests", options=("--requirepass", "s3cret"))
 
 
 async def test_password_and_database_from_the_url(password_redis: PrivateRedis) -> None:

@@ -13,7 +13,7 @@ import aiohttp
 import pytest
 
 from tests.apps import AppProcess
-from tests.backends import create_database, run_sync
+from tests.backends import create_database, own_redis, run_sync
 from tests.conftest import PNG
 from tests.servers import PrivatePostgres, PrivateRedis, postgres_bin
 
@@ -133,13 +133,7 @@ async def test_restarting_the_app_between_steps_resumes(shared_backends: dict[st
 
 @pytest.fixture
 def private_redis() -> Iterator[PrivateRedis]:
-    try:
-        server = PrivateRedis(persistent=True)
-    except FileNotFoundError as exc:
-        pytest.skip(f"fault test needs its own Redis: {exc}")
-    server.start()
-    yield server
-    server.destroy()
+    yield from own_redis("this fault test", persistent=True)
 
 
 async def test_redis_killed_mid_conversation(private_redis: PrivateRedis, postgres_url: str, tmp_path: Path) -> None:
