@@ -5,7 +5,7 @@ from aiohttp import web
 from pydantic import BaseModel, Field, ValidationError
 
 from bot.dialogue.engine import Engine, Inbound, TryAgain
-from bot.dialogue.replies import ChatResponse
+from bot.dialogue.replies import response_json
 from bot.ports import TooManyMessages
 from bot.uploads import Upload
 from handlers.auth import USER_PATTERN, RequestAuth
@@ -50,8 +50,7 @@ class ChatHandlers:
             response = problem(503, "Try again", exc.message)
             response.headers["Retry-After"] = "1"
             return response
-        return web.Response(text=ChatResponse(replies=replies).model_dump_json(exclude_none=True),
-                            content_type="application/json")
+        return web.Response(body=response_json(replies), content_type="application/json", charset="utf-8")
 
     async def _read_upload(self, request: web.Request) -> tuple[str | None, Inbound] | web.Response:
         """Read `user` (if sent) and one `file`; stop reading a file at the limit instead of buffering it all."""

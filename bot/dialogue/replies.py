@@ -88,6 +88,13 @@ class ChatResponse(BaseModel):
     replies: list[Reply]
 
 
+def response_json(replies: list[Reply]) -> bytes:
+    """The JSON of ChatResponse(replies=replies) with None left out. The replies are already valid, so they are
+    serialised one by one by their own serializers: a third of the cost of building a ChatResponse."""
+    return b'{"replies":[' + b",".join(r.__pydantic_serializer__.to_json(r, exclude_none=True)
+                                       for r in replies) + b"]}"
+
+
 def numbered_options(replies: list[Reply]) -> list[Option]:
     """The options of these replies a user can pick by number on a text-only channel, in display order.
     A free-text form step's options (上一步, 跳过 …) are left out: there a number is an answer."""
