@@ -44,7 +44,8 @@ def wrk(urls: list[str], seconds: int, connections: int) -> tuple[float, dict[st
     processes = [subprocess.Popen(["wrk", "-t1", f"-c{share}", f"-d{seconds}s", "--latency",
                                    "-s", str(ROOT / "bench" / "chat.lua"), f"{url}/api/v1/chat/messages"],
                                   stdout=subprocess.PIPE, text=True,
-                                  env={**os.environ, "ZWB_BENCH_UTTERANCES": str(UTTERANCES)}) for url in urls]
+                                  env={**os.environ, "ZWB_BENCH_UTTERANCES": str(UTTERANCES),
+                                       "ZWB_BENCH_RUN": uuid.uuid4().hex[:12]}) for url in urls]
     outputs = [p.communicate()[0] for p in processes]
     total = sum(float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)) for out in outputs)
     errors = sum(int(m.group(1)) for out in outputs for m in re.finditer(r"Non-2xx or 3xx responses: (\d+)", out))

@@ -1,7 +1,8 @@
 -- wrk script: every request is a new user's first message, so it runs the matcher and writes new state.
--- The texts are the utterances of tests/data/utterances.tsv (ZWB_BENCH_UTTERANCES), in turn.
+-- The users are new in every run (ZWB_BENCH_RUN). The texts are the utterances of tests/data/utterances.tsv
+-- (ZWB_BENCH_UTTERANCES), in turn.
 local counter = 0
-local prefix = tostring(math.random(1, 1e9))
+local prefix = os.getenv("ZWB_BENCH_RUN")  -- one per wrk run: wrk does not seed math.random
 local texts = {}
 for line in io.lines(os.getenv("ZWB_BENCH_UTTERANCES")) do
   local text = line:match("^([^\t]+)\t")

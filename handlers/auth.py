@@ -15,6 +15,7 @@ from bot.privacy import mask_value
 from handlers.problems import dumps, problem, validation_problem
 
 USER_PATTERN = r"^[A-Za-z0-9_\-.:]{1,128}$"
+_USER = re.compile(USER_PATTERN)
 
 
 class CodeRequest(BaseModel):
@@ -62,7 +63,7 @@ class RequestAuth:
             return claims.user
         if self._require_login:
             raise _unauthorized("请先登录。")
-        return claimed if claimed is not None and re.fullmatch(USER_PATTERN, claimed) else None
+        return claimed if claimed is not None and _USER.fullmatch(claimed) else None
 
 
 class AuthHandlers:

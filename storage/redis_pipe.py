@@ -50,12 +50,14 @@ class _Connection(asyncio.Protocol):
         self._waiting: deque[tuple[asyncio.Future[Any], float]] = deque()
         self._outgoing: list[bytes] = []
         self._transport: asyncio.Transport | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._watchdog: asyncio.TimerHandle | None = None
         self._timed_out = False
         self.closed = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = cast(asyncio.Transport, transport)  # uvloop's transports are not asyncio subclasses
+        self._loop = asyncio.get_running_loop()  # kept: on Python 3.11 each lookup costs a getpid() system call
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
@@ -76,9 +78,8 @@ class _Connection(asyncio.Protocol):
                 waiter.set_result(reply)
 
     def send(self, command: tuple[Arg, ...]) -> asyncio.Future[Any]:
-        if self.closed or self._transport is None:
+        if self.closed or self._transport is None or (loop := self._loop) is None:
             raise RedisConnectionError("connection to Redis is closed")
-        loop = asyncio.get_running_loop()
         waiter = loop.create_future()
         self._waiting.append((waiter, loop.time()))
         if not self._outgoing:
@@ -90,15 +91,14 @@ class _Connection(asyncio.Protocol):
 
     def _watch(self) -> None:
         self._watchdog = None
-        if not self._waiting or self.closed:
+        if not self._waiting or self.closed or self._loop is None:
             return
-        loop = asyncio.get_running_loop()
-        waited = loop.time() - self._waiting[0][1]
+        waited = self._loop.time() - self._waiting[0][1]
         if waited >= self._timeout:
             self._timed_out = True
             self.abort()
         else:
-            self._watchdog = loop.call_later(self._timeout - waited, self._watch)
+            self._watchdog = self._loop.call_later(self._timeout - waited, self._watch)
 
     def _flush(self) -> None:
         payload, self._outgoing = b"".join(self._outgoing), []

@@ -9,6 +9,7 @@ atomically in Lua), so an instance whose lease ran out can never overwrite what 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import zlib
 from collections.abc import AsyncIterator
@@ -117,6 +118,7 @@ class RedisSessionStore:
         self._redis, self._cipher, self._idle = client, cipher, idle_seconds
         self._keys, self._lock, self._limit = keys, lock, rate
         self._local: dict[str, tuple[asyncio.Lock, int]] = {}
+        self._instance, self._tokens = os.urandom(8).hex(), itertools.count()
 
     @asynccontextmanager
     async def session(self, user: str) -> AsyncIterator[_RedisSession]:
@@ -160,11 +162,10 @@ class RedisSessionStore:
             raise TooManyMessages(user)
 
     async def _acquire(self, user: str, counted: bool) -> _RedisSession:
-        token = os.urandom(12).hex()
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self._lock.wait_ms / 1000
+        token = f"{self._instance}:{next(self._tokens)}"  # unique across instances; no random bytes per message
         rate_key, rate_args = self._rate(user, count=not counted)
         keys = [self._keys.lock(user), self._keys.state(user), rate_key]
+        deadline: float | None = None
         try:
             while True:
                 taken, stored = await self._redis.eval(_ACQUIRE_AND_LOAD, keys,
@@ -174,7 +175,10 @@ class RedisSessionStore:
                 if taken == -1:
                     raise TooManyMessages(user)
                 rate_args = [0, 0]  # counted once: waiting for the lock does not count again
-                if loop.time() >= deadline:
+                now = asyncio.get_running_loop().time()
+                if deadline is None:
+                    deadline = now + self._lock.wait_ms / 1000
+                elif now >= deadline:
                     raise SessionUnavailable(f"lock of {user} busy for {self._lock.wait_ms} ms")
                 await asyncio.sleep(self._lock.poll_ms / 1000)
         except RedisError as exc:
