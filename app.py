@@ -186,7 +186,7 @@ def build_app(settings: Settings, content: Content | None = None,
                                      SqlVerifiedIdentities(db, hasher), clock))
 
     app = web.Application(middlewares=[problems_middleware(log)], client_max_size=64 * 1024)
-    chat = ChatHandlers(engine, settings.uploads.max_bytes, auth)
+    chat = ChatHandlers(engine, lambda: content, settings.uploads.max_bytes, auth)
     case_api = CaseHandlers(cases, inbox, payments, clock, auth)
     outbox = SqlOutbox(db)
     channels: list[Channel] = [InChatChannel(inbox, clock), LogChannel(logging.getLogger("zhengwu.progress")),

@@ -4,11 +4,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from bot.catalog import Catalog
 from bot.dialogue.answers import QuestionWords
 from bot.dialogue.prompts import Prompts
-from bot.dialogue.replies import CardReply
+from bot.dialogue.replies import CardReply, Reply, reply_json
 from bot.dialogue.script import ScriptBook
 from bot.matching import Matcher
 from bot.matching.matcher import RECENT_RESULTS
@@ -26,8 +27,17 @@ class Content:
     matcher: Matcher
     calendar: WorkdayCalendar
     tiebreaker: SemanticTieBreaker | None = None
-    # The card of an item depends only on this content: built once per target key, never changed after.
+    # The card of an item depends only on this content: built once per target key, never changed after, and
+    # serialised once: card_json maps id(card) to (card, its JSON) for response_json.
     cards: dict[str, CardReply] = field(default_factory=dict, repr=False, compare=False)
+    card_json: dict[int, tuple[Reply, bytes]] = field(default_factory=dict, repr=False, compare=False)
+
+    def card(self, key: str, build: Callable[[], CardReply]) -> CardReply:
+        """The card of the item or bundle `key`, built by `build` the first time it is asked for."""
+        if (card := self.cards.get(key)) is None:
+            card = self.cards[key] = build()
+            self.card_json[id(card)] = (card, reply_json(card))
+        return card
 
 
 def matcher_targets(catalog: Catalog, scripts: ScriptBook) -> list[tuple[str, str, list[str]]]:

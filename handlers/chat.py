@@ -1,9 +1,12 @@
 """POST /api/v1/chat/messages: JSON text/choice messages and multipart uploads."""
 from __future__ import annotations
 
+from typing import Callable
+
 from aiohttp import web
 from pydantic import BaseModel, Field, ValidationError
 
+from bot.content import Content
 from bot.dialogue.engine import Engine, Inbound, TryAgain
 from bot.dialogue.replies import response_json
 from bot.ports import TooManyMessages
@@ -20,8 +23,9 @@ class ChatRequest(BaseModel):
 
 
 class ChatHandlers:
-    def __init__(self, engine: Engine, max_upload_bytes: int, auth: RequestAuth) -> None:
-        self._engine = engine
+    def __init__(self, engine: Engine, content: Callable[[], Content], max_upload_bytes: int,
+                 auth: RequestAuth) -> None:
+        self._engine, self._content = engine, content
         self._max = max_upload_bytes
         self._auth = auth
 
@@ -50,7 +54,8 @@ class ChatHandlers:
             response = problem(503, "Try again", exc.message)
             response.headers["Retry-After"] = "1"
             return response
-        return web.Response(body=response_json(replies), content_type="application/json", charset="utf-8")
+        return web.Response(body=response_json(replies, self._content().card_json), content_type="application/json",
+                            charset="utf-8")
 
     async def _read_upload(self, request: web.Request) -> tuple[str | None, Inbound] | web.Response:
         """Read `user` (if sent) and one `file`; stop reading a file at the limit instead of buffering it all."""

@@ -218,9 +218,7 @@ class _Turn(AftercareFlows, PaymentFlows):
 
     def _offer(self, key: str) -> list[Reply]:
         self.s.stage, self.s.target, self.s.candidates = Stage.offered, key, []
-        if (card := self.c.cards.get(key)) is None:
-            card = self.c.cards[key] = item_card(self._target(), self.p)
-        return [card]
+        return [self.c.card(key, lambda: item_card(self._target(), self.p))]
 
     # ---- applying ------------------------------------------------------------------------------
     async def _apply(self) -> list[Reply]:

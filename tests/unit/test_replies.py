@@ -5,7 +5,7 @@ from hypothesis import given, strategies as st
 
 from bot.dialogue.replies import (CardField, CardReply, ChatResponse, ChoicesReply, FormStepReply,
                                   MaterialStepReply, Option, PaymentReply, Progress, Reply, TextReply,
-                                  response_json)
+                                  reply_json, response_json)
 
 texts = st.text(max_size=30)
 options = st.lists(st.builds(Option, label=texts, value=texts), max_size=3)
@@ -30,3 +30,15 @@ def test_response_body_is_the_documented_chat_response(sent: list[Reply]) -> Non
     body = response_json(sent)
     assert body == ChatResponse(replies=sent).model_dump_json(exclude_none=True).encode()
     assert ChatResponse.model_validate_json(body).replies == sent
+
+
+@given(st.lists(replies, min_size=1, max_size=4))
+def test_replies_serialised_once_give_the_same_body(sent: list[Reply]) -> None:
+    known = {id(sent[0]): (sent[0], reply_json(sent[0]))}
+    assert response_json(sent, known) == ChatResponse(replies=sent).model_dump_json(exclude_none=True).encode()
+
+
+def test_json_kept_for_another_object_is_not_sent() -> None:
+    gone, new = TextReply(text="旧卡片"), TextReply(text="新卡片")
+    body = response_json([new], {id(new): (gone, reply_json(gone))})  # as if an id had been reused
+    assert "新卡片" in body.decode() and "旧卡片" not in body.decode()
