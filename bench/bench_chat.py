@@ -1,6 +1,6 @@
-"""Chat-turn throughput and latency on PostgreSQL + Redis, 1 and 2 app processes, against a bare aiohttp
-handler measured in the same run with the same load tool (wrk, 64 connections); then Redis memory per
-idle conversation.
+"""Redis memory per idle conversation; then chat-turn throughput and latency on PostgreSQL + Redis, 1 and 2 app
+processes, against a bare aiohttp handler measured in the same run with the same load tool (wrk, 64
+connections).
 
     python bench/bench_chat.py [--seconds 10] [--connections 64] [--rounds 3]
 
@@ -109,6 +109,10 @@ def main(argv: list[str] | None = None) -> int:
     bare = subprocess.Popen([sys.executable, str(ROOT / "bench" / "bare_server.py"), str(port)])
     apps: list[AppProcess] = []
     try:
+        # Before any load: the load's rate-limit keys expire 20 s after it and would move used_memory.
+        per, one = asyncio.run(redis_memory(SHARED_REDIS, prefix, args.conversations))
+        print(f"redis: {per:.0f} bytes per idle conversation (used_memory over {args.conversations}), "
+              f"MEMORY USAGE of one key {one} bytes; 100k conversations ≈ {per * 100_000 / 2**20:.1f} MiB")
         wait_ready(f"http://127.0.0.1:{port}")
         apps = [AppProcess(workdir, **backends).start(), AppProcess(workdir, **backends).start()]
         rows = [("bare aiohttp handler", [f"http://127.0.0.1:{port}"]),
@@ -120,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
               "turns; medians are shown, and the share of bare is the median of each round's own share")
         print(f"{'':28} {'req/s':>8} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8}")
         for connections in (args.connections, 4):
-            print(f"-- {connections} connections")
+            print(f"-- {connections} connections (each waits for its answer: mean latency = {connections} / req/s)")
             for urls in [urls for _, urls in rows]:
                 wrk(urls, 2, connections)  # warm-up
             rounds = [[wrk(urls, args.seconds, connections) for _, urls in rows] for _ in range(args.rounds)]
@@ -130,9 +134,6 @@ def main(argv: list[str] | None = None) -> int:
                 p50, p90, p99 = (statistics.median(r[index][1].get(p, 0.0) for r in rounds) for p in ("50", "90", "99"))
                 print(f"{label:28} {rps:8.0f} {p50:8.2f} {p90:8.2f} {p99:8.2f}   ({share:.0%} of bare; "
                       f"rounds: {', '.join(f'{r[index][0]:.0f}' for r in rounds)} req/s)")
-        per, one = asyncio.run(redis_memory(SHARED_REDIS, prefix, args.conversations))
-        print(f"redis: {per:.0f} bytes per idle conversation (used_memory over {args.conversations}), "
-              f"MEMORY USAGE of one key {one} bytes; 100k conversations ≈ {per * 100_000 / 2**20:.1f} MiB")
     finally:
         for app in apps:
             app.stop()
