@@ -2,7 +2,7 @@
 -- The users are new in every run (ZWB_BENCH_RUN). The texts are the utterances of tests/data/utterances.tsv
 -- (ZWB_BENCH_UTTERANCES), in turn.
 local counter = 0
-local prefix = os.getenv("ZWB_BENCH_RUN")  -- one per wrk run: wrk does not seed math.random
+local prefix = os.getenv("ZWB_BENCH_RUN") or tostring(os.time())  -- per run: wrk does not seed math.random
 local texts = {}
 for line in io.lines(os.getenv("ZWB_BENCH_UTTERANCES")) do
   local text = line:match("^([^\t]+)\t")
