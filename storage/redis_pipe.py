@@ -50,14 +50,14 @@ class _Connection(asyncio.Protocol):
         self._waiting: deque[tuple[asyncio.Future[Any], float]] = deque()
         self._outgoing: list[bytes] = []
         self._transport: asyncio.Transport | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
+        # Built by loop.create_connection, inside the loop. Kept: on Python 3.11 each lookup costs a getpid().
+        self._loop = asyncio.get_running_loop()
         self._watchdog: asyncio.TimerHandle | None = None
         self._timed_out = False
         self.closed = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = cast(asyncio.Transport, transport)  # uvloop's transports are not asyncio subclasses
-        self._loop = asyncio.get_running_loop()  # kept: on Python 3.11 each lookup costs a getpid() system call
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
@@ -78,8 +78,9 @@ class _Connection(asyncio.Protocol):
                 waiter.set_result(reply)
 
     def send(self, command: tuple[Arg, ...]) -> asyncio.Future[Any]:
-        if self.closed or self._transport is None or (loop := self._loop) is None:
+        if self.closed or self._transport is None:
             raise RedisConnectionError("connection to Redis is closed")
+        loop = self._loop
         waiter = loop.create_future()
         self._waiting.append((waiter, loop.time()))
         if not self._outgoing:
@@ -91,7 +92,7 @@ class _Connection(asyncio.Protocol):
 
     def _watch(self) -> None:
         self._watchdog = None
-        if not self._waiting or self.closed or self._loop is None:
+        if not self._waiting or self.closed:
             return
         waited = self._loop.time() - self._waiting[0][1]
         if waited >= self._timeout:
