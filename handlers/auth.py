@@ -13,9 +13,11 @@ from pydantic import BaseModel, Field, ValidationError
 from bot.accounts import Accounts, LoginRefused, LoginUnavailable, PhoneNotSupported, SessionClaims, Sessions
 from bot.privacy import mask_value
 from handlers.problems import dumps, problem, validation_problem
+from handlers.routes import Param, Route
 
 USER_PATTERN = r"^[A-Za-z0-9_\-.:]{1,128}$"
 _USER = re.compile(USER_PATTERN)
+USER_PARAM = Param("user", description="the citizen's id when no session token is sent (refused with require_login)")
 
 
 class CodeRequest(BaseModel):
@@ -110,3 +112,17 @@ def _busy() -> web.Response:
     response = problem(503, "WeChat unavailable", "微信服务暂时连不上，请稍后再试。")
     response.headers["Retry-After"] = "5"
     return response
+
+
+def routes(auth: AuthHandlers) -> list[Route]:
+    return [
+        Route("POST", "/api/v1/auth/wechat/login", auth.login,
+              "Log in with a wx.login code: a session token (citizen APIs) for the WeChat user",
+              request=CodeRequest, ok=(200, "{token, expires_at}"), problems=(401, 422, 503)),
+        Route("POST", "/api/v1/auth/logout", auth.logout, "Revoke the session token of the request",
+              security="session", ok=(204, "revoked"), problems=(401,)),
+        Route("POST", "/api/v1/auth/wechat/phone", auth.bind_phone,
+              "Bind the phone number of a getPhoneNumber code to the profile (stored encrypted, offered in forms)",
+              security="session", request=CodeRequest, ok=(200, "{phone} masked, e.g. 138****8000"),
+              problems=(401, 422, 503)),
+    ]

@@ -11,8 +11,9 @@ from bot.payments.orders import yuan
 from bot.payments.service import Payments
 from bot.privacy import mask_fields
 from bot.ports import Case, CaseRepository
-from handlers.auth import RequestAuth
+from handlers.auth import USER_PARAM, RequestAuth
 from handlers.problems import dumps, problem
+from handlers.routes import Route
 
 
 def case_view(case: Case) -> dict[str, object]:
@@ -56,3 +57,16 @@ class CaseHandlers:
             return problem(404, "Not found", "没有找到这个办件。")
         fee, state = await self._payments.fee_state(case)
         return web.json_response({**case_view(case), "fee": {"amount": yuan(fee), "state": state}}, dumps=dumps)
+
+
+def routes(cases: CaseHandlers) -> list[Route]:
+    return [
+        Route("GET", "/api/v1/cases", cases.list_cases, "The user's cases, newest first", params=(USER_PARAM,),
+              ok=(200, "{cases: [Case]}"), problems=(401, 422)),
+        Route("GET", "/api/v1/cases/{number}", cases.get_case,
+              "One case of the user (someone else's case answers 404, like a missing one)", params=(USER_PARAM,),
+              ok=(200, "Case with masked personal data and its fee"), problems=(401, 404)),
+        Route("GET", "/api/v1/messages", cases.messages,
+              "The user's unread progress messages (marked read); also shown when the chat opens",
+              params=(USER_PARAM,), ok=(200, "{messages: [{type: text, text}]}"), problems=(401, 422)),
+    ]

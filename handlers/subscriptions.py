@@ -7,6 +7,7 @@ from pydantic import BaseModel, Field, ValidationError
 from bot.subscriptions import ConsentResult, Subscriptions
 from handlers.auth import RequestAuth
 from handlers.problems import dumps, validation_problem
+from handlers.routes import Route
 
 
 class ConsentRequest(BaseModel):
@@ -28,3 +29,10 @@ class SubscriptionHandlers:
             return validation_problem(exc)
         remaining = await self._subscriptions.record(claims.user, body.results)
         return web.json_response({"remaining": remaining}, dumps=dumps)
+
+
+def routes(subscriptions: SubscriptionHandlers) -> list[Route]:
+    return [Route("POST", "/api/v1/wechat/subscriptions", subscriptions.record,
+                  "The result of wx.requestSubscribeMessage: each accept allows one subscribe message of that template, "
+                  "ban clears them", security="session", request=ConsentRequest,
+                  ok=(200, "{remaining: {template_id: n}} for configured templates"), problems=(401, 422))]
