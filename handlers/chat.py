@@ -1,7 +1,7 @@
 """POST /api/v1/chat/messages: JSON text/choice messages and multipart uploads."""
 from __future__ import annotations
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 from pydantic import BaseModel, Field, ValidationError
 
 from bot.content_holder import ContentHolder
@@ -65,6 +65,8 @@ class ChatHandlers:
         user: str | None = None
         upload: Upload | None = None
         async for part in reader:
+            if not isinstance(part, BodyPartReader):  # a nested multipart carries nothing we read
+                continue
             if part.name == "user":
                 user = (await part.text()).strip()
             elif part.name == "file" and upload is None:
@@ -84,4 +86,4 @@ def routes(chat: ChatHandlers) -> list[Route]:
     return [Route("POST", "/api/v1/chat/messages", chat.post_message,
                   "Send a message (text, a tapped option's value, or a file) and get the bot's replies",
                   request=ChatRequest, response=ChatResponse, ok=(200, "Replies to render in order"),
-                  other_content=_UPLOAD, problems=(413, 422, 429, 503))]
+                  other_content=_UPLOAD, problems=(401, 413, 422, 429, 503))]
