@@ -16,6 +16,10 @@ class ConsentRequest(BaseModel):
     results: dict[str, ConsentResult] = Field(max_length=20)
 
 
+class ConsentsResponse(BaseModel):
+    remaining: dict[str, int] = Field(description="consents left per configured template id of the request")
+
+
 class SubscriptionHandlers:
     def __init__(self, subscriptions: Subscriptions, auth: RequestAuth) -> None:
         self._subscriptions, self._auth = subscriptions, auth
@@ -28,11 +32,11 @@ class SubscriptionHandlers:
         except ValidationError as exc:
             return validation_problem(exc)
         remaining = await self._subscriptions.record(claims.user, body.results)
-        return web.json_response({"remaining": remaining}, dumps=dumps)
+        return web.json_response(ConsentsResponse(remaining=remaining).model_dump(), dumps=dumps)
 
 
 def routes(subscriptions: SubscriptionHandlers) -> list[Route]:
     return [Route("POST", "/api/v1/wechat/subscriptions", subscriptions.record,
                   "The result of wx.requestSubscribeMessage: each accept allows one subscribe message of that template, "
-                  "ban clears them", security="session", request=ConsentRequest,
-                  ok=(200, "{remaining: {template_id: n}} for configured templates"), problems=(401, 422))]
+                  "ban clears them", security="session", request=ConsentRequest, response=ConsentsResponse,
+                  ok=(200, "recorded"), problems=(401, 422))]
