@@ -1,20 +1,28 @@
-"""`python -m bot <command>`: match, evaluate, chat, check, import-catalog, migrate."""
+"""`python -m bot <command>`: match, evaluate, chat, check, import-catalog, migrate, rotate-keys, add-staff,
+purge-drafts. config.yaml and var/ are the repository's, whatever the working directory."""
 from __future__ import annotations
 
 import importlib
 import logging
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import jieba
+
+if TYPE_CHECKING:
+    from bootstrap import Stores
+    from bot.config import Settings
 
 
 def _check(argv: list[str]) -> int:
     """Validate everything under intents/ and report file:line: reason for each problem."""
+    from bootstrap import load_settings
     from bot.content import load_content
     from bot.content_errors import ContentInvalid
 
-    directory = Path(argv[0]) if argv else Path("intents")
+    directory = Path(argv[0]) if argv else load_settings().intents_dir
     logging.basicConfig(level=logging.ERROR, format="%(message)s")
     try:
         content = load_content(directory, logging.getLogger("check"))
@@ -33,37 +41,32 @@ def _migrate(argv: list[str]) -> int:
     """Apply migrations up to a revision (default: the newest)."""
     from storage.migrate import upgrade
 
-    return _with_database(lambda engine, settings: upgrade(engine, argv[0] if argv else "head"))
+    async def run(stores: Stores, settings: Settings) -> None:
+        await upgrade(stores.db, argv[0] if argv else "head")
+
+    return _with_stores(run)
 
 
 def _rotate_keys(argv: list[str]) -> int:
     """Re-encrypt stored personal data with the current ZWB_FIELD_KEY (old keys in ZWB_FIELD_OLD_KEYS)."""
-    from storage.cipher import FieldCipher
     from storage.rotation import rotate_keys
 
-    async def run(engine, settings):  # type: ignore[no-untyped-def]
-        cipher = FieldCipher.from_config(settings.field_key, settings.field_old_keys, Path("var/field.key"))
-        print(await rotate_keys(engine, cipher))
+    async def run(stores: Stores, settings: Settings) -> None:
+        print(await rotate_keys(stores.db, stores.cipher))
 
-    return _with_database(run)
+    return _with_stores(run)
 
 
 def _purge_drafts(argv: list[str]) -> int:
     """Delete uploads of drafts never submitted, older than draft_retention_days (the app also does it hourly)."""
     from datetime import datetime, timedelta, timezone
 
-    from storage.blob_stores import build_blob_store
-
-    async def run(engine, settings):  # type: ignore[no-untyped-def]
+    async def run(stores: Stores, settings: Settings) -> None:
         cutoff = datetime.now(timezone.utc) - timedelta(days=settings.draft_retention_days)
-        blobs = build_blob_store(settings, engine)
-        try:
-            purged = await blobs.purge_unclaimed(cutoff)
-        finally:
-            await blobs.close()
+        purged = await stores.blobs.purge_unclaimed(cutoff)
         print(f"purged {purged} uploads of drafts last touched before {cutoff:%Y-%m-%d %H:%M} UTC")
 
-    return _with_database(run)
+    return _with_stores(run)
 
 
 def _add_staff(argv: list[str]) -> int:
@@ -73,7 +76,6 @@ def _add_staff(argv: list[str]) -> int:
     from bot.catalog.models import Level
     from bot.lifecycle import Role
     from storage.migrate import upgrade
-    from storage.staff import SqlStaff
 
     parser = argparse.ArgumentParser(prog="python -m bot add-staff")
     parser.add_argument("--name", required=True)
@@ -82,30 +84,29 @@ def _add_staff(argv: list[str]) -> int:
     parser.add_argument("--level", required=True, choices=[lv.value for lv in Level])
     args = parser.parse_args(argv)
 
-    async def run(engine, settings):  # type: ignore[no-untyped-def]
-        await upgrade(engine)
-        staff, token = await SqlStaff(engine).add(args.name, Role(args.role), args.department, Level(args.level))
+    async def run(stores: Stores, settings: Settings) -> None:
+        await upgrade(stores.db)
+        staff, token = await stores.staff.add(args.name, Role(args.role), args.department, Level(args.level))
         print(f"staff {staff.id} {staff.name} ({staff.role.value}, {staff.department}, {staff.level.value})")
         print(f"token (shown once): {token}")
 
-    return _with_database(run)
+    return _with_stores(run)
 
 
-def _with_database(job) -> int:  # type: ignore[no-untyped-def]
+def _with_stores(job: Callable[[Stores, Settings], Awaitable[None]]) -> int:
+    """Run `job` with the stores of the repository's config.yaml (and ZWB_*), from any working directory."""
     import asyncio
 
-    from sqlalchemy.ext.asyncio import create_async_engine
+    from bootstrap import build_stores, load_settings
 
-    from bot.config import Settings
-
-    settings = Settings.load(Path("config.yaml"))
+    settings = load_settings()
 
     async def run() -> None:
-        engine = create_async_engine(settings.database_url)
+        stores = build_stores(settings)
         try:
-            await job(engine, settings)
+            await job(stores, settings)
         finally:
-            await engine.dispose()
+            await stores.close()
 
     asyncio.run(run())
     return 0

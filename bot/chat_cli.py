@@ -72,8 +72,11 @@ async def chat(base_url: str, user: str) -> None:
 
 
 def main(argv: list[str]) -> int:
+    from bootstrap import load_settings
+
+    settings = load_settings()  # the repository's config.yaml and ZWB_*: where `python app.py` listens
     parser = argparse.ArgumentParser(prog="python -m bot chat", description="Chat with a running zhengwu-bot")
-    parser.add_argument("--url", default="http://127.0.0.1:8080")
+    parser.add_argument("--url", default=f"http://{settings.host}:{settings.port}")
     parser.add_argument("--user", default="terminal-user")
     args = parser.parse_args(argv)
     try:

@@ -22,6 +22,14 @@ class CaseStatus(str, Enum):
     withdrawn = "withdrawn"        # 申请人撤回
 
 
+class DeliveryMethod(str, Enum):
+    """How the result of a completed case reached the citizen."""
+
+    window = "window"      # 窗口领取
+    mail = "mail"          # 邮寄 (with a tracking number)
+    elicence = "elicence"  # 电子证照
+
+
 class Role(str, Enum):
     clerk = "clerk"            # 窗口受理
     approver = "approver"      # 审批

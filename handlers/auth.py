@@ -13,15 +13,28 @@ from pydantic import BaseModel, Field, ValidationError
 from bot.accounts import Accounts, LoginRefused, LoginUnavailable, PhoneNotSupported, SessionClaims, Sessions
 from bot.privacy import mask_value
 from handlers.problems import dumps, problem, validation_problem
+from handlers.routes import Param, Route
 
 USER_PATTERN = r"^[A-Za-z0-9_\-.:]{1,128}$"
 _USER = re.compile(USER_PATTERN)
+USER_PARAM = Param("user", description="the citizen's id when no session token is sent (refused with require_login)")
 
 
 class CodeRequest(BaseModel):
     """A one-time code from wx.login or a getPhoneNumber button."""
 
     code: str = Field(min_length=1, max_length=256)
+
+
+class LoginResponse(BaseModel):
+    """Our session token for the WeChat user, for `Authorization: Bearer`."""
+
+    token: str
+    expires_at: str = Field(description="ISO 8601, UTC")
+
+
+class PhoneResponse(BaseModel):
+    phone: str = Field(description="the bound number, masked (138****8000)")
 
 
 def _unauthorized(detail: str) -> web.HTTPUnauthorized:
@@ -83,7 +96,8 @@ class AuthHandlers:
             return problem(401, "Login refused", "登录凭证无效或已使用，请重新进入小程序。")
         except LoginUnavailable:
             return _busy()
-        return web.json_response({"token": token, "expires_at": claims.expires_at.isoformat()}, dumps=dumps)
+        return web.json_response(LoginResponse(token=token, expires_at=claims.expires_at.isoformat()).model_dump(),
+                                 dumps=dumps)
 
     async def logout(self, request: web.Request) -> web.Response:
         await self._sessions.revoke(await self._auth.logged_in(request))
@@ -103,10 +117,24 @@ class AuthHandlers:
             return problem(422, "Phone not supported", "暂时只支持中国大陆手机号，办事时可以手动填写。")
         except LoginUnavailable:
             return _busy()
-        return web.json_response({"phone": mask_value(phone)}, dumps=dumps)
+        return web.json_response(PhoneResponse(phone=mask_value(phone)).model_dump(), dumps=dumps)
 
 
 def _busy() -> web.Response:
     response = problem(503, "WeChat unavailable", "微信服务暂时连不上，请稍后再试。")
     response.headers["Retry-After"] = "5"
     return response
+
+
+def routes(auth: AuthHandlers) -> list[Route]:
+    return [
+        Route("POST", "/api/v1/auth/wechat/login", auth.login,
+              "Log in with a wx.login code: a session token (citizen APIs) for the WeChat user",
+              request=CodeRequest, response=LoginResponse, ok=(200, "logged in"), problems=(401, 422, 503)),
+        Route("POST", "/api/v1/auth/logout", auth.logout, "Revoke the session token of the request",
+              security="session", ok=(204, "revoked"), problems=(401,)),
+        Route("POST", "/api/v1/auth/wechat/phone", auth.bind_phone,
+              "Bind the phone number of a getPhoneNumber code to the profile (stored encrypted, offered in forms)",
+              security="session", request=CodeRequest, response=PhoneResponse, ok=(200, "bound"),
+              problems=(401, 422, 503)),
+    ]

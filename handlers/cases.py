@@ -4,15 +4,28 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Callable
 
+from typing import Literal
+
 from aiohttp import web
+from pydantic import BaseModel
 
 from bot.notify import Inbox
 from bot.payments.orders import yuan
 from bot.payments.service import Payments
 from bot.privacy import mask_fields
 from bot.ports import Case, CaseRepository
-from handlers.auth import RequestAuth
+from handlers.auth import USER_PARAM, RequestAuth
 from handlers.problems import dumps, problem
+from handlers.routes import Route
+
+
+class ProgressMessage(BaseModel):
+    type: Literal["text"] = "text"
+    text: str
+
+
+class MessagesResponse(BaseModel):
+    messages: list[ProgressMessage]
 
 
 def case_view(case: Case) -> dict[str, object]:
@@ -39,7 +52,8 @@ class CaseHandlers:
         if user is None:
             return problem(422, "Invalid request", "缺少用户标识。")
         texts = await self._inbox.take_unread(user, self._clock())
-        return web.json_response({"messages": [{"type": "text", "text": t} for t in texts]}, dumps=dumps)
+        body = MessagesResponse(messages=[ProgressMessage(text=t) for t in texts])
+        return web.json_response(body.model_dump(), dumps=dumps)
 
     async def list_cases(self, request: web.Request) -> web.Response:
         user = await self._auth.user(request, request.query.get("user"))
@@ -56,3 +70,17 @@ class CaseHandlers:
             return problem(404, "Not found", "没有找到这个办件。")
         fee, state = await self._payments.fee_state(case)
         return web.json_response({**case_view(case), "fee": {"amount": yuan(fee), "state": state}}, dumps=dumps)
+
+
+def routes(cases: CaseHandlers) -> list[Route]:
+    return [
+        Route("GET", "/api/v1/cases", cases.list_cases, "The user's cases, newest first", params=(USER_PARAM,),
+              ok=(200, "{cases: [Case]}"), problems=(401, 422)),
+        Route("GET", "/api/v1/cases/{number}", cases.get_case,
+              "One case of the user (someone else's case answers 404, like a missing one)", params=(USER_PARAM,),
+              ok=(200, "Case with masked personal data and its fee"), problems=(401, 404)),
+        Route("GET", "/api/v1/messages", cases.messages,
+              "The user's unread progress messages (marked read); also shown when the chat opens",
+              params=(USER_PARAM,), response=MessagesResponse, ok=(200, "the unread messages, now marked read"),
+              problems=(401, 422)),
+    ]

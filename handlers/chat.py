@@ -1,18 +1,20 @@
 """POST /api/v1/chat/messages: JSON text/choice messages and multipart uploads."""
 from __future__ import annotations
 
-from typing import Callable
-
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 from pydantic import BaseModel, Field, ValidationError
 
-from bot.content import Content
+from bot.content_holder import ContentHolder
 from bot.dialogue.engine import Engine, Inbound, TryAgain
-from bot.dialogue.replies import response_json
+from bot.dialogue.replies import ChatResponse, response_json
 from bot.ports import TooManyMessages
 from bot.uploads import Upload
 from handlers.auth import USER_PATTERN, RequestAuth
 from handlers.problems import problem, validation_problem
+from handlers.routes import Route
+
+_UPLOAD = {"multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
+    "user": {"type": "string"}, "file": {"type": "string", "format": "binary"}}}}}
 
 
 class ChatRequest(BaseModel):
@@ -23,7 +25,7 @@ class ChatRequest(BaseModel):
 
 
 class ChatHandlers:
-    def __init__(self, engine: Engine, content: Callable[[], Content], max_upload_bytes: int,
+    def __init__(self, engine: Engine, content: ContentHolder, max_upload_bytes: int,
                  auth: RequestAuth) -> None:
         self._engine, self._content = engine, content
         self._max = max_upload_bytes
@@ -63,6 +65,8 @@ class ChatHandlers:
         user: str | None = None
         upload: Upload | None = None
         async for part in reader:
+            if not isinstance(part, BodyPartReader):  # a nested multipart carries nothing we read
+                continue
             if part.name == "user":
                 user = (await part.text()).strip()
             elif part.name == "file" and upload is None:
@@ -76,3 +80,10 @@ class ChatHandlers:
         if upload is None:
             return problem(422, "Invalid request", "没有收到文件，请重新上传。")
         return user, Inbound(upload=upload)
+
+
+def routes(chat: ChatHandlers) -> list[Route]:
+    return [Route("POST", "/api/v1/chat/messages", chat.post_message,
+                  "Send a message (text, a tapped option's value, or a file) and get the bot's replies",
+                  request=ChatRequest, response=ChatResponse, ok=(200, "Replies to render in order"),
+                  other_content=_UPLOAD, problems=(401, 413, 422, 429, 503))]

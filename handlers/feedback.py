@@ -9,6 +9,8 @@ from bot.feedback import Feedback
 from bot.ports import Staff
 from bot.ratings import Rectification
 from handlers.problems import dumps, problem, validation_problem
+from handlers.routes import Param, Route
+from handlers.staff_auth import StaffRoutes
 
 
 class NoteRequest(BaseModel):
@@ -55,3 +57,26 @@ class FeedbackHandlers:
 
     async def statistics(self, request: web.Request, staff: Staff) -> web.Response:
         return web.json_response(await self._feedback.statistics(), dumps=dumps)
+
+
+def routes(feedback: FeedbackHandlers, guard: StaffRoutes) -> list[Route]:
+    tickets = "/api/v1/staff/rectifications"
+    ticket = (Param("id", "integer", "path"),)
+    return [
+        guard.route("GET", tickets, feedback.tickets,
+                    "差评整改 tickets of the staff member's department, with overdue and escalated (督办) flags",
+                    params=(Param("escalated", "boolean",
+                                  description="only tickets with a missed deadline escalated to the supervisors"),),
+                    ok=(200, "{rectifications: [...]}")),
+        guard.route("POST", tickets + "/{id}/callback", feedback.call_back, "Record the callback (回访) to the citizen",
+                    params=ticket, request=NoteRequest, ok=(200, "ticket"), problems=(404, 422)),
+        guard.route("POST", tickets + "/{id}/close", feedback.close,
+                    "Close with the written result; the citizen is told and can answer resolved or not",
+                    params=ticket, request=NoteRequest, ok=(200, "ticket"), problems=(404, 422)),
+        guard.route("POST", tickets + "/{id}/supervision", feedback.supervise,
+                    "A supervisor's 督办 note on a ticket of their department (the latest is kept)",
+                    params=ticket, request=NoteRequest, ok=(200, "ticket"), problems=(404, 422)),
+        guard.route("GET", "/api/v1/staff/statistics", feedback.statistics,
+                    "Satisfaction and bad-rating rates per department and item, rectification on-time rate, 网上可办率",
+                    ok=(200, "statistics")),
+    ]

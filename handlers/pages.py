@@ -2,21 +2,20 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import sqlalchemy as sa
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from handlers.problems import dumps, problem
+from handlers.problems import problem
+from handlers.routes import Route
 
 STATIC = Path(__file__).parent / "static"
 
 
 class PageHandlers:
-    def __init__(self, engine: AsyncEngine, openapi: dict[str, Any]) -> None:
+    def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
-        self._openapi = openapi
 
     async def healthz(self, request: web.Request) -> web.Response:
         try:
@@ -29,5 +28,8 @@ class PageHandlers:
     async def index(self, request: web.Request) -> web.FileResponse:
         return web.FileResponse(STATIC / "index.html")
 
-    async def openapi(self, request: web.Request) -> web.Response:
-        return web.json_response(self._openapi, dumps=dumps)
+
+def routes(pages: PageHandlers) -> list[Route]:
+    """The page's static files are served by app.py beside these (a folder, not a route of the API)."""
+    return [Route("GET", "/healthz", pages.healthz, "Liveness and database check", ok=(200, "ok"), problems=(503,)),
+            Route("GET", "/", pages.index, "The H5 chat page", ok=(200, "text/html"))]

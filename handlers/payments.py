@@ -13,11 +13,23 @@ from bot.payments.service import Payments
 from bot.ports import Staff
 from bot.review import CaseReview
 from handlers.problems import dumps, problem
+from handlers.routes import Param, Route
+from handlers.staff_auth import StaffRoutes
+
+_NOTIFY_HEADERS = tuple(f"Wechatpay-{h}" for h in ("Signature", "Timestamp", "Nonce", "Serial"))
+_NOTIFY_BODY = {"required": True, "description": "WeChat Pay's notification: an AES-256-GCM encrypted resource, "
+                "signed in the headers " + ", ".join(_NOTIFY_HEADERS),
+                "content": {"application/json": {"schema": {"type": "object"}}}}
+_NOTIFY_REFUSED = {"401": {"description": "{code: FAIL, message} (WeChat Pay's format; it retries)"}}
 
 
 class PaymentHandlers:
     def __init__(self, payments: Payments, review: CaseReview, sandbox: SandboxPay | None) -> None:
         self._payments, self._review, self._sandbox = payments, review, sandbox
+
+    @property
+    def has_sandbox(self) -> bool:
+        return self._sandbox is not None
 
     async def wechat_notify(self, request: web.Request) -> web.Response:
         """WeChat Pay's protocol: 204 when taken, else 4xx/5xx with {"code": "FAIL", "message": …} (it retries)."""
@@ -53,3 +65,24 @@ class PaymentHandlers:
         mismatches = await self._payments.reconcile(day)
         return web.json_response({"date": day.isoformat(), "mismatches": [m.__dict__ for m in mismatches]},
                                  dumps=dumps)
+
+
+def routes(payments: PaymentHandlers, guard: StaffRoutes) -> list[Route]:
+    """The sandbox's confirm route exists only with the sandbox provider."""
+    table = [
+        Route("POST", "/api/v1/payments/wechat/notify", payments.wechat_notify,
+              "WeChat Pay v3 notification: signature, serial and timestamp window checked, replays refused, acted on "
+              "once per out_trade_no", request_body=_NOTIFY_BODY, ok=(204, "taken"), responses=_NOTIFY_REFUSED),
+        guard.route("GET", "/api/v1/staff/cases/{number}/payments", payments.case_payments,
+                    "Payment orders of a case (staff of its department; audited as a view)",
+                    ok=(200, "{payments: [...]}"), problems=(404,)),
+        guard.route("GET", "/api/v1/staff/payments/reconciliation", payments.reconciliation,
+                    "Orders of a day (China time) compared with the provider's records (supervisors)",
+                    params=(Param("date", required=True, format="date"),),
+                    ok=(200, "{date, mismatches: [{out_trade_no, case_number, kind, ours, theirs}]}"), problems=(422,)),
+    ]
+    if payments.has_sandbox:
+        table.append(Route("POST", "/api/v1/payments/sandbox/{out_trade_no}/confirm", payments.sandbox_confirm,
+                           "Sandbox provider only: the payer pays (stands in for wx.requestPayment)",
+                           ok=(200, "paid; the notification follows"), problems=(409,)))
+    return table

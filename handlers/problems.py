@@ -6,6 +6,7 @@ import logging
 from typing import Awaitable, Callable
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 from pydantic import ValidationError
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -27,7 +28,7 @@ def validation_problem(exc: ValidationError) -> web.Response:
     return problem(422, "Invalid request", "请求内容不完整或格式不对。", errors=errors)
 
 
-def problems_middleware(log: logging.Logger) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+def problems_middleware(log: logging.Logger) -> Middleware:
     """Turn HTTP errors and crashes into problem details; never leak a traceback to clients."""
 
     @web.middleware

@@ -12,21 +12,23 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
-from bot.lifecycle import CaseStatus, IllegalTransition, Role
+from bot.lifecycle import CaseStatus, DeliveryMethod, IllegalTransition, Role
 from bot.notify import Outbox
 from bot.ports import Case, Staff, StaffNotices, StaleCase
 from bot.review import PLEDGE, CaseReview, Deadlines, NotAPledge, false_pledges
 from handlers.cases import case_view
 from handlers.problems import dumps, problem, validation_problem
+from handlers.routes import Param, Route
+from handlers.staff_auth import StaffRoutes
 
 
 class DeliveryRequest(BaseModel):
-    method: Literal["window", "mail", "elicence"]
+    method: DeliveryMethod
     tracking: str | None = Field(default=None, max_length=64)
 
     @model_validator(mode="after")
     def _mail_has_tracking(self) -> "DeliveryRequest":
-        if self.method == "mail" and not self.tracking:
+        if self.method is DeliveryMethod.mail and not self.tracking:
             raise ValueError("mail delivery needs a tracking number")
         return self
 
@@ -109,12 +111,12 @@ class StaffHandlers:
             body = DeliveryRequest.model_validate_json(await request.read())
         except ValidationError as exc:
             return validation_problem(exc)
-        delivered = await self._review.deliver(staff, request.match_info["number"], body.method, body.tracking)
+        delivered = await self._review.deliver(staff, request.match_info["number"], body.method.value, body.tracking)
         if delivered is None:
             return problem(404, "Not found", "没有找到这个办件。")
         if not delivered:
             return problem(409, "Conflict", "办件办结后才能登记送达。")
-        return web.json_response({"delivered": body.method})
+        return web.json_response({"delivered": body.method.value})
 
     async def receive(self, request: web.Request, staff: Staff) -> web.Response:
         received = await self._review.receive(staff, request.match_info["number"], request.match_info["key"])
@@ -151,3 +153,36 @@ class StaffHandlers:
         notices = await self._notices.for_staff(staff, int(after))
         return web.json_response({"notifications": [n.model_dump(mode="json", exclude={"department", "role"})
                                                     for n in notices]}, dumps=dumps)
+
+
+def routes(staff: StaffHandlers, guard: StaffRoutes) -> list[Route]:
+    cases = "/api/v1/staff/cases"
+    return [
+        guard.route("GET", cases, staff.queue,
+                    "Staff queue: open cases of the staff member's department and level, with deadlines",
+                    params=(Param("status", description="comma-separated statuses (default: all open ones)"),
+                            Param("overdue", "boolean")), ok=(200, "{cases: [...]}"), problems=(422,)),
+        guard.route("GET", cases + "/{number}", staff.case,
+                    "One case (audited; personal data masked unless the role is clerk), with its history",
+                    ok=(200, "case"), problems=(404,)),
+        guard.route("POST", cases + "/{number}/transitions", staff.move,
+                    "Move a case: returned (with materials), pre_reviewed, accepted, refused, in_progress, completed",
+                    request=MoveRequest, ok=(200, "the case after the move"), problems=(404, 409, 422)),
+        guard.route("POST", cases + "/{number}/materials/{key}/received", staff.receive,
+                    "A clerk records that a 容缺 material was handed in", ok=(200, "received"), problems=(404, 409)),
+        guard.route("POST", cases + "/{number}/delivery", staff.deliver,
+                    "A clerk records how a completed case's result reached the citizen (the citizen is told)",
+                    request=DeliveryRequest, ok=(200, "recorded"), problems=(404, 409, 422)),
+        guard.route("POST", cases + "/{number}/pledges/{key}/verification", staff.verify_pledge,
+                    "A clerk or approver records the verification (核查) of a 告知承诺; the citizen is told. "
+                    "A false one flags the case and lets the approver refuse it while it is open",
+                    request=PledgeVerificationRequest, ok=(200, "the verification"), problems=(404, 409, 422)),
+        guard.route("GET", "/api/v1/staff/outbox/dead", staff.dead_letters,
+                    "Progress messages not delivered after every retry (supervisors only)",
+                    ok=(200, "{dead_letters: [...]}")),
+        guard.route("GET", "/api/v1/staff/notifications", staff.notifications,
+                    "Notices for the staff member's role in their department, newest first (e.g. supervisors: "
+                    "rectification deadlines missed)",
+                    params=(Param("after", "integer", description="only notices with a larger id (polling)"),),
+                    ok=(200, "{notifications: [...]}"), problems=(422,)),
+    ]

@@ -3,11 +3,12 @@ may not do what it asked (a PermissionError from bot/)."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-
 from aiohttp import web
+from pydantic import BaseModel
 
 from bot.ports import Staff, StaffDirectory
 from handlers.problems import problem
+from handlers.routes import Param, Route
 
 StaffHandler = Callable[[web.Request, Staff], Awaitable[web.Response]]
 
@@ -31,3 +32,10 @@ class StaffRoutes:
                 return problem(403, "Forbidden", "您的岗位不能执行这个操作。", reason=str(exc))
 
         return route
+
+    def route(self, method: str, path: str, handler: StaffHandler, summary: str, *, ok: tuple[int, str],
+              request: type[BaseModel] | None = None, params: tuple[Param, ...] = (),
+              problems: tuple[int, ...] = ()) -> Route:
+        """A staff route: authenticated as above, documented with the bearer scheme, 401 and 403."""
+        return Route(method, path, self(handler), summary, request=request, ok=ok, params=params, security="bearer",
+                     problems=tuple(sorted({401, 403, *problems})))

@@ -7,10 +7,17 @@ from aiohttp import web
 
 from bot.customer_service import CustomerService, ServiceMessage
 from bot.ports import SessionUnavailable
+from handlers.routes import Param, Route
 from providers.wechat.callback import CallbackDecoder
 from providers.wechat.crypto import CallbackRejected
 from providers.wechat.messages import (BodyTooLarge, ImageMessage, IncomingMessage, MiniProgramPageMessage,
                                        SessionEnterEvent, TextMessage)
+
+PATH = "/wechat/callback"
+_SIGNED = tuple(Param(name, required=True) for name in ("signature", "timestamp", "nonce"))
+_MESSAGE = {"required": True, "description": "a message push, plain or encrypted (安全模式), XML or JSON, at most 64 KB",
+            "content": {"text/xml": {"schema": {"type": "string"}}, "application/json": {"schema": {"type": "object"}}}}
+_TEXT = {"content": {"text/plain": {"schema": {"type": "string"}}}}
 
 
 def service_message(message: IncomingMessage) -> ServiceMessage:
@@ -56,3 +63,18 @@ class WeChatHandlers:
             return web.Response(text=reply, content_type=content_type)
         self._service.start(incoming)
         return web.Response(text="success")
+
+
+def routes(wechat: WeChatHandlers) -> list[Route]:
+    """WeChat's own protocol: plain-text answers, not problem details."""
+    return [
+        Route("GET", PATH, wechat.verify, "WeChat's URL check: echoes echostr when the signature and timestamp are "
+              "right", params=(*_SIGNED, Param("echostr", required=True)), ok=(200, "the echostr"),
+              responses={"403": {"description": "forbidden", **_TEXT}}),
+        Route("POST", PATH, wechat.receive, "A customer-service message push: answered at once with success (or a "
+              "transfer to the agents for 转人工), the dialogue replies through the send API",
+              params=(*_SIGNED, Param("msg_signature"), Param("encrypt_type")), request_body=_MESSAGE,
+              ok=(200, "success, or the transfer_customer_service reply"),
+              responses={"400": {"description": "rejected (signature, time or body)", **_TEXT},
+                         "413": {"description": "too large", **_TEXT}, "503": {"description": "try later", **_TEXT}}),
+    ]

