@@ -25,7 +25,10 @@ from bot.dialogue.engine import Engine, EngineSettings
 from bot.feedback import Feedback, FeedbackSettings
 from bot.identity import RememberingVerifier, SandboxIdentityVerifier
 from bot.licences import SandboxLicences
-from bot.notify import Channel, Dispatcher, InChatChannel, LogChannel
+from bot.notify import InChatChannel, LogChannel
+from bot.outbox.dispatcher import Dispatcher
+from bot.outbox.events import MAX_ATTEMPTS
+from bot.outbox.registry import event_handlers
 from bot.payments.ports import PaymentProvider
 from bot.payments.sandbox import SandboxPay
 from bot.payments.service import Payments, PaymentSettings, RefundOnEnd
@@ -189,15 +192,15 @@ def build_app(settings: Settings, content: Content | None = None,
     chat = ChatHandlers(engine, lambda: content, settings.uploads.max_bytes, auth)
     case_api = CaseHandlers(cases, inbox, payments, clock, auth)
     outbox = SqlOutbox(db)
-    channels: list[Channel] = [InChatChannel(inbox, clock), LogChannel(logging.getLogger("zhengwu.progress")),
-                               RefundOnEnd(payments)]
     subscribe_quota, templates = SqlSubscribeQuota(db), settings.wechat_templates.model_dump()
-    if wechat is not None:  # last: in-chat already has the message when a subscribe send must be retried
-        channels.append(SubscribeChannel(
-            WeChatSubscribeSender(wechat, settings.wechat_subscribe.state), subscribe_quota, cases,
-            TemplateData(templates, **settings.wechat_subscribe.model_dump(exclude={"state"})),
-            lambda: content.prompts, clock, logging.getLogger("zhengwu.subscribe")))
-    dispatcher = Dispatcher(outbox, channels, lambda: content.prompts, clock, log)
+    subscribe = None if wechat is None else SubscribeChannel(
+        WeChatSubscribeSender(wechat, settings.wechat_subscribe.state), subscribe_quota, cases,
+        TemplateData(templates, **settings.wechat_subscribe.model_dump(exclude={"state"})),
+        lambda: content.prompts, clock, logging.getLogger("zhengwu.subscribe"))
+    handlers = event_handlers(InChatChannel(inbox, lambda: content.prompts, clock),
+                              LogChannel(logging.getLogger("zhengwu.progress")),
+                              RefundOnEnd(payments, cases, lambda: content, alert_after=MAX_ATTEMPTS), subscribe)
+    dispatcher = Dispatcher(outbox, handlers, clock, log)
     app[DISPATCHER] = dispatcher
     app[FEEDBACK] = feedback
     app[PAYMENTS] = payments
