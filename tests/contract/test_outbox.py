@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from bot.catalog.models import Level
 from bot.lifecycle import Role
 from bot.notify import InChatChannel
 from bot.outbox.dispatcher import Dispatcher, EventHandlers, backoff
-from bot.outbox.events import MAX_ATTEMPTS, MESSAGE, Alert, OutboxEvent, Retry
+from bot.outbox.events import MAX_ATTEMPTS, MESSAGE, Alert, EventHandler, OutboxEvent, Retry
 from bot.ports import Staff, StaffNotice
 from storage import tables
 from storage.cipher import FieldCipher, KeyedHash
@@ -63,7 +64,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture
-async def db(database_url: str) -> AsyncEngine:
+async def db(database_url: str) -> AsyncIterator[AsyncEngine]:
     engine = create_async_engine(database_url)
     await upgrade(engine)
     yield engine
@@ -79,9 +80,8 @@ async def submit_cases(db: AsyncEngine, count: int, first: int = 0) -> None:
         await cases.submit(new_case(f"k{i}"), "DLH")
 
 
-def dispatcher(db: AsyncEngine, clock: Clock, *handlers: object) -> Dispatcher:
-    routes: EventHandlers = {"case.submitted": handlers}  # type: ignore[dict-item]
-    return Dispatcher(SqlOutbox(db), routes, clock, logging.getLogger("t"))
+def dispatcher(db: AsyncEngine, clock: Clock, *handlers: EventHandler) -> Dispatcher:
+    return Dispatcher(SqlOutbox(db), {"case.submitted": handlers}, clock, logging.getLogger("t"))
 
 
 async def pending(db: AsyncEngine) -> int:
