@@ -13,7 +13,7 @@ from bot.ports import StaffNotice
 from storage import tables
 from storage.sql import _upsert, _utc
 
-o, d = tables.outbox.c, tables.outbox_deliveries.c
+o, d = tables.outbox.c, tables.event_deliveries.c
 
 
 class SqlOutbox:
@@ -42,7 +42,7 @@ class SqlOutbox:
     @staticmethod
     async def _deliveries(conn: AsyncConnection, event_ids: list[int]) -> dict[int, dict[str, Delivery]]:
         states: dict[int, dict[str, Delivery]] = {}
-        for row in await conn.execute(sa.select(tables.outbox_deliveries).where(d.event_id.in_(event_ids))):
+        for row in await conn.execute(sa.select(tables.event_deliveries).where(d.event_id.in_(event_ids))):
             states.setdefault(row.event_id, {})[row.handler] = Delivery(
                 attempts=row.attempts, next_attempt_at=_utc(row.next_attempt_at) if row.next_attempt_at else None,
                 settled=row.done_at is not None or row.dead, alerted=row.alerted_at is not None)
@@ -66,17 +66,17 @@ class SqlOutbox:
     async def _record(conn: AsyncConnection, event_id: int, handler: str, values: dict[str, object]) -> None:
         """Write the delivery's state; one already done stays done (a dispatcher whose lease ran out may report
         late)."""
-        insert = _upsert(conn, tables.outbox_deliveries).values(
+        insert = _upsert(conn, tables.event_deliveries).values(
             **{"event_id": event_id, "handler": handler, "attempts": 0, "dead": False, **values})
         await conn.execute(insert.on_conflict_do_update(
             index_elements=["event_id", "handler"], set_=values,
-            where=tables.outbox_deliveries.c.done_at.is_(None)))
+            where=tables.event_deliveries.c.done_at.is_(None)))
 
     @staticmethod
     async def _alert(conn: AsyncConnection, event_id: int, handler: str, notice: StaffNotice,
                      now: datetime) -> None:
         """The conditional update is the claim: of two dispatchers alerting for one delivery, one writes it."""
-        claimed = await conn.execute(tables.outbox_deliveries.update()
+        claimed = await conn.execute(tables.event_deliveries.update()
                                      .where(d.event_id == event_id, d.handler == handler, d.alerted_at.is_(None))
                                      .values(alerted_at=now))
         if claimed.rowcount == 1:
@@ -93,7 +93,7 @@ class SqlOutbox:
         """Given-up deliveries, oldest event first: the event (id, case, type, created_at) and the handler with
         its attempts and last error."""
         query = (sa.select(o.id, o.case_number, o.event_type, d.handler, d.attempts, d.last_error, o.created_at)
-                 .join(tables.outbox_deliveries, d.event_id == o.id).where(d.dead.is_(True))
+                 .join(tables.event_deliveries, d.event_id == o.id).where(d.dead.is_(True))
                  .order_by(o.id, d.handler))
         async with self._engine.connect() as conn:
             rows = (await conn.execute(query)).mappings()

@@ -41,8 +41,10 @@ outbox = sa.Table(
     sa.Index("ix_outbox_pending", "dispatched_at", "next_attempt_at"),
 )
 
-outbox_deliveries = sa.Table(                                   # one handler's state with one event, once tried
-    "outbox_deliveries", metadata,
+# One handler's state with one outbox event, once tried. Not named outbox_*: an "INSERT INTO outbox…" commit wakes
+# the dispatchers (storage/wakeups.py), and recording a delivery must not.
+event_deliveries = sa.Table(
+    "event_deliveries", metadata,
     sa.Column("event_id", sa.Integer, primary_key=True, autoincrement=False),  # outbox.id
     sa.Column("handler", sa.String(32), primary_key=True),      # EventHandler.name
     sa.Column("attempts", sa.Integer, nullable=False),          # failed attempts
@@ -51,7 +53,7 @@ outbox_deliveries = sa.Table(                                   # one handler's 
     sa.Column("done_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("dead", sa.Boolean, nullable=False),              # given up: a dead letter staff look at
     sa.Column("alerted_at", sa.DateTime(timezone=True), nullable=True),  # supervisors were told
-    sa.Index("ix_outbox_deliveries_dead", "dead", "event_id"),
+    sa.Index("ix_event_deliveries_dead", "dead", "event_id"),
 )
 
 profiles = sa.Table(

@@ -26,6 +26,7 @@ from storage.migrate import upgrade
 from storage.outbox import SqlInbox, SqlOutbox
 from storage.sql import SqlCases
 from storage.staff import SqlStaffNotices
+from storage.wakeups import MemoryWakeups, on_outbox_commit
 from tests.contract.test_sql_stores import new_case
 
 FIRST_CASE = "DLH20261127000001"  # the number submit_cases gives the first case
@@ -166,6 +167,19 @@ async def test_a_handler_that_must_succeed_is_retried_past_the_limit_and_alerts_
     refund.failing = False
     assert await first.run_once() == 1 and refund.sent == [1]
     assert await pending(db) == 0 and await SqlOutbox(db).dead_letters() == []
+
+
+async def test_recording_deliveries_wakes_no_dispatcher(db: AsyncEngine) -> None:
+    """Only a new event wakes the dispatchers; the state they record about it does not (else they wake themselves)."""
+    await submit_cases(db, 1)
+    wakeups = MemoryWakeups()
+    on_outbox_commit(db, wakeups)
+    clock, failing, fine = Clock(), Flaky("failing"), Flaky("fine")
+    fine.failing = False
+    assert await dispatcher(db, clock, failing, fine).run_once() == 1
+    assert not await wakeups.wait(0.1)
+    await submit_cases(db, 1, first=1)
+    assert await wakeups.wait(1)
 
 
 async def test_a_redelivered_event_shows_once(db: AsyncEngine, content) -> None:

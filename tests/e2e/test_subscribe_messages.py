@@ -28,7 +28,7 @@ async def outbox_attempts(settings) -> list[tuple[str, int, bool]]:
     async with db.connect() as conn:
         rows = (await conn.execute(sa.text(
             "SELECT o.event_type, COALESCE(SUM(d.attempts), 0), o.dispatched_at IS NOT NULL FROM outbox o"
-            " LEFT JOIN outbox_deliveries d ON d.event_id = o.id GROUP BY o.id, o.event_type, o.dispatched_at"
+            " LEFT JOIN event_deliveries d ON d.event_id = o.id GROUP BY o.id, o.event_type, o.dispatched_at"
             " ORDER BY o.id"))).all()
     await db.dispose()
     return [tuple(r) for r in rows]

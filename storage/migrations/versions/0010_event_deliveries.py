@@ -44,7 +44,7 @@ def upgrade() -> None:
             batch.drop_column(column)
         batch.create_index("ix_outbox_pending", ["dispatched_at", "next_attempt_at"])
     deliveries = op.create_table(
-        "outbox_deliveries",
+        "event_deliveries",
         sa.Column("event_id", sa.Integer, primary_key=True, autoincrement=False),
         sa.Column("handler", sa.String(32), primary_key=True),
         sa.Column("attempts", sa.Integer, nullable=False),
@@ -54,7 +54,7 @@ def upgrade() -> None:
         sa.Column("dead", sa.Boolean, nullable=False),
         sa.Column("alerted_at", sa.DateTime(timezone=True), nullable=True),
     )
-    op.create_index("ix_outbox_deliveries_dead", "outbox_deliveries", ["dead", "event_id"])
+    op.create_index("ix_event_deliveries_dead", "event_deliveries", ["dead", "event_id"])
     reopened = [row.id for row in dead if _refund_owed(row.event_type, row.payload)]
     if reopened:
         bind.execute(outbox.update().where(outbox.c.id.in_(reopened))
@@ -72,7 +72,7 @@ def downgrade() -> None:
     """One counter per event again: the most attempts of its handlers; dead when any handler was given up and
     none is still being retried."""
     bind = op.get_bind()
-    d = sa.table("outbox_deliveries", sa.column("event_id", sa.Integer), sa.column("attempts", sa.Integer),
+    d = sa.table("event_deliveries", sa.column("event_id", sa.Integer), sa.column("attempts", sa.Integer),
                  sa.column("last_error", sa.Text), sa.column("dead", sa.Boolean))
     rows = bind.execute(sa.select(d.c.event_id, sa.func.max(d.c.attempts).label("attempts"),
                                   sa.func.max(d.c.last_error).label("last_error"),
@@ -90,5 +90,5 @@ def downgrade() -> None:
         if row.dead and row.settled_at is not None:
             values.update(dead=True, dispatched_at=None, next_attempt_at=None)
         bind.execute(outbox.update().where(outbox.c.id == row.event_id).values(values))
-    op.drop_index("ix_outbox_deliveries_dead", "outbox_deliveries")
-    op.drop_table("outbox_deliveries")
+    op.drop_index("ix_event_deliveries_dead", "event_deliveries")
+    op.drop_table("event_deliveries")
