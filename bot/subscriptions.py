@@ -3,8 +3,8 @@
 The mini-program asks with wx.requestSubscribeMessage and posts the result; every "accept" allows one message of
 that template (one consent = one message), "ban" (the user switched the template off) clears what is left.
 `SubscribeChannel` is a message handler of the outbox (bot/outbox/registry.py): it maps an event to a template
-kind, takes one consent atomically, and sends. The in-chat channel always has the message too, so when there is no template,
-no consent or no WeChat user, it quietly sends nothing.
+kind, takes one consent atomically, and sends. The in-chat channel always has the message too, so when there is
+no template, no consent or no WeChat user, it quietly sends nothing.
 
 Which template carries which event:
 
