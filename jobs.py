@@ -14,7 +14,7 @@ from bootstrap import Services
 from bot.accounts import Sessions
 from bot.cancellation import raise_if_cancelling
 from bot.feedback import Feedback
-from bot.notify import Dispatcher
+from bot.outbox.dispatcher import Dispatcher
 from bot.payments.service import Payments
 from bot.ports import BlobStore
 from bot.workdays import china_date

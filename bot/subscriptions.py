@@ -2,9 +2,9 @@
 
 The mini-program asks with wx.requestSubscribeMessage and posts the result; every "accept" allows one message of
 that template (one consent = one message), "ban" (the user switched the template off) clears what is left.
-`SubscribeChannel` is one of the Dispatcher's channels: it maps an outbox event to a template kind, takes one
-consent atomically, and sends. The in-chat channel always has the message too, so when there is no template,
-no consent or no WeChat user, it quietly sends nothing.
+`SubscribeChannel` is a message handler of the outbox (bot/outbox/registry.py): it maps an event to a template
+kind, takes one consent atomically, and sends. The in-chat channel always has the message too, so when there is
+no template, no consent or no WeChat user, it quietly sends nothing.
 
 Which template carries which event:
 
@@ -29,7 +29,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Callable, Literal, Protocol
 
 from bot.dialogue.prompts import Prompts
-from bot.notify import OutboxEvent
+from bot.outbox.events import MESSAGE, OutboxEvent
 from bot.ports import CaseRepository
 
 Kind = Literal["progress", "completed", "rating", "correction"]
@@ -123,18 +123,19 @@ class Subscriptions:
 
 
 class SubscribeChannel:
-    """Dispatcher channel: one subscribe message per event when the citizen has a consent left for its template."""
+    """Message handler: one subscribe message per event when the citizen has a consent left for its template."""
 
-    name = "subscribe"
+    name, retry = "subscribe", MESSAGE
 
     def __init__(self, sender: SubscribeSender, quota: SubscribeQuota, cases: CaseRepository, data: TemplateData,
                  prompts: Callable[[], Prompts], clock: Callable[[], datetime], log: logging.Logger) -> None:
         self._sender, self._quota, self._cases, self._data = sender, quota, cases, data
         self._prompts, self._clock, self._log = prompts, clock, log
 
-    async def send(self, event: OutboxEvent, user: str, text: str) -> None:
+    async def handle(self, event: OutboxEvent) -> None:
         """Send, or skip quietly; raises only when WeChat is unreachable (the consent is given back first), so the
         dispatcher retries with back-off."""
+        user = str(event.payload.get("user", ""))
         kind = template_kind(event)
         template = self._data.templates.get(kind, "") if kind else ""
         case = await self._cases.get(event.case_number) if template and user else None

@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from bot.lifecycle import CaseStatus, DeliveryMethod, IllegalTransition, Role
-from bot.notify import Outbox
+from bot.outbox.dispatcher import Outbox
 from bot.ports import Case, Staff, StaffNotices, StaleCase
 from bot.review import PLEDGE, CaseReview, Deadlines, NotAPledge, false_pledges
 from handlers.cases import case_view
@@ -65,7 +65,8 @@ class StaffHandlers:
         self._outbox, self._review, self._notices = outbox, review, notices
 
     async def dead_letters(self, request: web.Request, staff: Staff) -> web.Response:
-        """Progress messages that could not be delivered after every retry (supervisors)."""
+        """Deliveries given up after every retry, one per event and handler (supervisors). Refunds are never
+        among them: they are retried until they succeed."""
         if staff.role is not Role.supervisor:
             raise PermissionError("dead letters are for supervisors")
         return web.json_response({"dead_letters": await self._outbox.dead_letters()}, dumps=dumps)
@@ -178,7 +179,7 @@ def routes(staff: StaffHandlers, guard: StaffRoutes) -> list[Route]:
                     "A false one flags the case and lets the approver refuse it while it is open",
                     request=PledgeVerificationRequest, ok=(200, "the verification"), problems=(404, 409, 422)),
         guard.route("GET", "/api/v1/staff/outbox/dead", staff.dead_letters,
-                    "Progress messages not delivered after every retry (supervisors only)",
+                    "Deliveries given up after every retry, one per event and handler (supervisors only)",
                     ok=(200, "{dead_letters: [...]}")),
         guard.route("GET", "/api/v1/staff/notifications", staff.notifications,
                     "Notices for the staff member's role in their department, newest first (e.g. supervisors: "

@@ -1,27 +1,29 @@
-"""Outbox claiming for dispatchers (several at once, none sends an event twice) and the in-chat inbox."""
+"""Outbox claiming for dispatchers (several at once, none runs a handler for an event another one holds), the
+delivery state per event and handler, and the in-chat inbox."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bot.notify import OutboxEvent
+from bot.outbox.dispatcher import Claimed, Delivery, Failure
+from bot.outbox.events import OutboxEvent
+from bot.ports import StaffNotice
 from storage import tables
 from storage.sql import _upsert, _utc
 
-o = tables.outbox.c
+o, d = tables.outbox.c, tables.event_deliveries.c
 
 
 class SqlOutbox:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
 
-    async def claim(self, now: datetime, lease: timedelta, limit: int) -> list[OutboxEvent]:
+    async def claim(self, now: datetime, lease: timedelta, limit: int) -> list[Claimed]:
         """Lease up to `limit` due events to this dispatcher. PostgreSQL skips rows another dispatcher is
         claiming (FOR UPDATE SKIP LOCKED); the lease keeps them away from others while they are delivered."""
-        due = sa.and_(o.dispatched_at.is_(None), o.dead.is_(False),
-                      sa.or_(o.next_attempt_at.is_(None), o.next_attempt_at <= now),
+        due = sa.and_(o.dispatched_at.is_(None), sa.or_(o.next_attempt_at.is_(None), o.next_attempt_at <= now),
                       sa.or_(o.lease_until.is_(None), o.lease_until < now))
         async with self._engine.begin() as conn:
             pick = sa.select(o.id).where(due).order_by(o.id).limit(limit)
@@ -32,26 +34,69 @@ class SqlOutbox:
                 return []
             rows = (await conn.execute(tables.outbox.update().where(o.id.in_(ids), due)
                                        .values(lease_until=now + lease)
-                                       .returning(o.id, o.case_number, o.event_type, o.payload, o.attempts))).all()
-        return [OutboxEvent(id=r.id, case_number=r.case_number, type=r.event_type, payload=r.payload,
-                            attempts=r.attempts) for r in sorted(rows)]
+                                       .returning(o.id, o.case_number, o.event_type, o.payload))).all()
+            states = await self._deliveries(conn, [r.id for r in rows])
+        return [Claimed(OutboxEvent(id=r.id, case_number=r.case_number, type=r.event_type, payload=r.payload),
+                        states.get(r.id, {})) for r in sorted(rows)]
 
-    async def done(self, event_id: int, now: datetime) -> None:
+    @staticmethod
+    async def _deliveries(conn: AsyncConnection, event_ids: list[int]) -> dict[int, dict[str, Delivery]]:
+        states: dict[int, dict[str, Delivery]] = {}
+        for row in await conn.execute(sa.select(tables.event_deliveries).where(d.event_id.in_(event_ids))):
+            states.setdefault(row.event_id, {})[row.handler] = Delivery(
+                attempts=row.attempts, next_attempt_at=_utc(row.next_attempt_at) if row.next_attempt_at else None,
+                settled=row.done_at is not None or row.dead, alerted=row.alerted_at is not None)
+        return states
+
+    async def done(self, event_id: int, handler: str, now: datetime) -> None:
         async with self._engine.begin() as conn:
-            await conn.execute(tables.outbox.update().where(o.id == event_id)
-                               .values(dispatched_at=now, lease_until=None))
+            await self._record(conn, event_id, handler, {"done_at": now, "next_attempt_at": None})
 
-    async def failed(self, event_id: int, error: str, retry_at: datetime | None) -> None:
-        """Count a failed attempt; retry at `retry_at`, or give up (dead letter) when it is None."""
+    async def failed(self, event_id: int, handler: str, failure: Failure, now: datetime) -> None:
+        """Count a failed attempt: retry at `failure.retry_at`, or give up (a dead letter); with an alert, store
+        it as a staff notice unless this delivery alerted before."""
+        async with self._engine.begin() as conn:
+            await self._record(conn, event_id, handler, {
+                "attempts": failure.attempts, "last_error": failure.error[:500],
+                "next_attempt_at": failure.retry_at, "dead": failure.retry_at is None})
+            if failure.alert is not None:
+                await self._alert(conn, event_id, handler, failure.alert, now)
+
+    @staticmethod
+    async def _record(conn: AsyncConnection, event_id: int, handler: str, values: dict[str, object]) -> None:
+        """Write the delivery's state; one already done stays done (a dispatcher whose lease ran out may report
+        late)."""
+        insert = _upsert(conn, tables.event_deliveries).values(
+            **{"event_id": event_id, "handler": handler, "attempts": 0, "dead": False, **values})
+        await conn.execute(insert.on_conflict_do_update(
+            index_elements=["event_id", "handler"], set_=values,
+            where=tables.event_deliveries.c.done_at.is_(None)))
+
+    @staticmethod
+    async def _alert(conn: AsyncConnection, event_id: int, handler: str, notice: StaffNotice,
+                     now: datetime) -> None:
+        """The conditional update is the claim: of two dispatchers alerting for one delivery, one writes it."""
+        claimed = await conn.execute(tables.event_deliveries.update()
+                                     .where(d.event_id == event_id, d.handler == handler, d.alerted_at.is_(None))
+                                     .values(alerted_at=now))
+        if claimed.rowcount == 1:
+            await conn.execute(tables.staff_notices.insert().values(
+                **notice.model_dump(exclude={"id", "role"}), role=notice.role.value))
+
+    async def release(self, event_id: int, next_attempt_at: datetime | None, now: datetime) -> None:
         async with self._engine.begin() as conn:
             await conn.execute(tables.outbox.update().where(o.id == event_id).values(
-                attempts=o.attempts + 1, last_error=error[:500], next_attempt_at=retry_at, lease_until=None,
-                dead=retry_at is None))
+                lease_until=None, next_attempt_at=next_attempt_at,
+                dispatched_at=now if next_attempt_at is None else None))
 
     async def dead_letters(self) -> list[dict[str, object]]:
+        """Given-up deliveries, oldest event first: the event (id, case, type, created_at) and the handler with
+        its attempts and last error."""
+        query = (sa.select(o.id, o.case_number, o.event_type, d.handler, d.attempts, d.last_error, o.created_at)
+                 .join(tables.event_deliveries, d.event_id == o.id).where(d.dead.is_(True))
+                 .order_by(o.id, d.handler))
         async with self._engine.connect() as conn:
-            rows = (await conn.execute(sa.select(o.id, o.case_number, o.event_type, o.attempts, o.last_error,
-                                                 o.created_at).where(o.dead.is_(True)).order_by(o.id))).mappings()
+            rows = (await conn.execute(query)).mappings()
             return [{**row, "created_at": _utc(row["created_at"]).isoformat()} for row in rows]
 
 

@@ -35,13 +35,25 @@ outbox = sa.Table(
     sa.Column("event_type", sa.String(64), nullable=False),
     sa.Column("payload", sa.JSON, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("dispatched_at", sa.DateTime(timezone=True), nullable=True),
-    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
-    sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=True),  # back-off after a failure
+    sa.Column("dispatched_at", sa.DateTime(timezone=True), nullable=True),    # every handler done or given up
+    sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=True),  # earliest retry of its handlers
     sa.Column("lease_until", sa.DateTime(timezone=True), nullable=True),      # claimed by a dispatcher
+    sa.Index("ix_outbox_pending", "dispatched_at", "next_attempt_at"),
+)
+
+# One handler's state with one outbox event, once tried. Not named outbox_*: an "INSERT INTO outbox…" commit wakes
+# the dispatchers (storage/wakeups.py), and recording a delivery must not.
+event_deliveries = sa.Table(
+    "event_deliveries", metadata,
+    sa.Column("event_id", sa.Integer, primary_key=True, autoincrement=False),  # outbox.id
+    sa.Column("handler", sa.String(32), primary_key=True),      # EventHandler.name
+    sa.Column("attempts", sa.Integer, nullable=False),          # failed attempts
+    sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("last_error", sa.Text, nullable=True),
-    sa.Column("dead", sa.Boolean, nullable=False, server_default=sa.false()),  # dead letter: staff look at it
-    sa.Index("ix_outbox_pending", "dispatched_at", "dead", "next_attempt_at"),
+    sa.Column("done_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("dead", sa.Boolean, nullable=False),              # given up: a dead letter staff look at
+    sa.Column("alerted_at", sa.DateTime(timezone=True), nullable=True),  # supervisors were told
+    sa.Index("ix_event_deliveries_dead", "dead", "event_id"),
 )
 
 profiles = sa.Table(
@@ -102,7 +114,7 @@ inbox_messages = sa.Table(
     sa.Column("text", sa.Text, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("read_at", sa.DateTime(timezone=True), nullable=True),
-    sa.Column("dedupe_key", sa.String(64), nullable=False, unique=True),  # "<outbox id>:<channel>"
+    sa.Column("dedupe_key", sa.String(64), nullable=False, unique=True),  # "<outbox id>:<handler>"
 )
 
 ratings = sa.Table(

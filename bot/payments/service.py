@@ -10,18 +10,20 @@ from datetime import date, datetime, time, timedelta
 from typing import Callable
 
 from bot.content import Content
-from bot.lifecycle import CaseStatus
-from bot.notify import OutboxEvent
+from bot.lifecycle import CaseStatus, Role
+from bot.outbox.events import Alert, OutboxEvent, Retry
 from bot.payments.orders import Payment, PaymentStatus, PaymentStore, case_fee_fen
 from bot.payments.ports import (Notification, NotificationRejected, OrderRequest, PaymentProvider, ProviderOrder,
                                 RefundStatus, TradeState)
-from bot.ports import Case, CaseRepository
+from bot.ports import Case, CaseRepository, StaffNotice
 from bot.workdays import CHINA
 
 FEE_DUE = {CaseStatus.accepted, CaseStatus.in_progress}   # 受理后缴费
 ENDED_WITHOUT_RESULT = {CaseStatus.refused.value, CaseStatus.withdrawn.value}
 PAID_STATES = {PaymentStatus.paid, PaymentStatus.refunding, PaymentStatus.refunded}
 PAID_AT_PROVIDER = {TradeState.SUCCESS, TradeState.REFUND}
+REFUND_STUCK = ("办件 {number} 的退款已连续 {attempts} 次未能提交到支付渠道，系统会继续重试直至成功，"
+                "请核查支付渠道。最近一次错误：{error}")
 
 
 @dataclass(frozen=True)
@@ -251,14 +253,25 @@ def _compare(payment: Payment, remote: ProviderOrder | None) -> list[Mismatch]:
 
 
 class RefundOnEnd:
-    """Outbox subscriber: when a case is refused or withdrawn, its orders are closed or refunded. Raising
-    makes the dispatcher retry later, so a provider outage delays the refund but never loses it."""
+    """Outbox handler: when a case is refused or withdrawn, its orders are closed or refunded. Never given up:
+    a provider outage delays the refund (retried with back-off) but never loses it; supervisors of the case's
+    department are told once after `alert_after` failed attempts."""
 
-    name = "payments"
+    name = "refund"
 
-    def __init__(self, payments: Payments) -> None:
-        self._payments = payments
+    def __init__(self, payments: Payments, cases: CaseRepository, content: Callable[[], Content],
+                 alert_after: int) -> None:
+        self._payments, self._cases, self._content, self._alert_after = payments, cases, content, alert_after
+        self.retry = Retry(give_up_after=None, alert=Alert(after=alert_after, notice=self._stuck))
 
-    async def send(self, event: OutboxEvent, user: str, text: str) -> None:
+    async def handle(self, event: OutboxEvent) -> None:
         if event.type == "case.status_changed" and event.payload.get("to") in ENDED_WITHOUT_RESULT:
             await self._payments.end_case(event.case_number, str(event.payload.get("reason") or "办件终止"))
+
+    async def _stuck(self, event: OutboxEvent, error: str, now: datetime) -> StaffNotice:
+        case = await self._cases.get(event.case_number)
+        item = self._content().catalog.items.get(case.item_codes[0]) if case and case.item_codes else None
+        return StaffNotice(department=item.department if item else "未知部门", role=Role.supervisor,
+                           kind="refund.stuck", case_number=event.case_number, created_at=now,
+                           text=REFUND_STUCK.format(number=event.case_number, attempts=self._alert_after,
+                                                    error=error[:200]))

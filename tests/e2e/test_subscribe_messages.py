@@ -23,10 +23,13 @@ async def consent(client, token: str, **results: str) -> dict[str, int]:
 
 
 async def outbox_attempts(settings) -> list[tuple[str, int, bool]]:
+    """Per event: its type, the failed attempts of its handlers, and whether every handler is settled."""
     db = create_async_engine(settings.database_url)
     async with db.connect() as conn:
-        rows = (await conn.execute(sa.text("SELECT event_type, attempts, dispatched_at IS NOT NULL "
-                                           "FROM outbox ORDER BY id"))).all()
+        rows = (await conn.execute(sa.text(
+            "SELECT o.event_type, COALESCE(SUM(d.attempts), 0), o.dispatched_at IS NOT NULL FROM outbox o"
+            " LEFT JOIN event_deliveries d ON d.event_id = o.id GROUP BY o.id, o.event_type, o.dispatched_at"
+            " ORDER BY o.id"))).all()
     await db.dispose()
     return [tuple(r) for r in rows]
 

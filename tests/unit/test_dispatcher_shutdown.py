@@ -8,7 +8,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from bot.notify import Dispatcher, OutboxEvent
+from bot.outbox.dispatcher import Claimed, Dispatcher, Failure
+from bot.outbox.events import MESSAGE, OutboxEvent
 
 NOW = datetime(2026, 11, 27, tzinfo=timezone.utc)
 
@@ -17,14 +18,17 @@ class OneEventOutbox:
     def __init__(self) -> None:
         self.failures: list[str] = []
 
-    async def claim(self, now: datetime, lease: timedelta, limit: int) -> list[OutboxEvent]:
-        return [OutboxEvent(1, "DLH1", "case.submitted", {"user": "u"}, 0)]
+    async def claim(self, now: datetime, lease: timedelta, limit: int) -> list[Claimed]:
+        return [Claimed(OutboxEvent(1, "DLH1", "case.submitted", {"user": "u"}))]
 
-    async def done(self, event_id: int, now: datetime) -> None:
+    async def done(self, event_id: int, handler: str, now: datetime) -> None:
         raise AssertionError("never delivered")
 
-    async def failed(self, event_id: int, error: str, retry_at: datetime | None) -> None:
-        self.failures.append(error)
+    async def failed(self, event_id: int, handler: str, failure: Failure, now: datetime) -> None:
+        self.failures.append(failure.error)
+
+    async def release(self, event_id: int, next_attempt_at: datetime | None, now: datetime) -> None:
+        raise AssertionError("the lease stays until it runs out")
 
     async def dead_letters(self) -> list[dict[str, object]]:
         return []
@@ -33,12 +37,12 @@ class OneEventOutbox:
 class DriverLikeChannel:
     """Waits on the database; when cancelled, raises what aiosqlite + SQLAlchemy raise instead."""
 
-    name = "inchat"
+    name, retry = "inchat", MESSAGE
 
     def __init__(self) -> None:
         self.started = asyncio.Event()
 
-    async def send(self, event: OutboxEvent, user: str, text: str) -> None:
+    async def handle(self, event: OutboxEvent) -> None:
         self.started.set()
         try:
             await asyncio.sleep(60)
@@ -46,9 +50,9 @@ class DriverLikeChannel:
             raise RuntimeError("Can't reconnect until invalid transaction is rolled back") from None
 
 
-async def test_cancelled_delivery_stops_the_dispatcher(content) -> None:
+async def test_cancelled_delivery_stops_the_dispatcher() -> None:
     outbox, channel = OneEventOutbox(), DriverLikeChannel()
-    dispatcher = Dispatcher(outbox, [channel], lambda: content.prompts, lambda: NOW, logging.getLogger("t"))
+    dispatcher = Dispatcher(outbox, {"case.submitted": [channel]}, lambda: NOW, logging.getLogger("t"))
     task = asyncio.ensure_future(dispatcher.run_once())
     await channel.started.wait()
     task.cancel()

@@ -8,7 +8,7 @@ from datetime import date, datetime, timezone
 import pytest
 
 from bot.content import Content
-from bot.notify import OutboxEvent
+from bot.outbox.events import OutboxEvent
 from bot.ports import Case
 from bot.subscriptions import (ConsentMissing, SendRejected, SendUnavailable, SubscribeChannel, TemplateData,
                                status_phrase, template_kind)
@@ -24,8 +24,7 @@ CASE = Case(number="DLH20261127000001", status="accepted", user="oUser1", target
 
 
 def event(type_: str, event_id: int = 1, **payload: object) -> OutboxEvent:
-    return OutboxEvent(id=event_id, case_number=CASE.number, type=type_, payload={"user": "oUser1", **payload},
-                       attempts=0)
+    return OutboxEvent(id=event_id, case_number=CASE.number, type=type_, payload={"user": "oUser1", **payload})
 
 
 @pytest.mark.parametrize("outbox_event, kind", [
@@ -98,7 +97,7 @@ async def test_sends_once_with_the_template_data(content: Content) -> None:
     sender, quota = FakeSender(), FakeQuota(2)
     accepted = event("case.status_changed", to="accepted")
     for _ in range(2):
-        await channel(sender, quota, content).send(accepted, "oUser1", "办件进度：已受理")
+        await channel(sender, quota, content).handle(accepted)
     assert sender.sent == [("oUser1", "tp", f"pages/case/index?case={CASE.number}", {
         "thing1": CASE.target_name[:20], "character_string2": CASE.number, "phrase3": "已受理",
         "time4": "2026年11月27日 10:00"})]
@@ -107,24 +106,24 @@ async def test_sends_once_with_the_template_data(content: Content) -> None:
 
 async def test_nothing_is_sent_without_template_user_or_consent(content: Content) -> None:
     sender, quota = FakeSender(), FakeQuota(0)
-    await channel(sender, FakeQuota(5), content).send(event("case.status_changed", to="returned"), "oUser1", "")
-    await channel(sender, FakeQuota(5), content).send(event("case.submitted"), "oUser1", "")
-    await channel(sender, FakeQuota(5), content).send(event("case.status_changed", to="accepted"), "", "")
-    await channel(sender, quota, content).send(event("case.status_changed", to="accepted"), "oUser1", "")
+    await channel(sender, FakeQuota(5), content).handle(event("case.status_changed", to="returned"))
+    await channel(sender, FakeQuota(5), content).handle(event("case.submitted"))
+    await channel(sender, FakeQuota(5), content).handle(event("case.status_changed", to="accepted", user=""))
+    await channel(sender, quota, content).handle(event("case.status_changed", to="accepted"))
     assert sender.sent == []
 
 
 async def test_each_wechat_outcome(content: Content) -> None:
     accepted = event("case.status_changed", to="accepted")
     quota = FakeQuota(3)
-    await channel(FakeSender(ConsentMissing("43101")), quota, content).send(accepted, "oUser1", "")
+    await channel(FakeSender(ConsentMissing("43101")), quota, content).handle(accepted)
     assert (quota.left, quota.calls) == (0, ["clear"])  # not retried: in-chat has it
 
     quota = FakeQuota(1)
-    await channel(FakeSender(SendRejected("47003")), quota, content).send(accepted, "oUser1", "")
+    await channel(FakeSender(SendRejected("47003")), quota, content).handle(accepted)
     assert (quota.left, quota.calls) == (1, ["give_back"])  # not retried either
 
     quota = FakeQuota(1)
     with pytest.raises(SendUnavailable):  # the dispatcher retries with back-off
-        await channel(FakeSender(SendUnavailable("timeout")), quota, content).send(accepted, "oUser1", "")
+        await channel(FakeSender(SendUnavailable("timeout")), quota, content).handle(accepted)
     assert (quota.left, quota.calls, quota.taken) == (1, ["give_back"], set())
