@@ -9,7 +9,7 @@ from bot.dialogue.context import Outcome, TurnContext, stay
 from bot.dialogue.replies import TextReply
 from bot.dialogue.state import Stage
 from bot.lifecycle import CaseStatus
-from bot.ports import CaseEvent, StaleCase
+from bot.ports import Case, CaseEvent, StaleCase
 
 
 class CorrectionFlow:
@@ -22,21 +22,28 @@ class CorrectionFlow:
 
     async def start(self, ctx: TurnContext) -> Outcome | None:
         """If staff returned one of the citizen's cases for correction, ask for the materials to fix; else None."""
-        cases = ctx.ports.cases
-        returned = [c for c in await cases.list_for_user(ctx.user) if c.status == CaseStatus.returned.value]
-        if not returned:
+        returned = await self._returned(ctx)
+        if returned is None:
             return None
-        case = returned[-1]
-        events = [e for e in await cases.events(case.number) if e.to_status == CaseStatus.returned.value]
-        fix = {str(k): str(v) for k, v in (events[-1].detail.get("materials") or {}).items()} if events else {}
-        if not fix or ctx.content.catalog.target(case.target) is None:
-            return None
+        case, fix = returned
         ctx.state.start(case.target, uuid.uuid4().hex)
         ctx.state.correcting, ctx.state.fix = case.number, fix
         names = {m.key: m.name for m in case.materials}
         lines = [f"· {names.get(k, k)}：{reason}" for k, reason in fix.items()]
         needed = TextReply(text="\n".join([ctx.prompts.correction_needed.format(number=case.number), *lines]))
         return (await self._application.advance(ctx)).after(needed)
+
+    @staticmethod
+    async def _returned(ctx: TurnContext) -> tuple[Case, dict[str, str]] | None:
+        """The citizen's latest case returned for correction, and what staff asked to fix (material -> reason)."""
+        cases = ctx.ports.cases
+        returned = [c for c in await cases.list_for_user(ctx.user) if c.status == CaseStatus.returned.value]
+        if not returned or ctx.content.catalog.target(returned[-1].target) is None:
+            return None
+        events = [e for e in await cases.events(returned[-1].number) if e.to_status == CaseStatus.returned.value]
+        asked = events[-1].detail.get("materials") if events else None
+        fix = {str(k): str(v) for k, v in asked.items()} if isinstance(asked, dict) else {}
+        return (returned[-1], fix) if fix else None
 
     async def resubmit(self, ctx: TurnContext) -> Outcome:
         """Send the corrected materials back: the case returns to pre-review, with the event recorded."""

@@ -145,10 +145,15 @@ class ScriptBook:
             plan = self._plans[target.key] = self._build(target)
         return plan
 
+    def _scripts_of(self, target: Target) -> list[Script | None]:
+        """The target's script; for a bundle without one, each item's (None: the default steps)."""
+        script = self.scripts.get(target.key)
+        if target.is_bundle and script is None:
+            return [self.scripts.get(item.code) for item in target.items]
+        return [script]
+
     def _build(self, target: Target) -> Plan:
-        scripts = [self.scripts.get(target.key)]
-        if target.is_bundle and scripts[0] is None:
-            scripts = [self.scripts.get(item.code) for item in target.items]
+        scripts = self._scripts_of(target)
         # Forms issued by the office (申请表) are produced from the answers, never uploaded.
         materials = {m.key: m for m in target.materials() if m.source is not MaterialSource.office}
         sources = StepSources(self.library, materials)

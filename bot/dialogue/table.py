@@ -79,16 +79,20 @@ class ConversationTable:
             if invocation is None:
                 return stay(ctx, TextReply(text=ctx.prompts.help))
             return await self.commands[invocation.command](ctx, invocation)
-        meant, stage = ctx.content.words.meaning(text), ctx.state.stage
-        if meant:
-            for command, stages in (*self.fallbacks, *self.entry_points):
-                if command in meant and stage in stages:
-                    return await self.commands[command](ctx, Invocation(command))
-            state = self.states[stage]
-            for command, invocation in state.words.items():
-                if command in meant:
-                    return await self.commands[invocation.command](ctx, invocation)
-        return await self.states[stage].text(ctx, text)
+        invocation = self._typed(ctx.content.words.meaning(text), ctx.state.stage)
+        if invocation is not None:
+            return await self.commands[invocation.command](ctx, invocation)
+        return await self.states[ctx.state.stage].text(ctx, text)
+
+    def _typed(self, meant: frozenset[Command], stage: Stage) -> Invocation | None:
+        """The command a typed message is a word for in this stage, if any."""
+        if not meant:
+            return None
+        for command, stages in (*self.fallbacks, *self.entry_points):
+            if command in meant and stage in stages:
+                return Invocation(command)
+        return next((invocation for command, invocation in self.states[stage].words.items() if command in meant),
+                    None)
 
 
 def build_table() -> ConversationTable:
