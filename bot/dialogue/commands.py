@@ -11,6 +11,9 @@ from bot.dialogue.topics import Topic
 from bot.ratings import Level
 
 
+PREFIX = "/"  # a message starting with it is a command, never an answer
+
+
 class Command(str, Enum):
     """Every verb a citizen can send by tapping an option, or mean by a word of intents/dictionaries/questions.yaml."""
 
@@ -106,15 +109,15 @@ class Invocation:
     def value(self) -> str:
         """The text the client sends back when the option is tapped."""
         if self.arg is None:
-            return f"/{self.command.value}"
-        return f"/{self.command.value} {_ARGS[self.command].render(self.arg)}"
+            return f"{PREFIX}{self.command.value}"
+        return f"{PREFIX}{self.command.value} {_ARGS[self.command].render(self.arg)}"
 
 
 def parse(text: str) -> Invocation | None:
-    """The command a message starting with "/" sends; None for any other text or an unknown verb."""
-    if not text.startswith("/"):
+    """The command a message starting with PREFIX sends; None for any other text or an unknown verb."""
+    if not text.startswith(PREFIX):
         return None
-    verb, _, raw = text[1:].partition(" ")
+    verb, _, raw = text[len(PREFIX):].partition(" ")
     if verb not in Command._value2member_map_:
         return None
     command, spec, raw = Command(verb), _ARGS.get(Command(verb)), raw.strip()

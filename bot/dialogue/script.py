@@ -97,9 +97,6 @@ class Plan:
     def field(self, key: str) -> FieldSpec | None:
         return next((f for f in self.fields if f.key == key), None)
 
-    def material(self, key: str) -> Material | None:
-        return next((m for m in self.materials if m.key == key), None)
-
     def only_materials(self, keys: set[str]) -> "Plan":
         """The plan of a correction: the materials named, nothing else."""
         return Plan(tuple(s for s in self.steps if isinstance(s, MaterialStep) and s.key in keys), self.faq)

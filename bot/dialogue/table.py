@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from bot.dialogue.application import ApplicationFlow
 from bot.dialogue.basics import BasicFlow
-from bot.dialogue.commands import Command, Invocation, parse
+from bot.dialogue.commands import PREFIX, Command, Invocation, parse
 from bot.dialogue.context import Outcome, TurnContext, reprompt, stay
 from bot.dialogue.correction import CorrectionFlow
 from bot.dialogue.finding import FindingFlow
@@ -74,7 +74,7 @@ class ConversationTable:
         text = (text or "").strip()
         if not text:
             return stay(ctx, TextReply(text=ctx.prompts.help))
-        if text.startswith("/"):
+        if text.startswith(PREFIX):
             invocation = parse(text)
             if invocation is None:
                 return stay(ctx, TextReply(text=ctx.prompts.help))
