@@ -60,7 +60,7 @@ class Engine:
                             clock=clock, inbox=inbox, feedback=feedback, payments=payments, identity=identity,
                             content_check=content_check)
         self._table = build_table()
-        self.restarted = 0  # conversations started again because their stored state could not be used
+        self.restarted_conversations = 0  # conversations started again because their stored state could not be used
 
     async def handle(self, user: str, message: Inbound) -> list[Reply]:
         """Process one message under the user's lock; state is saved only if handling succeeds.
@@ -94,7 +94,7 @@ class Engine:
         """The stored state no longer decodes: apologise and go on with what could be kept (see state.decode).
         An application kept is resumed at its first open step (the message may have answered another one);
         otherwise the message is handled as the first of a fresh conversation."""
-        self.restarted += 1
+        self.restarted_conversations += 1
         log.warning("stored conversation state unusable (%s): started again, application %s", ctx.state.recovered,
                     "kept" if ctx.state.target else "dropped")
         ctx.state.recovered = None

@@ -83,7 +83,8 @@ class Pledge:
     @staticmethod
     def question(material: Material, p: Prompts) -> ChoicesReply:
         return ChoicesReply(text=p.pledge_text.format(text=material.pledge),
-                            options=[option(p.pledge_accept, Command.accept_pledge), option(p.back_label, Command.back)])
+                            options=[option(p.pledge_accept, Command.accept_pledge),
+                                     option(p.back_label, Command.back)])
 
 
 class Skip:

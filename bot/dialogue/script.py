@@ -78,6 +78,13 @@ class FieldLibrary(Strict):
     fields: list[FieldSpec]
     default_steps: list[StepRef] = Field(min_length=1)
 
+    @field_validator("default_steps")
+    @classmethod
+    def _fields_only(cls, steps: list[StepRef]) -> list[StepRef]:
+        if any(step.material is not None for step in steps):
+            raise ValueError("default steps apply to every item: they name fields, not materials")
+        return steps
+
 
 @dataclass(frozen=True)
 class Plan:

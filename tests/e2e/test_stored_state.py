@@ -41,12 +41,12 @@ async def test_unreadable_state_in_memory_starts_again_with_an_apology(engine_on
         replies = await engine.handle("u", Inbound(text="身份证过期了咋办"))
     assert replies[0].text == content.prompts.state_lost
     assert replies[1].type == "card" and "居民身份证换领" in replies[1].title  # the message itself is answered
-    assert engine.restarted == 1 and "stage" in caplog.text and "renamed" not in caplog.text
+    assert engine.restarted_conversations == 1 and "stage" in caplog.text and "renamed" not in caplog.text
     async with sessions.session("u") as session:
         state = await session.load()
     assert state.stage is Stage.offered and state.last_case == "DLH20261127000001"
     replies = await engine.handle("u", Inbound(text="/apply"))
-    assert replies[-1].type == "form_step" and engine.restarted == 1  # no second apology
+    assert replies[-1].type == "form_step" and engine.restarted_conversations == 1  # no second apology
 
 
 async def test_unreadable_state_keeps_the_application_when_it_still_reads(engine_on_memory, content) -> None:
@@ -67,7 +67,8 @@ async def test_state_of_the_release_before_versioning_goes_on_silently(engine_on
     store_raw(sessions, "u", b'{"stage":"collect","target":"GA0020000","submit_key":"k1","step":1,'
                              b'"answers":{"applicant_name":"\xe5\xbc\xa0\xe4\xb8\x89"}}')
     replies = await engine.handle("u", Inbound(text="11010519491231002X"))
-    assert [r.type for r in replies] == ["form_step"] and replies[0].key == "phone" and engine.restarted == 0
+    assert [r.type for r in replies] == ["form_step"] and replies[0].key == "phone"
+    assert engine.restarted_conversations == 0
 
 
 async def test_unreadable_state_in_redis_is_answered_over_http(aiohttp_client, settings, content, clock,
