@@ -152,6 +152,7 @@ class ApplicationFlow:
 
     async def waiting_pledge(self, ctx: TurnContext) -> list[Reply]:
         step = self.current(ctx)
-        assert isinstance(step, MaterialStep)
+        if not isinstance(step, MaterialStep) or not step.material.pledge:  # the script changed meanwhile
+            return await self.ask(ctx)
         return [Pledge.question(step.material, ctx.prompts)]
 
