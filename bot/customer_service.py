@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Awaitable, Callable, Literal, Protocol
 
 from bot.content import Content
+from bot.dialogue.commands import Command, Invocation
 from bot.dialogue.engine import Engine, Inbound, TryAgain
 from bot.dialogue.plain import as_text
 from bot.dialogue.replies import PaymentReply, Reply, TextReply
@@ -60,7 +61,7 @@ class CustomerService:
 
     def wants_human(self, message: ServiceMessage) -> bool:
         """The citizen asks for a person (转人工): the handler transfers the chat to WeChat's agent console."""
-        return message.kind == "text" and self._content().words.means(message.text, "human")
+        return message.kind == "text" and self._content().words.means(message.text, Command.human)
 
     async def first_delivery(self, message: ServiceMessage) -> bool:
         """False for a retry or duplicate of a message already taken (any instance). Raises SessionUnavailable
@@ -97,7 +98,7 @@ class CustomerService:
         if message.kind == "other":
             return [TextReply(text=prompts.plain_unsupported)]
         if message.kind == "enter":
-            inbound = Inbound(text="/hello")
+            inbound = Inbound(text=Invocation(Command.hello).value)
         elif message.kind == "image":
             data = await self._channel.fetch_image(message.media_id, self._max_upload)
             upload = Upload(filename="wechat-image.jpg", data=data or b"", truncated=data is None)

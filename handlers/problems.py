@@ -39,9 +39,7 @@ def problems_middleware(log: logging.Logger) -> Middleware:
             if exc.content_type == "application/problem+json" or exc.status < 400:
                 raise
             return problem(exc.status, exc.reason, "请求的地址或方法不对。")
-        except ValidationError as exc:
-            return validation_problem(exc)
-        except Exception:
+        except Exception:  # a ValidationError here is ours, not the client's: request bodies are checked by handlers
             log.exception("unhandled error on %s %s", request.method, request.path)
             return problem(503, "Temporarily unavailable", "系统有点忙，请稍后再试，您已填写的内容都保存着。")
 

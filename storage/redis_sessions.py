@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from redis.exceptions import RedisError
 
-from bot.dialogue.state import Conversation
+from bot.dialogue.state import Conversation, decode, encode
 from bot.ports import SessionUnavailable, TooManyMessages
 from storage.cipher import FieldCipher
 from storage.rate_limits import RateLimit
@@ -66,7 +66,7 @@ COMPRESS_FROM = 512  # bytes of JSON; below, zlib's set-up (~9 µs) costs more t
 
 def _pack_state(state: Conversation) -> bytes:
     """The state's JSON, zlib-compressed when it is long (a zlib stream never starts with "{")."""
-    data = state.model_dump_json(exclude_defaults=True).encode()
+    data = encode(state)
     return zlib.compress(data, 6) if len(data) >= COMPRESS_FROM else data
 
 
@@ -192,7 +192,7 @@ class RedisSessionStore:
 
     def _decode(self, stored: bytes) -> Conversation:
         plain = self._cipher.decrypt_bytes(stored)
-        return Conversation.model_validate_json(plain if plain.startswith(b"{") else zlib.decompress(plain))
+        return decode(plain if plain.startswith(b"{") else zlib.decompress(plain))
 
     async def _save_and_release(self, user: str, token: str, state: Conversation) -> None:
         blob = self._cipher.encrypt_bytes(_pack_state(state))

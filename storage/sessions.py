@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Callable
 
-from bot.dialogue.state import Conversation
+from bot.dialogue.state import Conversation, decode, encode
 from bot.ports import TooManyMessages
 from storage.rate_limits import MemoryRateLimiter, RateLimit
 
@@ -28,7 +28,7 @@ class _MemorySession:
         return self._store._load(self._user)
 
     async def save(self, state: Conversation) -> None:
-        self._store._data[self._user] = (self._store._now(), state.model_dump_json(exclude_defaults=True))
+        self._store._data[self._user] = (self._store._now(), encode(state))
 
 
 class MemorySessionStore:
@@ -39,7 +39,7 @@ class MemorySessionStore:
         self._idle = idle_seconds
         self._rate = MemoryRateLimiter(rate) if rate else None
         self._now = monotonic
-        self._data: dict[str, tuple[float, str]] = {}
+        self._data: dict[str, tuple[float, bytes]] = {}
         self._locks: dict[str, _UserLock] = {}
 
     @asynccontextmanager
@@ -64,7 +64,7 @@ class MemorySessionStore:
         if self._now() - stored[0] > self._idle:
             del self._data[user]
             return None
-        return Conversation.model_validate_json(stored[1])
+        return decode(stored[1])
 
     def purge_idle(self) -> int:
         """Drop expired conversations; returns how many."""

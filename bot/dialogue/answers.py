@@ -2,27 +2,20 @@
 from __future__ import annotations
 
 import re
-from enum import Enum
 from functools import cached_property
 from pathlib import Path
+from typing import Callable
 
 from pydantic import BaseModel, ConfigDict
 
-from bot.catalog import Target
+from bot.catalog import Material, Target
 from bot.catalog.models import LEVEL_LABELS, ONLINE_LABELS, MaterialSource
 from bot.content_errors import load_model
+from bot.dialogue.commands import Command, option
 from bot.dialogue.prompts import Prompts
-from bot.dialogue.replies import CardField, CardReply, Option, TextReply
+from bot.dialogue.replies import CardField, CardReply, TextReply
 from bot.dialogue.script import FaqEntry
-
-
-class Topic(str, Enum):
-    materials = "materials"
-    time = "time"
-    fee = "fee"
-    conditions = "conditions"
-    location = "location"
-    legal = "legal"
+from bot.dialogue.topics import Topic
 
 
 COMMAND_PUNCTUATION = " 。.!！~～"  # around a command word, e.g. "取消！"
@@ -35,7 +28,7 @@ class QuestionWords(BaseModel):
 
     topics: dict[Topic, list[str]]
     question_marks: list[str]
-    commands: dict[str, list[str]]
+    commands: dict[Command, list[str]]  # an unknown command word is an error with its line
 
     # Looked up for every message: one search per topic instead of one `in` per word, and one dict lookup for
     # all the commands a whole message may stand for. Cached properties, not private attributes: pydantic
@@ -46,18 +39,18 @@ class QuestionWords(BaseModel):
                 for topic, words in self.topics.items() if words]
 
     @cached_property
-    def _meanings(self) -> dict[str, frozenset[str]]:
-        meanings: dict[str, set[str]] = {}
+    def _meanings(self) -> dict[str, frozenset[Command]]:
+        meanings: dict[str, set[Command]] = {}
         for command, words in self.commands.items():
             for word in words:
                 meanings.setdefault(word, set()).add(command)
         return {word: frozenset(commands) for word, commands in meanings.items()}
 
-    def meaning(self, text: str) -> frozenset[str]:
+    def meaning(self, text: str) -> frozenset[Command]:
         """The commands the whole message is a word for ("取消" -> cancel, "上一步" -> back ...), usually none."""
         return self._meanings.get(text.strip(COMMAND_PUNCTUATION), frozenset())
 
-    def means(self, text: str, command: str) -> bool:
+    def means(self, text: str, command: Command) -> bool:
         """Whether the whole message is one of the words for a command."""
         return command in self.meaning(text)
 
@@ -89,47 +82,66 @@ def _days(n: int) -> str:
 
 def answer(topic: Topic, target: Target, prompts: Prompts) -> TextReply:
     """Compose the answer to one topic about a target."""
-    name = target.name
-    items = target.items
-    if topic is Topic.materials:
-        materials = target.materials()
-        if not materials:
-            return TextReply(text=prompts.materials_none.format(name=name))
-        lines = [prompts.materials_title.format(name=name)]
-        for i, m in enumerate(materials, 1):
-            notes = [] if m.required else ["非必需"]
-            if m.source is MaterialSource.shared_licence:
-                notes.append("可用电子证照免交")
-            if m.deferrable:
-                notes.append("可容缺后补")
-            if m.pledge:
-                notes.append("可告知承诺")
-            copies = f"{m.copies}份" if m.copies > 1 else ""
-            lines.append(f"{i}. {m.name}{copies}" + (f"（{'，'.join(notes)}）" if notes else ""))
-        return TextReply(text="\n".join(lines))
-    if topic is Topic.time:
-        legal = max(i.legal_days for i in items)
-        return TextReply(text=prompts.time_answer.format(
-            name=name, promised=_days(target.promised_days), legal=_days(legal)))
-    if topic is Topic.fee:
-        total = sum(i.fee.amount for i in items)
-        if total == 0:
-            return TextReply(text=prompts.fee_free.format(name=name))
-        note = "；".join(filter(None, (i.fee.note for i in items)))
-        return TextReply(text=prompts.fee_answer.format(name=name, amount=total, note=note).strip())
-    if topic is Topic.conditions:
-        conditions = [c for i in items for c in i.conditions]
-        return TextReply(text="\n".join([prompts.conditions_title.format(name=name),
-                                         *(f"{n}. {c}" for n, c in enumerate(conditions, 1))]))
-    if topic is Topic.location:
-        lines = []
-        for item in items:
-            head = item.name if target.is_bundle else name
-            lines.append(prompts.location_title.format(name=head, online=ONLINE_LABELS[item.online]))
-            lines.extend(f"· {loc.name}，{loc.address}，{loc.hours}" for loc in item.locations)
-        return TextReply(text="\n".join(lines))
-    basis = [b for i in items for b in i.legal_basis]
-    return TextReply(text="\n".join([prompts.legal_title.format(name=name), *(f"· {b}" for b in basis)]))
+    return TextReply(text=_ANSWERS[topic](target, prompts))
+
+
+def _material_line(number: int, material: Material) -> str:
+    notes = [] if material.required else ["非必需"]
+    if material.source is MaterialSource.shared_licence:
+        notes.append("可用电子证照免交")
+    if material.deferrable:
+        notes.append("可容缺后补")
+    if material.pledge:
+        notes.append("可告知承诺")
+    copies = f"{material.copies}份" if material.copies > 1 else ""
+    return f"{number}. {material.name}{copies}" + (f"（{'，'.join(notes)}）" if notes else "")
+
+
+def _materials(target: Target, prompts: Prompts) -> str:
+    materials = target.materials()
+    if not materials:
+        return prompts.materials_none.format(name=target.name)
+    return "\n".join([prompts.materials_title.format(name=target.name),
+                      *(_material_line(i, m) for i, m in enumerate(materials, 1))])
+
+
+def _time(target: Target, prompts: Prompts) -> str:
+    legal = max(i.legal_days for i in target.items)
+    return prompts.time_answer.format(name=target.name, promised=_days(target.promised_days), legal=_days(legal))
+
+
+def _fee(target: Target, prompts: Prompts) -> str:
+    total = sum(i.fee.amount for i in target.items)
+    if total == 0:
+        return prompts.fee_free.format(name=target.name)
+    note = "；".join(filter(None, (i.fee.note for i in target.items)))
+    return prompts.fee_answer.format(name=target.name, amount=total, note=note).strip()
+
+
+def _conditions(target: Target, prompts: Prompts) -> str:
+    conditions = [c for i in target.items for c in i.conditions]
+    return "\n".join([prompts.conditions_title.format(name=target.name),
+                      *(f"{n}. {c}" for n, c in enumerate(conditions, 1))])
+
+
+def _location(target: Target, prompts: Prompts) -> str:
+    lines = []
+    for item in target.items:
+        head = item.name if target.is_bundle else target.name
+        lines.append(prompts.location_title.format(name=head, online=ONLINE_LABELS[item.online]))
+        lines.extend(f"· {loc.name}，{loc.address}，{loc.hours}" for loc in item.locations)
+    return "\n".join(lines)
+
+
+def _legal(target: Target, prompts: Prompts) -> str:
+    basis = [b for i in target.items for b in i.legal_basis]
+    return "\n".join([prompts.legal_title.format(name=target.name), *(f"· {b}" for b in basis)])
+
+
+_ANSWERS: dict[Topic, Callable[[Target, Prompts], str]] = {
+    Topic.materials: _materials, Topic.time: _time, Topic.fee: _fee, Topic.conditions: _conditions,
+    Topic.location: _location, Topic.legal: _legal,
+}
 
 
 def faq_answer(text: str, faq: tuple[FaqEntry, ...]) -> TextReply | None:
@@ -156,6 +168,6 @@ def item_card(target: Target, prompts: Prompts) -> CardReply:
     ]
     guide = target.bundle.guide if target.bundle else first.guide
     fields.append(CardField(label="说明", value=re.sub(r"\s+", " ", guide)))
-    actions = [Option(label="我要办理", value="/apply"), Option(label="需要什么材料", value="/ask materials"),
-               Option(label="多久能办好", value="/ask time"), Option(label="在哪办", value="/ask location")]
+    actions = [option("我要办理", Command.apply), option("需要什么材料", Command.ask, Topic.materials),
+               option("多久能办好", Command.ask, Topic.time), option("在哪办", Command.ask, Topic.location)]
     return CardReply(title=prompts.offer.format(name=target.name), fields=fields, actions=actions)

@@ -1,10 +1,13 @@
 """Replies as plain text, for channels that show no buttons (WeChat customer-service messages): options are
-numbered in the order of `numbered_options`, so "2" picks the second one."""
+numbered by `replies.numbered`, the same enumeration that records them for the next message, so "2" picks the
+second one."""
 from __future__ import annotations
 
+from typing import Callable
+
 from bot.dialogue.prompts import Prompts
-from bot.dialogue.replies import (CardReply, ChoicesReply, FormStepReply, MaterialStepReply, Option, PaymentReply,
-                                  Reply, TextReply)
+from bot.dialogue.replies import (CardReply, ChoicesReply, FormStepReply, MaterialStepReply, PaymentReply,
+                                  Reply, TextReply, numbered)
 
 MAX_CHARS = 600  # a text message holds 2048 bytes: about 680 Chinese characters
 
@@ -12,42 +15,49 @@ MAX_CHARS = 600  # a text message holds 2048 bytes: about 680 Chinese characters
 def as_text(replies: list[Reply], p: Prompts) -> list[str]:
     """The replies as one or more text messages."""
     lines: list[str] = []
-    number = 0
-
-    def numbered(options: list[Option]) -> None:
-        nonlocal number
-        for option in options:
-            number += 1
-            lines.append(f"{number}. {option.label}")
-
-    for reply in replies:
+    numbers = numbered(replies)
+    for reply, options in zip(replies, numbers):
         if lines:
             lines.append("")
-        if isinstance(reply, TextReply):
-            lines.append(reply.text)
-        elif isinstance(reply, ChoicesReply):
-            lines.append(reply.text)
-            numbered(reply.options)
-        elif isinstance(reply, FormStepReply):
-            lines.append(f"（{reply.progress.current}/{reply.progress.total}）{reply.text}")
-            lines += [x for x in (reply.hint, reply.current_value and p.plain_current.format(value=reply.current_value))
-                      if x]
-            if reply.input == "choice":
-                numbered(reply.options)
-            elif reply.options:
-                lines.append(p.plain_say.format(words="、".join(o.label for o in reply.options)))
-        elif isinstance(reply, MaterialStepReply):
-            lines += [f"（{reply.progress.current}/{reply.progress.total}）{reply.text}", p.plain_photo]
-            numbered(reply.options)
-        elif isinstance(reply, CardReply):
-            lines.append(reply.title)
-            lines += [f"{f.label}：{f.value}" for f in reply.fields]
-            numbered(reply.actions)
-        elif isinstance(reply, PaymentReply):
-            lines += [reply.text, p.plain_pay]
-    if number:
+        lines += _BODY[type(reply)](reply, p)
+        lines += [f"{number}. {option.label}" for number, option in options]
+    if any(numbers):
         lines += ["", p.plain_pick]
     return _chunks("\n".join(lines).strip())
+
+
+def _text(reply: TextReply, p: Prompts) -> list[str]:
+    return [reply.text]
+
+
+def _choices(reply: ChoicesReply, p: Prompts) -> list[str]:
+    return [reply.text]
+
+
+def _form_step(reply: FormStepReply, p: Prompts) -> list[str]:
+    lines = [f"（{reply.progress.current}/{reply.progress.total}）{reply.text}"]
+    lines += [x for x in (reply.hint, reply.current_value and p.plain_current.format(value=reply.current_value)) if x]
+    if reply.input != "choice" and reply.options:  # words to type: a number there is an answer
+        lines.append(p.plain_say.format(words="、".join(o.label for o in reply.options)))
+    return lines
+
+
+def _material_step(reply: MaterialStepReply, p: Prompts) -> list[str]:
+    return [f"（{reply.progress.current}/{reply.progress.total}）{reply.text}", p.plain_photo]
+
+
+def _card(reply: CardReply, p: Prompts) -> list[str]:
+    return [reply.title, *(f"{f.label}：{f.value}" for f in reply.fields)]
+
+
+def _payment(reply: PaymentReply, p: Prompts) -> list[str]:
+    return [reply.text, p.plain_pay]
+
+
+_BODY: dict[type, Callable[..., list[str]]] = {
+    TextReply: _text, ChoicesReply: _choices, FormStepReply: _form_step, MaterialStepReply: _material_step,
+    CardReply: _card, PaymentReply: _payment,
+}
 
 
 def _chunks(text: str) -> list[str]:

@@ -135,6 +135,8 @@ class Prompts(BaseModel):
     content_risky: str
     subscribe_phrases: dict[str, str]
     retry_later: str
+    state_lost: str
+    state_resumed: str
     already_submitted: str
     none_of_these: str
     ask_human: str

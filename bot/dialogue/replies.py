@@ -105,15 +105,29 @@ def response_json(replies: list[Reply], known: Mapping[int, tuple[Reply, bytes]]
     return b'{"replies":[' + b",".join(parts) + b"]}"
 
 
-def numbered_options(replies: list[Reply]) -> list[Option]:
-    """The options of these replies a user can pick by number on a text-only channel, in display order.
+def pickable(reply: Reply) -> list[Option]:
+    """The options of one reply a user can pick by number on a text-only channel, in display order.
     A free-text form step's options (上一步, 跳过 …) are left out: there a number is an answer."""
-    picked: list[Option] = []
+    if isinstance(reply, (ChoicesReply, MaterialStepReply)):
+        return reply.options
+    if isinstance(reply, CardReply):
+        return reply.actions
+    if isinstance(reply, FormStepReply) and reply.input == "choice":
+        return reply.options
+    return []
+
+
+def numbered(replies: list[Reply]) -> list[list[tuple[int, Option]]]:
+    """The pickable options of each reply with the number the citizen types for it (1, 2, … across all)."""
+    numbers: list[list[tuple[int, Option]]] = []
+    count = 0
     for reply in replies:
-        if isinstance(reply, (ChoicesReply, MaterialStepReply)):
-            picked += reply.options
-        elif isinstance(reply, CardReply):
-            picked += reply.actions
-        elif isinstance(reply, FormStepReply) and reply.input == "choice":
-            picked += reply.options
-    return picked
+        options = pickable(reply)
+        numbers.append(list(enumerate(options, count + 1)))
+        count += len(options)
+    return numbers
+
+
+def numbered_options(replies: list[Reply]) -> list[Option]:
+    """The options of these replies a user can pick by number, in the order of their numbers."""
+    return [o for reply in replies for o in pickable(reply)]

@@ -3,67 +3,28 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from enum import Enum
+from functools import cached_property
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from bot.catalog import Catalog, Material, Target
 from bot.catalog.models import MaterialSource
 from bot.content_errors import ContentError, ContentInvalid, load_model
+from bot.dialogue.field_steps import FieldStep, field_kind
+from bot.dialogue.fields import DateRange, FieldSpec, FieldType, Strict
+from bot.dialogue.material_steps import MaterialStep
+from bot.dialogue.step_kinds import STEP_KINDS
+from bot.dialogue.steps import Step
 
 
-class FieldType(str, Enum):
-    text = "text"
-    name = "name"
-    id_number = "id_number"
-    phone = "phone"
-    address = "address"
-    choice = "choice"
-    date = "date"
-    number = "number"
+class StepRef(Strict):
+    """One entry of a script: a field from the library (optionally with overrides) or a material of the item.
+    `kind` picks the class that runs it (bot/dialogue/step_kinds.py); a field's kind follows its type."""
 
-
-class DateRange(str, Enum):
-    past = "past"
-    future = "future"
-    any = "any"
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class FieldSpec(_Strict):
-    """One form field: how to ask for it and how to validate the answer."""
-
-    key: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
-    label: str
-    type: FieldType = FieldType.text
-    prompt: str
-    hint: str | None = None
-    options: list[str] = Field(default_factory=list)
-    min_length: int = Field(default=1, ge=0)
-    max_length: int = Field(default=200, gt=0)
-    pattern: str | None = None
-    date_range: DateRange = DateRange.any
-    min_value: int | None = None
-    max_value: int | None = None
-    optional: bool = False
-    reusable: bool = Field(default=True, description="Offer the user's earlier answer in later applications")
-    sensitive: bool = Field(default=False, description="Masked in summaries and logs")
-
-    @model_validator(mode="after")
-    def _choice_has_options(self) -> "FieldSpec":
-        if self.type is FieldType.choice and len(self.options) < 2:
-            raise ValueError(f"choice field {self.key} needs at least two options")
-        return self
-
-
-class FieldRef(_Strict):
-    """A step in a script: a field from the library, optionally with overrides."""
-
-    field: str
+    kind: str | None = None
+    field: str | None = None
+    material: str | None = None
     label: str | None = None
     prompt: str | None = None
     hint: str | None = None
@@ -72,18 +33,33 @@ class FieldRef(_Strict):
     optional: bool | None = None
     date_range: DateRange | None = None
 
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, kind: str | None) -> str | None:
+        if kind is not None and kind not in STEP_KINDS:
+            raise ValueError(f"unknown step kind '{kind}' (known: {', '.join(STEP_KINDS)})")
+        return kind
 
-class FaqEntry(_Strict):
+    @model_validator(mode="after")
+    def _names_one(self) -> "StepRef":
+        if (self.field is None) == (self.material is None):
+            raise ValueError("a step names exactly one of field or material")
+        if (self.material is not None) != (self.kind == "material"):
+            raise ValueError("a material step is written `kind: material` with `material: <key>`")
+        return self
+
+
+class FaqEntry(Strict):
     ask: list[str] = Field(min_length=1, description="Keywords; any one present selects this answer")
     answer: str
 
 
-class Script(_Strict):
+class Script(Strict):
     """Steps, FAQ and synonyms for one item or bundle."""
 
     item: str | None = None
     bundle: str | None = None
-    steps: list[FieldRef] = Field(min_length=1)
+    steps: list[StepRef] = Field(min_length=1)
     faq: list[FaqEntry] = Field(default_factory=list)
     synonyms: list[str] = Field(default_factory=list)
 
@@ -98,24 +74,59 @@ class Script(_Strict):
         return self.item if self.item is not None else f"bundle:{self.bundle}"
 
 
-class FieldLibrary(_Strict):
+class FieldLibrary(Strict):
     fields: list[FieldSpec]
-    default_steps: list[FieldRef] = Field(min_length=1)
+    default_steps: list[StepRef] = Field(min_length=1)
+
+    @field_validator("default_steps")
+    @classmethod
+    def _fields_only(cls, steps: list[StepRef]) -> list[StepRef]:
+        if any(step.material is not None for step in steps):
+            raise ValueError("default steps apply to every item: they name fields, not materials")
+        return steps
 
 
 @dataclass(frozen=True)
 class Plan:
-    """The concrete questions for one target: fields, then materials, then confirmation."""
+    """The concrete steps for one target, in the order they are asked, then confirmation."""
 
-    fields: tuple[FieldSpec, ...]
-    materials: tuple[Material, ...]
+    steps: tuple[Step, ...]
     faq: tuple[FaqEntry, ...]
+
+    @cached_property
+    def fields(self) -> tuple[FieldSpec, ...]:
+        return tuple(s.spec for s in self.steps if isinstance(s, FieldStep))
+
+    @cached_property
+    def materials(self) -> tuple[Material, ...]:
+        return tuple(s.material for s in self.steps if isinstance(s, MaterialStep))
 
     def field(self, key: str) -> FieldSpec | None:
         return next((f for f in self.fields if f.key == key), None)
 
-    def material(self, key: str) -> Material | None:
-        return next((m for m in self.materials if m.key == key), None)
+    def only_materials(self, keys: set[str]) -> "Plan":
+        """The plan of a correction: the materials named, nothing else."""
+        return Plan(tuple(s for s in self.steps if isinstance(s, MaterialStep) and s.key in keys), self.faq)
+
+
+@dataclass(frozen=True)
+class StepSources:
+    """What script entries are resolved against: the field library and the materials of one target."""
+
+    library: dict[str, FieldSpec]
+    materials: dict[str, Material]
+
+    def field(self, ref: StepRef) -> FieldSpec:
+        overrides = ref.model_dump(exclude={"field", "kind", "material"}, exclude_none=True)
+        return self.library[ref.field or ""].model_copy(update=overrides)
+
+    def material(self, ref: StepRef) -> Material:
+        return self.materials[ref.material or ""]
+
+    def build(self, ref: StepRef) -> Step:
+        """The step of one entry: its kind's class, or for a plain field the class of the field's type."""
+        kind = ref.kind or "field"
+        return STEP_KINDS[field_kind(self.field(ref)) if kind == "field" else kind].build(ref, self)
 
 
 class ScriptBook:
@@ -126,32 +137,49 @@ class ScriptBook:
         self.default_steps = library.default_steps
         self.scripts = scripts
         self.errors = errors
+        self._plans: dict[str, Plan] = {}  # a plan depends only on this content: built once per target
 
     def synonyms(self, target_key: str) -> list[str]:
         script = self.scripts.get(target_key)
         return list(script.synonyms) if script else []
 
     def plan(self, target: Target) -> Plan:
-        """Fields of the target's script(s), each key once; the union of materials; the FAQ."""
-        scripts = [self.scripts.get(target.key)]
-        if target.is_bundle and scripts[0] is None:
-            scripts = [self.scripts.get(item.code) for item in target.items]
-        fields: dict[str, FieldSpec] = {}
-        faq: list[FaqEntry] = []
-        for script in scripts:
-            steps = script.steps if script else self.default_steps
-            for ref in steps:
-                if ref.field not in fields:
-                    fields[ref.field] = self._resolve(ref)
-            faq.extend(script.faq if script else [])
-        # Forms issued by the office (申请表) are produced from the answers, never uploaded.
-        materials = tuple(m for m in target.materials() if m.source is not MaterialSource.office)
-        return Plan(tuple(fields.values()), materials, tuple(faq))
+        """The steps of the target's script(s) in order, each once; then the materials no script names; the FAQ."""
+        if (plan := self._plans.get(target.key)) is None:
+            plan = self._plans[target.key] = self._build(target)
+        return plan
 
-    def _resolve(self, ref: FieldRef) -> FieldSpec:
-        base = self.library[ref.field]
-        overrides = ref.model_dump(exclude={"field"}, exclude_none=True)
-        return base.model_copy(update=overrides)
+    def _scripts_of(self, target: Target) -> list[Script | None]:
+        """The target's script; for a bundle without one, each item's (None: the default steps)."""
+        script = self.scripts.get(target.key)
+        if target.is_bundle and script is None:
+            return [self.scripts.get(item.code) for item in target.items]
+        return [script]
+
+    def _build(self, target: Target) -> Plan:
+        scripts = self._scripts_of(target)
+        # Forms issued by the office (申请表) are produced from the answers, never uploaded.
+        materials = {m.key: m for m in target.materials() if m.source is not MaterialSource.office}
+        sources = StepSources(self.library, materials)
+        steps: dict[tuple[bool, str], Step] = {}
+        for ref in (ref for script in scripts for ref in (script.steps if script else self.default_steps)):
+            step = sources.build(ref)
+            steps.setdefault((step.is_material, step.key), step)
+        for material in materials.values():
+            steps.setdefault((True, material.key), MaterialStep(material))
+        faq = tuple(entry for script in scripts if script for entry in script.faq)
+        return Plan(tuple(steps.values()), faq)
+
+    @staticmethod
+    def problems(script: Script, known: set[str], catalog: Catalog) -> list[str]:
+        """What a valid script still gets wrong against the field library and the catalog."""
+        target = catalog.target(script.target_key)
+        if target is None:
+            return [f"unknown target '{script.target_key}'"]
+        materials = {m.key for m in target.materials() if m.source is not MaterialSource.office}
+        return ([f"unknown field '{r.field}'" for r in script.steps if r.field is not None and r.field not in known]
+                + [f"unknown material '{r.material}' of {script.target_key}" for r in script.steps
+                   if r.material is not None and r.material not in materials])
 
     @classmethod
     def load(cls, directory: Path, catalog: Catalog, log: logging.Logger) -> "ScriptBook":
@@ -169,9 +197,7 @@ class ScriptBook:
             except ContentInvalid as exc:
                 errors.extend(exc.errors)
                 continue
-            problems = [f"unknown field '{r.field}'" for r in script.steps if r.field not in known]
-            if catalog.target(script.target_key) is None:
-                problems.append(f"unknown target '{script.target_key}'")
+            problems = cls.problems(script, known, catalog)
             if script.target_key in scripts:
                 problems.append(f"second script for '{script.target_key}'")
             if problems:

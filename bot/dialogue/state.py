@@ -1,11 +1,12 @@
-"""Conversation state kept per user in the session store (JSON-serialisable)."""
+"""Conversation state kept per user in the session store (JSON-serialisable), and its versioned encoding."""
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from enum import Enum
-from typing import Literal
+from typing import Any, Callable, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 
 class Stage(str, Enum):
@@ -55,10 +56,12 @@ class Conversation(BaseModel):
     last_options: list[str] = Field(default_factory=list, description="Values of the options last shown, "
                                     "in order: a text-only channel lets the user answer with their number")
     updated_at: datetime | None = None
+    recovered: str | None = Field(default=None, exclude=True, description="Set by `decode` (never stored) when the "
+                                  "stored state could not be used as it was: why, without personal data")
 
     def start(self, target: str, submit_key: str) -> None:
-        """Begin a fresh application for target, forgetting any unfinished one."""
-        self.stage, self.target, self.step, self.submit_key = Stage.collect, target, 0, submit_key
+        """Begin a fresh application for target, forgetting any unfinished one (the handler sets the stage)."""
+        self.target, self.step, self.submit_key = target, 0, submit_key
         self.answers, self.materials, self.candidates = {}, {}, []
         self.reuse_offer, self.reuse_materials = {}, {}
         self.correcting, self.fix = None, {}
@@ -68,3 +71,67 @@ class Conversation(BaseModel):
         last = self.last_case
         self.__init__()  # type: ignore[misc]
         self.last_case = last
+
+
+SCHEMA_VERSION = 2
+"""The shape of the stored state. Bump it when a change would misread what an older release stored, and add
+the step from the old shape to MIGRATIONS."""
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    1: lambda data: data,  # 1: stored before versioning, same shape as 2
+}
+_PREFIX = f'{{"v":{SCHEMA_VERSION}'.encode()
+_KEPT = ("target", "answers", "materials", "submit_key", "correcting", "fix")  # an application in progress
+
+
+def encode(state: Conversation) -> bytes:
+    """The state's JSON, with the schema version first so `decode` reads the current shape without parsing twice."""
+    body = state.model_dump_json(exclude_defaults=True).encode()
+    return _PREFIX + (b"," + body[1:] if body != b"{}" else b"}")
+
+
+def decode(stored: bytes | str) -> Conversation:
+    """The state stored by `encode` (or by a release before versioning). Never raises: a state that an older
+    release stored is migrated, and one that no longer decodes (a renamed stage, a removed field) becomes a
+    fresh start that keeps the last case number and, when it still reads, the application in progress; both
+    have `recovered` set."""
+    raw = stored.encode() if isinstance(stored, str) else stored
+    if raw.startswith(_PREFIX) and raw[len(_PREFIX):len(_PREFIX) + 1] in (b",", b"}"):
+        try:
+            return Conversation.model_validate_json(raw)
+        except ValidationError as exc:
+            return _salvage(json.loads(raw), _why(exc))
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return Conversation(recovered="not JSON")
+    if not isinstance(data, dict):
+        return Conversation(recovered="not an object")
+    version = data.pop("v", 1)
+    while version in MIGRATIONS:
+        data, version = MIGRATIONS[version](data), version + 1
+    if version != SCHEMA_VERSION:
+        return _salvage(data, f"schema version {version}")
+    try:
+        return Conversation.model_validate(data)
+    except ValidationError as exc:
+        return _salvage(data, _why(exc))
+
+
+def _why(exc: ValidationError) -> str:
+    """Where and what kind of error, never the stored value (it may be personal data)."""
+    return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['type']}" for e in exc.errors()[:3])
+
+
+def _salvage(data: dict[str, Any], why: str) -> Conversation:
+    """A fresh start keeping what still reads: the last case number, and the application in progress."""
+    fresh = Conversation(recovered=why)
+    if isinstance(data.get("last_case"), str):
+        fresh.last_case = data["last_case"]
+    if not isinstance(data.get("target"), str) or not data.get("submit_key"):
+        return fresh
+    try:
+        kept = Conversation.model_validate({key: data[key] for key in _KEPT if key in data})
+    except ValidationError:
+        return fresh
+    kept.stage, kept.last_case, kept.recovered = Stage.collect, fresh.last_case, why
+    return kept

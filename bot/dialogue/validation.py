@@ -4,8 +4,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Callable
 
-from bot.dialogue.script import DateRange, FieldSpec, FieldType
+from bot.dialogue.fields import DateRange, FieldSpec, FieldType
 from bot.privacy import mask_value
 
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -49,41 +50,62 @@ def parse_date(text: str) -> date | None:
 
 
 def validate(spec: FieldSpec, raw: str, today: date) -> str | Invalid:
-    """Check one answer against its field spec."""
-    text = raw.strip()
-    kind = spec.type
-    if kind is FieldType.name:
-        text = text.replace(" ", "")
-        return text if _NAME.match(text) else Invalid("error_name")
-    if kind is FieldType.id_number:
-        text = text.replace(" ", "").upper()
-        problem = id_number_problem(text)
-        return Invalid(problem) if problem else text
-    if kind is FieldType.phone:
-        text = re.sub(r"[\s-]", "", text).removeprefix("+86")
-        return text if _PHONE.match(text) else Invalid("error_phone")
-    if kind is FieldType.choice:
-        return text if text in spec.options else Invalid("error_choice")
-    if kind is FieldType.date:
-        parsed = parse_date(text)
-        if parsed is None:
-            return Invalid("error_date")
-        if spec.date_range is DateRange.past and parsed > today:
-            return Invalid("error_date_past")
-        if spec.date_range is DateRange.future and parsed <= today:
-            return Invalid("error_date_future")
-        return parsed.isoformat()
-    if kind is FieldType.number:
-        low = spec.min_value if spec.min_value is not None else 0
-        high = spec.max_value if spec.max_value is not None else 10**9
-        if not re.fullmatch(r"\d+", text) or not low <= int(text) <= high:
-            return Invalid("error_number", {"min": low, "max": high})
-        return str(int(text))
+    """Check one answer against its field spec: the normalised value, or why it is refused."""
+    return _CHECKS.get(spec.type, _text)(spec, raw.strip(), today)
+
+
+def _name(spec: FieldSpec, text: str, today: date) -> str | Invalid:
+    text = text.replace(" ", "")
+    return text if _NAME.match(text) else Invalid("error_name")
+
+
+def _id_number(spec: FieldSpec, text: str, today: date) -> str | Invalid:
+    text = text.replace(" ", "").upper()
+    problem = id_number_problem(text)
+    return Invalid(problem) if problem else text
+
+
+def _phone(spec: FieldSpec, text: str, today: date) -> str | Invalid:
+    text = re.sub(r"[\s-]", "", text).removeprefix("+86")
+    return text if _PHONE.match(text) else Invalid("error_phone")
+
+
+def _choice(spec: FieldSpec, text: str, today: date) -> str | Invalid:
+    return text if text in spec.options else Invalid("error_choice")
+
+
+def _date(spec: FieldSpec, text: str, today: date) -> str | Invalid:
+    parsed = parse_date(text)
+    if parsed is None:
+        return Invalid("error_date")
+    if spec.date_range is DateRange.past and parsed > today:
+        return Invalid("error_date_past")
+    if spec.date_range is DateRange.future and parsed <= today:
+        return Invalid("error_date_future")
+    return parsed.isoformat()
+
+
+def _number(spec: FieldSpec, text: str, today: date) -> str | Invalid:
+    low = spec.min_value if spec.min_value is not None else 0
+    high = spec.max_value if spec.max_value is not None else 10**9
+    if not re.fullmatch(r"\d+", text) or not low <= int(text) <= high:
+        return Invalid("error_number", {"min": low, "max": high})
+    return str(int(text))
+
+
+def _text(spec: FieldSpec, text: str, today: date) -> str | Invalid:
+    """Free text (also addresses): length and, if the field has one, its pattern."""
     if not spec.min_length <= len(text) <= spec.max_length:
         return Invalid("error_length", {"min": spec.min_length, "max": spec.max_length})
     if spec.pattern and not re.fullmatch(spec.pattern, text):
         return Invalid("error_pattern")
     return text
+
+
+_CHECKS: dict[FieldType, Callable[[FieldSpec, str, date], str | Invalid]] = {
+    FieldType.name: _name, FieldType.id_number: _id_number, FieldType.phone: _phone, FieldType.choice: _choice,
+    FieldType.date: _date, FieldType.number: _number,
+}
 
 
 def mask(spec: FieldSpec, value: str) -> str:

@@ -10,8 +10,10 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.catalog import Catalog
+from bot.content_check import PermissiveContentCheck
 from bot.dialogue.engine import Engine, EngineSettings, Inbound
 from bot.feedback import Feedback, FeedbackSettings
+from bot.identity import SandboxIdentityVerifier
 from bot.dialogue.state import Stage
 from bot.licences import SandboxLicences
 from bot.payments.sandbox import SandboxPay
@@ -42,7 +44,7 @@ async def test_withdrawn_item_resets_the_conversation(content, tmp_path: Path) -
                     LocalBlobStore(tmp_path / "b", db), SandboxLicences(set()),
                     EngineSettings(1000, ("image/png",), "DLH"), now,
                     SqlInbox(db), Feedback(SqlRatings(db), cases, lambda: current["content"], now, FeedbackSettings()),
-                    payments)
+                    payments, identity=SandboxIdentityVerifier(), content_check=PermissiveContentCheck())
     await engine.handle("u", Inbound(text="身份证过期了"))
     await engine.handle("u", Inbound(text="/apply"))
     items = [i for code, i in content.catalog.items.items() if code != "GA0020000"]

@@ -1,0 +1,51 @@
+"""The commands every chat has: opening it, help, a person, cancelling, and the answer to a rectified rating."""
+from __future__ import annotations
+
+from bot.dialogue.application import UNDER_WAY
+from bot.dialogue.commands import Command, Invocation, TicketAnswer, option
+from bot.dialogue.context import Outcome, TurnContext, reprompt, stay
+from bot.dialogue.correction import CorrectionFlow
+from bot.dialogue.paying import PaymentFlow
+from bot.dialogue.replies import ChoicesReply, Reply, TextReply
+from bot.dialogue.state import Stage
+
+
+class BasicFlow:
+    def __init__(self, correction: CorrectionFlow, payment: PaymentFlow) -> None:
+        self._correction, self._payment = correction, payment
+
+    async def hello(self, ctx: TurnContext, invocation: Invocation) -> Outcome:
+        """The chat was opened: news since the last visit, fees due, then where the citizen left off."""
+        p = ctx.prompts
+        unread = await ctx.ports.inbox.take_unread(ctx.user, ctx.ports.clock())
+        news: list[Reply] = [TextReply(text="\n".join([p.unread_title, *unread]))] if unread else []
+        for ticket in await ctx.ports.feedback.awaiting_answer(ctx.user):
+            news.append(ChoicesReply(
+                text=p.rectified_ask.format(number=ticket.case_number, result=ticket.result),
+                options=[option(p.rectified_yes, Command.rectified, TicketAnswer(ticket.id, True)),
+                         option(p.rectified_no, Command.rectified, TicketAnswer(ticket.id, False))]))
+        news += await self._payment.fees_due(ctx)
+        if ctx.state.stage in UNDER_WAY:
+            return reprompt(ctx, *news, TextReply(text=p.resume.format(name=ctx.target().name)))
+        correction = await self._correction.start(ctx)
+        return correction.after(*news) if correction else stay(ctx, *news, TextReply(text=p.greeting))
+
+    async def cancel(self, ctx: TurnContext, invocation: Invocation) -> Outcome:
+        under_way = ctx.state.stage not in (Stage.idle, Stage.offered, Stage.clarify)
+        ctx.state.reset()
+        return Outcome([TextReply(text=ctx.prompts.cancelled if under_way else ctx.prompts.nothing_to_cancel)],
+                       Stage.idle)
+
+    async def human(self, ctx: TurnContext, invocation: Invocation) -> Outcome:
+        return stay(ctx, TextReply(text=ctx.prompts.human_offer))
+
+    async def help(self, ctx: TurnContext, invocation: Invocation) -> Outcome:
+        return reprompt(ctx, TextReply(text=ctx.prompts.help))
+
+    async def rectified(self, ctx: TurnContext, invocation: Invocation) -> Outcome:
+        """`/rectified ticket yes|no`: whether the rectification of a bad rating solved the problem."""
+        answer = invocation.arg
+        if isinstance(answer, TicketAnswer) and await ctx.ports.feedback.answer(ctx.user, answer.ticket,
+                                                                               answer.solved):
+            return stay(ctx, TextReply(text=ctx.prompts.rectified_thanks))
+        return stay(ctx, TextReply(text=ctx.prompts.help))

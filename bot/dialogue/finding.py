@@ -1,0 +1,65 @@
+"""Finding the item a citizen means: match their words, offer one item, or ask which of several."""
+from __future__ import annotations
+
+import asyncio
+
+from bot.dialogue.answers import answer, item_card
+from bot.dialogue.commands import Command, Invocation, option
+from bot.dialogue.context import Outcome, TurnContext, reprompt, stay
+from bot.dialogue.replies import ChoicesReply, Reply, TextReply
+from bot.dialogue.state import Stage
+from bot.dialogue.topics import Topic
+from bot.matching import Decision, MatchResult
+
+
+class FindingFlow:
+    async def find(self, ctx: TurnContext, text: str) -> Outcome:
+        """Free text when no application is under way."""
+        c, s, p = ctx.content, ctx.state, ctx.prompts
+        topic = c.words.topic(text)
+        # "条件是什么" about the item on screen must not be matched to an item named "...条件..."
+        query = c.words.without_topic_words(text) if topic and s.target else text
+        result = await self._match(ctx, query)
+        if result.decision is Decision.match:
+            offered = self.offer(ctx, result.candidates[0].key)
+            return Outcome([answer(topic, ctx.target(), p)], offered.stage, True) if topic else offered
+        if topic and s.target:
+            return stay(ctx, answer(topic, ctx.target(), p))
+        if result.decision is Decision.clarify:
+            s.candidates = [candidate.key for candidate in result.candidates]
+            options = [option(candidate.name, Command.pick, candidate.key) for candidate in result.candidates]
+            options.append(option(p.none_of_these, Command.human))
+            return Outcome([ChoicesReply(text=p.clarify, options=options)], Stage.clarify)
+        return stay(ctx, ChoicesReply(text=p.no_match.format(text=text[:20]),
+                                      options=[option(p.ask_human, Command.human)]))
+
+    @staticmethod
+    async def _match(ctx: TurnContext, query: str) -> MatchResult:
+        c = ctx.content
+        result = c.matcher.match(query)
+        if c.tiebreaker and result.decision is Decision.clarify:
+            loop = asyncio.get_running_loop()
+            result = await loop.run_in_executor(c.tiebreaker.executor, c.tiebreaker.resolve, query, result)
+        return result
+
+    def offer(self, ctx: TurnContext, key: str) -> Outcome:
+        ctx.state.target, ctx.state.candidates = key, []
+        return Outcome([ctx.content.card(key, lambda: item_card(ctx.target(), ctx.prompts))], Stage.offered)
+
+    async def pick(self, ctx: TurnContext, invocation: Invocation) -> Outcome:
+        """`/pick key`: one of the items offered to choose from."""
+        if isinstance(invocation.arg, str) and invocation.arg in ctx.state.candidates:
+            return self.offer(ctx, invocation.arg)
+        return stay(ctx, TextReply(text=ctx.prompts.help))
+
+    async def ask(self, ctx: TurnContext, invocation: Invocation) -> Outcome:
+        """`/ask topic`: a question about the item on screen."""
+        if isinstance(invocation.arg, Topic) and ctx.state.target:
+            return reprompt(ctx, answer(invocation.arg, ctx.target(), ctx.prompts))
+        return stay(ctx, TextReply(text=ctx.prompts.help))
+
+    async def waiting_clarify(self, ctx: TurnContext) -> list[Reply]:
+        return [TextReply(text=ctx.prompts.clarify_again)]
+
+    async def waiting_offered(self, ctx: TurnContext) -> list[Reply]:
+        return [TextReply(text=ctx.prompts.ask_next)]
