@@ -12,7 +12,7 @@ from typing import Callable
 import aiohttp
 import jieba
 from aiohttp import web
-from redis.asyncio import Redis
+from redis.asyncio import Redis, RedisCluster
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.accounts import Accounts, Sessions, SessionTokens
@@ -56,7 +56,7 @@ from storage.outbox import SqlInbox, SqlOutbox
 from storage.payments import SqlPayments
 from storage.ratings import SqlRatings
 from storage.rate_limits import RateLimit
-from storage.redis_pipe import PipelinedRedis
+from storage.redis_clients import connect_redis
 from storage.redis_sessions import RedisSessionStore, SessionKeys
 from storage.sessions import MemorySessionStore
 from storage.sql import SqlCases, SqlProfiles
@@ -97,7 +97,7 @@ class SharedState:
     dedupe: MemoryDedupe | RedisDedupe
     token_cache: TokenCache
     wakeups: MemoryWakeups
-    redis: Redis | None = None
+    redis: Redis | RedisCluster | None = None
 
     async def close(self) -> None:
         await self.wakeups.close()
@@ -109,12 +109,12 @@ class SharedState:
 def build_shared_state(settings: Settings, cipher: FieldCipher) -> SharedState:
     rate, prefix = RateLimit(settings.rate_limit.messages, settings.rate_limit.per_seconds), settings.redis_prefix
     if settings.redis_url:
-        client = Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
-        hot_path = PipelinedRedis(settings.redis_url, timeout_s=2, connect_timeout_s=2)
-        return SharedState(RedisSessionStore(hot_path, cipher, settings.session_idle_seconds, SessionKeys(prefix),
-                                             rate=rate),
-                           RedisDedupe(client, prefix, DEDUPE_SECONDS), RedisTokenCache(client, f"{prefix}:wechat"),
-                           RedisWakeups(client, prefix, logging.getLogger("zhengwu.wakeups")), client)
+        redis = connect_redis(settings.redis_url, settings.redis_client)
+        sessions = RedisSessionStore(redis.scripts, cipher, settings.session_idle_seconds, SessionKeys(prefix),
+                                     rate=rate, read_legacy_keys=not redis.cluster)
+        return SharedState(sessions, RedisDedupe(redis.general, prefix, DEDUPE_SECONDS),
+                           RedisTokenCache(redis.general, f"{prefix}:wechat"),
+                           RedisWakeups(redis.general, prefix, logging.getLogger("zhengwu.wakeups")), redis.general)
     return SharedState(MemorySessionStore(settings.session_idle_seconds, rate), MemoryDedupe(DEDUPE_SECONDS),
                        MemoryTokenCache(), MemoryWakeups())
 

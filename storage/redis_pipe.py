@@ -11,11 +11,9 @@ of errors.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import ssl
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any, cast
 
 import hiredis
@@ -24,18 +22,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-Arg = str | bytes | int
-
-
-@dataclass(frozen=True)
-class Script:
-    """A Lua script and its SHA-1, the name Redis caches it under."""
-
-    source: str
-    sha: str = field(init=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "sha", hashlib.sha1(self.source.encode()).hexdigest())
+from storage.redis_scripts import Arg, Script
 
 
 class _Connection(asyncio.Protocol):
