@@ -14,30 +14,24 @@ import statistics
 import sys
 import time
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from redis.asyncio import Redis  # noqa: E402
-
 from bot.dialogue.state import Conversation, Stage  # noqa: E402
 from storage.cipher import FieldCipher  # noqa: E402
 from storage.rate_limits import RateLimit  # noqa: E402
-from storage.redis_pipe import PipelinedRedis  # noqa: E402
-from storage.redis_sessions import RedisPyScripts, RedisSessionStore, SessionKeys  # noqa: E402
+from storage.redis_clients import RedisClientKind, connect_redis  # noqa: E402
+from storage.redis_sessions import RedisSessionStore, SessionKeys  # noqa: E402
 from tests.backends import SHARED_REDIS, delete_prefix  # noqa: E402
 
-CLIENTS: dict[str, Callable[[str], PipelinedRedis | RedisPyScripts]] = {
-    "pipelined": lambda url: PipelinedRedis(url),
-    "redis-py": lambda url: RedisPyScripts(Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)),
-}
+CLIENTS: tuple[RedisClientKind, ...] = ("pipelined", "redis-py")  # values of the redis_client setting
 CIPHER = FieldCipher(os.urandom(32))
 
 
-async def turns_per_second(url: str, prefix: str, client: str, users: int, seconds: float) -> float:
-    store = RedisSessionStore(CLIENTS[client](url), CIPHER, 3600, SessionKeys(prefix),
-                              rate=RateLimit(1_000_000, 10))
+async def turns_per_second(url: str, prefix: str, client: RedisClientKind, users: int, seconds: float) -> float:
+    redis = connect_redis(url, client)
+    store = RedisSessionStore(redis.scripts, CIPHER, 3600, SessionKeys(prefix), rate=RateLimit(1_000_000, 10))
     state = Conversation(stage=Stage.collect, target="GA0020000", step=3, answers={"applicant_name": "张三"})
     done = 0
     stop = time.perf_counter() + seconds
@@ -56,6 +50,7 @@ async def turns_per_second(url: str, prefix: str, client: str, users: int, secon
     await asyncio.gather(*(user(f"{client}-{i}") for i in range(users)))
     rate = done / (time.perf_counter() - started)
     await store.close()
+    await redis.general.aclose()
     return rate
 
 
@@ -66,10 +61,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args(argv)
     prefix = f"zwbbench:{uuid.uuid4().hex[:8]}"
-    rounds: list[dict[str, float]] = []
+    rounds: list[dict[RedisClientKind, float]] = []
     try:
         for number in range(args.rounds):
-            order = list(CLIENTS) if number % 2 == 0 else list(reversed(CLIENTS))
+            order = CLIENTS if number % 2 == 0 else CLIENTS[::-1]
             result = {name: asyncio.run(turns_per_second(SHARED_REDIS, prefix, name, args.users, args.seconds))
                       for name in order}
             rounds.append(result)

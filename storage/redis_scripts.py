@@ -30,7 +30,7 @@ class Script:
 
 
 class ScriptRunner(Protocol):
-    async def eval(self, script: Script, keys: Sequence[Arg], args: Sequence[Arg]) -> Any:
+    async def eval(self, script: Script, keys: Sequence[str], args: Sequence[Arg]) -> Any:
         """Run the script (EVALSHA, loading it when Redis does not know it); failures raise a RedisError."""
 
     async def close(self) -> None: ...
@@ -44,7 +44,7 @@ class RedisPyScripts:
         self._client = client
         self._registered: dict[str, AsyncScript] = {}
 
-    async def eval(self, script: Script, keys: Sequence[Arg], args: Sequence[Arg]) -> Any:
+    async def eval(self, script: Script, keys: Sequence[str], args: Sequence[Arg]) -> Any:
         registered = self._registered.get(script.sha)
         if registered is None:
             registered = self._registered[script.sha] = self._client.register_script(script.source)

@@ -6,6 +6,8 @@ instance currently handling that user's message, `<prefix>:{<user>}:rate:<window
 in a rate-limit window. The `{<user>}` hash tag puts every key of one user in one Redis Cluster slot, so each
 script's keys live on one node. A save only succeeds while the saver's token is still the lock's value
 (checked atomically in Lua), so an instance whose lease ran out can never overwrite what a newer holder wrote.
+The scripts run on a ScriptRunner: the pipelined connection, or redis-py on one node or a Cluster
+(storage/redis_clients.py picks one from the `redis_client` setting).
 """
 from __future__ import annotations
 

@@ -6,8 +6,11 @@ import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
+import aiohttp
 import pytest
+from redis.asyncio import RedisCluster
 
 from bot.dialogue.state import Conversation, Stage
 from bot.ports import SessionUnavailable, TooManyMessages
@@ -15,6 +18,7 @@ from storage.cipher import FieldCipher
 from storage.rate_limits import RateLimit
 from storage.redis_clients import RedisClients, connect_redis
 from storage.redis_sessions import LockSettings, RedisSessionStore, SessionKeys
+from tests.apps import AppProcess
 from tests.servers import PrivateRedisCluster
 
 CIPHER = FieldCipher(os.urandom(32))
@@ -52,12 +56,13 @@ def prefix() -> str:
 
 async def test_keys_of_one_user_share_a_slot_and_users_spread_over_the_nodes(clients: RedisClients,
                                                                                prefix: str) -> None:
-    keys, owners = SessionKeys(prefix), set()
+    cluster, keys, owners = clients.general, SessionKeys(prefix), set()
+    assert isinstance(cluster, RedisCluster)
     for user in USERS:
-        slots = {await clients.general.cluster_keyslot(key)  # asked of the server, not computed here
+        slots = {await cluster.cluster_keyslot(key)  # asked of the server, not computed here
                  for key in (keys.state(user), keys.lock(user), keys.rate(user, 12345))}
         assert len(slots) == 1, user
-        owners.add(clients.general.get_node_from_key(keys.state(user)).name)
+        owners.add(cluster.nodes_manager.get_node_from_slot(slots.pop()).name)
     assert len(owners) == 3  # so the tests below run scripts on every node
 
 
@@ -93,7 +98,8 @@ async def test_two_instances_serve_one_user_one_message_at_a_time(clients: Redis
     await asyncio.gather(first, turn(instances[1], "second", 0))
     assert order == ["first:start", "first:end", "second:start", "second:end"]
     async with instances[0].session("u") as session:
-        assert set((await session.load()).answers) == {"first", "second"}  # no lost update
+        state = await session.load()
+    assert state is not None and set(state.answers) == {"first", "second"}  # no lost update
 
 
 async def test_fencing_refuses_a_save_after_the_lease_ran_out(clients: RedisClients, prefix: str) -> None:
@@ -105,7 +111,8 @@ async def test_fencing_refuses_a_save_after_the_lease_ran_out(clients: RedisClie
         with pytest.raises(SessionUnavailable, match="lost"):
             await late.save(Conversation(answers={"who": "slow"}))
     async with fast.session("u") as session:
-        assert (await session.load()).answers == {"who": "fast"}
+        state = await session.load()
+    assert state is not None and state.answers == {"who": "fast"}
 
 
 async def test_the_rate_limit_counts_through_the_store(clients: RedisClients, prefix: str) -> None:
@@ -120,3 +127,22 @@ async def test_the_rate_limit_counts_through_the_store(clients: RedisClients, pr
 
     assert [await send("u") for _ in range(4)] == [True, True, True, False]
     assert await send("someone-else")
+
+
+async def test_two_app_instances_on_the_cluster_carry_one_conversation(redis_cluster: PrivateRedisCluster,
+                                                                       postgres_url: str, tmp_path: Path) -> None:
+    """`redis_client: cluster` wires every Redis user of the app (sessions, dedupe, tokens, wake-ups)."""
+    settings = {"database_url": postgres_url, "redis_url": redis_cluster.url, "redis_client": "cluster",
+                "blob_dir": str(tmp_path / "blobs")}
+    apps = [AppProcess(tmp_path, **settings).start(), AppProcess(tmp_path, **settings).start()]
+    try:
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True)) as http:
+            replies = []
+            for app, text in zip(apps * 2, ["身份证过期了咋办", "/apply", "张三", "11010519491231002X"]):
+                async with http.post(f"{app.url}/api/v1/chat/messages", json={"user": "roaming", "text": text}) as r:
+                    assert r.status == 200, await r.text()
+                    replies.append((await r.json())["replies"][-1])
+        assert [reply.get("key") for reply in replies[2:]] == ["id_number", "phone"]
+    finally:
+        for app in apps:
+            app.stop()

@@ -136,7 +136,8 @@ async def test_redis_compresses_long_states_and_reads_every_form(request: pytest
     stored_long = await client.get(SessionKeys(prefix).state("long"))
     assert len(stored_long) < len(long.model_dump_json(exclude_defaults=True).encode()) / 2  # compressed
     # written by the earlier format, which compressed every state
-    await client.set(SessionKeys(prefix).state("old"), CIPHER.encrypt_bytes(zlib.compress(short.model_dump_json().encode())))
+    old_format = CIPHER.encrypt_bytes(zlib.compress(short.model_dump_json().encode()))
+    await client.set(SessionKeys(prefix).state("old"), old_format)
     async with store.session("old") as session:
         assert await session.load() == short
     await client.aclose()
