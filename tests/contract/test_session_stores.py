@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 from redis.asyncio import Redis
+from redis.crc import key_slot
 
 from bot.dialogue.state import Conversation, Stage
 from bot.ports import SessionUnavailable
@@ -161,3 +162,15 @@ async def test_redis_reads_a_conversation_stored_before_hash_tags_and_moves_it(r
         assert (await session.load()).answers == {"applicant_name": "张三", "phone": "13800138000"}
     await client.aclose()
     await store.close()
+
+
+@pytest.mark.parametrize("user", ["o6_bmjrPTlm6_2sgVt7hMZOPfL2M", "wechat:o6_bmjrPTlm6", "含中文", "a}b", "{x}y", "a:b{c"])
+def test_keys_of_one_user_share_one_cluster_slot(user: str) -> None:
+    """So each script's keys live on one node of a Redis Cluster (tests/contract/test_redis_cluster.py runs it)."""
+    keys = SessionKeys("zwb")
+    assert len({key_slot(key.encode()) for key in (keys.state(user), keys.lock(user), keys.rate(user, 1))}) == 1
+
+
+def test_a_prefix_with_braces_is_refused() -> None:
+    with pytest.raises(ValueError, match="braces"):  # it would be the hash tag: every user in one slot
+        SessionKeys("zwb{1}")
