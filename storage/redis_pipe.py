@@ -121,6 +121,9 @@ class PipelinedRedis:
         if isinstance(reply, ResponseError) and str(reply).startswith("NOSCRIPT"):
             reply = await self._call(("EVAL", script.source, len(keys), *keys, *args))
         if isinstance(reply, ResponseError):
+            if str(reply).startswith("MOVED"):  # this client follows no redirection: say what to configure
+                raise ResponseError(f"{reply} ({self._host}:{self._port} is a Redis Cluster node: set redis_client "
+                                    "to cluster)")
             raise reply
         return reply
 

@@ -17,6 +17,7 @@ from bot.ports import SessionUnavailable, TooManyMessages
 from storage.cipher import FieldCipher
 from storage.rate_limits import RateLimit
 from storage.redis_clients import RedisClients, connect_redis
+from storage.redis_pipe import PipelinedRedis
 from storage.redis_sessions import LockSettings, RedisSessionStore, SessionKeys
 from tests.apps import AppProcess
 from tests.servers import PrivateRedisCluster
@@ -127,6 +128,20 @@ async def test_the_rate_limit_counts_through_the_store(clients: RedisClients, pr
 
     assert [await send("u") for _ in range(4)] == [True, True, True, False]
     assert await send("someone-else")
+
+
+async def test_the_pipelined_client_on_a_cluster_says_what_to_configure(redis_cluster: PrivateRedisCluster,
+                                                                        clients: RedisClients, prefix: str) -> None:
+    cluster, keys = clients.general, SessionKeys(prefix)
+    assert isinstance(cluster, RedisCluster)
+    await cluster.initialize()
+    owners = {user: cluster.get_node_from_key(keys.state(user)) for user in USERS}
+    elsewhere = next(user for user, node in owners.items() if node and node.port != redis_cluster.nodes[0].port)
+    store = RedisSessionStore(PipelinedRedis(redis_cluster.url), CIPHER, 3600, SessionKeys(prefix))
+    with pytest.raises(SessionUnavailable, match="set redis_client to cluster"):
+        async with store.session(elsewhere):
+            pass
+    await store.close()
 
 
 async def test_two_app_instances_on_the_cluster_carry_one_conversation(redis_cluster: PrivateRedisCluster,
