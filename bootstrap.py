@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import aiohttp
-from redis.asyncio import Redis
+from redis.asyncio import Redis, RedisCluster
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot.accounts import Accounts, Sessions, SessionTokens
@@ -55,7 +55,7 @@ from storage.outbox import SqlInbox, SqlOutbox
 from storage.payments import SqlPayments
 from storage.rate_limits import RateLimit
 from storage.ratings import SqlRatings
-from storage.redis_pipe import PipelinedRedis
+from storage.redis_clients import connect_redis
 from storage.redis_sessions import RedisSessionStore, SessionKeys
 from storage.sessions import MemorySessionStore
 from storage.sql import SqlCases, SqlProfiles
@@ -103,7 +103,7 @@ class SharedState:
     token_cache: TokenCache
     wakeups: MemoryWakeups
     local_sessions: MemorySessionStore | None = None  # set when conversations live here: housekeeping purges them
-    redis: Redis | None = None
+    redis: Redis | RedisCluster | None = None
 
     async def close(self) -> None:
         await self.wakeups.close()
@@ -114,11 +114,12 @@ class SharedState:
 
 def _shared_in_redis(settings: Settings, cipher: FieldCipher) -> SharedState:
     rate, prefix = RateLimit(settings.rate_limit.messages, settings.rate_limit.per_seconds), settings.redis_prefix
-    client = Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
-    hot_path = PipelinedRedis(settings.redis_url, timeout_s=2, connect_timeout_s=2)
-    return SharedState(RedisSessionStore(hot_path, cipher, settings.session_idle_seconds, SessionKeys(prefix), rate=rate),
-                       RedisDedupe(client, prefix, DEDUPE_SECONDS), RedisTokenCache(client, f"{prefix}:wechat"),
-                       RedisWakeups(client, prefix, logging.getLogger("zhengwu.wakeups")), redis=client)
+    redis = connect_redis(settings.redis_url, settings.redis_client)
+    sessions = RedisSessionStore(redis.scripts, cipher, settings.session_idle_seconds, SessionKeys(prefix),
+                                 rate=rate, read_legacy_keys=not redis.cluster)
+    return SharedState(sessions, RedisDedupe(redis.general, prefix, DEDUPE_SECONDS),
+                       RedisTokenCache(redis.general, f"{prefix}:wechat"),
+                       RedisWakeups(redis.general, prefix, logging.getLogger("zhengwu.wakeups")), redis=redis.general)
 
 
 def _shared_in_memory(settings: Settings) -> SharedState:

@@ -1,6 +1,7 @@
 """Redis memory per idle conversation; then chat-turn throughput and latency on PostgreSQL + Redis, 1 and 2 app
 processes, against a bare aiohttp handler measured in the same run with the same load tool (wrk, 64
-connections).
+connections). One process runs twice: with the session store's scripts on the pipelined connection (the
+default) and on redis-py (`redis_client: redis-py`), and each round's ratio of the two is shown.
 
     python bench/bench_chat.py [--seconds 10] [--connections 64] [--rounds 3]
 
@@ -84,7 +85,7 @@ async def redis_memory(url: str, prefix: str, count: int) -> tuple[float, int]:
         async with store.session(f"idle-{i}") as session:
             await session.save(state)
     after = int((await client.info("memory"))["used_memory"])
-    one = await client.memory_usage(f"{prefix}:conv:idle-0")
+    one = await client.memory_usage(SessionKeys(prefix).state("idle-0"))
     await client.aclose()
     await store.close()
     return (after - before) / count, int(one or 0)
@@ -114,10 +115,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"redis: {per:.0f} bytes per idle conversation (used_memory over {args.conversations}), "
               f"MEMORY USAGE of one key {one} bytes; 100k conversations ≈ {per * 100_000 / 2**20:.1f} MiB")
         wait_ready(f"http://127.0.0.1:{port}")
-        apps = [AppProcess(workdir, **backends).start(), AppProcess(workdir, **backends).start()]
+        apps = [AppProcess(workdir, **backends).start(), AppProcess(workdir, **backends).start(),
+                AppProcess(workdir, **backends, redis_client="redis-py").start()]
         rows = [("bare aiohttp handler", [f"http://127.0.0.1:{port}"]),
                 ("zhengwu-bot, 1 process", [apps[0].url]),
-                ("zhengwu-bot, 2 processes", [a.url for a in apps])]
+                ("  the same on redis-py", [apps[2].url]),
+                ("zhengwu-bot, 2 processes", [a.url for a in apps[:2]])]
         print(f"{args.seconds} s each, every request a new user's first turn, texts from {UTTERANCES.name} in turn "
               f"(after the first pass the matcher remembers them); wrk shares the {os.cpu_count()} cores")
         print(f"this machine's speed drifts between runs: each row is measured {args.rounds} times, the rows taking "
@@ -134,6 +137,9 @@ def main(argv: list[str] | None = None) -> int:
                 p50, p90, p99 = (statistics.median(r[index][1].get(p, 0.0) for r in rounds) for p in ("50", "90", "99"))
                 print(f"{label:28} {rps:8.0f} {p50:8.2f} {p90:8.2f} {p99:8.2f}   ({share:.0%} of bare; "
                       f"rounds: {', '.join(f'{r[index][0]:.0f}' for r in rounds)} req/s)")
+            ratios = [r[2][0] / r[1][0] for r in rounds]
+            print(f"redis-py / pipelined, 1 process: {statistics.median(ratios):.2f} "
+                  f"(rounds: {', '.join(f'{ratio:.2f}' for ratio in ratios)})")
     finally:
         for app in apps:
             app.stop()

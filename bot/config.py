@@ -131,7 +131,11 @@ class Settings(BaseSettings):
     field_old_keys: list[str] = Field(default_factory=list, description="Retired keys, still used to decrypt")
     search_key: str = Field(default="", description="Key of the keyed hash that makes 身份证号 searchable")
     redis_url: str = Field(default="", description="redis://… selects the Redis session store")
-    redis_prefix: str = "zwb"
+    redis_prefix: str = Field(default="zwb", pattern=r"^[^{}]*$", description="No braces: keys carry {user} tags")
+    redis_client: Literal["pipelined", "redis-py", "cluster"] = Field(
+        default="pipelined", description="pipelined: the chat turn's scripts over one connection per process "
+        "(one node, redis:// or rediss://); redis-py: through redis.asyncio (one node; also unix://); "
+        "cluster: redis_url is a node of a Redis Cluster, every call through redis-py's RedisCluster")
     case_number_prefix: str = "DLH"
     dispatch_interval_seconds: float = Field(default=2.0, gt=0, description="Outbox polling when idle")
     pre_review_days: int = Field(default=1, ge=0, description="网上预审 due within this many working days")

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import uuid
 
-from redis.asyncio import Redis
-from redis.exceptions import RedisError
+from redis.asyncio import Redis, RedisCluster
 
 from providers.wechat.tokens import CachedToken, TokenCacheUnavailable
+from storage.redis_scripts import REDIS_ERRORS
 
 _DELETE_IF_EQUAL = """
 if redis.call('get', KEYS[1]) == ARGV[1] then
@@ -25,7 +25,7 @@ return 0
 class RedisTokenCache:
     """TokenCache on Redis. Every Redis failure is raised as TokenCacheUnavailable."""
 
-    def __init__(self, client: Redis, prefix: str) -> None:
+    def __init__(self, client: Redis | RedisCluster, prefix: str) -> None:
         self._redis = client
         self._token_key, self._lock_key = f"{prefix}:token", f"{prefix}:token_lock"
         self._delete_if_equal = client.register_script(_DELETE_IF_EQUAL)
@@ -34,7 +34,7 @@ class RedisTokenCache:
         try:
             async with self._redis.pipeline(transaction=False) as pipe:
                 value, pttl = await pipe.get(self._token_key).pttl(self._token_key).execute()
-        except RedisError as exc:
+        except REDIS_ERRORS as exc:
             raise TokenCacheUnavailable(type(exc).__name__) from None
         if value is None or pttl is None or pttl <= 0:
             return None
@@ -43,25 +43,25 @@ class RedisTokenCache:
     async def put(self, value: str, ttl: float) -> None:
         try:
             await self._redis.set(self._token_key, value, px=max(1, int(ttl * 1000)))
-        except RedisError as exc:
+        except REDIS_ERRORS as exc:
             raise TokenCacheUnavailable(type(exc).__name__) from None
 
     async def drop(self, value: str) -> bool:
         try:
             return bool(await self._delete_if_equal(keys=[self._token_key], args=[value]))
-        except RedisError as exc:
+        except REDIS_ERRORS as exc:
             raise TokenCacheUnavailable(type(exc).__name__) from None
 
     async def try_lock(self, ttl: float) -> str | None:
         lock_id = uuid.uuid4().hex
         try:
             taken = await self._redis.set(self._lock_key, lock_id, nx=True, px=max(1, int(ttl * 1000)))
-        except RedisError as exc:
+        except REDIS_ERRORS as exc:
             raise TokenCacheUnavailable(type(exc).__name__) from None
         return lock_id if taken else None
 
     async def unlock(self, lock_id: str) -> None:
         try:
             await self._delete_if_equal(keys=[self._lock_key], args=[lock_id])
-        except RedisError:
+        except REDIS_ERRORS:
             pass  # the lock expires by itself

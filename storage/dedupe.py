@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 from typing import Callable
 
-from redis.asyncio import Redis
-from redis.exceptions import RedisError
+from redis.asyncio import Redis, RedisCluster
 
 from bot.ports import SessionUnavailable
+from storage.redis_scripts import REDIS_ERRORS
 
 
 class MemoryDedupe:
@@ -31,11 +31,11 @@ class MemoryDedupe:
 class RedisDedupe:
     """SET NX EX on `<prefix>:seen:<key>`: exactly one caller across all instances sees True."""
 
-    def __init__(self, client: Redis, prefix: str, ttl_seconds: int) -> None:
+    def __init__(self, client: Redis | RedisCluster, prefix: str, ttl_seconds: int) -> None:
         self._redis, self._prefix, self._ttl = client, prefix, ttl_seconds
 
     async def first(self, key: str) -> bool:
         try:
             return bool(await self._redis.set(f"{self._prefix}:seen:{key}", b"1", nx=True, ex=self._ttl))
-        except RedisError as exc:  # the caller answers "try again"; WeChat will retry the delivery
+        except REDIS_ERRORS as exc:  # the caller answers "try again"; WeChat will retry the delivery
             raise SessionUnavailable(f"dedupe store unavailable: {exc}") from exc

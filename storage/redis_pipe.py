@@ -1,21 +1,20 @@
-"""A pipelined Redis connection for the chat turn's hot path: Lua scripts only.
+"""A pipelined Redis connection for the chat turn's hot path: Lua scripts only, on one node.
 
 redis-py's asyncio client spends 50-65 µs of CPU per command here (connection pool, retry and timeout
-wrappers), which was most of a chat turn's cost. This client writes every command of the process on one
+wrappers); bench/bench_chat.py runs the chat turn on both in the same run, and with redis-py one process
+serves about 0.6 times the turns per second. This client writes every command of the process on one
 connection and matches replies in order (Redis answers a connection's commands in the order sent), which
-costs 5-12 µs. It speaks TCP (redis:// and rediss://) and only runs Lua scripts (EVALSHA, falling back to
-EVAL after a Redis restart emptied the script cache); everything else keeps using redis.asyncio. Failures
-raise redis-py's own exceptions (ConnectionError, TimeoutError, ResponseError), so callers handle one family
-of errors.
+costs 5-12 µs. It speaks TCP (redis:// and rediss://) to one node and only runs Lua scripts (EVALSHA,
+falling back to EVAL after a Redis restart emptied the script cache); everything else, and the scripts
+themselves on a Redis Cluster (`redis_client: cluster`), go through redis-py. Failures raise redis-py's own
+exceptions (ConnectionError, TimeoutError, ResponseError), so callers handle one family of errors.
 """
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import ssl
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any, cast
 
 import hiredis
@@ -24,18 +23,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-Arg = str | bytes | int
-
-
-@dataclass(frozen=True)
-class Script:
-    """A Lua script and its SHA-1, the name Redis caches it under."""
-
-    source: str
-    sha: str = field(init=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "sha", hashlib.sha1(self.source.encode()).hexdigest())
+from storage.redis_scripts import Arg, Script
 
 
 class _Connection(asyncio.Protocol):
@@ -85,7 +73,7 @@ class _Connection(asyncio.Protocol):
         self._waiting.append((waiter, loop.time()))
         if not self._outgoing:
             loop.call_soon(self._flush)
-        self._outgoing.append(hiredis.pack_command(command))
+        self._outgoing.append(hiredis.pack_command(command))  # type: ignore[arg-type]  # its stub says a 1-tuple
         if self._watchdog is None:
             self._watchdog = loop.call_later(self._timeout, self._watch)
         return waiter
@@ -127,12 +115,15 @@ class PipelinedRedis:
         self._connection: _Connection | None = None
         self._connecting = asyncio.Lock()
 
-    async def eval(self, script: Script, keys: Sequence[Arg], args: Sequence[Arg]) -> Any:
+    async def eval(self, script: Script, keys: Sequence[str], args: Sequence[Arg]) -> Any:
         """EVALSHA, or EVAL when Redis does not know the script (yet, or again after a restart)."""
         reply = await self._call(("EVALSHA", script.sha, len(keys), *keys, *args))
         if isinstance(reply, ResponseError) and str(reply).startswith("NOSCRIPT"):
             reply = await self._call(("EVAL", script.source, len(keys), *keys, *args))
         if isinstance(reply, ResponseError):
+            if str(reply).startswith("MOVED"):  # this client follows no redirection: say what to configure
+                raise ResponseError(f"{reply} ({self._host}:{self._port} is a Redis Cluster node: set redis_client "
+                                    "to cluster)")
             raise reply
         return reply
 

@@ -1,10 +1,13 @@
 """Redis session store: encrypted state with an idle TTL, a per-user lease lock with fencing on save, and the
 per-user rate limit, in two round trips per message.
 
-Keys (see SessionKeys): `<prefix>:conv:<user>` holds the state, `<prefix>:lock:<user>` the token of the
-instance currently handling that user's message, `<prefix>:rate:<user>:<window>` the user's message count in
-a rate-limit window. A save only succeeds while the saver's token is still the lock's value (checked
-atomically in Lua), so an instance whose lease ran out can never overwrite what a newer holder wrote.
+Keys (see SessionKeys): `<prefix>:{<user>}:conv` holds the state, `<prefix>:{<user>}:lock` the token of the
+instance currently handling that user's message, `<prefix>:{<user>}:rate:<window>` the user's message count
+in a rate-limit window. The `{<user>}` hash tag puts every key of one user in one Redis Cluster slot, so each
+script's keys live on one node. A save only succeeds while the saver's token is still the lock's value
+(checked atomically in Lua), so an instance whose lease ran out can never overwrite what a newer holder wrote.
+The scripts run on a ScriptRunner: the pipelined connection, or redis-py on one node or a Cluster
+(storage/redis_clients.py picks one from the `redis_client` setting).
 """
 from __future__ import annotations
 
@@ -22,7 +25,7 @@ from bot.dialogue.state import Conversation, decode, encode
 from bot.ports import SessionUnavailable, TooManyMessages
 from storage.cipher import FieldCipher
 from storage.rate_limits import RateLimit
-from storage.redis_pipe import PipelinedRedis, Script
+from storage.redis_scripts import Script, ScriptRunner
 
 _OVER_LIMIT = """
 local function over_limit(key, limit, lifetime)
@@ -32,23 +35,28 @@ local function over_limit(key, limit, lifetime)
 end
 """
 # Count the message (unless the limit ARGV[3] is 0), take the lock and read the state, in one round trip:
-# {1, state} taken, {0, nil} busy, {-1, nil} over the rate limit (nothing taken).
+# {1, state} taken, {0, nil} busy, {-1, nil} over the rate limit (nothing taken). KEYS[4], when given, is the
+# state's key in the layout before hash tags, read when the state has none yet.
 _ACQUIRE_AND_LOAD = Script(_OVER_LIMIT + """
 if ARGV[3] ~= '0' and over_limit(KEYS[3], ARGV[3], ARGV[4]) then
   return {-1, false}
 end
 if redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
-  return {1, redis.call('get', KEYS[2])}
+  local state = redis.call('get', KEYS[2])
+  if not state and KEYS[4] then state = redis.call('get', KEYS[4]) end
+  return {1, state}
 end
 return {0, false}
 """)
 # Only count (a message about to queue behind another of the same user): 1 when over the limit.
 _COUNT_ONLY = Script(_OVER_LIMIT + "return over_limit(KEYS[1], ARGV[1], ARGV[2]) and 1 or 0")
-# Save only while holding the lock (fencing), and release it, in one round trip.
+# Save only while holding the lock (fencing), and release it, in one round trip; KEYS[3], when given, is the
+# state's key in the old layout, dropped once the state lives under the new one.
 _SAVE_AND_RELEASE = Script("""
 if redis.call('get', KEYS[1]) == ARGV[1] then
   redis.call('set', KEYS[2], ARGV[2], 'EX', ARGV[3])
   redis.call('del', KEYS[1])
+  if KEYS[3] then redis.call('del', KEYS[3]) end
   return 1
 end
 return 0
@@ -72,18 +80,32 @@ def _pack_state(state: Conversation) -> bytes:
 
 @dataclass(frozen=True)
 class SessionKeys:
-    """Builds every Redis key of the session store from one prefix."""
+    """Builds every per-user Redis key: `<prefix>:{<user>}:<what>`. Redis Cluster hashes only the part in
+    braces, so all keys of one user share a slot (and a node), whatever the user id contains."""
 
     prefix: str = "zwb"
 
+    def __post_init__(self) -> None:
+        if "{" in self.prefix or "}" in self.prefix:
+            raise ValueError(f"a Redis key prefix cannot contain braces (they would be the hash tag): {self.prefix}")
+
+    def _of(self, user: str, what: str) -> str:
+        if not user:
+            raise ValueError("an empty user id has no hash tag")
+        return f"{self.prefix}:{{{user}}}:{what}"
+
     def state(self, user: str) -> str:
-        return f"{self.prefix}:conv:{user}"
+        return self._of(user, "conv")
 
     def lock(self, user: str) -> str:
-        return f"{self.prefix}:lock:{user}"
+        return self._of(user, "lock")
 
     def rate(self, user: str, window: int) -> str:
-        return f"{self.prefix}:rate:{user}:{window}"
+        return self._of(user, f"rate:{window}")
+
+    def legacy_state(self, user: str) -> str:
+        """The state's key before hash tags (releases up to issue 12); read until those conversations expired."""
+        return f"{self.prefix}:conv:{user}"
 
 
 @dataclass(frozen=True)
@@ -110,13 +132,15 @@ class _RedisSession:
 
 class RedisSessionStore:
     """SessionStore on Redis, shared by any number of app instances. Two round trips per message: count + lock +
-    read, then save + release."""
+    read, then save + release. `read_legacy_keys` also reads (and on save drops) a state stored under the key
+    layout without hash tags: on a single node only, since that key lives in another Cluster slot."""
 
-    def __init__(self, client: PipelinedRedis, cipher: FieldCipher, idle_seconds: int,
+    def __init__(self, client: ScriptRunner, cipher: FieldCipher, idle_seconds: int,
                  keys: SessionKeys = SessionKeys(), lock: LockSettings = LockSettings(),
-                 rate: RateLimit | None = None) -> None:
+                 rate: RateLimit | None = None, read_legacy_keys: bool = False) -> None:
         self._redis, self._cipher, self._idle = client, cipher, idle_seconds
         self._keys, self._lock, self._limit = keys, lock, rate
+        self._legacy = read_legacy_keys
         self._local: dict[str, tuple[asyncio.Lock, int]] = {}
         self._instance, self._tokens = os.urandom(8).hex(), itertools.count()
 
@@ -164,7 +188,7 @@ class RedisSessionStore:
     async def _acquire(self, user: str, counted: bool) -> _RedisSession:
         token = f"{self._instance}:{next(self._tokens)}"  # unique across instances; no random bytes per message
         rate_key, rate_args = self._rate(user, count=not counted)
-        keys = [self._keys.lock(user), self._keys.state(user), rate_key]
+        keys = [self._keys.lock(user), self._keys.state(user), rate_key, *self._legacy_state(user)]
         deadline: float | None = None
         try:
             while True:
@@ -190,6 +214,9 @@ class RedisSessionStore:
         except RedisError:
             pass  # the lease expires by itself
 
+    def _legacy_state(self, user: str) -> list[str]:
+        return [self._keys.legacy_state(user)] if self._legacy else []
+
     def _decode(self, stored: bytes) -> Conversation:
         plain = self._cipher.decrypt_bytes(stored)
         return decode(plain if plain.startswith(b"{") else zlib.decompress(plain))
@@ -197,8 +224,9 @@ class RedisSessionStore:
     async def _save_and_release(self, user: str, token: str, state: Conversation) -> None:
         blob = self._cipher.encrypt_bytes(_pack_state(state))
         try:
-            saved = await self._redis.eval(_SAVE_AND_RELEASE, [self._keys.lock(user), self._keys.state(user)],
-                                           [token, blob, self._idle])
+            saved = await self._redis.eval(
+                _SAVE_AND_RELEASE, [self._keys.lock(user), self._keys.state(user), *self._legacy_state(user)],
+                [token, blob, self._idle])
         except RedisError as exc:
             raise SessionUnavailable(f"redis: {exc}") from exc
         if not saved:

@@ -7,10 +7,11 @@ import asyncio
 import logging
 from typing import Any
 
-from redis.asyncio import Redis
-from redis.exceptions import RedisError
+from redis.asyncio import Redis, RedisCluster
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+from storage.redis_scripts import REDIS_ERRORS
 
 _WRITTEN, _COMMITTED = "zwb_outbox_written", "zwb_outbox_committed"
 
@@ -53,7 +54,7 @@ class MemoryWakeups:
 class RedisWakeups(MemoryWakeups):
     """PUBLISH on `<prefix>:outbox`; a listener task turns every message into a local wake-up."""
 
-    def __init__(self, client: Redis, prefix: str, log: logging.Logger) -> None:
+    def __init__(self, client: Redis | RedisCluster, prefix: str, log: logging.Logger) -> None:
         super().__init__()
         self._redis, self._channel, self._log = client, f"{prefix}:outbox", log
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -69,7 +70,7 @@ class RedisWakeups(MemoryWakeups):
     async def _publish(self) -> None:
         try:
             await self._redis.publish(self._channel, b"1")
-        except RedisError as exc:  # the other instances find the event at their next poll
+        except REDIS_ERRORS as exc:  # the other instances find the event at their next poll
             self._log.debug("outbox wake-up not published: %s", exc)
 
     async def wait(self, timeout: float) -> bool:
@@ -86,7 +87,7 @@ class RedisWakeups(MemoryWakeups):
                     async for message in pubsub.listen():
                         if message.get("type") == "message":
                             self._event.set()
-            except RedisError as exc:
+            except REDIS_ERRORS as exc:
                 self._log.debug("outbox wake-up listener: %s; retrying", exc)
                 await asyncio.sleep(5)
 

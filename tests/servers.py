@@ -115,3 +115,40 @@ class PrivateRedis:
     def destroy(self) -> None:
         self.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class PrivateRedisCluster:
+    """A Redis Cluster of `size` primaries (no replicas): redis-server processes in cluster mode on free ports
+    (client and bus port each), their slots shared out by `redis-cli --cluster create`. Needs Redis 7 or later."""
+
+    def __init__(self, size: int = 3) -> None:
+        cli = shutil.which("redis-cli")
+        if cli is None:
+            raise FileNotFoundError("redis-cli not found")
+        self._cli = cli
+        options = ("--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "5000")
+        self.nodes = [PrivateRedis(options=(*options, "--cluster-port", str(free_port()))) for _ in range(size)]
+
+    @property
+    def url(self) -> str:
+        """Any one node: a cluster client discovers the others from it."""
+        return self.nodes[0].url
+
+    def start(self) -> None:
+        for node in self.nodes:
+            node.start()
+        subprocess.run([self._cli, "--cluster", "create", *(f"127.0.0.1:{node.port}" for node in self.nodes),
+                        "--cluster-replicas", "0", "--cluster-yes"], check=True, capture_output=True, timeout=60)
+        deadline = time.monotonic() + 20
+        while not all(self._state_ok(node.port) for node in self.nodes):
+            if time.monotonic() > deadline:
+                raise TimeoutError("the Redis Cluster did not reach cluster_state:ok within 20 s")
+            time.sleep(0.05)
+
+    def _state_ok(self, port: int) -> bool:
+        info = subprocess.run([self._cli, "-p", str(port), "cluster", "info"], capture_output=True, text=True)
+        return "cluster_state:ok" in info.stdout
+
+    def destroy(self) -> None:
+        for node in self.nodes:
+            node.destroy()

@@ -10,7 +10,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from storage.redis_pipe import PipelinedRedis, Script
+from storage.redis_pipe import PipelinedRedis
+from storage.redis_scripts import Script
 from tests.backends import own_redis
 from tests.servers import PrivateRedis
 

@@ -8,29 +8,38 @@ from collections.abc import AsyncIterator
 
 import pytest
 from redis.asyncio import Redis
+from redis.crc import key_slot
 
 from bot.dialogue.state import Conversation, Stage
 from bot.ports import SessionUnavailable
 from storage.cipher import FieldCipher
 from storage.redis_pipe import PipelinedRedis
+from storage.redis_scripts import RedisPyScripts
 from storage.redis_sessions import LockSettings, RedisSessionStore, SessionKeys
 from storage.sessions import MemorySessionStore
 
 CIPHER = FieldCipher(os.urandom(32))
 
 
-def make_store(kind: str, request: pytest.FixtureRequest, idle: int = 3600, **lock: int):
+def make_store(kind: str, request: pytest.FixtureRequest, idle: int = 3600, legacy: bool = False, **lock: int):
     if kind == "memory":
         return MemorySessionStore(idle)
     url, prefix = request.getfixturevalue("redis_server"), request.getfixturevalue("redis_prefix")
-    return RedisSessionStore(PipelinedRedis(url), CIPHER, idle, SessionKeys(prefix), LockSettings(**lock))
+    return RedisSessionStore(PipelinedRedis(url), CIPHER, idle, SessionKeys(prefix), LockSettings(**lock),
+                             read_legacy_keys=legacy)
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=["memory", "redis", "redis-py"])
 async def store(request: pytest.FixtureRequest) -> AsyncIterator[MemorySessionStore | RedisSessionStore]:
-    made = make_store(request.param, request)
-    yield made
-    await made.close()
+    """In memory, or in Redis with the scripts on the pipelined connection or on redis-py (`redis_client`)."""
+    if request.param != "redis-py":
+        made = make_store(request.param, request)
+        yield made
+        await made.close()
+        return
+    client = Redis.from_url(request.getfixturevalue("redis_server"))
+    yield RedisSessionStore(RedisPyScripts(client), CIPHER, 3600, SessionKeys(request.getfixturevalue("redis_prefix")))
+    await client.aclose()
 
 
 async def test_state_round_trips(store) -> None:
@@ -68,7 +77,7 @@ async def test_redis_state_is_encrypted_and_expires(request: pytest.FixtureReque
     async with store.session("u") as session:
         await session.save(Conversation(answers={"id_number": "11010519491231002X"}))
     client = Redis.from_url(request.getfixturevalue("redis_server"))
-    raw = await client.get(f"{request.getfixturevalue('redis_prefix')}:conv:u")
+    raw = await client.get(SessionKeys(request.getfixturevalue("redis_prefix")).state("u"))
     assert raw and b"11010519491231002X" not in raw and b"id_number" not in raw
     await asyncio.sleep(1.2)
     async with store.session("u") as session:
@@ -125,11 +134,43 @@ async def test_redis_compresses_long_states_and_reads_every_form(request: pytest
             await session.save(state)
         async with store.session(user) as session:
             assert await session.load() == state
-    stored_long = await client.get(f"{prefix}:conv:long")
+    stored_long = await client.get(SessionKeys(prefix).state("long"))
     assert len(stored_long) < len(long.model_dump_json(exclude_defaults=True).encode()) / 2  # compressed
     # written by the earlier format, which compressed every state
-    await client.set(f"{prefix}:conv:old", CIPHER.encrypt_bytes(zlib.compress(short.model_dump_json().encode())))
+    old_format = CIPHER.encrypt_bytes(zlib.compress(short.model_dump_json().encode()))
+    await client.set(SessionKeys(prefix).state("old"), old_format)
     async with store.session("old") as session:
         assert await session.load() == short
     await client.aclose()
     await store.close()
+
+
+async def test_redis_reads_a_conversation_stored_before_hash_tags_and_moves_it(request: pytest.FixtureRequest) -> None:
+    """A conversation in progress at the deploy that introduced `<prefix>:{<user>}:…` keys goes on."""
+    store = make_store("redis", request, legacy=True)
+    keys = SessionKeys(request.getfixturevalue("redis_prefix"))
+    client = Redis.from_url(request.getfixturevalue("redis_server"))
+    before = Conversation(stage=Stage.collect, target="GA0020000", step=2, answers={"applicant_name": "张三"})
+    await client.set(keys.legacy_state("u"), CIPHER.encrypt_bytes(before.model_dump_json().encode()))
+    async with store.session("u") as session:
+        state = await session.load()
+        assert state == before
+        state.answers["phone"] = "13800138000"
+        await session.save(state)
+    assert await client.exists(keys.legacy_state("u")) == 0  # moved: an old copy can never come back
+    async with store.session("u") as session:
+        assert (await session.load()).answers == {"applicant_name": "张三", "phone": "13800138000"}
+    await client.aclose()
+    await store.close()
+
+
+@pytest.mark.parametrize("user", ["o6_bmjrPTlm6_2sgVt7hMZOPfL2M", "wechat:o6_bmjrPTlm6", "含中文", "a}b", "{x}y", "a:b{c"])
+def test_keys_of_one_user_share_one_cluster_slot(user: str) -> None:
+    """So each script's keys live on one node of a Redis Cluster (tests/contract/test_redis_cluster.py runs it)."""
+    keys = SessionKeys("zwb")
+    assert len({key_slot(key.encode()) for key in (keys.state(user), keys.lock(user), keys.rate(user, 1))}) == 1
+
+
+def test_a_prefix_with_braces_is_refused() -> None:
+    with pytest.raises(ValueError, match="braces"):  # it would be the hash tag: every user in one slot
+        SessionKeys("zwb{1}")
