@@ -31,7 +31,7 @@ from bot.config import PaymentConfig, Settings, WeChatPaySettings  # noqa: E402
 from bot.content import load_content  # noqa: E402
 from bot.payments.orders import Payment, PaymentStatus  # noqa: E402
 from sim.wechatpay import WeChatPaySimulator, generate_test_keys  # noqa: E402
-from bot.ports import NewCase  # noqa: E402
+from bot.cases import NewCase  # noqa: E402
 from storage.cipher import FieldCipher, KeyedHash  # noqa: E402
 from storage.payments import SqlPayments  # noqa: E402
 from storage.sql import SqlCases  # noqa: E402

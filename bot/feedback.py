@@ -10,7 +10,9 @@ from typing import Callable
 
 from bot.content import Content
 from bot.lifecycle import Role
-from bot.ports import Case, CaseRepository, Staff, StaffNotice
+from bot.cases import Case
+from bot.ports import CaseRepository
+from bot.staff import Staff, StaffNotice
 from bot.ratings import RATEABLE, Level, Rating, RatingStore, Rectification, TicketStep
 from bot.workdays import china_date
 

@@ -8,7 +8,7 @@ from typing import Literal, Protocol
 from pydantic import BaseModel, Field
 
 from bot.lifecycle import CaseStatus
-from bot.ports import StaffNotice
+from bot.staff import StaffNotice
 
 RATEABLE = {CaseStatus.completed.value, CaseStatus.refused.value}
 TicketStep = Literal["callback", "rectify"]  # 回访, 整改: the two deadlines of a ticket

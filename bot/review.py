@@ -9,7 +9,9 @@ from bot.catalog import Catalog
 from bot.content import Content
 from bot.payments.orders import case_fee_fen
 from bot.lifecycle import OPEN, CaseStatus, IllegalTransition, Role, check_staff_move
-from bot.ports import AuditLog, Case, CaseEvent, CaseMaterial, CaseRepository, PledgeVerification, Staff, StaleCase
+from bot.cases import Case, CaseEvent, CaseMaterial, PledgeVerification, StaleCase
+from bot.ports import AuditLog, CaseRepository
+from bot.staff import Staff
 from bot.privacy import mask_fields
 from bot.workdays import china_date
 

@@ -6,7 +6,7 @@ from aiohttp import web
 from pydantic import BaseModel, Field, ValidationError
 
 from bot.feedback import Feedback
-from bot.ports import Staff
+from bot.staff import Staff
 from bot.ratings import Rectification
 from handlers.problems import dumps, problem, validation_problem
 

@@ -10,7 +10,7 @@ from bot.lifecycle import Role
 from bot.payments.ports import NotificationRejected
 from bot.payments.sandbox import SandboxPay
 from bot.payments.service import Payments
-from bot.ports import Staff
+from bot.staff import Staff
 from bot.review import CaseReview
 from handlers.problems import dumps, problem
 

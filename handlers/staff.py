@@ -14,7 +14,9 @@ from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from bot.lifecycle import CaseStatus, IllegalTransition, Role
 from bot.notify import Outbox
-from bot.ports import Case, Staff, StaffNotices, StaleCase
+from bot.cases import Case, StaleCase
+from bot.ports import StaffNotices
+from bot.staff import Staff
 from bot.review import PLEDGE, CaseReview, Deadlines, NotAPledge, false_pledges
 from handlers.cases import case_view
 from handlers.problems import dumps, problem, validation_problem

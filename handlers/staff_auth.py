@@ -6,7 +6,8 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from bot.ports import Staff, StaffDirectory
+from bot.ports import StaffDirectory
+from bot.staff import Staff
 from handlers.problems import problem
 
 StaffHandler = Callable[[web.Request, Staff], Awaitable[web.Response]]

@@ -6,7 +6,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.ports import StaffNotice
+from bot.staff import StaffNotice
 from bot.ratings import Level, Rating, Rectification, TicketStep
 from storage import tables
 from storage.sql import _upsert, _utc

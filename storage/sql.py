@@ -11,7 +11,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.dialogue.state import MaterialEntry
-from bot.ports import Case, CaseEvent, CaseMaterial, NewCase, Profile, StaleCase
+from bot.cases import Case, CaseEvent, CaseMaterial, NewCase, StaleCase
+from bot.profiles import Profile
 from storage import tables
 from storage.cipher import FieldCipher, KeyedHash
 

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.catalog.models import Level
 from bot.lifecycle import Role
-from bot.ports import Staff, StaffNotice
+from bot.staff import Staff, StaffNotice
 from storage import tables
 from storage.sql import _utc
 

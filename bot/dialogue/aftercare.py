@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from bot.dialogue.replies import ChoicesReply, Option, Reply, TextReply
 from bot.dialogue.state import Stage
 from bot.lifecycle import OPEN, CaseStatus
-from bot.ports import CaseEvent, StaleCase
+from bot.cases import CaseEvent, StaleCase
 from bot.ratings import BAD_TAGS, GOOD_TAGS, LEVEL_LABELS, Level
 
 if TYPE_CHECKING:

@@ -25,8 +25,10 @@ from bot.feedback import Feedback
 from bot.identity import IdentityVerifier, SandboxIdentityVerifier, needs_real_name
 from bot.notify import Inbox
 from bot.payments.service import Payments
-from bot.ports import (BlobStore, BlobStoreUnavailable, CaseMaterial, CaseRepository, LicenceProvider, NewCase,
-                       Profile, ProfileStore, SessionStore, SessionUnavailable)
+from bot.cases import CaseMaterial, NewCase
+from bot.ports import (BlobStore, BlobStoreUnavailable, CaseRepository, LicenceProvider, ProfileStore, SessionStore,
+                       SessionUnavailable)
+from bot.profiles import Profile
 from bot.uploads import Upload, sniff
 from bot.workdays import china_date
 

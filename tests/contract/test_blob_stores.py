@@ -21,7 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from yarl import URL
 
 from bot.dialogue.state import MaterialEntry
-from bot.ports import BlobStoreUnavailable, Profile
+from bot.ports import BlobStoreUnavailable
+from bot.profiles import Profile
 from storage import blobs as blobs_module
 from storage import tables
 from storage.blobs import ContentAddressedBlobStore, LocalBlobStore

@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot.catalog.models import Level as StaffLevel
 from bot.lifecycle import Role
-from bot.ports import CaseEvent, PledgeVerification, Staff, StaffNotice
+from bot.cases import CaseEvent, PledgeVerification
+from bot.staff import Staff, StaffNotice
 from bot.ratings import Level, Rating, Rectification
 from storage import tables
 from storage.cipher import FieldCipher

@@ -12,7 +12,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot.dialogue.state import MaterialEntry
-from bot.ports import CaseMaterial, NewCase, Profile
+from bot.cases import CaseMaterial, NewCase
+from bot.profiles import Profile
 from storage import tables
 from storage.cipher import FieldCipher, KeyedHash
 from storage.migrate import upgrade
@@ -171,7 +172,7 @@ async def test_rotation_rewrites_old_ciphertexts(db: AsyncEngine) -> None:
 
 
 async def test_transitions_are_recorded_and_a_stale_move_writes_nothing(db: AsyncEngine, cipher: FieldCipher) -> None:
-    from bot.ports import CaseEvent, StaleCase
+    from bot.cases import CaseEvent, StaleCase
     cases = SqlCases(db, cipher, HASH)
     number = (await cases.submit(new_case("t"), "DLH")).number
 
@@ -198,7 +199,7 @@ async def test_deferred_material_is_received_once(db: AsyncEngine, cipher: Field
 
 
 async def test_annotations_keep_the_status_and_need_it(db: AsyncEngine, cipher: FieldCipher) -> None:
-    from bot.ports import CaseEvent
+    from bot.cases import CaseEvent
     cases = SqlCases(db, cipher, HASH)
     number = (await cases.submit(new_case("a"), "DLH")).number
     note = CaseEvent(at=NOW, actor="staff:1", from_status="submitted", to_status="submitted", detail={"x": 1})
