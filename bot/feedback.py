@@ -13,7 +13,7 @@ from bot.lifecycle import Role
 from bot.cases import Case
 from bot.ports import CaseRepository
 from bot.staff import Staff, StaffNotice
-from bot.ratings import RATEABLE, Level, Rating, RatingStore, Rectification, TicketStep
+from bot.ratings import RATEABLE, Rating, RatingLevel, RatingStore, Rectification, TicketStep
 from bot.workdays import china_date
 
 
@@ -44,7 +44,7 @@ class Feedback:
                 result.append(case)
         return result
 
-    async def rate(self, user: str, number: str, level: Level, tags: list[str], text: str) -> Rating | None:
+    async def rate(self, user: str, number: str, level: RatingLevel, tags: list[str], text: str) -> Rating | None:
         """Save the rating (None if the case is not the user's or no longer rateable); bad ones open a ticket."""
         case = next((c for c in await self.rateable(user) if c.number == number), None)
         if case is None:
@@ -61,11 +61,11 @@ class Feedback:
         now = self._clock()
         unrated = await self._ratings.unrated_finished(now - timedelta(days=self._settings.default_after_days))
         for number, user in unrated:
-            await self._ratings.save(Rating(case_number=number, user=user, level=Level.very_satisfied,
+            await self._ratings.save(Rating(case_number=number, user=user, level=RatingLevel.very_satisfied,
                                             is_default=True, created_at=now, updated_at=now), None)
         return len(unrated)
 
-    def _ticket(self, case: Case, level: Level) -> Rectification:
+    def _ticket(self, case: Case, level: RatingLevel) -> Rectification:
         calendar, catalog = self._content().calendar, self._content().catalog
         item = catalog.items.get(case.item_codes[0])
         today = china_date(self._clock())

@@ -12,7 +12,7 @@ from bot.dialogue.replies import ChoicesReply, Option, Reply, TextReply
 from bot.dialogue.state import Stage
 from bot.lifecycle import OPEN, CaseStatus
 from bot.cases import CaseEvent, StaleCase
-from bot.ratings import BAD_TAGS, GOOD_TAGS, LEVEL_LABELS, Level
+from bot.ratings import BAD_TAGS, GOOD_TAGS, RATING_LABELS, RatingLevel
 
 if TYPE_CHECKING:
     from bot.content import Content
@@ -56,7 +56,7 @@ class AftercareFlows:
             comment = arg if verb == "rate_text" else ""
             if comment and not await self.e._content_check.acceptable(self.user, comment):
                 return [TextReply(text=p.content_risky), *await self._reprompt()]  # not stored; asked again
-            rating = await self.e._feedback.rate(self.user, s.rating_case, Level(s.rating_level), s.rating_tags,
+            rating = await self.e._feedback.rate(self.user, s.rating_case, RatingLevel(s.rating_level), s.rating_tags,
                                                  comment)
             s.reset()
             if rating is None:
@@ -64,7 +64,7 @@ class AftercareFlows:
             return [TextReply(text=p.rate_thanks_bad if rating.level.bad else p.rate_thanks)]
         return await self._reprompt()
     def _tag_choices(self) -> list[str]:
-        tags = BAD_TAGS if self.s.rating_level and Level(self.s.rating_level).bad else GOOD_TAGS
+        tags = BAD_TAGS if self.s.rating_level and RatingLevel(self.s.rating_level).bad else GOOD_TAGS
         return [t for t in tags if t not in self.s.rating_tags]
     async def _withdraw(self, number: str | None, confirmed: bool) -> list[Reply]:
         """撤回: pick one of the user's open cases, confirm, and withdraw it (recorded like any status change)."""
@@ -124,7 +124,7 @@ class AftercareFlows:
         p, stage = self.p, self.s.stage
         if stage is Stage.rate_level:
             return ChoicesReply(text=p.rate_level.format(number=self.s.rating_case), options=[
-                Option(label=LEVEL_LABELS[level], value=f"/rate_level {int(level)}") for level in Level])
+                Option(label=RATING_LABELS[level], value=f"/rate_level {int(level)}") for level in RatingLevel])
         if stage is Stage.rate_tags:
             options = [Option(label=t, value=f"/rate_tag {t}") for t in self._tag_choices()]
             return ChoicesReply(text=p.rate_tags, options=[*options, Option(label=p.rate_done, value="/rate_tags_done")])

@@ -11,11 +11,11 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from bot.catalog.models import Level as StaffLevel
+from bot.catalog.models import Level
 from bot.lifecycle import Role
 from bot.cases import CaseEvent, PledgeVerification
 from bot.staff import Staff, StaffNotice
-from bot.ratings import Level, Rating, Rectification
+from bot.ratings import Rating, RatingLevel, Rectification
 from storage import tables
 from storage.cipher import FieldCipher
 from storage.migrate import upgrade
@@ -25,7 +25,7 @@ from storage.staff import SqlStaffNotices
 from tests.contract.test_sql_stores import HASH, NOW, new_case
 
 CIPHER = FieldCipher(os.urandom(32))
-SUPERVISOR = Staff(id=1, name="王督办", role=Role.supervisor, department="德令哈市公安局", level=StaffLevel.township)
+SUPERVISOR = Staff(id=1, name="王督办", role=Role.supervisor, department="德令哈市公安局", level=Level.township)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -39,7 +39,7 @@ async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncEngine:
 
 
 async def open_ticket(ratings: SqlRatings) -> Rectification:
-    rating = Rating(case_number="DLH20261127000001", user="u1", level=Level.very_unsatisfied, created_at=NOW,
+    rating = Rating(case_number="DLH20261127000001", user="u1", level=RatingLevel.very_unsatisfied, created_at=NOW,
                     updated_at=NOW)
     ticket = Rectification(id=0, case_number=rating.case_number, department=SUPERVISOR.department,
                            level=rating.level, status="open", callback_due=date(2026, 11, 30),
