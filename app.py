@@ -68,7 +68,8 @@ from providers.wechat.crypto import MessageCipher
 from providers.wechat.customer_service import WeChatCustomerService
 from providers.wechat.login import WeChatLogin
 from providers.wechat.subscribe import WeChatSubscribeSender
-from providers.wechat.tokens import MemoryTokenCache, TokenCache
+from bot.token_cache import TokenCache
+from providers.wechat.tokens import MemoryTokenCache
 from providers.wechatpay import WeChatPayConfig, WeChatPayV3
 from storage.staff import SqlAudit, SqlStaff, SqlStaffNotices
 

@@ -12,7 +12,7 @@ import uuid
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from providers.wechat.tokens import CachedToken, TokenCacheUnavailable
+from bot.token_cache import CachedToken, TokenCacheUnavailable
 
 _DELETE_IF_EQUAL = """
 if redis.call('get', KEYS[1]) == ARGV[1] then

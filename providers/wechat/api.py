@@ -26,7 +26,8 @@ from pydantic import BaseModel, SecretStr
 from providers.wechat.errors import (ContentRisky, InvalidCode, MediaTooLarge, NoSubscribeConsent, QuotaExceeded,
                                      RateLimited, TokenInvalid, TokenUnavailable, WeChatApiError, WeChatError,
                                      WeChatUnavailable, WindowExpired, error_for)
-from providers.wechat.tokens import AccessTokens, IssuedToken, MemoryTokenCache, TokenCache, TokenProvider, TokenTiming
+from bot.token_cache import TokenCache
+from providers.wechat.tokens import AccessTokens, IssuedToken, MemoryTokenCache, TokenProvider, TokenTiming
 
 log = logging.getLogger(__name__)
 
