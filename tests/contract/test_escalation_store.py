@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot.catalog.models import Level
+from bot.clock import utc_now
 from bot.lifecycle import Role
 from bot.cases import CaseEvent, PledgeVerification
 from bot.staff import Staff, StaffNotice
@@ -72,7 +73,7 @@ async def test_concurrent_escalations_of_one_step_record_one(db: AsyncEngine) ->
 
 
 async def test_annotation_replaces_a_material_with_its_event(db: AsyncEngine) -> None:
-    cases = SqlCases(db, CIPHER, HASH)
+    cases = SqlCases(db, CIPHER, HASH, utc_now)
     case = await cases.submit(new_case("pledge"), "DLH")
     checked = case.materials[0].model_copy(update={"verification": PledgeVerification(
         outcome="false", note="不实", by="staff:1", at=NOW)})

@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from bot.clock import utc_now
 from bot.notify import MAX_ATTEMPTS, Dispatcher, InChatChannel, OutboxEvent
 from storage import tables
 from storage.cipher import FieldCipher, KeyedHash
@@ -57,7 +58,7 @@ CIPHER, HASH = FieldCipher(os.urandom(32)), KeyedHash(os.urandom(32))
 
 
 async def submit_cases(db: AsyncEngine, count: int, first: int = 0) -> None:
-    cases = SqlCases(db, CIPHER, HASH)
+    cases = SqlCases(db, CIPHER, HASH, utc_now)
     for i in range(first, first + count):
         await cases.submit(new_case(f"k{i}"), "DLH")
 

@@ -16,6 +16,7 @@ from storage.cipher import KeyedHash
 from storage.sql import SqlCases
 from storage.wakeups import MemoryWakeups, RedisWakeups, on_outbox_commit
 from tests.contract.test_sql_stores import NOW, cipher, database_url, db, new_case  # noqa: F401  (fixtures)
+from bot.clock import utc_now
 
 LOG = logging.getLogger("tests")
 
@@ -34,7 +35,7 @@ async def test_a_committed_outbox_write_wakes_and_others_do_not(db: AsyncEngine,
     assert not await wakeups.wait(0.05)
     async with db.connect() as conn:
         assert (await conn.execute(sa.select(sa.func.count()).select_from(tables.outbox))).scalar_one() == 0
-    await SqlCases(db, cipher, KeyedHash(os.urandom(32))).submit(new_case("wake-1"), "DLH")
+    await SqlCases(db, cipher, KeyedHash(os.urandom(32)), utc_now).submit(new_case("wake-1"), "DLH")
     assert await wakeups.wait(1)
     assert not await wakeups.wait(0.05)  # one wake-up per commit
 

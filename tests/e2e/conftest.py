@@ -5,6 +5,7 @@ import pytest
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.catalog.models import Level
+from bot.clock import utc_now
 from bot.lifecycle import Role
 from storage.staff import SqlStaff
 
@@ -13,7 +14,7 @@ from storage.staff import SqlStaff
 async def tokens(client, settings) -> dict[str, str]:
     """Bearer tokens of a clerk, an approver and a supervisor of 公安局 (township) and a 民政局 clerk."""
     engine = create_async_engine(settings.database_url)
-    directory = SqlStaff(engine)
+    directory = SqlStaff(engine, utc_now)
     people = {"clerk": (Role.clerk, "德令哈市公安局", Level.township),
               "approver": (Role.approver, "德令哈市公安局", Level.township),
               "supervisor": (Role.supervisor, "德令哈市公安局", Level.township),

@@ -10,6 +10,7 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.catalog import Catalog
+from bot.clock import utc_now
 from bot.dialogue.engine import Engine, EngineSettings, Inbound
 from bot.feedback import Feedback, FeedbackSettings
 from bot.dialogue.state import Stage
@@ -32,14 +33,14 @@ async def test_withdrawn_item_resets_the_conversation(content, tmp_path: Path) -
     cipher = FieldCipher(os.urandom(32))
     current = {"content": content}
     sessions = MemorySessionStore(3600)
-    cases = SqlCases(db, cipher, KeyedHash(os.urandom(32)))
+    cases = SqlCases(db, cipher, KeyedHash(os.urandom(32)), utc_now)
     def now() -> datetime:
         return datetime.now(timezone.utc)
 
     payments = Payments(SandboxPay(now, logging.getLogger("t")), SqlPayments(db), cases, lambda: current["content"],
                         now, PaymentSettings(), logging.getLogger("t"))
-    engine = Engine(lambda: current["content"], sessions, cases, SqlProfiles(db, cipher),
-                    LocalBlobStore(tmp_path / "b", db), SandboxLicences(set()),
+    engine = Engine(lambda: current["content"], sessions, cases, SqlProfiles(db, cipher, utc_now),
+                    LocalBlobStore(tmp_path / "b", db, utc_now), SandboxLicences(set()),
                     EngineSettings(1000, ("image/png",), "DLH"), now,
                     SqlInbox(db), Feedback(SqlRatings(db), cases, lambda: current["content"], now, FeedbackSettings()),
                     payments)
