@@ -11,12 +11,12 @@ import sqlalchemy as sa
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.clock import utc_now
 from storage import tables
 from storage.cipher import KeyedHash
 from storage.sql import SqlCases
 from storage.wakeups import MemoryWakeups, RedisWakeups, on_outbox_commit
 from tests.contract.test_sql_stores import NOW, cipher, database_url, db, new_case  # noqa: F401  (fixtures)
-from bot.clock import utc_now
 
 LOG = logging.getLogger("tests")
 
