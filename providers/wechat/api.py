@@ -23,10 +23,10 @@ from typing import Any, TypeVar
 import aiohttp
 from pydantic import BaseModel, SecretStr
 
+from bot.token_cache import TokenCache
 from providers.wechat.errors import (ContentRisky, InvalidCode, MediaTooLarge, NoSubscribeConsent, QuotaExceeded,
                                      RateLimited, TokenInvalid, TokenUnavailable, WeChatApiError, WeChatError,
                                      WeChatUnavailable, WindowExpired, error_for)
-from bot.token_cache import TokenCache
 from providers.wechat.tokens import AccessTokens, IssuedToken, TokenProvider, TokenTiming
 
 log = logging.getLogger(__name__)
