@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -312,7 +313,7 @@ def build_app(settings: Settings, content: Content | None, clock: Clock) -> web.
                 log.exception("progress dispatch failed")
                 await asyncio.sleep(settings.dispatch_interval_seconds)
 
-    async def lifecycle(app: web.Application):  # type: ignore[no-untyped-def]
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         await upgrade(db)
         log.info("serving %d items, %d bundles; database %s; sessions in %s", len(content.catalog.items),
                  len(content.catalog.bundles), db.url.render_as_string(hide_password=True),

@@ -86,7 +86,8 @@ def _add_staff(argv: list[str]) -> int:
 
     async def run(engine, settings):  # type: ignore[no-untyped-def]
         await upgrade(engine)
-        staff, token = await SqlStaff(engine, utc_now).add(args.name, Role(args.role), args.department, Level(args.level))
+        directory = SqlStaff(engine, utc_now)
+        staff, token = await directory.add(args.name, Role(args.role), args.department, Level(args.level))
         print(f"staff {staff.id} {staff.name} ({staff.role.value}, {staff.department}, {staff.level.value})")
         print(f"token (shown once): {token}")
 
@@ -127,7 +128,8 @@ def main(argv: list[str]) -> int:
     jieba.setLogLevel(logging.WARNING)  # its start-up chatter would mix with JSON output
     if argv[0] in _LOCAL:
         return _LOCAL[argv[0]](argv[1:])
-    return importlib.import_module(_MODULES[argv[0]]).main(argv[1:])
+    status: int = importlib.import_module(_MODULES[argv[0]]).main(argv[1:])
+    return status
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 from pydantic import BaseModel, Field, ValidationError
 
 from bot.content import Content
@@ -63,6 +63,8 @@ class ChatHandlers:
         user: str | None = None
         upload: Upload | None = None
         async for part in reader:
+            if not isinstance(part, BodyPartReader):  # a nested multipart is nothing we asked for
+                continue
             if part.name == "user":
                 user = (await part.text()).strip()
             elif part.name == "file" and upload is None:

@@ -6,6 +6,7 @@ import logging
 from typing import Awaitable, Callable
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 from pydantic import ValidationError
 
 from bot.errors import Conflict, DomainError, Forbidden, NotFound
@@ -40,7 +41,7 @@ def domain_problem(exc: DomainError) -> web.Response:
     return problem(status, title, exc.detail, **extra)
 
 
-def problems_middleware(log: logging.Logger) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+def problems_middleware(log: logging.Logger) -> Middleware:
     """Turn HTTP errors, domain refusals and crashes into problem details; never leak a traceback to clients."""
 
     @web.middleware

@@ -18,6 +18,7 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from functools import partial
 from typing import Any, TypeVar
 
 import aiohttp
@@ -191,7 +192,7 @@ class WeChatApi:
                     with_token: bool = True) -> Any:
         """A counted call; with_token adds the access_token and retries once with a fresh one on TokenInvalid."""
         self._metrics.count(api, "calls")
-        read = reader or (lambda response: self._read_json(api, response))
+        read: Callable[[aiohttp.ClientResponse], Awaitable[Any]] = reader or partial(self._read_json, api)
         base = dict(params or {})
         if not with_token:
             return await self._request(api, method, path, base, read, json_body=json_body, form=form)
@@ -298,8 +299,9 @@ class WeChatApi:
                              filename=disposition.filename if disposition else None)
 
         try:
-            return await self._call("media_get", "GET", "/cgi-bin/media/get", params={"media_id": media_id},
-                                    reader=read)
+            media: TempMedia = await self._call("media_get", "GET", "/cgi-bin/media/get", params={"media_id": media_id},
+                                                reader=read)
+            return media
         except MediaTooLarge:
             self._metrics.error("media_get", "too_large")
             raise
