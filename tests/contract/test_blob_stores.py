@@ -31,14 +31,9 @@ from storage.cipher import FieldCipher
 from storage.s3_blobs import S3BlobStore, S3Location
 from storage.sigv4 import EMPTY_SHA256, Credentials, sign
 from storage.sql import SqlCases, SqlProfiles
-from tests.contract import test_sql_stores
-from tests.contract.test_sql_stores import HASH, new_case
+from tests.contract.cases import HASH, new_case
 from tests.s3 import BUCKET, S3Server
 from tests.servers import free_port
-
-# The SQL fixtures (an upgraded engine on SQLite, then on PostgreSQL), bound as names so pytest finds them.
-database_url, db, cipher = test_sql_stores.database_url, test_sql_stores.db, test_sql_stores.cipher
-
 
 @dataclass(frozen=True)
 class Space:

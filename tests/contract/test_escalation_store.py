@@ -5,11 +5,9 @@ from __future__ import annotations
 import asyncio
 import os
 from datetime import date, datetime, timezone
-from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.catalog.models import Level
 from bot.clock import utc_now
@@ -19,24 +17,13 @@ from bot.staff import Staff, StaffNotice
 from bot.ratings import Rating, RatingLevel, Rectification
 from storage import tables
 from storage.cipher import FieldCipher
-from storage.migrate import upgrade
 from storage.ratings import SqlRatings
 from storage.sql import SqlCases
 from storage.staff import SqlStaffNotices
-from tests.contract.test_sql_stores import HASH, NOW, new_case
+from tests.contract.cases import HASH, NOW, new_case
 
 CIPHER = FieldCipher(os.urandom(32))
 SUPERVISOR = Staff(id=1, name="王督办", role=Role.supervisor, department="德令哈市公安局", level=Level.township)
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncEngine:
-    url = request.getfixturevalue("postgres_url") if request.param == "postgres" else \
-        f"sqlite+aiosqlite:///{tmp_path}/escalation.db"
-    engine = create_async_engine(url)
-    await upgrade(engine)
-    yield engine
-    await engine.dispose()
 
 
 async def open_ticket(ratings: SqlRatings) -> Rectification:

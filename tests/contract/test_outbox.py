@@ -18,7 +18,7 @@ from storage.cipher import FieldCipher, KeyedHash
 from storage.migrate import upgrade
 from storage.outbox import SqlInbox, SqlOutbox
 from storage.sql import SqlCases
-from tests.contract.test_sql_stores import new_case
+from tests.contract.cases import new_case
 
 
 class Clock:

@@ -15,7 +15,7 @@ from storage import tables
 from storage.cipher import FieldCipher, KeyedHash
 from storage.payments import SqlPayments
 from storage.sql import SqlCases
-from tests.contract.test_sql_stores import NOW, cipher, database_url, db, new_case  # noqa: F401  (fixtures)
+from tests.contract.cases import NOW, new_case
 
 
 async def a_case_with_an_order(db: AsyncEngine, cipher: FieldCipher) -> tuple[SqlPayments, Payment]:

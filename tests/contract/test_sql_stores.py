@@ -4,7 +4,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -13,44 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot.clock import utc_now
 from bot.dialogue.state import MaterialEntry
-from bot.cases import CaseMaterial, NewCase
 from bot.profiles import Profile
 from storage import tables
-from storage.cipher import FieldCipher, KeyedHash
+from storage.cipher import FieldCipher
 from storage.migrate import upgrade
 from storage.sql import SqlCases, SqlProfiles
-
-NOW = datetime(2026, 11, 27, 9, 30, tzinfo=timezone.utc)
-HASH = KeyedHash(os.urandom(32))
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "postgres":
-        return request.getfixturevalue("postgres_url")
-    return f"sqlite+aiosqlite:///{tmp_path}/contract.db"
-
-
-@pytest.fixture
-async def db(database_url: str) -> AsyncEngine:
-    engine = create_async_engine(database_url)
-    await upgrade(engine)
-    yield engine
-    await engine.dispose()
-
-
-@pytest.fixture
-def cipher() -> FieldCipher:
-    return FieldCipher(os.urandom(32))
-
-
-def new_case(key: str, when: datetime = NOW) -> NewCase:
-    return NewCase(user="u1", target="GA0020000", target_name="居民身份证换领", item_codes=["GA0020000"],
-                   fields={"applicant_name": "张三", "id_number": "11010519491231002X"},
-                   materials=[CaseMaterial(key="id_photo", name="照片", entry=MaterialEntry(kind="deferred"))],
-                   submitted_at=when, promised_date=date(2026, 12, 18), provisional_date=False,
-                   idempotency_key=key)
-
+from tests.contract.cases import HASH, NOW, new_case
 
 async def test_migrations_are_repeatable(db: AsyncEngine) -> None:
     await upgrade(db)  # second run changes nothing

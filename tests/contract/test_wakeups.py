@@ -16,7 +16,7 @@ from storage import tables
 from storage.cipher import KeyedHash
 from storage.sql import SqlCases
 from storage.wakeups import MemoryWakeups, RedisWakeups, on_outbox_commit
-from tests.contract.test_sql_stores import NOW, cipher, database_url, db, new_case  # noqa: F401  (fixtures)
+from tests.contract.cases import NOW, new_case
 
 LOG = logging.getLogger("tests")
 

@@ -12,7 +12,6 @@ from bot.clock import utc_now
 from storage.accounts import SqlRevocations, SqlVerifiedIdentities
 from storage.cipher import KeyedHash
 from storage.subscriptions import SqlSubscribeQuota
-from tests.contract.test_sql_stores import database_url, db  # noqa: F401  (fixtures)
 
 NOW = datetime(2026, 11, 27, 9, 30, tzinfo=timezone.utc)
 
