@@ -24,7 +24,7 @@ from bot.clock import utc_now
 from bot.lifecycle import Role
 from storage.staff import SqlStaff
 from tests.apps import AppProcess
-from tests.conftest import Chat as ApiChat
+from tests.chat import Chat as ApiChat
 from tests.e2e.casework import move, submitted_renewal
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")

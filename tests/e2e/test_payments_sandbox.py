@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 
-from tests.conftest import PNG
+from tests.chat import PNG
 from tests.e2e.casework import VALID_ID, auth, deliver, move, pay_fee, submitted_renewal
 
 

@@ -12,7 +12,7 @@ from bot.review import CaseChanged, CaseNotFound, MaterialsMissing, NotAPledge, 
 from handlers.problems import domain_problem
 
 
-@pytest.mark.parametrize(("error", "status", "detail", "reason"), [
+REFUSALS = [
     (CaseNotFound(), 404, "没有找到这个办件。", None),
     (TicketNotFound(), 404, "没有找到这个整改单。", None),
     (Forbidden("only a window clerk receives materials"), 403, "您的岗位不能执行这个操作。",
@@ -24,7 +24,10 @@ from handlers.problems import domain_problem
     (NotDeferred(), 409, "这份材料不是容缺待补交的材料。", None),
     (NotAPledge("material x was not pledged"), 409, "这份材料不是以告知承诺方式提交的。", "material x was not pledged"),
     (CaseChanged("state changed"), 409, "办件状态刚刚变化，请刷新后重试。", "state changed"),
-])
+]
+
+
+@pytest.mark.parametrize(("error", "status", "detail", "reason"), REFUSALS, ids=[type(r[0]).__name__ for r in REFUSALS])
 def test_each_refusal_has_its_status_and_detail(error: DomainError, status: int, detail: str,
                                                 reason: str | None) -> None:
     response = domain_problem(error)
