@@ -17,6 +17,7 @@ from storage.cipher import KeyedHash
 from storage.sql import SqlCases
 from storage.wakeups import MemoryWakeups, RedisWakeups, on_outbox_commit
 from tests.contract.cases import NOW, new_case
+from tests.waiting import eventually
 
 LOG = logging.getLogger("tests")
 
@@ -43,7 +44,10 @@ async def test_a_committed_outbox_write_wakes_and_others_do_not(db: AsyncEngine,
 async def test_redis_wakes_every_instance(redis_server: str, redis_prefix: str) -> None:
     instances = [RedisWakeups(Redis.from_url(redis_server), redis_prefix, LOG) for _ in range(2)]
     waiting = asyncio.ensure_future(instances[1].wait(5))
-    await asyncio.sleep(0.2)  # let the listener subscribe
+    probe = Redis.from_url(redis_server)
+    await eventually(lambda: probe.pubsub_numsub(f"{redis_prefix}:outbox"), lambda counts: counts[0][1] > 0,
+                     what="the listener's subscription")
+    await probe.aclose()
     instances[0].notify()
     assert await waiting
     assert not await instances[1].wait(0.1)
