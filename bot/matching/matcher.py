@@ -117,6 +117,49 @@ class _Hit:
 _Fuzzy = tuple[float, int, int, tuple[int, ...]]  # strength, start, end, positions of the changed characters
 
 
+def _exact_at(index: _Index, text: str, start: int, stop: int, exact: dict[str, tuple[int, int]]) -> None:
+    """Record (first occurrence only) every term spelled exactly from `start`."""
+    for end in range(start + 1, stop + 1):
+        window = text[start:end]
+        if window not in index.prefixes:
+            break
+        if window in index.weight and window not in exact:
+            exact[window] = (start, end)
+
+
+def _homophones_at(index: _Index, text: str, syllables: list[str], start: int, stop: int,
+                   fuzzy: dict[str, _Fuzzy]) -> None:
+    """Record terms that sound like the text from `start` (at least two syllables); a homophone replaces a
+    weaker fuzzy find of the same term."""
+    key = syllables[start]
+    for end in range(start + 2, stop + 1):
+        key = key + " " + syllables[end - 1]
+        if key not in index.pinyin_prefixes:
+            break
+        window = text[start:end]
+        for term in index.by_pinyin.get(key, ()):
+            if term != window and (term not in fuzzy or fuzzy[term][0] < HOMOPHONE):
+                diff = tuple(start + i for i, (a, b) in enumerate(zip(window, term)) if a != b)
+                fuzzy[term] = (HOMOPHONE, start, end, diff)
+
+
+def _typos_at(index: _Index, text: str, start: int, stop: int, fuzzy: dict[str, _Fuzzy]) -> None:
+    """Record terms found from `start` with one character wrong (not the first or the last), unless the term
+    was already found fuzzily."""
+    for i in range(1, stop - start - 1):
+        head = text[start:start + i]
+        if head not in index.prefixes:
+            break
+        key = head + "?"
+        for end in range(start + i + 2, stop + 1):
+            key += text[end - 1]
+            if key not in index.wildcard_prefixes:
+                break
+            for term in index.by_wildcard.get(key, ()):
+                if term not in fuzzy and term != text[start:end]:
+                    fuzzy[term] = (ONE_TYPO, start, end, (start + i,))
+
+
 class Matcher:
     """Build once from (key, name, phrases) triples. `match` gives the same result for the same text, and
     remembers recent results: call it from one thread (the event loop's)."""
@@ -211,60 +254,17 @@ class Matcher:
         exact: dict[str, tuple[int, int]] = {}
         fuzzy: dict[str, _Fuzzy] = {}
         syllables = self._lexicon.syllables(text)
-        n = len(text)
+        n, index = len(text), self._index
         for start in range(n):
             if text[start] == " ":
                 continue
             stop = min(n, start + MAX_TERM)
-            self._exact_at(text, start, stop, exact)
-            self._homophones_at(text, syllables, start, stop, fuzzy)
-            self._typos_at(text, start, stop, fuzzy)
+            _exact_at(index, text, start, stop, exact)
+            _homophones_at(index, text, syllables, start, stop, fuzzy)
+            _typos_at(index, text, start, stop, fuzzy)
         hits = [_Hit(t, s, e, self._index.weight[t]) for t, (s, e) in exact.items()]
         hits += self._believed(text, exact, fuzzy)
         return self._demote_fragments(hits, exact)
-
-    def _exact_at(self, text: str, start: int, stop: int, exact: dict[str, tuple[int, int]]) -> None:
-        """Record (first occurrence only) every term spelled exactly from `start`."""
-        index = self._index
-        for end in range(start + 1, stop + 1):
-            window = text[start:end]
-            if window not in index.prefixes:
-                break
-            if window in index.weight and window not in exact:
-                exact[window] = (start, end)
-
-    def _homophones_at(self, text: str, syllables: list[str], start: int, stop: int,
-                       fuzzy: dict[str, _Fuzzy]) -> None:
-        """Record terms that sound like the text from `start` (at least two syllables); a homophone replaces a
-        weaker fuzzy find of the same term."""
-        index = self._index
-        key = syllables[start]
-        for end in range(start + 2, stop + 1):
-            key = key + " " + syllables[end - 1]
-            if key not in index.pinyin_prefixes:
-                break
-            window = text[start:end]
-            for term in index.by_pinyin.get(key, ()):
-                if term != window and (term not in fuzzy or fuzzy[term][0] < HOMOPHONE):
-                    diff = tuple(start + i for i, (a, b) in enumerate(zip(window, term)) if a != b)
-                    fuzzy[term] = (HOMOPHONE, start, end, diff)
-
-    def _typos_at(self, text: str, start: int, stop: int, fuzzy: dict[str, _Fuzzy]) -> None:
-        """Record terms found from `start` with one character wrong (not the first or the last), unless the term
-        was already found fuzzily."""
-        index = self._index
-        for i in range(1, stop - start - 1):
-            head = text[start:start + i]
-            if head not in index.prefixes:
-                break
-            key = head + "?"
-            for end in range(start + i + 2, stop + 1):
-                key += text[end - 1]
-                if key not in index.wildcard_prefixes:
-                    break
-                for term in index.by_wildcard.get(key, ()):
-                    if term not in fuzzy and term != text[start:end]:
-                        fuzzy[term] = (ONE_TYPO, start, end, (start + i,))
 
     def _believed(self, text: str, exact: dict[str, tuple[int, int]], fuzzy: dict[str, _Fuzzy]) -> list[_Hit]:
         """The fuzzy finds worth keeping, weighted by how few characters they change for their length."""
