@@ -2,7 +2,7 @@ VENV ?= .venv
 PYTHON ?= python3
 PY := $(VENV)/bin/python
 
-.PHONY: run test chat check bench run-wechat-sim run-wechatpay-sim
+.PHONY: run test test-fast typecheck chat check bench run-wechat-sim run-wechatpay-sim
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -14,6 +14,12 @@ run: $(VENV)/.installed  ## serve on the embedded default (SQLite + in-memory se
 
 test: $(VENV)/.installed  ## every test; browser tests skip with a reason where /usr/bin/chromium is missing
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-fast: $(VENV)/.installed  ## unit tests without the slow ones (the e5 model, extra processes): well under 30 s
+	$(PY) -m pytest -q -m "unit and not slow" tests/unit $(PYTEST_ARGS)
+
+typecheck: $(VENV)/.installed  ## mypy over the application code (settings in mypy.ini)
+	$(VENV)/bin/mypy
 
 chat: $(VENV)/.installed  ## chat from the terminal with a running server
 	$(PY) -m bot chat

@@ -10,7 +10,8 @@ from functools import partial
 import jieba
 from aiohttp import web
 
-from bootstrap import Clock, Services, bootstrap, load_settings, utc_now
+from bootstrap import Services, bootstrap, load_settings
+from bot.clock import Clock, utc_now
 from bot.config import Settings
 from bot.content import Content
 from bot.customer_service import CustomerService
@@ -70,8 +71,9 @@ async def _lifecycle(services: Services, app: web.Application) -> AsyncIterator[
     await services.close()
 
 
-def build_app(settings: Settings, content: Content | None = None, clock: Clock = utc_now) -> web.Application:
-    """Wire every dependency; nothing is created at import time. Tests pass preloaded content and a clock."""
+def build_app(settings: Settings, content: Content | None, clock: Clock) -> web.Application:
+    """Wire every dependency; nothing is created at import time. `content` None loads intents/; tests pass
+    preloaded content and a clock they move."""
     services = bootstrap(settings, content=content, clock=clock)
     app = web.Application(middlewares=[problems_middleware(logging.getLogger("zhengwu"))], client_max_size=64 * 1024)
     table = api_routes(services)
@@ -92,7 +94,7 @@ def main() -> None:
     jieba.setLogLevel(logging.WARNING)
 
     async def serve() -> web.Application:  # built inside the running loop: HTTP clients need one
-        app = build_app(settings)
+        app = build_app(settings, None, utc_now)
         # Catalog, matcher and dictionaries are ~250k objects that live as long as the process. Out of the
         # cyclic collector's sight, its full passes no longer take ~50 ms each (they set the chat's p99).
         gc.freeze()

@@ -17,6 +17,7 @@ from redis.asyncio import Redis, RedisCluster
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot.accounts import Accounts, Sessions, SessionTokens
+from bot.clock import Clock
 from bot.config import PaymentConfig, Settings
 from bot.content import Content, load_content
 from bot.content_check import ContentCheck, PermissiveContentCheck
@@ -44,7 +45,8 @@ from providers.wechat.crypto import MessageCipher
 from providers.wechat.customer_service import WeChatCustomerService
 from providers.wechat.login import WeChatLogin
 from providers.wechat.subscribe import WeChatSubscribeSender
-from providers.wechat.tokens import MemoryTokenCache, TokenCache
+from bot.token_cache import TokenCache
+from providers.wechat.tokens import MemoryTokenCache
 from providers.wechatpay import WeChatPayConfig, WeChatPayV3
 from storage.access_tokens import RedisTokenCache
 from storage.accounts import SqlRevocations, SqlVerifiedIdentities
@@ -68,13 +70,6 @@ VAR = ROOT / "var"  # development keys, the SQLite file and the e5 passages
 SANDBOX_LICENCES = {"居民身份证", "居民户口簿"}
 DEDUPE_SECONDS = 24 * 3600  # WeChat retries a callback within seconds; a day is plenty
 _SQLITE = "sqlite+aiosqlite:///"
-
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
-
 
 def load_settings(path: Path = ROOT / "config.yaml") -> Settings:
     """The repository's config.yaml with ZWB_* overrides; relative paths (intents, blobs, the SQLite file) are
@@ -157,7 +152,7 @@ class Stores:
         await self.db.dispose()
 
 
-def build_stores(settings: Settings) -> Stores:
+def build_stores(settings: Settings, clock: Clock) -> Stores:
     """Call inside the running event loop (the Redis connection takes it). Nothing connects before first use."""
     if settings.database_url.startswith(_SQLITE) and settings.database_url != _SQLITE + ":memory:":
         Path(settings.database_url[len(_SQLITE):]).parent.mkdir(parents=True, exist_ok=True)
@@ -166,9 +161,10 @@ def build_stores(settings: Settings) -> Stores:
     hasher = KeyedHash.from_config(settings.search_key, VAR / "search.key")
     shared = _shared_in_redis(settings, cipher) if settings.redis_url else _shared_in_memory(settings)
     on_outbox_commit(db, shared.wakeups)
-    return Stores(db, cipher, hasher, shared, build_blob_store(settings, db), SqlCases(db, cipher, hasher),
-                  SqlProfiles(db, cipher), SqlInbox(db), SqlOutbox(db), SqlStaff(db), SqlAudit(db), SqlStaffNotices(db),
-                  SqlRatings(db), SqlPayments(db), SqlRevocations(db), SqlVerifiedIdentities(db, hasher),
+    return Stores(db, cipher, hasher, shared, build_blob_store(settings, db, clock), SqlCases(db, cipher, hasher, clock),
+                  SqlProfiles(db, cipher, clock), SqlInbox(db), SqlOutbox(db), SqlStaff(db, clock), SqlAudit(db, clock),
+                  SqlStaffNotices(db), SqlRatings(db), SqlPayments(db), SqlRevocations(db, clock),
+                  SqlVerifiedIdentities(db, hasher),
                   SqlSubscribeQuota(db))
 
 
@@ -254,11 +250,11 @@ class Services:
         await self.stores.close()
 
 
-def bootstrap(settings: Settings, *, content: Content | None = None, clock: Clock | None = None) -> Services:
-    """Build every service; call inside the running event loop. Tests pass preloaded content and a clock."""
-    clock = clock or utc_now
+def bootstrap(settings: Settings, *, content: Content | None, clock: Clock) -> Services:
+    """Build every service; call inside the running event loop. `content` None loads intents/; tests pass preloaded
+    content and a clock they move, composition roots pass `utc_now`."""
     holder = ContentHolder(content if content is not None else load_live_content(settings))
-    stores = build_stores(settings)
+    stores = build_stores(settings, clock)
     wants_http = settings.payments.provider == "wechatpay" or bool(settings.wechat_appid)
     http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) if wants_http else None
     wechat = (WeChatApi(http, settings.wechat_appid, settings.wechat_secret, api_base=settings.wechat_api_base,

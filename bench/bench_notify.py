@@ -28,10 +28,11 @@ from sqlalchemy.ext.asyncio import create_async_engine  # noqa: E402
 
 from app import build_app  # noqa: E402
 from bot.config import PaymentConfig, Settings, WeChatPaySettings  # noqa: E402
+from bot.clock import utc_now  # noqa: E402
 from bot.content import load_content  # noqa: E402
 from bot.payments.orders import Payment, PaymentStatus  # noqa: E402
 from sim.wechatpay import WeChatPaySimulator, generate_test_keys  # noqa: E402
-from bot.ports import NewCase  # noqa: E402
+from bot.cases import NewCase  # noqa: E402
 from storage.cipher import FieldCipher, KeyedHash  # noqa: E402
 from storage.payments import SqlPayments  # noqa: E402
 from storage.sql import SqlCases  # noqa: E402
@@ -74,10 +75,10 @@ async def run(count: int) -> None:
                                  platform_public_key_id=keys.platform_public_key_id, api_v3_key=keys.api_v3_key,
                                  notify_url="http://127.0.0.1:9/notify")))
     content = load_content(ROOT / "intents", logging.getLogger("bench"))
-    app = build_app(settings, content)
+    app = build_app(settings, content, utc_now)
     async with TestClient(TestServer(app)) as client:
         db = create_async_engine(settings.database_url)
-        cases = SqlCases(db, FieldCipher(os.urandom(32)), KeyedHash(os.urandom(32)))
+        cases = SqlCases(db, FieldCipher(os.urandom(32)), KeyedHash(os.urandom(32)), utc_now)
         store = SqlPayments(db)  # cases and orders as the chat would have made them (no provider call needed)
         at, now = datetime.now(timezone.utc), time.time()
         numbers = []

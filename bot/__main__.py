@@ -59,10 +59,12 @@ def _rotate_keys(argv: list[str]) -> int:
 
 def _purge_drafts(argv: list[str]) -> int:
     """Delete uploads of drafts never submitted, older than draft_retention_days (the app also does it hourly)."""
-    from datetime import datetime, timedelta, timezone
+    from datetime import timedelta
+
+    from bot.clock import utc_now
 
     async def run(stores: Stores, settings: Settings) -> None:
-        cutoff = datetime.now(timezone.utc) - timedelta(days=settings.draft_retention_days)
+        cutoff = utc_now() - timedelta(days=settings.draft_retention_days)
         purged = await stores.blobs.purge_unclaimed(cutoff)
         print(f"purged {purged} uploads of drafts last touched before {cutoff:%Y-%m-%d %H:%M} UTC")
 
@@ -98,11 +100,12 @@ def _with_stores(job: Callable[[Stores, Settings], Awaitable[None]]) -> int:
     import asyncio
 
     from bootstrap import build_stores, load_settings
+    from bot.clock import utc_now
 
     settings = load_settings()
 
     async def run() -> None:
-        stores = build_stores(settings)
+        stores = build_stores(settings, utc_now)
         try:
             await job(stores, settings)
         finally:
@@ -126,7 +129,8 @@ def main(argv: list[str]) -> int:
     jieba.setLogLevel(logging.WARNING)  # its start-up chatter would mix with JSON output
     if argv[0] in _LOCAL:
         return _LOCAL[argv[0]](argv[1:])
-    return importlib.import_module(_MODULES[argv[0]]).main(argv[1:])
+    status: int = importlib.import_module(_MODULES[argv[0]]).main(argv[1:])
+    return status
 
 
 if __name__ == "__main__":

@@ -41,9 +41,11 @@ async def _send(session: aiohttp.ClientSession, url: str, user: str, line: str) 
         form.add_field("user", user)
         form.add_field("file", path.read_bytes(), filename=path.name)
         async with session.post(url, data=form) as response:
-            return await response.json(content_type=None)
+            answer: dict[str, Any] = await response.json(content_type=None)
+            return answer
     async with session.post(url, json={"user": user, "text": line}) as response:
-        return await response.json(content_type=None)
+        answer = await response.json(content_type=None)
+        return answer
 
 
 async def chat(base_url: str, user: str) -> None:

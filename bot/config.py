@@ -197,8 +197,12 @@ class Settings(BaseSettings):
 
         class _Loaded(cls):  # type: ignore[valid-type, misc]
             @classmethod
-            def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,
-                                           file_secret_settings):  # type: ignore[no-untyped-def]
+            def settings_customise_sources(cls, settings_cls: type[BaseSettings],
+                                           init_settings: PydanticBaseSettingsSource,
+                                           env_settings: PydanticBaseSettingsSource,
+                                           dotenv_settings: PydanticBaseSettingsSource,
+                                           file_secret_settings: PydanticBaseSettingsSource,
+                                           ) -> tuple[PydanticBaseSettingsSource, ...]:
                 return (init_settings, env_settings, _YamlSource(settings_cls, data))
 
         return cls.model_validate(_Loaded(**overrides).model_dump())

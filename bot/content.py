@@ -47,8 +47,8 @@ def matcher_targets(catalog: Catalog, scripts: ScriptBook) -> list[tuple[str, st
         phrases: list[str] = []
         for source in ([target.bundle] if target.bundle else list(target.items)):
             phrases.extend(source.aliases)
-            if getattr(source, "short_name", None):
-                phrases.append(source.short_name)
+            if short_name := getattr(source, "short_name", None):
+                phrases.append(short_name)
         phrases.extend(scripts.synonyms(target.key))
         targets.append((target.key, target.name, phrases))
     return targets

@@ -9,10 +9,19 @@ from datetime import date, datetime, timedelta
 from typing import Callable
 
 from bot.content import Content
+from bot.errors import Forbidden, NotFound
 from bot.lifecycle import Role
-from bot.ports import Case, CaseRepository, Staff, StaffNotice
-from bot.ratings import RATEABLE, Level, Rating, RatingStore, Rectification, TicketStep
+from bot.cases import Case
+from bot.ports import CaseRepository
+from bot.staff import Staff, StaffNotice
+from bot.ratings import RATEABLE, Rating, RatingLevel, RatingStore, Rectification, TicketStep
 from bot.workdays import china_date
+
+
+class TicketNotFound(NotFound):
+    """No such rectification ticket in the staff member's department."""
+
+    detail = "没有找到这个整改单。"
 
 
 @dataclass(frozen=True)
@@ -42,7 +51,7 @@ class Feedback:
                 result.append(case)
         return result
 
-    async def rate(self, user: str, number: str, level: Level, tags: list[str], text: str) -> Rating | None:
+    async def rate(self, user: str, number: str, level: RatingLevel, tags: list[str], text: str) -> Rating | None:
         """Save the rating (None if the case is not the user's or no longer rateable); bad ones open a ticket."""
         case = next((c for c in await self.rateable(user) if c.number == number), None)
         if case is None:
@@ -59,11 +68,11 @@ class Feedback:
         now = self._clock()
         unrated = await self._ratings.unrated_finished(now - timedelta(days=self._settings.default_after_days))
         for number, user in unrated:
-            await self._ratings.save(Rating(case_number=number, user=user, level=Level.very_satisfied,
+            await self._ratings.save(Rating(case_number=number, user=user, level=RatingLevel.very_satisfied,
                                             is_default=True, created_at=now, updated_at=now), None)
         return len(unrated)
 
-    def _ticket(self, case: Case, level: Level) -> Rectification:
+    def _ticket(self, case: Case, level: RatingLevel) -> Rectification:
         calendar, catalog = self._content().calendar, self._content().catalog
         item = catalog.items.get(case.item_codes[0])
         today = china_date(self._clock())
@@ -108,29 +117,31 @@ class Feedback:
                 escalated += await self._ratings.escalate(ticket.id, step, notice)
         return escalated
 
-    async def supervise(self, staff: Staff, ticket_id: int, note: str) -> Rectification | None:
-        """A supervisor's 督办 note on a ticket of their department (the latest note is kept); None if none."""
+    async def supervise(self, staff: Staff, ticket_id: int, note: str) -> Rectification:
+        """A supervisor's 督办 note on a ticket of their department (the latest note is kept). Raises Forbidden,
+        TicketNotFound."""
         if staff.role is not Role.supervisor:
-            raise PermissionError("督办 notes are written by supervisors")
+            raise Forbidden("督办 notes are written by supervisors")
         ticket = await self._department_ticket(staff, ticket_id)
-        if ticket is None:
-            return None
         noted = ticket.model_copy(update={"supervision_note": note, "supervised_at": self._clock()})
         await self._ratings.update_ticket(noted, None)
         return noted
 
-    async def call_back(self, staff: Staff, ticket_id: int, note: str) -> Rectification | None:
+    async def call_back(self, staff: Staff, ticket_id: int, note: str) -> Rectification:
+        """Record the 回访 of an open ticket (a ticket past that step is returned unchanged). Raises Forbidden,
+        TicketNotFound."""
         ticket = await self._own_ticket(staff, ticket_id)
-        if ticket is None or ticket.status != "open":
+        if ticket.status != "open":
             return ticket
         updated = ticket.model_copy(update={"status": "called_back", "callback_note": note})
         await self._ratings.update_ticket(updated, None)
         return updated
 
-    async def close(self, staff: Staff, ticket_id: int, result: str) -> Rectification | None:
-        """Close with a written result, pushed to the citizen (outbox) who can then say if it is resolved."""
+    async def close(self, staff: Staff, ticket_id: int, result: str) -> Rectification:
+        """Close with a written result, pushed to the citizen (outbox) who can then say if it is resolved (a closed
+        ticket is returned unchanged). Raises Forbidden, TicketNotFound."""
         ticket = await self._own_ticket(staff, ticket_id)
-        if ticket is None or ticket.status == "closed":
+        if ticket.status == "closed":
             return ticket
         closed = ticket.model_copy(update={"status": "closed", "result": result, "closed_at": self._clock()})
         case = await self._cases.get(ticket.case_number)
@@ -149,14 +160,16 @@ class Feedback:
         await self._ratings.update_ticket(ticket.model_copy(update={"citizen_resolved": resolved}), None)
         return True
 
-    async def _own_ticket(self, staff: Staff, ticket_id: int) -> Rectification | None:
+    async def _own_ticket(self, staff: Staff, ticket_id: int) -> Rectification:
         if staff.role is Role.supervisor:
-            raise PermissionError("supervisors follow tickets up; the department's staff handle them")
+            raise Forbidden("supervisors follow tickets up; the department's staff handle them")
         return await self._department_ticket(staff, ticket_id)
 
-    async def _department_ticket(self, staff: Staff, ticket_id: int) -> Rectification | None:
+    async def _department_ticket(self, staff: Staff, ticket_id: int) -> Rectification:
         ticket = await self._ratings.ticket(ticket_id)
-        return ticket if ticket and ticket.department == staff.department else None
+        if ticket is None or ticket.department != staff.department:
+            raise TicketNotFound()
+        return ticket
 
     async def statistics(self) -> dict[str, object]:
         """Satisfaction and bad-rating rates per department and item, rectification on-time rate, 网上可办率."""

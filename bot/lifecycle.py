@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from enum import Enum
 
+from bot.errors import Conflict, Forbidden
+
 
 class CaseStatus(str, Enum):
     submitted = "submitted"        # 已提交，待预审
@@ -53,20 +55,22 @@ CITIZEN_MOVES = {(CaseStatus.returned, CaseStatus.submitted)} | {(s, CaseStatus.
 NEEDS_REASON = {CaseStatus.returned, CaseStatus.refused, CaseStatus.withdrawn}
 
 
-class IllegalTransition(Exception):
-    """A move the lifecycle does not allow from the case's current state (or not for this role)."""
+class IllegalTransition(Conflict):
+    """A move the lifecycle does not allow from the case's current state."""
+
+    detail = "办件当前状态不允许这个操作。"
 
 
 def check_staff_move(current: CaseStatus, target: CaseStatus, role: Role, reason: str | None,
                      false_pledge: bool = False) -> None:
-    """Raise IllegalTransition unless `role` may move a case from `current` to `target`. A 告知承诺 found false
-    (`false_pledge`) lets the approver refuse an open case from any state; nothing refuses it automatically."""
+    """Raise IllegalTransition (or Forbidden for the role) unless `role` may move a case from `current` to
+    `target`. A 告知承诺 found false (`false_pledge`) lets the approver refuse an open case from any state; nothing refuses it automatically."""
     allowed = MOVES.get((current, target))
     if false_pledge and target is CaseStatus.refused and current in OPEN:
         allowed = (allowed or frozenset()) | {Role.approver}
     if allowed is None:
         raise IllegalTransition(f"cannot go from {current.value} to {target.value}")
     if role not in allowed:
-        raise PermissionError(f"role {role.value} may not move a case to {target.value}")
+        raise Forbidden(f"role {role.value} may not move a case to {target.value}")
     if target in NEEDS_REASON and not (reason and reason.strip()):
         raise IllegalTransition(f"moving to {target.value} needs a reason")

@@ -1,15 +1,19 @@
-"""Ports: what the domain needs from storage and providers. Implementations live in storage/."""
+"""Ports: what the domain needs from storage and providers (Protocols and the errors they raise). Implementations
+live in storage/ and providers/."""
 from __future__ import annotations
 
 from contextlib import AbstractAsyncContextManager
-from datetime import date, datetime
-from typing import Literal, Protocol
+from datetime import datetime
+from typing import Protocol
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
+from bot.cases import Case, CaseEvent, CaseMaterial, NewCase
 from bot.catalog.models import Level
 from bot.dialogue.state import Conversation, MaterialEntry
 from bot.lifecycle import Role
+from bot.profiles import Profile
+from bot.staff import Staff, StaffNotice
 
 
 class SessionUnavailable(Exception):
@@ -46,66 +50,6 @@ class Dedupe(Protocol):
         """True the first time `key` is seen (within the store's memory), False for every repeat."""
 
 
-class Profile(BaseModel):
-    """What a user gave in earlier applications, offered again (with consent) instead of re-asking."""
-
-    fields: dict[str, str] = {}
-    materials: dict[str, MaterialEntry] = {}
-
-
-class PledgeVerification(BaseModel):
-    """Staff verification (核查) of a 告知承诺 the citizen gave instead of a material."""
-
-    outcome: Literal["confirmed", "false"]
-    note: str = Field(default="", max_length=500)
-    by: str  # "staff:<id>"
-    at: datetime
-
-
-class CaseMaterial(BaseModel):
-    key: str
-    name: str
-    entry: MaterialEntry | None = None  # None: an optional material not provided
-    verification: PledgeVerification | None = None  # a pledge's latest verification
-
-
-class NewCase(BaseModel):
-    """A submitted application, before it has a number."""
-
-    user: str
-    target: str
-    target_name: str
-    item_codes: list[str]
-    fields: dict[str, str]
-    materials: list[CaseMaterial]
-    submitted_at: datetime
-    promised_date: date
-    provisional_date: bool
-    idempotency_key: str
-
-
-class Case(NewCase):
-    """办件: one application and its lifecycle."""
-
-    number: str
-    status: str
-
-
-class CaseEvent(BaseModel):
-    """One recorded status change: who, when, why."""
-
-    at: datetime
-    actor: str
-    from_status: str
-    to_status: str
-    reason: str | None = None
-    detail: dict[str, object] = {}
-
-
-class StaleCase(Exception):
-    """The case changed status since it was read; nothing was written."""
-
-
 class CaseRepository(Protocol):
     async def submit(self, case: NewCase, number_prefix: str) -> Case:
         """Store the case and its outbox event atomically; the same idempotency key returns the first case."""
@@ -130,31 +74,10 @@ class ProfileStore(Protocol):
     async def save(self, user: str, profile: Profile) -> None: ...
 
 
-class Staff(BaseModel):
-    id: int
-    name: str
-    role: Role
-    department: str
-    level: Level
-
-
 class StaffDirectory(Protocol):
     async def by_token(self, token: str) -> Staff | None: ...
     async def add(self, name: str, role: Role, department: str, level: Level) -> tuple[Staff, str]:
         """Create an account; returns it with its bearer token (shown once, stored hashed)."""
-
-
-class StaffNotice(BaseModel):
-    """A message for the staff of one role in one department, e.g. an overdue ticket escalated to supervisors."""
-
-    id: int = 0
-    department: str
-    role: Role
-    kind: str  # e.g. "escalation.callback"
-    text: str
-    case_number: str | None = None
-    ticket_id: int | None = None
-    created_at: datetime
 
 
 class StaffNotices(Protocol):

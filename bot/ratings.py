@@ -8,13 +8,15 @@ from typing import Literal, Protocol
 from pydantic import BaseModel, Field
 
 from bot.lifecycle import CaseStatus
-from bot.ports import StaffNotice
+from bot.staff import StaffNotice
 
 RATEABLE = {CaseStatus.completed.value, CaseStatus.refused.value}
 TicketStep = Literal["callback", "rectify"]  # 回访, 整改: the two deadlines of a ticket
 
 
-class Level(IntEnum):
+class RatingLevel(IntEnum):
+    """好差评 level, 5 (非常满意) to 1 (非常不满意); not the administrative `bot.catalog.models.Level`."""
+
     very_satisfied = 5   # 非常满意
     satisfied = 4        # 满意
     basic = 3            # 基本满意
@@ -23,11 +25,11 @@ class Level(IntEnum):
 
     @property
     def bad(self) -> bool:
-        return self <= Level.unsatisfied
+        return self <= RatingLevel.unsatisfied
 
 
-LEVEL_LABELS = {Level.very_satisfied: "非常满意", Level.satisfied: "满意", Level.basic: "基本满意",
-                Level.unsatisfied: "不满意", Level.very_unsatisfied: "非常不满意"}
+RATING_LABELS = {RatingLevel.very_satisfied: "非常满意", RatingLevel.satisfied: "满意", RatingLevel.basic: "基本满意",
+                 RatingLevel.unsatisfied: "不满意", RatingLevel.very_unsatisfied: "非常不满意"}
 GOOD_TAGS = ["一次办好", "耐心细致", "办理快捷", "指引清楚"]
 BAD_TAGS = ["超时限", "额外条件", "额外材料", "态度不好", "多次跑腿"]
 
@@ -35,7 +37,7 @@ BAD_TAGS = ["超时限", "额外条件", "额外材料", "态度不好", "多次
 class Rating(BaseModel):
     case_number: str
     user: str
-    level: Level
+    level: RatingLevel
     tags: list[str] = Field(default_factory=list)
     text: str = Field(default="", max_length=300)
     is_default: bool = False
@@ -49,7 +51,7 @@ class Rectification(BaseModel):
     id: int
     case_number: str
     department: str
-    level: Level
+    level: RatingLevel
     status: str                      # open, called_back, closed
     callback_due: date
     rectify_due: date

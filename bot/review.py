@@ -6,10 +6,13 @@ from datetime import date, datetime
 from typing import Awaitable, Callable, Literal
 
 from bot.catalog import Catalog
+from bot.errors import Conflict, Forbidden, NotFound
 from bot.content import Content
 from bot.payments.orders import case_fee_fen
 from bot.lifecycle import OPEN, CaseStatus, IllegalTransition, Role, check_staff_move
-from bot.ports import AuditLog, Case, CaseEvent, CaseMaterial, CaseRepository, PledgeVerification, Staff, StaleCase
+from bot.cases import Case, CaseEvent, CaseMaterial, PledgeVerification, StaleCase
+from bot.ports import AuditLog, CaseRepository
+from bot.staff import Staff
 from bot.privacy import mask_fields
 from bot.workdays import china_date
 
@@ -25,8 +28,34 @@ class FeeUnpaid(IllegalTransition):
     """A case with a fee cannot be completed before the fee is paid."""
 
 
-class NotAPledge(Exception):
+class NotAPledge(Conflict):
     """The material was not provided as a 告知承诺, so there is nothing to verify."""
+
+    detail = "这份材料不是以告知承诺方式提交的。"
+
+
+class CaseNotFound(NotFound):
+    """No such case, or it lies outside the staff member's department and level."""
+
+    detail = "没有找到这个办件。"
+
+
+class NotCompleted(Conflict):
+    """The result of a case is delivered only once the case is completed."""
+
+    detail = "办件办结后才能登记送达。"
+
+
+class NotDeferred(Conflict):
+    """The material was not accepted as 容缺, so there is nothing to hand in later."""
+
+    detail = "这份材料不是容缺待补交的材料。"
+
+
+class CaseChanged(Conflict):
+    """The case's status moved while the staff member was acting on it."""
+
+    detail = "办件状态刚刚变化，请刷新后重试。"
 
 
 def false_pledges(case: Case) -> list[CaseMaterial]:
@@ -63,86 +92,98 @@ class CaseReview:
         await self._audit.record(staff, "list", None, {"statuses": wanted, "count": len(cases)})
         return [(case, self.deadlines(case)) for case in cases]
 
-    async def view(self, staff: Staff, number: str) -> Case | None:
-        """The case with personal data masked unless the role needs it; None outside the staff's scope."""
+    async def view(self, staff: Staff, number: str) -> Case:
+        """The case with personal data masked unless the role needs it; CaseNotFound outside the staff's scope."""
         case = await self._in_scope(staff, number)
-        if case is None:
-            return None
         await self._audit.record(staff, "view", number, {"full_personal_data": staff.role is Role.clerk})
         return case if staff.role is Role.clerk else case.model_copy(update={"fields": mask_fields(case.fields)})
 
     async def move(self, staff: Staff, number: str, target: CaseStatus, reason: str | None,
-                   material_reasons: dict[str, str]) -> Case | None:
-        """Apply a lifecycle move; None outside scope. Raises IllegalTransition, PermissionError, StaleCase."""
+                   material_reasons: dict[str, str]) -> Case:
+        """Apply a lifecycle move. Raises CaseNotFound outside scope, Forbidden for the role, IllegalTransition
+        (a Conflict) when the case's state does not allow it or changed meanwhile."""
         case = await self._in_scope(staff, number)
-        if case is None:
-            return None
-        current = CaseStatus(case.status)
-        false = false_pledges(case)
+        current, false = CaseStatus(case.status), false_pledges(case)
         if false and target is CaseStatus.refused and not (reason and reason.strip()):
-            reason = self._content().prompts.pledge_refusal_reason.format(
-                materials="、".join(m.name for m in false))
+            reason = self._content().prompts.pledge_refusal_reason.format(materials="、".join(m.name for m in false))
         check_staff_move(current, target, staff.role, reason, false_pledge=bool(false))
+        self._check_materials(case, target, material_reasons)
+        if target is CaseStatus.completed:
+            await self._check_completion(case)
+        detail = self._move_detail(case, target, material_reasons)
+        event = CaseEvent(at=self._clock(), actor=f"staff:{staff.id}", from_status=current.value,
+                          to_status=target.value, reason=reason, detail=detail)
+        try:
+            moved = await self._cases.transition(number, current.value, event)
+        except StaleCase as exc:
+            raise IllegalTransition(str(exc) or "state changed") from exc
+        await self._audit.record(staff, "transition", number, {"from": current.value, "to": target.value})
+        return moved
+
+    @staticmethod
+    def _check_materials(case: Case, target: CaseStatus, material_reasons: dict[str, str]) -> None:
+        """A return for correction names the materials to fix, and only materials of the case."""
         if target is CaseStatus.returned and not material_reasons:
             raise IllegalTransition("returning for correction names the materials to fix")
         unknown = set(material_reasons) - {m.key for m in case.materials}
         if unknown:
             raise IllegalTransition(f"unknown materials {sorted(unknown)}")
-        if target is CaseStatus.completed:
-            missing = [m.name for m in case.materials if m.entry and m.entry.kind == DEFERRED]
-            if missing:
-                raise MaterialsMissing(f"容缺材料尚未补交：{'、'.join(missing)}")
-            if not await self._settled(case):
-                raise FeeUnpaid("费用尚未缴纳，缴费后才能办结")
+
+    async def _check_completion(self, case: Case) -> None:
+        """A case is completed only with every 容缺 material handed in and its fee paid."""
+        missing = [m.name for m in case.materials if m.entry and m.entry.kind == DEFERRED]
+        if missing:
+            raise MaterialsMissing(f"容缺材料尚未补交：{'、'.join(missing)}")
+        if not await self._settled(case):
+            raise FeeUnpaid("费用尚未缴纳，缴费后才能办结")
+
+    def _move_detail(self, case: Case, target: CaseStatus, material_reasons: dict[str, str]) -> dict[str, object]:
+        """What the move's event records: the materials to fix, the false pledges of a refusal, the fee due."""
         detail: dict[str, object] = {"materials": material_reasons}
+        false = false_pledges(case)
         if false and target is CaseStatus.refused:
             detail["false_pledges"] = [m.key for m in false]
         if target is CaseStatus.accepted and (fee := case_fee_fen(case, self._content().catalog)):
             detail["fee_fen"] = fee  # the citizen is told to pay with the acceptance
-        event = CaseEvent(at=self._clock(), actor=f"staff:{staff.id}", from_status=current.value,
-                          to_status=target.value, reason=reason, detail=detail)
-        moved = await self._cases.transition(number, current.value, event)
-        await self._audit.record(staff, "transition", number, {"from": current.value, "to": target.value})
-        return moved
+        return detail
 
-    async def deliver(self, staff: Staff, number: str, method: str, tracking: str | None) -> bool | None:
-        """A clerk records how the result reached the citizen (窗口领取 / 邮寄 / 电子证照); None outside scope,
-        False unless the case is completed. The citizen is told through the outbox."""
-        if await self._in_scope(staff, number) is None:
-            return None
+    async def deliver(self, staff: Staff, number: str, method: str, tracking: str | None) -> None:
+        """A clerk records how the result reached the citizen (窗口领取 / 邮寄 / 电子证照); the citizen is told
+        through the outbox. Raises CaseNotFound outside scope, Forbidden, NotCompleted."""
+        await self._in_scope(staff, number)
         if staff.role is not Role.clerk:
-            raise PermissionError("only a window clerk records the delivery of results")
+            raise Forbidden("only a window clerk records the delivery of results")
         detail: dict[str, object] = {"delivery": method, "tracking": tracking}
         event = CaseEvent(at=self._clock(), actor=f"staff:{staff.id}", from_status=CaseStatus.completed.value,
                           to_status=CaseStatus.completed.value, reason=None, detail=detail)
         delivered = await self._cases.annotate(number, CaseStatus.completed.value, event, "case.delivered", detail)
         await self._audit.record(staff, "delivery", number, {**detail, "recorded": delivered})
-        return delivered
+        if not delivered:
+            raise NotCompleted()
 
     async def events(self, number: str) -> list[CaseEvent]:
         """Status history of a case already shown to (and audited for) the staff member."""
         return await self._cases.events(number)
 
-    async def receive(self, staff: Staff, number: str, key: str) -> bool | None:
-        """A clerk records that a 容缺 material was handed in; None outside scope, False if not deferred."""
-        if await self._in_scope(staff, number) is None:
-            return None
+    async def receive(self, staff: Staff, number: str, key: str) -> None:
+        """A clerk records that a 容缺 material was handed in. Raises CaseNotFound outside scope, Forbidden,
+        NotDeferred."""
+        await self._in_scope(staff, number)
         if staff.role is not Role.clerk:
-            raise PermissionError("only a window clerk receives materials")
+            raise Forbidden("only a window clerk receives materials")
         received = await self._cases.receive_material(number, key)
         await self._audit.record(staff, "receive_material", number, {"material": key, "received": received})
-        return received
+        if not received:
+            raise NotDeferred()
 
     async def verify_pledge(self, staff: Staff, number: str, key: str, outcome: Literal["confirmed", "false"],
-                            note: str) -> PledgeVerification | None:
+                            note: str) -> PledgeVerification:
         """A clerk or approver records the verification (核查) of a 告知承诺, in any status of the case: a case
-        event with an outbox message for the citizen, audited. None outside scope; raises PermissionError,
-        NotAPledge, StaleCase (the status moved meanwhile)."""
+        event with an outbox message for the citizen, audited. Raises CaseNotFound outside scope, Forbidden,
+        NotAPledge, CaseChanged (the status moved meanwhile)."""
         case = await self._in_scope(staff, number)
-        if case is None:
-            return None
         if staff.role not in (Role.clerk, Role.approver):
-            raise PermissionError("pledges are verified by the department's clerks and approvers")
+            raise Forbidden("pledges are verified by the department's clerks and approvers")
         material = next((m for m in case.materials if m.key == key and m.entry and m.entry.kind == PLEDGE), None)
         if material is None:
             raise NotAPledge(f"material {key} was not pledged")
@@ -157,7 +198,7 @@ class CaseReview:
         await self._audit.record(staff, "verify_pledge", number,
                                  {"material": key, "outcome": outcome, "recorded": recorded})
         if not recorded:
-            raise StaleCase(number)
+            raise CaseChanged("state changed")
         return verification
 
     def deadlines(self, case: Case) -> Deadlines:
@@ -172,8 +213,9 @@ class CaseReview:
                          provisional=case.provisional_date or due.provisional,
                          overdue=open_case and today > limit, due_soon=open_case and today <= limit <= next_workday)
 
-    async def _in_scope(self, staff: Staff, number: str) -> Case | None:
+    async def _in_scope(self, staff: Staff, number: str) -> Case:
+        """The case, if it lies in the staff member's department and level; CaseNotFound otherwise."""
         case = await self._cases.get(number)
         if case is None or case.target not in self._targets(self._content().catalog, staff):
-            return None
+            raise CaseNotFound()
         return case

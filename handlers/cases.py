@@ -13,7 +13,8 @@ from bot.notify import Inbox
 from bot.payments.orders import yuan
 from bot.payments.service import Payments
 from bot.privacy import mask_fields
-from bot.ports import Case, CaseRepository
+from bot.cases import Case
+from bot.ports import CaseRepository
 from handlers.auth import USER_PARAM, RequestAuth
 from handlers.problems import dumps, problem
 from handlers.routes import Route

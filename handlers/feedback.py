@@ -2,15 +2,19 @@
 督办 notes, statistics."""
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from aiohttp import web
 from pydantic import BaseModel, Field, ValidationError
 
-from bot.feedback import Feedback
-from bot.ports import Staff
+from bot.feedback import Feedback, TicketNotFound
+from bot.staff import Staff
 from bot.ratings import Rectification
-from handlers.problems import dumps, problem, validation_problem
+from handlers.problems import dumps, validation_problem
 from handlers.routes import Param, Route
 from handlers.staff_auth import StaffRoutes
+
+TicketAction = Callable[[Staff, int, str], Awaitable[Rectification]]
 
 
 class NoteRequest(BaseModel):
@@ -44,15 +48,15 @@ class FeedbackHandlers:
         """A supervisor's 督办 note on a ticket."""
         return await self._act(request, staff, self._feedback.supervise)
 
-    async def _act(self, request: web.Request, staff: Staff, action) -> web.Response:  # type: ignore[no-untyped-def]
+    async def _act(self, request: web.Request, staff: Staff, action: TicketAction) -> web.Response:
         try:
             body = NoteRequest.model_validate_json(await request.read())
         except ValidationError as exc:
             return validation_problem(exc)
         ticket_id = request.match_info["id"]
-        ticket = await action(staff, int(ticket_id), body.text) if ticket_id.isdigit() else None
-        if ticket is None:
-            return problem(404, "Not found", "没有找到这个整改单。")
+        if not ticket_id.isdigit():
+            raise TicketNotFound()
+        ticket = await action(staff, int(ticket_id), body.text)
         return web.json_response(_ticket_view(ticket), dumps=dumps)
 
     async def statistics(self, request: web.Request, staff: Staff) -> web.Response:

@@ -6,11 +6,12 @@ from datetime import date
 
 from aiohttp import web
 
+from bot.errors import Forbidden
 from bot.lifecycle import Role
 from bot.payments.ports import NotificationRejected
 from bot.payments.sandbox import SandboxPay
 from bot.payments.service import Payments
-from bot.ports import Staff
+from bot.staff import Staff
 from bot.review import CaseReview
 from handlers.problems import dumps, problem
 from handlers.routes import Param, Route
@@ -48,8 +49,7 @@ class PaymentHandlers:
 
     async def case_payments(self, request: web.Request, staff: Staff) -> web.Response:
         number = request.match_info["number"]
-        if await self._review.view(staff, number) is None:  # scope check, and audited as a view
-            return problem(404, "Not found", "没有找到这个办件。")
+        await self._review.view(staff, number)  # scope check (CaseNotFound), and audited as a view
         orders = await self._payments.orders(number)
         return web.json_response({"payments": [p.model_dump(mode="json", exclude={"client_params", "user"})
                                                for p in orders]}, dumps=dumps)
@@ -57,7 +57,7 @@ class PaymentHandlers:
     async def reconciliation(self, request: web.Request, staff: Staff) -> web.Response:
         """GET ?date=YYYY-MM-DD: our orders of that day (China time) against the provider's records."""
         if staff.role is not Role.supervisor:
-            raise PermissionError("reconciliation is the supervisor's view")
+            raise Forbidden("reconciliation is the supervisor's view")
         try:
             day = date.fromisoformat(request.query.get("date", ""))
         except ValueError:

@@ -9,6 +9,8 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 from pydantic import ValidationError
 
+from bot.errors import Conflict, DomainError, Forbidden, NotFound
+
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -28,8 +30,19 @@ def validation_problem(exc: ValidationError) -> web.Response:
     return problem(422, "Invalid request", "请求内容不完整或格式不对。", errors=errors)
 
 
+_DOMAIN_STATUS: tuple[tuple[type[DomainError], int, str], ...] = (
+    (NotFound, 404, "Not found"), (Forbidden, 403, "Forbidden"), (Conflict, 409, "Conflict"))
+
+
+def domain_problem(exc: DomainError) -> web.Response:
+    """The one mapping of domain refusals to problem details: NotFound 404, Forbidden 403, Conflict 409."""
+    status, title = next(((s, t) for kind, s, t in _DOMAIN_STATUS if isinstance(exc, kind)), (409, "Conflict"))
+    extra = {"reason": exc.reason} if exc.reason is not None else {}
+    return problem(status, title, exc.detail, **extra)
+
+
 def problems_middleware(log: logging.Logger) -> Middleware:
-    """Turn HTTP errors and crashes into problem details; never leak a traceback to clients."""
+    """Turn HTTP errors, domain refusals and crashes into problem details; never leak a traceback to clients."""
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -39,6 +52,8 @@ def problems_middleware(log: logging.Logger) -> Middleware:
             if exc.content_type == "application/problem+json" or exc.status < 400:
                 raise
             return problem(exc.status, exc.reason, "请求的地址或方法不对。")
+        except DomainError as exc:
+            return domain_problem(exc)
         except Exception:  # a ValidationError here is ours, not the client's: request bodies are checked by handlers
             log.exception("unhandled error on %s %s", request.method, request.path)
             return problem(503, "Temporarily unavailable", "系统有点忙，请稍后再试，您已填写的内容都保存着。")

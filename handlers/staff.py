@@ -1,9 +1,10 @@
 """Staff JSON API: queues, a case, lifecycle moves, receipt of 容缺 materials, verification of 告知承诺, staff
 notifications. Bearer-token authenticated.
 
-Routes are wrapped by handlers.staff_auth.StaffRoutes. Status codes: 401 without a valid token; 404 for a case that does not exist OR lies outside the staff
-member's department and level (existence is not disclosed); 403 for a move the role may not make on a
-case it can see; 409 for a move the case's current state does not allow; 422 for a malformed body.
+Routes are wrapped by handlers.staff_auth.StaffRoutes. Status codes: 401 without a valid token; 404 for a case
+that does not exist OR lies outside the staff member's department and level (existence is not disclosed); 403
+for a move the role may not make on a case it can see; 409 for a move the case's current state does not allow
+(the domain errors of bot/errors.py, mapped in handlers/problems.py); 422 for a malformed body.
 """
 from __future__ import annotations
 
@@ -12,10 +13,13 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
-from bot.lifecycle import CaseStatus, DeliveryMethod, IllegalTransition, Role
+from bot.cases import Case
+from bot.errors import Forbidden
+from bot.lifecycle import CaseStatus, DeliveryMethod, Role
 from bot.outbox.dispatcher import Outbox
-from bot.ports import Case, Staff, StaffNotices, StaleCase
-from bot.review import PLEDGE, CaseReview, Deadlines, NotAPledge, false_pledges
+from bot.ports import StaffNotices
+from bot.review import PLEDGE, CaseReview, Deadlines, false_pledges
+from bot.staff import Staff
 from handlers.cases import case_view
 from handlers.problems import dumps, problem, validation_problem
 from handlers.routes import Param, Route
@@ -68,7 +72,7 @@ class StaffHandlers:
         """Deliveries given up after every retry, one per event and handler (supervisors). Refunds are never
         among them: they are retried until they succeed."""
         if staff.role is not Role.supervisor:
-            raise PermissionError("dead letters are for supervisors")
+            raise Forbidden("dead letters are for supervisors")
         return web.json_response({"dead_letters": await self._outbox.dead_letters()}, dumps=dumps)
 
     async def queue(self, request: web.Request, staff: Staff) -> web.Response:
@@ -87,8 +91,6 @@ class StaffHandlers:
     async def case(self, request: web.Request, staff: Staff) -> web.Response:
         number = request.match_info["number"]
         case = await self._review.view(staff, number)
-        if case is None:
-            return problem(404, "Not found", "没有找到这个办件。")
         view = _staff_case_view(case)
         view["deadlines"] = _deadline_view(self._review.deadlines(case))
         view["events"] = [e.model_dump(mode="json") for e in await self._review.events(number)]
@@ -99,12 +101,7 @@ class StaffHandlers:
             body = MoveRequest.model_validate_json(await request.read())
         except ValidationError as exc:
             return validation_problem(exc)
-        try:
-            case = await self._review.move(staff, request.match_info["number"], body.to, body.reason, body.materials)
-        except (IllegalTransition, StaleCase) as exc:
-            return problem(409, "Conflict", "办件当前状态不允许这个操作。", reason=str(exc) or "state changed")
-        if case is None:
-            return problem(404, "Not found", "没有找到这个办件。")
+        case = await self._review.move(staff, request.match_info["number"], body.to, body.reason, body.materials)
         return web.json_response(_staff_case_view(case), dumps=dumps)
 
     async def deliver(self, request: web.Request, staff: Staff) -> web.Response:
@@ -112,19 +109,11 @@ class StaffHandlers:
             body = DeliveryRequest.model_validate_json(await request.read())
         except ValidationError as exc:
             return validation_problem(exc)
-        delivered = await self._review.deliver(staff, request.match_info["number"], body.method.value, body.tracking)
-        if delivered is None:
-            return problem(404, "Not found", "没有找到这个办件。")
-        if not delivered:
-            return problem(409, "Conflict", "办件办结后才能登记送达。")
+        await self._review.deliver(staff, request.match_info["number"], body.method.value, body.tracking)
         return web.json_response({"delivered": body.method.value})
 
     async def receive(self, request: web.Request, staff: Staff) -> web.Response:
-        received = await self._review.receive(staff, request.match_info["number"], request.match_info["key"])
-        if received is None:
-            return problem(404, "Not found", "没有找到这个办件。")
-        if not received:
-            return problem(409, "Conflict", "这份材料不是容缺待补交的材料。")
+        await self._review.receive(staff, request.match_info["number"], request.match_info["key"])
         return web.json_response({"received": True})
 
     async def verify_pledge(self, request: web.Request, staff: Staff) -> web.Response:
@@ -133,15 +122,8 @@ class StaffHandlers:
             body = PledgeVerificationRequest.model_validate_json(await request.read())
         except ValidationError as exc:
             return validation_problem(exc)
-        try:
-            verified = await self._review.verify_pledge(staff, request.match_info["number"],
-                                                        request.match_info["key"], body.outcome, body.note)
-        except NotAPledge as exc:
-            return problem(409, "Conflict", "这份材料不是以告知承诺方式提交的。", reason=str(exc))
-        except StaleCase:
-            return problem(409, "Conflict", "办件状态刚刚变化，请刷新后重试。", reason="state changed")
-        if verified is None:
-            return problem(404, "Not found", "没有找到这个办件。")
+        verified = await self._review.verify_pledge(staff, request.match_info["number"], request.match_info["key"],
+                                                    body.outcome, body.note)
         return web.json_response({"key": request.match_info["key"], "verification": verified.model_dump(mode="json")},
                                  dumps=dumps)
 

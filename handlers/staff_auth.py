@@ -1,12 +1,13 @@
-"""Bearer-token authentication of staff routes, in one place: 401 without a valid token, 403 when the role
-may not do what it asked (a PermissionError from bot/)."""
+"""Bearer-token authentication of staff routes, in one place: 401 without a valid token. (403 when the role may
+not do what it asked is bot.errors.Forbidden, mapped by handlers/problems.py.)"""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from aiohttp import web
 from pydantic import BaseModel
 
-from bot.ports import Staff, StaffDirectory
+from bot.ports import StaffDirectory
+from bot.staff import Staff
 from handlers.problems import problem
 from handlers.routes import Param, Route
 
@@ -26,10 +27,7 @@ class StaffRoutes:
                 if header.startswith("Bearer ") else None
             if staff is None:
                 return problem(401, "Unauthorized", "请先登录。")
-            try:
-                return await handler(request, staff)
-            except PermissionError as exc:
-                return problem(403, "Forbidden", "您的岗位不能执行这个操作。", reason=str(exc))
+            return await handler(request, staff)
 
         return route
 

@@ -315,7 +315,8 @@ class WeChatSimulator:
         openid, msgtype = body.get("touser"), body.get("msgtype")
         if not isinstance(openid, str) or not openid:
             raise Refused(40003, "invalid openid")
-        content = self._custom_content(msgtype, body.get(msgtype))
+        content = self._custom_content(msgtype, body.get(msgtype) if isinstance(msgtype, str) else None)
+        assert isinstance(msgtype, str)  # _custom_content refused any other
         last = self._last_message.get(openid)
         if last is None or self._clock() - last > self.window_seconds:
             raise Refused(45015, "response out of time limit or subscription is canceled")

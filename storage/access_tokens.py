@@ -11,7 +11,7 @@ import uuid
 
 from redis.asyncio import Redis, RedisCluster
 
-from providers.wechat.tokens import CachedToken, TokenCacheUnavailable
+from bot.token_cache import CachedToken, TokenCacheUnavailable
 from storage.redis_scripts import REDIS_ERRORS
 
 _DELETE_IF_EQUAL = """
@@ -33,7 +33,9 @@ class RedisTokenCache:
     async def get(self) -> CachedToken | None:
         try:
             async with self._redis.pipeline(transaction=False) as pipe:
-                value, pttl = await pipe.get(self._token_key).pttl(self._token_key).execute()
+                pipe.get(self._token_key)
+                pipe.pttl(self._token_key)
+                value, pttl = await pipe.execute()
         except REDIS_ERRORS as exc:
             raise TokenCacheUnavailable(type(exc).__name__) from None
         if value is None or pttl is None or pttl <= 0:

@@ -6,7 +6,8 @@ that holds only tokens logged out within their lifetime (purged hourly).
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -21,13 +22,13 @@ rs, vi = tables.revoked_sessions.c, tables.verified_identities.c
 class SqlRevocations:
     """RevocationStore of bot/accounts.py."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
+    def __init__(self, engine: AsyncEngine, clock: Callable[[], datetime]) -> None:
+        self._engine, self._clock = engine, clock
 
     async def revoke(self, token_id: str, user: str, expires_at: datetime) -> None:
         async with self._engine.begin() as conn:
             stmt = _upsert(conn, tables.revoked_sessions).values(
-                token_id=token_id, user_id=user, expires_at=expires_at, revoked_at=datetime.now(timezone.utc))
+                token_id=token_id, user_id=user, expires_at=expires_at, revoked_at=self._clock())
             await conn.execute(stmt.on_conflict_do_nothing(index_elements=["token_id"]))
 
     async def is_revoked(self, token_id: str) -> bool:

@@ -1,6 +1,9 @@
 """Builds the blob store the settings choose: the local folder (embedded default) or an S3-compatible bucket."""
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
+
 import aiohttp
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -11,11 +14,11 @@ from storage.s3_blobs import S3BlobStore, S3Location
 from storage.sigv4 import Credentials
 
 
-def build_blob_store(settings: Settings, db: AsyncEngine) -> BlobStore:
+def build_blob_store(settings: Settings, db: AsyncEngine, clock: Callable[[], datetime]) -> BlobStore:
     """Uploads in blob_dir (embedded default) or in an S3-compatible bucket, with an HTTP client of its own."""
     if settings.blob_store == "local":
-        return LocalBlobStore(settings.blob_dir, db)
+        return LocalBlobStore(settings.blob_dir, db, clock)
     s3 = settings.blob_s3
     http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=s3.timeout_seconds, sock_connect=5))
     return S3BlobStore(db, S3Location(s3.endpoint, s3.bucket, s3.region, s3.prefix, s3.addressing),
-                       Credentials(s3.access_key, s3.secret_key.get_secret_value()), http)
+                       Credentials(s3.access_key, s3.secret_key.get_secret_value()), http, clock)

@@ -7,7 +7,8 @@ import os
 import re
 import uuid
 from abc import ABC, abstractmethod
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -25,8 +26,8 @@ class ContentAddressedBlobStore(ABC):
     """`BlobStore` over any object space keyed by the sha256 of the content, with one row per blob in
     `tables.blobs`: the same content is stored once. Subclasses only write, read and delete objects."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
+    def __init__(self, engine: AsyncEngine, clock: Callable[[], datetime]) -> None:
+        self._engine, self._clock = engine, clock
 
     @abstractmethod
     async def _write(self, blob_id: str, data: bytes, mime: str) -> None:
@@ -44,7 +45,7 @@ class ContentAddressedBlobStore(ABC):
         await self._write(blob_id, data, mime)
         async with self._engine.begin() as conn:
             stmt = _upsert(conn, tables.blobs).values(blob_id=blob_id, mime=mime, size=len(data),
-                                                      created_at=datetime.now(timezone.utc), claimed=False)
+                                                      created_at=self._clock(), claimed=False)
             await conn.execute(stmt.on_conflict_do_nothing(index_elements=["blob_id"]))
         return StoredBlob(blob_id=blob_id, mime=mime, size=len(data))
 
@@ -89,8 +90,8 @@ class ContentAddressedBlobStore(ABC):
 class LocalBlobStore(ContentAddressedBlobStore):
     """Files under root/ab/cd/<sha256>."""
 
-    def __init__(self, root: Path, engine: AsyncEngine) -> None:
-        super().__init__(engine)
+    def __init__(self, root: Path, engine: AsyncEngine, clock: Callable[[], datetime]) -> None:
+        super().__init__(engine, clock)
         self._root = root
 
     def _path(self, blob_id: str) -> Path:

@@ -6,8 +6,8 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.ports import StaffNotice
-from bot.ratings import Level, Rating, Rectification, TicketStep
+from bot.staff import StaffNotice
+from bot.ratings import Rating, RatingLevel, Rectification, TicketStep
 from storage import tables
 from storage.sql import _upsert, _utc
 
@@ -16,7 +16,7 @@ r, t = tables.ratings.c, tables.rectifications.c
 
 def _ticket(row: sa.RowMapping) -> Rectification:
     data = dict(row)
-    data["level"] = Level(data["level"])
+    data["level"] = RatingLevel(data["level"])
     for column in ("closed_at", "callback_escalated_at", "rectify_escalated_at", "supervised_at"):
         data[column] = _utc(data[column]) if data[column] else None
     return Rectification(**data)
@@ -31,7 +31,7 @@ class SqlRatings:
             row = (await conn.execute(tables.ratings.select().where(r.case_number == case_number))).mappings().first()
         if row is None:
             return None
-        return Rating(case_number=row["case_number"], user=row["user_id"], level=Level(row["level"]),
+        return Rating(case_number=row["case_number"], user=row["user_id"], level=RatingLevel(row["level"]),
                       tags=row["tags"], text=row["text"], is_default=row["is_default"],
                       created_at=_utc(row["created_at"]), updated_at=_utc(row["updated_at"]))
 

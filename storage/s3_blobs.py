@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Literal
@@ -55,8 +56,8 @@ class S3BlobStore(ContentAddressedBlobStore):
     the server refuses a body damaged on the way."""
 
     def __init__(self, engine: AsyncEngine, location: S3Location, credentials: Credentials,
-                 session: aiohttp.ClientSession) -> None:
-        super().__init__(engine)
+                 session: aiohttp.ClientSession, clock: Callable[[], datetime]) -> None:
+        super().__init__(engine, clock)
         self._location, self._credentials, self._session = location, credentials, session
 
     async def close(self) -> None:
@@ -83,6 +84,8 @@ class S3BlobStore(ContentAddressedBlobStore):
     async def _send(self, method: str, blob_id: str, data: bytes | None = None, headers: dict[str, str] | None = None,
                     payload_sha256: str = EMPTY_SHA256) -> tuple[int, bytes]:
         url = self._location.url(self._location.prefix + blob_id)
+        # SigV4's x-amz-date is checked against the server's own clock (15 min), so it is the real time, not
+        # the injected clock that dates what we record.
         signed = sign(method, url, headers or {}, payload_sha256, self._credentials, self._location.region,
                       datetime.now(timezone.utc))
         try:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
@@ -10,8 +11,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from bot.cases import Case, CaseEvent, CaseMaterial, NewCase, StaleCase
 from bot.dialogue.state import MaterialEntry
-from bot.ports import Case, CaseEvent, CaseMaterial, NewCase, Profile, StaleCase
+from bot.profiles import Profile
 from storage import tables
 from storage.cipher import FieldCipher, KeyedHash
 
@@ -35,8 +37,8 @@ async def _claim(conn: AsyncConnection, blob_ids: list[str]) -> None:
 class SqlCases:
     """CaseRepository over SQLAlchemy Core. Case and outbox event commit together or not at all."""
 
-    def __init__(self, engine: AsyncEngine, cipher: FieldCipher, hasher: KeyedHash) -> None:
-        self._engine, self._cipher, self._hasher = engine, cipher, hasher
+    def __init__(self, engine: AsyncEngine, cipher: FieldCipher, hasher: KeyedHash, clock: Callable[[], datetime]) -> None:
+        self._engine, self._cipher, self._hasher, self._clock = engine, cipher, hasher, clock
 
     async def submit(self, case: NewCase, number_prefix: str) -> Case:
         existing = await self._by_key(case.idempotency_key)
@@ -60,7 +62,7 @@ class SqlCases:
                     updated_at=case.submitted_at, applicant_hash=self._applicant_hash(case)))
                 await _claim(conn, [m.entry.blob_id for m in case.materials if m.entry and m.entry.blob_id])
                 await conn.execute(tables.outbox.insert().values(
-                    case_number=number, event_type="case.submitted", created_at=datetime.now(timezone.utc),
+                    case_number=number, event_type="case.submitted", created_at=self._clock(),
                     payload={"number": number, "user": case.user, "target": case.target,
                              "promised_date": case.promised_date.isoformat()}))
         except IntegrityError:
@@ -159,7 +161,7 @@ class SqlCases:
             entry["kind"] = "received"
             await conn.execute(tables.cases.update().where(c.number == number).values(
                 payload=self._cipher.encrypt(json.dumps(payload, ensure_ascii=False)),
-                updated_at=datetime.now(timezone.utc)))
+                updated_at=self._clock()))
         return True
 
     async def find_by_id_number(self, id_number: str) -> list[Case]:
@@ -200,8 +202,8 @@ class SqlCases:
 class SqlProfiles:
     """ProfileStore: a user's reusable answers and materials, encrypted."""
 
-    def __init__(self, engine: AsyncEngine, cipher: FieldCipher) -> None:
-        self._engine, self._cipher = engine, cipher
+    def __init__(self, engine: AsyncEngine, cipher: FieldCipher, clock: Callable[[], datetime]) -> None:
+        self._engine, self._cipher, self._clock = engine, cipher, clock
 
     async def load(self, user: str) -> Profile:
         async with self._engine.connect() as conn:
@@ -211,7 +213,7 @@ class SqlProfiles:
 
     async def save(self, user: str, profile: Profile) -> None:
         payload = self._cipher.encrypt(profile.model_dump_json())
-        now = datetime.now(timezone.utc)
+        now = self._clock()
         async with self._engine.begin() as conn:
             await _claim(conn, [m.blob_id for m in profile.materials.values() if m.blob_id])
             stmt = _upsert(conn, tables.profiles).values(user_id=user, payload=payload, updated_at=now)

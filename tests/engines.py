@@ -5,7 +5,6 @@ import logging
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
@@ -19,6 +18,7 @@ from bot.identity import SandboxIdentityVerifier
 from bot.licences import SandboxLicences
 from bot.payments.sandbox import SandboxPay
 from bot.payments.service import Payments, PaymentSettings
+from bot.clock import utc_now
 from storage.blobs import LocalBlobStore
 from storage.cipher import FieldCipher, KeyedHash
 from storage.migrate import upgrade
@@ -36,14 +36,11 @@ async def memory_engine(content: Callable[[], Content], tmp_path: Path,
     db = create_async_engine(f"sqlite+aiosqlite:///{tmp_path}/engine.db")
     await upgrade(db)
     cipher = FieldCipher(os.urandom(32))
-    sessions, cases = MemorySessionStore(3600), SqlCases(db, cipher, KeyedHash(os.urandom(32)))
-
-    def now() -> datetime:
-        return datetime.now(timezone.utc)
-
+    now = utc_now
+    sessions, cases = MemorySessionStore(3600), SqlCases(db, cipher, KeyedHash(os.urandom(32)), now)
     log = logging.getLogger("tests.engine")
     payments = Payments(SandboxPay(now, log), SqlPayments(db), cases, content, now, PaymentSettings(), log)
-    engine = Engine(content, sessions, cases, SqlProfiles(db, cipher), LocalBlobStore(tmp_path / "blobs", db),
+    engine = Engine(content, sessions, cases, SqlProfiles(db, cipher, now), LocalBlobStore(tmp_path / "blobs", db, now),
                     SandboxLicences(set(licences)), EngineSettings(200_000, ("image/png",), "DLH"), now, SqlInbox(db),
                     Feedback(SqlRatings(db), cases, content, now, FeedbackSettings()), payments,
                     identity=SandboxIdentityVerifier(), content_check=PermissiveContentCheck())

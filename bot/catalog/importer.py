@@ -14,7 +14,7 @@ from typing import Any, Callable, NamedTuple
 import yaml
 from pydantic import ValidationError
 
-from bot.catalog.models import CatalogFile, ServiceItem
+from bot.catalog.models import LEVEL_LABELS, CatalogFile, Level, OnlineLevel, ServiceItem
 
 HEADERS: dict[str, str] = {
     "事项编码": "code", "实施编码": "implementation_code", "事项名称": "name", "简称": "short_name",
@@ -25,12 +25,13 @@ HEADERS: dict[str, str] = {
 }
 LABELS: dict[str, str] = {f: h for h, f in reversed(list(HEADERS.items()))}
 LIST_FIELDS = ("legal_basis", "conditions", "aliases")
-LEVELS = {"市级": "city", "市": "city", "乡镇（街道）": "township", "乡镇(街道)": "township",
-          "乡镇": "township", "街道": "township", "村（社区）": "village", "村(社区)": "village",
-          "村": "village", "社区": "village", "city": "city", "township": "township", "village": "village"}
-ONLINE = {"全程网办": "full_online", "最多跑一次": "one_visit", "到现场": "on_site",
-          "需到现场办理": "on_site", "现场办理": "on_site",
-          "full_online": "full_online", "one_visit": "one_visit", "on_site": "on_site"}
+LEVELS: dict[str, Level] = {"市级": Level.city, "市": Level.city, "乡镇（街道）": Level.township,
+                            "乡镇(街道)": Level.township, "乡镇": Level.township, "街道": Level.township,
+                            "村（社区）": Level.village, "村(社区)": Level.village, "村": Level.village,
+                            "社区": Level.village, **{level.value: level for level in Level}}
+ONLINE: dict[str, OnlineLevel] = {"全程网办": OnlineLevel.full_online, "最多跑一次": OnlineLevel.one_visit,
+                                  "到现场": OnlineLevel.on_site, "需到现场办理": OnlineLevel.on_site,
+                                  "现场办理": OnlineLevel.on_site, **{online.value: online for online in OnlineLevel}}
 REQUIRED = {"必要": True, "必须": True, "必需": True, "是": True, "required": True,
             "非必要": False, "可选": False, "否": False, "optional": False}
 FORMS = {"纸质": "paper", "电子": "electronic", "纸质和电子": "both", "纸质或电子": "both",
@@ -166,7 +167,7 @@ def _convert(cells: dict[str, str], row: int, warnings: list[str]) -> tuple[dict
     """Turn non-empty cells into ServiceItem input; return (data, [(column, reason)] conversion errors)."""
     parsers: dict[str, Callable[[str], Any]] = {
         **dict.fromkeys(LIST_FIELDS, _split), "promised_days": _days, "legal_days": _days, "fee": _fee,
-        "level": lambda t: _choice(LEVELS, t, "行使层级", "市级、乡镇（街道）、村（社区）"),
+        "level": lambda t: _choice(LEVELS, t, "行使层级", "、".join(LEVEL_LABELS.values())),
         "online": lambda t: _choice(ONLINE, t, "办理形式", "全程网办、最多跑一次、到现场"),
         "materials": lambda t: _materials(t, row, warnings), "locations": _locations,
     }

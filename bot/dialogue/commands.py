@@ -8,7 +8,7 @@ from typing import Any, Callable, NamedTuple, Union
 
 from bot.dialogue.replies import Option
 from bot.dialogue.topics import Topic
-from bot.ratings import Level
+from bot.ratings import RatingLevel
 
 
 PREFIX = "/"  # a message starting with it is a command, never an answer
@@ -36,7 +36,7 @@ class Command(str, Enum):
     ask = "ask"                        # arg: a Topic about the item on screen
     correct = "correct"                # 补正
     rate = "rate"                      # arg: a case number (none: ask which)
-    rate_level = "rate_level"          # arg: a Level
+    rate_level = "rate_level"          # arg: a RatingLevel
     rate_tag = "rate_tag"              # arg: a tag
     rate_tags_done = "rate_tags_done"
     rate_skip = "rate_skip"
@@ -53,7 +53,7 @@ class TicketAnswer(NamedTuple):
     solved: bool
 
 
-Arg = Union[str, bool, Topic, Level, TicketAnswer, None]
+Arg = Union[str, bool, Topic, RatingLevel, TicketAnswer, None]
 
 
 @dataclass(frozen=True)
@@ -67,8 +67,8 @@ def _yes_no(text: str) -> bool | None:
     return {"yes": True, "no": False}.get(text)
 
 
-def _level(text: str) -> Level | None:
-    return Level(int(text)) if text.isdigit() and int(text) in Level._value2member_map_ else None
+def _level(text: str) -> RatingLevel | None:
+    return RatingLevel(int(text)) if text.isdigit() and int(text) in RatingLevel._value2member_map_ else None
 
 
 def _topic(text: str) -> Topic | None:
@@ -86,7 +86,7 @@ _ARGS: dict[Command, _ArgType] = {
     Command.pick: _TEXT, Command.edit: _TEXT, Command.rate: _TEXT, Command.rate_tag: _TEXT, Command.pay: _TEXT,
     Command.withdraw: _TEXT, Command.withdraw_confirm: _TEXT,
     Command.ask: _ArgType(Topic, _topic, lambda topic: topic.value),
-    Command.rate_level: _ArgType(Level, _level, lambda level: str(int(level))),
+    Command.rate_level: _ArgType(RatingLevel, _level, lambda level: str(int(level))),
     Command.reuse: _ArgType(bool, _yes_no, lambda yes: "yes" if yes else "no"),
     Command.rectified: _ArgType(TicketAnswer, _ticket_answer, lambda a: f"{a.ticket} {'yes' if a.solved else 'no'}"),
 }

@@ -9,7 +9,7 @@ from bot.dialogue.context import Outcome, TurnContext, stay
 from bot.dialogue.replies import TextReply
 from bot.dialogue.state import Stage
 from bot.lifecycle import CaseStatus
-from bot.ports import Case, CaseEvent, StaleCase
+from bot.cases import Case, CaseEvent, StaleCase
 
 
 class CorrectionFlow:

@@ -5,7 +5,7 @@ from bot.dialogue.commands import Command, Invocation, option
 from bot.dialogue.context import Outcome, TurnContext, reprompt, stay
 from bot.dialogue.replies import ChoicesReply, Reply, TextReply
 from bot.dialogue.state import Stage
-from bot.ratings import BAD_TAGS, GOOD_TAGS, LEVEL_LABELS, Level
+from bot.ratings import BAD_TAGS, GOOD_TAGS, RATING_LABELS, RatingLevel
 
 
 class RatingFlow:
@@ -24,7 +24,7 @@ class RatingFlow:
 
     async def level(self, ctx: TurnContext, invocation: Invocation) -> Outcome:
         s = ctx.state
-        if s.stage is not Stage.rate_level or not isinstance(invocation.arg, Level):
+        if s.stage is not Stage.rate_level or not isinstance(invocation.arg, RatingLevel):
             return reprompt(ctx)
         s.rating_level, s.rating_tags = int(invocation.arg), []
         return Outcome([], Stage.rate_tags, reprompt=True)
@@ -52,7 +52,7 @@ class RatingFlow:
             return reprompt(ctx)
         if comment and not await ctx.ports.content_check.acceptable(ctx.user, comment):
             return reprompt(ctx, TextReply(text=p.content_risky))  # not stored; asked again
-        rating = await ctx.ports.feedback.rate(ctx.user, s.rating_case, Level(s.rating_level), s.rating_tags, comment)
+        rating = await ctx.ports.feedback.rate(ctx.user, s.rating_case, RatingLevel(s.rating_level), s.rating_tags, comment)
         s.reset()
         if rating is None:
             return Outcome([TextReply(text=p.rate_none)], Stage.idle)
@@ -63,7 +63,7 @@ class RatingFlow:
         p, stage = ctx.prompts, ctx.state.stage
         if stage is Stage.rate_level:
             return [ChoicesReply(text=p.rate_level.format(number=ctx.state.rating_case), options=[
-                option(LEVEL_LABELS[level], Command.rate_level, level) for level in Level])]
+                option(RATING_LABELS[level], Command.rate_level, level) for level in RatingLevel])]
         if stage is Stage.rate_tags:
             options = [option(t, Command.rate_tag, t) for t in self._tag_choices(ctx)]
             return [ChoicesReply(text=p.rate_tags, options=[*options, option(p.rate_done, Command.rate_tags_done)])]
@@ -72,5 +72,5 @@ class RatingFlow:
     @staticmethod
     def _tag_choices(ctx: TurnContext) -> list[str]:
         s = ctx.state
-        tags = BAD_TAGS if s.rating_level and Level(s.rating_level).bad else GOOD_TAGS
+        tags = BAD_TAGS if s.rating_level and RatingLevel(s.rating_level).bad else GOOD_TAGS
         return [t for t in tags if t not in s.rating_tags]

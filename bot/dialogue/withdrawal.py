@@ -5,7 +5,7 @@ from bot.dialogue.commands import Command, Invocation, option
 from bot.dialogue.context import Outcome, TurnContext, stay
 from bot.dialogue.replies import ChoicesReply, TextReply
 from bot.lifecycle import OPEN, CaseStatus
-from bot.ports import CaseEvent, StaleCase
+from bot.cases import CaseEvent, StaleCase
 
 
 class WithdrawalFlow:

@@ -114,6 +114,52 @@ class _Hit:
     weight: float       # idf x length factor x strength of the way it was found
 
 
+_Fuzzy = tuple[float, int, int, tuple[int, ...]]  # strength, start, end, positions of the changed characters
+
+
+def _exact_at(index: _Index, text: str, start: int, stop: int, exact: dict[str, tuple[int, int]]) -> None:
+    """Record (first occurrence only) every term spelled exactly from `start`."""
+    for end in range(start + 1, stop + 1):
+        window = text[start:end]
+        if window not in index.prefixes:
+            break
+        if window in index.weight and window not in exact:
+            exact[window] = (start, end)
+
+
+def _homophones_at(index: _Index, text: str, syllables: list[str], start: int, stop: int,
+                   fuzzy: dict[str, _Fuzzy]) -> None:
+    """Record terms that sound like the text from `start` (at least two syllables); a homophone replaces a
+    weaker fuzzy find of the same term."""
+    key = syllables[start]
+    for end in range(start + 2, stop + 1):
+        key = key + " " + syllables[end - 1]
+        if key not in index.pinyin_prefixes:
+            break
+        window = text[start:end]
+        for term in index.by_pinyin.get(key, ()):
+            if term != window and (term not in fuzzy or fuzzy[term][0] < HOMOPHONE):
+                diff = tuple(start + i for i, (a, b) in enumerate(zip(window, term)) if a != b)
+                fuzzy[term] = (HOMOPHONE, start, end, diff)
+
+
+def _typos_at(index: _Index, text: str, start: int, stop: int, fuzzy: dict[str, _Fuzzy]) -> None:
+    """Record terms found from `start` with one character wrong (not the first or the last), unless the term
+    was already found fuzzily."""
+    for i in range(1, stop - start - 1):
+        head = text[start:start + i]
+        if head not in index.prefixes:
+            break
+        key = head + "?"
+        for end in range(start + i + 2, stop + 1):
+            key += text[end - 1]
+            if key not in index.wildcard_prefixes:
+                break
+            for term in index.by_wildcard.get(key, ()):
+                if term not in fuzzy and term != text[start:end]:
+                    fuzzy[term] = (ONE_TYPO, start, end, (start + i,))
+
+
 class Matcher:
     """Build once from (key, name, phrases) triples. `match` gives the same result for the same text, and
     remembers recent results: call it from one thread (the event loop's)."""
@@ -205,60 +251,44 @@ class Matcher:
         Windows grow only while they are still the prefix of some term (exact, pinyin or wildcard key),
         so the cost is about linear in the length of the text, whatever the size of the catalog.
         """
-        index = self._index
         exact: dict[str, tuple[int, int]] = {}
-        fuzzy: dict[str, tuple[float, int, int, tuple[int, ...]]] = {}
+        fuzzy: dict[str, _Fuzzy] = {}
         syllables = self._lexicon.syllables(text)
-        n = len(text)
+        n, index = len(text), self._index
         for start in range(n):
             if text[start] == " ":
                 continue
             stop = min(n, start + MAX_TERM)
-            # exact
-            for end in range(start + 1, stop + 1):
-                window = text[start:end]
-                if window not in index.prefixes:
-                    break
-                if window in index.weight and window not in exact:
-                    exact[window] = (start, end)
-            # homophones
-            key = syllables[start]
-            for end in range(start + 2, stop + 1):
-                key = key + " " + syllables[end - 1]
-                if key not in index.pinyin_prefixes:
-                    break
-                window = text[start:end]
-                for term in index.by_pinyin.get(key, ()):
-                    if term != window and (term not in fuzzy or fuzzy[term][0] < HOMOPHONE):
-                        diff = tuple(start + i for i, (a, b) in enumerate(zip(window, term)) if a != b)
-                        fuzzy[term] = (HOMOPHONE, start, end, diff)
-            # one character wrong (not the first or the last)
-            for i in range(1, stop - start - 1):
-                head = text[start:start + i]
-                if head not in index.prefixes:
-                    break
-                key = head + "?"
-                for end in range(start + i + 2, stop + 1):
-                    key += text[end - 1]
-                    if key not in index.wildcard_prefixes:
-                        break
-                    for term in index.by_wildcard.get(key, ()):
-                        if term not in fuzzy and term != text[start:end]:
-                            fuzzy[term] = (ONE_TYPO, start, end, (start + i,))
+            _exact_at(index, text, start, stop, exact)
+            _homophones_at(index, text, syllables, start, stop, fuzzy)
+            _typos_at(index, text, start, stop, fuzzy)
+        hits = [_Hit(t, s, e, self._index.weight[t]) for t, (s, e) in exact.items()]
+        hits += self._believed(text, exact, fuzzy)
+        return self._demote_fragments(hits, exact)
+
+    def _believed(self, text: str, exact: dict[str, tuple[int, int]], fuzzy: dict[str, _Fuzzy]) -> list[_Hit]:
+        """The fuzzy finds worth keeping, weighted by how few characters they change for their length."""
         # A fuzzy hit must not rewrite characters an exact multi-character term already explains.
-        explained = set()
+        explained: set[int] = set()
         for s, e in exact.values():
             if e - s >= 2:
                 explained.update(range(s, e))
-        hits = [_Hit(t, s, e, index.weight[t]) for t, (s, e) in exact.items()]
+        hits: list[_Hit] = []
         for term, (strength, s, e, diff) in fuzzy.items():
-            # ... and a shape typo or a two-character homophone must not turn a particle (了, 开, 是)
-            # into part of a service word
-            if term not in exact and not explained.intersection(diff) and not (
-                    (strength == ONE_TYPO or e - s <= 2) and any(text[i] in self._lexicon.stop_chars for i in diff)):
-                # the fewer characters changed for the length of the term, the more it is believed
-                hits.append(_Hit(term, s, e, index.weight[term] * strength ** (2 * len(diff) / (e - s))))
-        # A term strictly inside a longer exact term at the same spot is only a fragment of it.
+            if term in exact or explained.intersection(diff) or self._bends_a_particle(text, strength, s, e, diff):
+                continue
+            # the fewer characters changed for the length of the term, the more it is believed
+            hits.append(_Hit(term, s, e, self._index.weight[term] * strength ** (2 * len(diff) / (e - s))))
+        return hits
+
+    def _bends_a_particle(self, text: str, strength: float, start: int, end: int, diff: tuple[int, ...]) -> bool:
+        """A shape typo or a two-character homophone must not turn a particle (了, 开, 是) into part of a service
+        word."""
+        return (strength == ONE_TYPO or end - start <= 2) and any(text[i] in self._lexicon.stop_chars for i in diff)
+
+    @staticmethod
+    def _demote_fragments(hits: list[_Hit], exact: dict[str, tuple[int, int]]) -> list[_Hit]:
+        """A term strictly inside a longer exact term at the same spot is only a fragment of it."""
         spans = [(s, e) for s, e in exact.values() if e - s >= 2]
         return [h if not any(s <= h.start and h.end <= e and e - s > h.end - h.start for s, e in spans)
                 else _Hit(h.term, h.start, h.end, h.weight * FRAGMENT) for h in hits]

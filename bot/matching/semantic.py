@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -91,5 +91,6 @@ class CachedEmbedder:
             fresh = self._inner.passage([texts[i] for i in missing])
             cached.update({keys[i]: vector for i, vector in zip(missing, fresh)})
             self._path.parent.mkdir(parents=True, exist_ok=True)
-            np.savez(self._path, **{k: cached[k] for k in keys})
+            arrays: dict[str, Any] = {k: cached[k] for k in keys}
+            np.savez(self._path, **arrays)
         return np.stack([cached[k] for k in keys])

@@ -9,7 +9,7 @@ from typing import Protocol
 from pydantic import BaseModel
 
 from bot.catalog import Catalog
-from bot.ports import Case
+from bot.cases import Case
 
 
 class PaymentStatus(str, Enum):

@@ -15,7 +15,9 @@ from bot.outbox.events import Alert, OutboxEvent, Retry
 from bot.payments.orders import Payment, PaymentStatus, PaymentStore, case_fee_fen
 from bot.payments.ports import (Notification, NotificationRejected, OrderRequest, PaymentProvider, ProviderOrder,
                                 RefundStatus, TradeState)
-from bot.ports import Case, CaseRepository, StaffNotice
+from bot.cases import Case
+from bot.ports import CaseRepository
+from bot.staff import StaffNotice
 from bot.workdays import CHINA
 
 FEE_DUE = {CaseStatus.accepted, CaseStatus.in_progress}   # 受理后缴费

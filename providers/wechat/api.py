@@ -18,15 +18,17 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from functools import partial
 from typing import Any, TypeVar
 
 import aiohttp
 from pydantic import BaseModel, SecretStr
 
+from bot.token_cache import TokenCache
 from providers.wechat.errors import (ContentRisky, InvalidCode, MediaTooLarge, NoSubscribeConsent, QuotaExceeded,
                                      RateLimited, TokenInvalid, TokenUnavailable, WeChatApiError, WeChatError,
                                      WeChatUnavailable, WindowExpired, error_for)
-from providers.wechat.tokens import AccessTokens, IssuedToken, MemoryTokenCache, TokenCache, TokenProvider, TokenTiming
+from providers.wechat.tokens import AccessTokens, IssuedToken, TokenProvider, TokenTiming
 
 log = logging.getLogger(__name__)
 
@@ -94,24 +96,20 @@ class _Metrics:
 class WeChatApi:
     """Every WeChat server API for one mini-program (appid + secret).
 
-    session: owned by the caller (closed by it); token_cache: where the access_token is shared (default:
-    process memory; RedisTokenCache with several instances); tokens: any other TokenProvider instead of
-    AccessTokens over token_cache (not both); timeout: seconds per attempt; retries: extra attempts after
-    a network error, timeout or 5xx; retry_delay: seconds, multiplied by the attempt number."""
+    session: owned by the caller (closed by it); token_cache: where the access_token is shared (MemoryTokenCache
+    for one instance, RedisTokenCache with several; there is no default, so wiring cannot forget it);
+    timeout: seconds per attempt; retries: extra attempts after a network error, timeout or 5xx; retry_delay:
+    seconds, multiplied by the attempt number."""
 
-    def __init__(self, session: aiohttp.ClientSession, appid: str, secret: str, *,
+    def __init__(self, session: aiohttp.ClientSession, appid: str, secret: str, *, token_cache: TokenCache,
                  api_base: str = "https://api.weixin.qq.com", timeout: float = 5.0, retries: int = 1,
-                 retry_delay: float = 0.2, token_cache: TokenCache | None = None,
-                 token_timing: TokenTiming = TokenTiming(), tokens: TokenProvider | None = None) -> None:
-        if tokens is not None and token_cache is not None:
-            raise ValueError("give either tokens or token_cache, not both")
+                 retry_delay: float = 0.2, token_timing: TokenTiming = TokenTiming()) -> None:
         self._session, self._appid, self._secret = session, appid, secret
         self._base = api_base.rstrip("/")
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._retries, self._retry_delay = retries, retry_delay
         self._metrics = _Metrics()
-        self.tokens: TokenProvider = tokens or AccessTokens(self.stable_token, token_cache or MemoryTokenCache(),
-                                                            token_timing)
+        self.tokens: TokenProvider = AccessTokens(self.stable_token, token_cache, token_timing)
 
     @property
     def appid(self) -> str:
@@ -194,7 +192,7 @@ class WeChatApi:
                     with_token: bool = True) -> Any:
         """A counted call; with_token adds the access_token and retries once with a fresh one on TokenInvalid."""
         self._metrics.count(api, "calls")
-        read = reader or (lambda response: self._read_json(api, response))
+        read: Callable[[aiohttp.ClientResponse], Awaitable[Any]] = reader or partial(self._read_json, api)
         base = dict(params or {})
         if not with_token:
             return await self._request(api, method, path, base, read, json_body=json_body, form=form)
@@ -301,8 +299,9 @@ class WeChatApi:
                              filename=disposition.filename if disposition else None)
 
         try:
-            return await self._call("media_get", "GET", "/cgi-bin/media/get", params={"media_id": media_id},
-                                    reader=read)
+            media: TempMedia = await self._call("media_get", "GET", "/cgi-bin/media/get", params={"media_id": media_id},
+                                                reader=read)
+            return media
         except MediaTooLarge:
             self._metrics.error("media_get", "too_large")
             raise

@@ -6,7 +6,7 @@ WeChat's stable-token endpoint and stores it, the others keep using the still va
 one, or poll the cache (small sleeps, bounded) for the new one. `invalidate(bad)` drops the cached token
 only if it is still `bad`, so instances that all saw the same 40001 refetch once, not once each.
 
-The cache port (`TokenCache`) has a process-memory implementation here and a Redis one in
+The cache port (`bot.token_cache.TokenCache`) has a process-memory implementation here and a Redis one in
 storage/access_tokens.py. If the shared cache fails, AccessTokens falls back to process memory (the
 stable-token endpoint answers the same token to every instance, so that costs a fetch, not correctness).
 The token itself is never logged.
@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from bot.token_cache import CachedToken, TokenCache, TokenCacheUnavailable
 from providers.wechat.errors import TokenUnavailable
 
 log = logging.getLogger(__name__)
@@ -32,37 +33,6 @@ class IssuedToken:
 
     value: str
     expires_in: float
-
-
-@dataclass(frozen=True)
-class CachedToken:
-    """A cached token and the seconds it has left."""
-
-    value: str
-    ttl: float
-
-
-class TokenCacheUnavailable(Exception):
-    """The shared token cache cannot be reached."""
-
-
-class TokenCache(Protocol):
-    """Where instances share the token, and the lock that lets exactly one of them refresh it."""
-
-    async def get(self) -> CachedToken | None:
-        """The cached token, or None when there is none (or it has expired)."""
-
-    async def put(self, value: str, ttl: float) -> None:
-        """Store the token for ttl seconds."""
-
-    async def drop(self, value: str) -> bool:
-        """Delete the cached token only if it is still `value`; True when it was deleted."""
-
-    async def try_lock(self, ttl: float) -> str | None:
-        """Take the refresh lock for ttl seconds; its id, or None when another holder has it."""
-
-    async def unlock(self, lock_id: str) -> None:
-        """Release the refresh lock if `lock_id` still holds it."""
 
 
 class TokenProvider(Protocol):

@@ -16,7 +16,8 @@ from redis.backoff import NoBackoff
 
 from providers.wechat.api import WeChatApi
 from providers.wechat.errors import TokenUnavailable
-from providers.wechat.tokens import MemoryTokenCache, TokenCache, TokenTiming
+from bot.token_cache import TokenCache
+from providers.wechat.tokens import MemoryTokenCache, TokenTiming
 from sim.wechat import WeChatSimulator
 from storage.access_tokens import RedisTokenCache
 

@@ -20,8 +20,10 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 from yarl import URL
 
+from bot.clock import utc_now
 from bot.dialogue.state import MaterialEntry
-from bot.ports import BlobStoreUnavailable, Profile
+from bot.ports import BlobStoreUnavailable
+from bot.profiles import Profile
 from storage import blobs as blobs_module
 from storage import tables
 from storage.blobs import ContentAddressedBlobStore, LocalBlobStore
@@ -29,14 +31,9 @@ from storage.cipher import FieldCipher
 from storage.s3_blobs import S3BlobStore, S3Location
 from storage.sigv4 import EMPTY_SHA256, Credentials, sign
 from storage.sql import SqlCases, SqlProfiles
-from tests.contract import test_sql_stores
-from tests.contract.test_sql_stores import HASH, new_case
+from tests.contract.cases import HASH, new_case
 from tests.s3 import BUCKET, S3Server
 from tests.servers import free_port
-
-# The SQL fixtures (an upgraded engine on SQLite, then on PostgreSQL), bound as names so pytest finds them.
-database_url, db, cipher = test_sql_stores.database_url, test_sql_stores.db, test_sql_stores.cipher
-
 
 @dataclass(frozen=True)
 class Space:
@@ -49,14 +46,14 @@ class Space:
 def _s3_store(db: AsyncEngine, endpoint: str, credentials: Credentials, prefix: str = "",
               bucket: str = BUCKET) -> S3BlobStore:
     session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
-    return S3BlobStore(db, S3Location(endpoint, bucket, prefix=prefix), credentials, session)
+    return S3BlobStore(db, S3Location(endpoint, bucket, prefix=prefix), credentials, session, utc_now)
 
 
 @pytest.fixture(params=["local", "s3"])
 def space(request: pytest.FixtureRequest, tmp_path: Path) -> Space:
     if request.param == "local":
         root = tmp_path / "blobs"
-        return Space(lambda db: LocalBlobStore(root, db),
+        return Space(lambda db: LocalBlobStore(root, db, utc_now),
                      lambda: sorted(p.name for p in root.rglob("*") if p.is_file()))
     server: S3Server = request.getfixturevalue("s3_server")
     prefix = f"uploads/{uuid.uuid4().hex[:12]}/"  # each test its own keys
@@ -116,8 +113,8 @@ async def test_uploads_of_abandoned_drafts_are_purged(store: ContentAddressedBlo
     in_profile = await store.put(b"%PDF-1.4 profile", "application/pdf")
     case = new_case("p")
     case.materials[0].entry = MaterialEntry(kind="upload", blob_id=kept.blob_id)
-    await SqlCases(db, cipher, HASH).submit(case, "DLH")
-    await SqlProfiles(db, cipher).save("u1", Profile(materials={"photo": MaterialEntry(kind="upload",
+    await SqlCases(db, cipher, HASH, utc_now).submit(case, "DLH")
+    await SqlProfiles(db, cipher, utc_now).save("u1", Profile(materials={"photo": MaterialEntry(kind="upload",
                                                                                      blob_id=in_profile.blob_id)}))
     assert await store.purge_unclaimed(datetime.now(timezone.utc) - timedelta(days=1)) == 0  # too young
     assert len(space.objects()) == 3

@@ -5,40 +5,29 @@ from __future__ import annotations
 import asyncio
 import os
 from datetime import date, datetime, timezone
-from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.catalog.models import Level as StaffLevel
+from bot.catalog.models import Level
+from bot.clock import utc_now
 from bot.lifecycle import Role
-from bot.ports import CaseEvent, PledgeVerification, Staff, StaffNotice
-from bot.ratings import Level, Rating, Rectification
+from bot.cases import CaseEvent, PledgeVerification
+from bot.staff import Staff, StaffNotice
+from bot.ratings import Rating, RatingLevel, Rectification
 from storage import tables
 from storage.cipher import FieldCipher
-from storage.migrate import upgrade
 from storage.ratings import SqlRatings
 from storage.sql import SqlCases
 from storage.staff import SqlStaffNotices
-from tests.contract.test_sql_stores import HASH, NOW, new_case
+from tests.contract.cases import HASH, NOW, new_case
 
 CIPHER = FieldCipher(os.urandom(32))
-SUPERVISOR = Staff(id=1, name="王督办", role=Role.supervisor, department="德令哈市公安局", level=StaffLevel.township)
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncEngine:
-    url = request.getfixturevalue("postgres_url") if request.param == "postgres" else \
-        f"sqlite+aiosqlite:///{tmp_path}/escalation.db"
-    engine = create_async_engine(url)
-    await upgrade(engine)
-    yield engine
-    await engine.dispose()
+SUPERVISOR = Staff(id=1, name="王督办", role=Role.supervisor, department="德令哈市公安局", level=Level.township)
 
 
 async def open_ticket(ratings: SqlRatings) -> Rectification:
-    rating = Rating(case_number="DLH20261127000001", user="u1", level=Level.very_unsatisfied, created_at=NOW,
+    rating = Rating(case_number="DLH20261127000001", user="u1", level=RatingLevel.very_unsatisfied, created_at=NOW,
                     updated_at=NOW)
     ticket = Rectification(id=0, case_number=rating.case_number, department=SUPERVISOR.department,
                            level=rating.level, status="open", callback_due=date(2026, 11, 30),
@@ -71,7 +60,7 @@ async def test_concurrent_escalations_of_one_step_record_one(db: AsyncEngine) ->
 
 
 async def test_annotation_replaces_a_material_with_its_event(db: AsyncEngine) -> None:
-    cases = SqlCases(db, CIPHER, HASH)
+    cases = SqlCases(db, CIPHER, HASH, utc_now)
     case = await cases.submit(new_case("pledge"), "DLH")
     checked = case.materials[0].model_copy(update={"verification": PledgeVerification(
         outcome="false", note="不实", by="staff:1", at=NOW)})

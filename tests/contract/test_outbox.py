@@ -15,11 +15,12 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot.catalog.models import Level
+from bot.clock import utc_now
 from bot.lifecycle import Role
 from bot.notify import InChatChannel
 from bot.outbox.dispatcher import Dispatcher, EventHandlers, backoff
 from bot.outbox.events import MAX_ATTEMPTS, MESSAGE, Alert, EventHandler, OutboxEvent, Retry
-from bot.ports import Staff, StaffNotice
+from bot.staff import Staff, StaffNotice
 from storage import tables
 from storage.cipher import FieldCipher, KeyedHash
 from storage.migrate import upgrade
@@ -27,7 +28,7 @@ from storage.outbox import SqlInbox, SqlOutbox
 from storage.sql import SqlCases
 from storage.staff import SqlStaffNotices
 from storage.wakeups import MemoryWakeups, on_outbox_commit
-from tests.contract.test_sql_stores import new_case
+from tests.contract.cases import new_case
 
 FIRST_CASE = "DLH20261127000001"  # the number submit_cases gives the first case
 SUPERVISOR = Staff(id=1, name="s", role=Role.supervisor, department="德令哈市公安局", level=Level.township)
@@ -76,7 +77,7 @@ CIPHER, HASH = FieldCipher(os.urandom(32)), KeyedHash(os.urandom(32))
 
 
 async def submit_cases(db: AsyncEngine, count: int, first: int = 0) -> None:
-    cases = SqlCases(db, CIPHER, HASH)
+    cases = SqlCases(db, CIPHER, HASH, utc_now)
     for i in range(first, first + count):
         await cases.submit(new_case(f"k{i}"), "DLH")
 

@@ -9,16 +9,17 @@ from datetime import timedelta
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.clock import utc_now
 from bot.payments.orders import Payment, PaymentStatus
 from storage import tables
 from storage.cipher import FieldCipher, KeyedHash
 from storage.payments import SqlPayments
 from storage.sql import SqlCases
-from tests.contract.test_sql_stores import NOW, cipher, database_url, db, new_case  # noqa: F401  (fixtures)
+from tests.contract.cases import NOW, new_case
 
 
 async def a_case_with_an_order(db: AsyncEngine, cipher: FieldCipher) -> tuple[SqlPayments, Payment]:
-    case = await SqlCases(db, cipher, KeyedHash(os.urandom(32))).submit(new_case("pay-1"), "DLH")
+    case = await SqlCases(db, cipher, KeyedHash(os.urandom(32)), utc_now).submit(new_case("pay-1"), "DLH")
     payments = SqlPayments(db)
     order = Payment(out_trade_no=f"{case.number}P01", case_number=case.number, user="u1", provider="sandbox",
                     amount_fen=2000, description="居民身份证换领", status=PaymentStatus.created, created_at=NOW,

@@ -4,51 +4,21 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta, timezone
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from bot.clock import utc_now
 from bot.dialogue.state import MaterialEntry
-from bot.ports import CaseMaterial, NewCase, Profile
+from bot.profiles import Profile
 from storage import tables
-from storage.cipher import FieldCipher, KeyedHash
+from storage.cipher import FieldCipher
 from storage.migrate import upgrade
 from storage.sql import SqlCases, SqlProfiles
-
-NOW = datetime(2026, 11, 27, 9, 30, tzinfo=timezone.utc)
-HASH = KeyedHash(os.urandom(32))
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "postgres":
-        return request.getfixturevalue("postgres_url")
-    return f"sqlite+aiosqlite:///{tmp_path}/contract.db"
-
-
-@pytest.fixture
-async def db(database_url: str) -> AsyncEngine:
-    engine = create_async_engine(database_url)
-    await upgrade(engine)
-    yield engine
-    await engine.dispose()
-
-
-@pytest.fixture
-def cipher() -> FieldCipher:
-    return FieldCipher(os.urandom(32))
-
-
-def new_case(key: str, when: datetime = NOW) -> NewCase:
-    return NewCase(user="u1", target="GA0020000", target_name="居民身份证换领", item_codes=["GA0020000"],
-                   fields={"applicant_name": "张三", "id_number": "11010519491231002X"},
-                   materials=[CaseMaterial(key="id_photo", name="照片", entry=MaterialEntry(kind="deferred"))],
-                   submitted_at=when, promised_date=date(2026, 12, 18), provisional_date=False,
-                   idempotency_key=key)
-
+from tests.contract.cases import HASH, NOW, new_case
 
 async def test_migrations_are_repeatable(db: AsyncEngine) -> None:
     await upgrade(db)  # second run changes nothing
@@ -58,7 +28,7 @@ async def test_migrations_are_repeatable(db: AsyncEngine) -> None:
 
 
 async def test_case_numbers_are_readable_and_count_per_day(db: AsyncEngine, cipher: FieldCipher) -> None:
-    cases = SqlCases(db, cipher, HASH)
+    cases = SqlCases(db, cipher, HASH, utc_now)
     first = await cases.submit(new_case("k1"), "DLH")
     second = await cases.submit(new_case("k2"), "DLH")
     next_day = await cases.submit(new_case("k3", NOW + timedelta(days=1)), "DLH")
@@ -71,7 +41,7 @@ async def test_case_numbers_are_readable_and_count_per_day(db: AsyncEngine, ciph
 
 
 async def test_same_idempotency_key_gives_one_case_and_one_event(db: AsyncEngine, cipher: FieldCipher) -> None:
-    cases = SqlCases(db, cipher, HASH)
+    cases = SqlCases(db, cipher, HASH, utc_now)
     results = await asyncio.gather(*(cases.submit(new_case("same"), "DLH") for _ in range(5)))
     assert len({c.number for c in results}) == 1
     async with db.connect() as conn:
@@ -81,24 +51,24 @@ async def test_same_idempotency_key_gives_one_case_and_one_event(db: AsyncEngine
 
 
 async def test_concurrent_submits_get_distinct_numbers(db: AsyncEngine, cipher: FieldCipher) -> None:
-    cases = SqlCases(db, cipher, HASH)
+    cases = SqlCases(db, cipher, HASH, utc_now)
     results = await asyncio.gather(*(cases.submit(new_case(f"k{i}"), "DLH") for i in range(20)))
     assert len({c.number for c in results}) == 20
 
 
 async def test_personal_data_is_encrypted_at_rest(db: AsyncEngine, cipher: FieldCipher) -> None:
-    await SqlCases(db, cipher, HASH).submit(new_case("enc"), "DLH")
-    await SqlProfiles(db, cipher).save("u1", Profile(fields={"phone": "13800138000"}))
+    await SqlCases(db, cipher, HASH, utc_now).submit(new_case("enc"), "DLH")
+    await SqlProfiles(db, cipher, utc_now).save("u1", Profile(fields={"phone": "13800138000"}))
     async with db.connect() as conn:
         raw = " ".join(str(v) for row in (await conn.execute(tables.cases.select())).all() for v in row)
         raw += " ".join(str(v) for row in (await conn.execute(tables.profiles.select())).all() for v in row)
     assert "11010519491231002X" not in raw and "张三" not in raw and "13800138000" not in raw
     with pytest.raises(ValueError, match="not configured"):  # another key cannot read it
-        await SqlCases(db, FieldCipher(os.urandom(32)), HASH).get("DLH20261127000001")
+        await SqlCases(db, FieldCipher(os.urandom(32)), HASH, utc_now).get("DLH20261127000001")
 
 
 async def test_profiles_round_trip_and_overwrite(db: AsyncEngine, cipher: FieldCipher) -> None:
-    profiles = SqlProfiles(db, cipher)
+    profiles = SqlProfiles(db, cipher, utc_now)
     assert await profiles.load("nobody") == Profile()
     first = Profile(fields={"applicant_name": "张三"},
                     materials={"id_photo": MaterialEntry(kind="upload", blob_id="ab" * 32, filename="p.png")})
@@ -119,7 +89,7 @@ def test_cipher_key_from_config_or_dev_file(tmp_path: Path) -> None:
 
 
 async def test_cases_are_found_by_id_number_through_the_keyed_hash(db: AsyncEngine, cipher: FieldCipher) -> None:
-    cases = SqlCases(db, cipher, HASH)
+    cases = SqlCases(db, cipher, HASH, utc_now)
     first = await cases.submit(new_case("a"), "DLH")
     assert [c.number for c in await cases.find_by_id_number("11010519491231002x")] == [first.number]
     assert await cases.find_by_id_number("632802199001011234") == []
@@ -139,7 +109,7 @@ async def test_upgrade_keeps_data_written_by_the_first_schema(database_url: str,
             " '居民身份证换领', 'submitted', :at, :due, false, 'old-key', :payload)"),
             {"at": NOW, "due": date(2026, 12, 11), "payload": payload})
     await upgrade(engine)
-    case = await SqlCases(engine, cipher, HASH).get("DLH20261120000007")
+    case = await SqlCases(engine, cipher, HASH, utc_now).get("DLH20261120000007")
     assert case is not None and case.fields == {"applicant_name": "王五"} and case.user == "old-user"
     async with engine.connect() as conn:
         updated = (await conn.execute(sa.select(tables.cases.c.updated_at))).scalar_one()
@@ -160,19 +130,19 @@ def test_rotated_keys_still_decrypt_until_rewritten() -> None:
 async def test_rotation_rewrites_old_ciphertexts(db: AsyncEngine) -> None:
     from storage.rotation import rotate_keys
     old_key, new_key = os.urandom(32), os.urandom(32)
-    await SqlCases(db, FieldCipher(old_key), HASH).submit(new_case("r"), "DLH")
-    await SqlProfiles(db, FieldCipher(old_key)).save("u1", Profile(fields={"phone": "13800138000"}))
+    await SqlCases(db, FieldCipher(old_key), HASH, utc_now).submit(new_case("r"), "DLH")
+    await SqlProfiles(db, FieldCipher(old_key), utc_now).save("u1", Profile(fields={"phone": "13800138000"}))
     rotated = FieldCipher(new_key, [old_key])
     assert await rotate_keys(db, rotated) == {"cases": 1, "profiles": 1}
     assert await rotate_keys(db, rotated) == {"cases": 0, "profiles": 0}
     only_new = FieldCipher(new_key)
-    assert (await SqlCases(db, only_new, HASH).get("DLH20261127000001")).fields["applicant_name"] == "张三"
-    assert (await SqlProfiles(db, only_new).load("u1")).fields == {"phone": "13800138000"}
+    assert (await SqlCases(db, only_new, HASH, utc_now).get("DLH20261127000001")).fields["applicant_name"] == "张三"
+    assert (await SqlProfiles(db, only_new, utc_now).load("u1")).fields == {"phone": "13800138000"}
 
 
 async def test_transitions_are_recorded_and_a_stale_move_writes_nothing(db: AsyncEngine, cipher: FieldCipher) -> None:
-    from bot.ports import CaseEvent, StaleCase
-    cases = SqlCases(db, cipher, HASH)
+    from bot.cases import CaseEvent, StaleCase
+    cases = SqlCases(db, cipher, HASH, utc_now)
     number = (await cases.submit(new_case("t"), "DLH")).number
 
     def event(to: str) -> CaseEvent:
@@ -189,7 +159,7 @@ async def test_transitions_are_recorded_and_a_stale_move_writes_nothing(db: Asyn
 
 
 async def test_deferred_material_is_received_once(db: AsyncEngine, cipher: FieldCipher) -> None:
-    cases = SqlCases(db, cipher, HASH)
+    cases = SqlCases(db, cipher, HASH, utc_now)
     number = (await cases.submit(new_case("m"), "DLH")).number
     assert await cases.receive_material(number, "id_photo") is True
     assert await cases.receive_material(number, "id_photo") is False
@@ -198,8 +168,8 @@ async def test_deferred_material_is_received_once(db: AsyncEngine, cipher: Field
 
 
 async def test_annotations_keep_the_status_and_need_it(db: AsyncEngine, cipher: FieldCipher) -> None:
-    from bot.ports import CaseEvent
-    cases = SqlCases(db, cipher, HASH)
+    from bot.cases import CaseEvent
+    cases = SqlCases(db, cipher, HASH, utc_now)
     number = (await cases.submit(new_case("a"), "DLH")).number
     note = CaseEvent(at=NOW, actor="staff:1", from_status="submitted", to_status="submitted", detail={"x": 1})
     assert await cases.annotate(number, "completed", note, "case.delivered", {}) is False

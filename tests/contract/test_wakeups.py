@@ -11,11 +11,13 @@ import sqlalchemy as sa
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.clock import utc_now
 from storage import tables
 from storage.cipher import KeyedHash
 from storage.sql import SqlCases
 from storage.wakeups import MemoryWakeups, RedisWakeups, on_outbox_commit
-from tests.contract.test_sql_stores import NOW, cipher, database_url, db, new_case  # noqa: F401  (fixtures)
+from tests.contract.cases import NOW, new_case
+from tests.waiting import eventually
 
 LOG = logging.getLogger("tests")
 
@@ -34,7 +36,7 @@ async def test_a_committed_outbox_write_wakes_and_others_do_not(db: AsyncEngine,
     assert not await wakeups.wait(0.05)
     async with db.connect() as conn:
         assert (await conn.execute(sa.select(sa.func.count()).select_from(tables.outbox))).scalar_one() == 0
-    await SqlCases(db, cipher, KeyedHash(os.urandom(32))).submit(new_case("wake-1"), "DLH")
+    await SqlCases(db, cipher, KeyedHash(os.urandom(32)), utc_now).submit(new_case("wake-1"), "DLH")
     assert await wakeups.wait(1)
     assert not await wakeups.wait(0.05)  # one wake-up per commit
 
@@ -42,7 +44,10 @@ async def test_a_committed_outbox_write_wakes_and_others_do_not(db: AsyncEngine,
 async def test_redis_wakes_every_instance(redis_server: str, redis_prefix: str) -> None:
     instances = [RedisWakeups(Redis.from_url(redis_server), redis_prefix, LOG) for _ in range(2)]
     waiting = asyncio.ensure_future(instances[1].wait(5))
-    await asyncio.sleep(0.2)  # let the listener subscribe
+    probe = Redis.from_url(redis_server)
+    await eventually(lambda: probe.pubsub_numsub(f"{redis_prefix}:outbox"), lambda counts: counts[0][1] > 0,
+                     what="the listener's subscription")
+    await probe.aclose()
     instances[0].notify()
     assert await waiting
     assert not await instances[1].wait(0.1)

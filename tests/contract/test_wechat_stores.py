@@ -8,10 +8,10 @@ from datetime import datetime, timedelta, timezone
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.clock import utc_now
 from storage.accounts import SqlRevocations, SqlVerifiedIdentities
 from storage.cipher import KeyedHash
 from storage.subscriptions import SqlSubscribeQuota
-from tests.contract.test_sql_stores import database_url, db  # noqa: F401  (fixtures)
 
 NOW = datetime(2026, 11, 27, 9, 30, tzinfo=timezone.utc)
 
@@ -55,7 +55,7 @@ async def test_concurrent_takes_never_overdraw(db: AsyncEngine) -> None:
 
 
 async def test_revocations_are_kept_until_the_token_expires(db: AsyncEngine) -> None:
-    revoked = SqlRevocations(db)
+    revoked = SqlRevocations(db, utc_now)
     assert not await revoked.is_revoked("jti1")
     await revoked.revoke("jti1", "u1", NOW + timedelta(hours=2))
     await revoked.revoke("jti1", "u1", NOW + timedelta(hours=2))  # logging out twice is fine

@@ -1,14 +1,30 @@
 """Helpers for tests where citizens submit cases and staff work on them."""
 from __future__ import annotations
 
-import asyncio
 import re
 
 from app import DISPATCHER
 
-from tests.conftest import PNG
+from tests.chat import PNG
+from tests.waiting import eventually
 
 VALID_ID = "11010519491231002X"
+
+
+async def start_renewal(chat) -> None:
+    await chat.say("身份证过期了咋办")
+    assert "居民身份证换领" in chat.text()
+    await chat.tap("我要办理")
+    assert chat.last()["type"] == "form_step" and chat.last()["key"] == "applicant_name"
+
+
+async def fill_renewal_fields(chat) -> None:
+    await chat.say("张三")
+    await chat.say(VALID_ID)
+    await chat.say("13800138000")
+    await chat.tap("有效期满")
+    await chat.tap("邮寄到家")
+    await chat.say("德令哈市河西街道长江路1号")
 
 
 async def renewal_until_confirm(chat, id_number: str = VALID_ID, defer_photo: bool = False) -> None:
@@ -49,12 +65,12 @@ async def pay_fee(chat, number: str) -> dict:
     payment = next(r for r in replies if r["type"] == "payment" and r["case_number"] == number)
     confirmed = await chat.client.post(f"/api/v1/payments/sandbox/{payment['out_trade_no']}/confirm")
     assert confirmed.status == 200, await confirmed.text()
-    for _ in range(100):
+    async def fee() -> dict:
         case = await (await chat.client.get(f"/api/v1/cases/{number}", params={"user": chat.user})).json()
-        if case["fee"]["state"] == "paid":
-            return payment
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"payment of {number} never recorded: {case['fee']}")
+        return case["fee"]
+
+    await eventually(fee, lambda state: state["state"] == "paid", what=f"the payment of {number}")
+    return payment
 
 
 async def completed_case(client, citizen, tokens) -> str:

@@ -6,25 +6,10 @@ import re
 from datetime import datetime, timezone
 
 from app import build_app
-from tests.conftest import PNG
+from tests.chat import PNG
+from tests.e2e.casework import fill_renewal_fields, start_renewal
 
 VALID_ID = "11010519491231002X"
-
-
-async def start_renewal(chat) -> None:
-    await chat.say("身份证过期了咋办")
-    assert "居民身份证换领" in chat.text()
-    await chat.tap("我要办理")
-    assert chat.last()["type"] == "form_step" and chat.last()["key"] == "applicant_name"
-
-
-async def fill_renewal_fields(chat) -> None:
-    await chat.say("张三")
-    await chat.say(VALID_ID)
-    await chat.say("13800138000")
-    await chat.tap("有效期满")
-    await chat.tap("邮寄到家")
-    await chat.say("德令哈市河西街道长江路1号")
 
 
 async def renewal_to_confirmation(chat) -> None:

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from bootstrap import ROOT, build_stores, load_settings
+from bot.clock import utc_now
 from tests.apps import TEST_FIELD_KEY, TEST_SEARCH_KEY
 
 
@@ -33,7 +34,7 @@ async def test_add_staff_from_another_directory_uses_the_configured_database(tmp
     token = result.stdout.split("token (shown once): ")[1].strip()
     assert not (elsewhere / "var").exists()  # nothing written relative to the working directory
     monkeypatch.setenv("ZWB_DATABASE_URL", database)
-    stores = build_stores(load_settings())
+    stores = build_stores(load_settings(), utc_now)
     try:
         staff = await stores.staff.by_token(token)
     finally:

@@ -20,10 +20,11 @@ import pytest
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.catalog.models import Level
+from bot.clock import utc_now
 from bot.lifecycle import Role
 from storage.staff import SqlStaff
 from tests.apps import AppProcess
-from tests.conftest import Chat as ApiChat
+from tests.chat import Chat as ApiChat
 from tests.e2e.casework import move, submitted_renewal
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
@@ -233,7 +234,7 @@ def test_user_id_is_generated_once_and_kept(app_url: str, page) -> None:
 async def _accepted_case(url: str, database: Path, user: str) -> str:
     """A renewal submitted over HTTP and accepted by a clerk: its fee is due."""
     engine = create_async_engine(f"sqlite+aiosqlite:///{database}")
-    _, token = await SqlStaff(engine).add("h5-clerk", Role.clerk, "德令哈市公安局", Level.township)
+    _, token = await SqlStaff(engine, utc_now).add("h5-clerk", Role.clerk, "德令哈市公安局", Level.township)
     await engine.dispose()
     async with aiohttp.ClientSession(base_url=url) as session:
         number = await submitted_renewal(ApiChat(session, user))  # type: ignore[arg-type]

@@ -14,7 +14,7 @@ import pytest
 
 from tests.apps import AppProcess
 from tests.backends import create_database, own_redis, run_sync
-from tests.conftest import PNG
+from tests.chat import PNG
 from tests.servers import PrivatePostgres, PrivateRedis, postgres_bin
 
 VALID_ID = "11010519491231002X"

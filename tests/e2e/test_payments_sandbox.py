@@ -2,11 +2,11 @@
 notified asynchronously, refunded when the case is refused, closed when withdrawn, skipped for free items."""
 from __future__ import annotations
 
-import asyncio
 import re
 
-from tests.conftest import PNG
+from tests.chat import PNG
 from tests.e2e.casework import VALID_ID, auth, deliver, move, pay_fee, submitted_renewal
+from tests.waiting import eventually
 
 
 async def accepted_renewal(client, citizen, tokens) -> str:
@@ -69,11 +69,9 @@ async def test_refused_after_payment_is_refunded(client, chat_factory, tokens) -
     status, _ = await move(client, tokens["approver"], number, to="refused", reason="申请人户籍不在本辖区")
     assert status == 200
     await deliver(client)  # the refusal's outbox event asks the provider for the refund
-    for _ in range(100):
-        if (await fee_state(citizen, number))["state"] == "refunded":
-            break
-        await asyncio.sleep(0.05)
-    assert await fee_state(citizen, number) == {"amount": "20.00", "state": "refunded"}
+    refunded = await eventually(lambda: fee_state(citizen, number), lambda fee: fee["state"] == "refunded",
+                                what=f"the refund of {number}")
+    assert refunded == {"amount": "20.00", "state": "refunded"}
     await deliver(client)
     await citizen.say("/hello")
     assert "不予受理" in citizen.text() and "20.00 元已原路退回" in citizen.text()

@@ -15,7 +15,8 @@ from app import PAYMENTS, build_app
 from bot.config import PaymentConfig, Settings, WeChatPaySettings
 from providers import wechatpay_crypto as crypto
 from sim.wechatpay import SimKeys, WeChatPaySimulator, generate_test_keys
-from tests.conftest import Chat, Clock
+from tests.chat import Chat
+from tests.clock import Clock
 from tests.e2e.casework import auth, deliver, move, submitted_renewal
 
 NOTIFY = "/api/v1/payments/wechat/notify"

@@ -5,7 +5,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from storage import tables
-from tests.conftest import PNG
+from tests.chat import PNG
 from tests.e2e.casework import VALID_ID, auth, deliver, move, pay_fee, submitted_renewal
 
 async def test_queue_view_and_audit(client, chat_factory, tokens, settings) -> None:

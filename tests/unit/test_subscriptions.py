@@ -9,7 +9,7 @@ import pytest
 
 from bot.content import Content
 from bot.outbox.events import OutboxEvent
-from bot.ports import Case
+from bot.cases import Case
 from bot.subscriptions import (ConsentMissing, SendRejected, SendUnavailable, SubscribeChannel, TemplateData,
                                status_phrase, template_kind)
 

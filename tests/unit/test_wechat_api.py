@@ -11,6 +11,7 @@ import pytest
 from providers.wechat.api import WeChatApi
 from providers.wechat.errors import (InvalidCode, MediaTooLarge, NoSubscribeConsent, QuotaExceeded, RateLimited,
                                      WeChatApiError, WeChatUnavailable, WindowExpired)
+from providers.wechat.tokens import MemoryTokenCache
 from sim.wechat import WeChatSimulator
 
 SEND = "/cgi-bin/message/custom/send"
@@ -25,7 +26,8 @@ def sim() -> WeChatSimulator:
 @pytest.fixture
 async def api(sim: WeChatSimulator) -> AsyncIterator[WeChatApi]:
     async with sim.serve() as base, aiohttp.ClientSession() as session:
-        yield WeChatApi(session, sim.appid, sim.secret, api_base=base, timeout=1.0, retries=1, retry_delay=0.01)
+        yield WeChatApi(session, sim.appid, sim.secret, api_base=base, token_cache=MemoryTokenCache(), timeout=1.0,
+                        retries=1, retry_delay=0.01)
 
 
 async def test_code2session(sim: WeChatSimulator, api: WeChatApi) -> None:
@@ -49,7 +51,7 @@ async def test_expired_login_code() -> None:
     now = [1_800_000_000.0]
     sim = WeChatSimulator(clock=lambda: now[0], code_ttl=300)
     async with sim.serve() as base, aiohttp.ClientSession() as session:
-        api = WeChatApi(session, sim.appid, sim.secret, api_base=base)
+        api = WeChatApi(session, sim.appid, sim.secret, api_base=base, token_cache=MemoryTokenCache())
         code = sim.issue_code("oUser1")
         now[0] += 301
         with pytest.raises(InvalidCode):
@@ -111,7 +113,8 @@ async def test_network_drop_is_retried_once_and_counted(sim: WeChatSimulator, ap
 
 async def test_timeout_is_retried(sim: WeChatSimulator) -> None:
     async with sim.serve() as base, aiohttp.ClientSession() as session:
-        api = WeChatApi(session, sim.appid, sim.secret, api_base=base, timeout=0.2, retries=1, retry_delay=0)
+        api = WeChatApi(session, sim.appid, sim.secret, api_base=base, token_cache=MemoryTokenCache(), timeout=0.2,
+                        retries=1, retry_delay=0)
         sim.note_user_message("oUser1")
         sim.drop_next(SEND, after=0.4)
         await api.send_text("oUser1", "after a timeout")
@@ -129,7 +132,8 @@ async def test_network_failure_after_the_retries(sim: WeChatSimulator, api: WeCh
 
 async def test_unreachable_wechat() -> None:
     async with aiohttp.ClientSession() as session:
-        api = WeChatApi(session, "wx1", "s", api_base="http://127.0.0.1:9", retries=1, retry_delay=0)
+        api = WeChatApi(session, "wx1", "s", api_base="http://127.0.0.1:9", token_cache=MemoryTokenCache(), retries=1,
+                        retry_delay=0)
         with pytest.raises(WeChatUnavailable):
             await api.code2session("code")
         assert api.metrics()["code2session"]["retries"] == 1

@@ -14,6 +14,7 @@ from providers.wechat.api import WeChatApi
 from providers.wechat.callback import CallbackDecoder
 from providers.wechat.crypto import CallbackRejected
 from providers.wechat.messages import ImageMessage, IncomingMessage, SessionEnterEvent, TextMessage
+from providers.wechat.tokens import MemoryTokenCache
 from sim.wechat import WeChatSimulator
 
 Server = Callable[[web.Application], Awaitable[TestServer]]
@@ -149,7 +150,7 @@ async def test_a_pushed_message_opens_the_send_window(aiohttp_server: Server) ->
     url = str((await aiohttp_server(receiver(sim).app)).make_url("/wechat"))
     await sim.push(url, {"FromUserName": "oUser1", "MsgType": "text", "Content": "在吗"})
     async with sim.serve() as base, aiohttp.ClientSession() as session:
-        api = WeChatApi(session, sim.appid, sim.secret, api_base=base)
+        api = WeChatApi(session, sim.appid, sim.secret, api_base=base, token_cache=MemoryTokenCache())
         await api.send_text("oUser1", "在的，请问办理什么业务？")
     assert sim.sent[0]["touser"] == "oUser1"
 
@@ -159,7 +160,7 @@ async def test_sim_controls_over_http() -> None:
     async with sim.serve() as base, aiohttp.ClientSession() as session:
         async with session.post(f"{base}/sim/codes", json={"openid": "oUser9"}) as response:
             code = (await response.json())["code"]
-        api = WeChatApi(session, sim.appid, sim.secret, api_base=base)
+        api = WeChatApi(session, sim.appid, sim.secret, api_base=base, token_cache=MemoryTokenCache())
         assert (await api.code2session(code)).openid == "oUser9"
         async with session.post(f"{base}/sim/subscriptions", json={"openid": "oUser9", "template_id": "T1"}):
             pass

@@ -9,8 +9,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from sim.wechat import WeChatSimulator
 from tests.e2e.casework import completed_case, deliver, move, submitted_renewal
-from tests.e2e.miniprogram import (SUBSCRIBE_SEND, SessionChat, bearer, login, require_login, settings,  # noqa: F401
-                                   sim, sim_url)
+from tests.e2e.miniprogram.session import SUBSCRIBE_SEND, SessionChat, bearer, login
 
 OPENID = "oCitizen1"
 

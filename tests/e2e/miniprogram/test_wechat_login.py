@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from sim.wechat import WeChatSimulator
 from tests.e2e.casework import VALID_ID, submitted_renewal
-from tests.e2e.miniprogram import SessionChat, bearer, login, require_login, settings, sim, sim_url  # noqa: F401
+from tests.e2e.miniprogram.session import SessionChat, bearer, login
 
 LOGIN = "/api/v1/auth/wechat/login"
 

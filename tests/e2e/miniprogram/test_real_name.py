@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from tests.e2e.casework import VALID_ID, renewal_until_confirm
-from tests.e2e.miniprogram import DENIED_ID, require_login, settings, sim, sim_url  # noqa: F401
+from tests.e2e.miniprogram.session import DENIED_ID
 
 
 async def test_a_refused_identity_is_not_submitted_until_corrected(client, chat_factory, settings) -> None:

@@ -5,7 +5,6 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from tests.e2e.casework import completed_case
-from tests.e2e.miniprogram import require_login, settings, sim, sim_url  # noqa: F401
 
 SEC_CHECK = "/wxa/msg_sec_check"
 
