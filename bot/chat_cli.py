@@ -9,6 +9,8 @@ from typing import Any
 
 import aiohttp
 
+from bot.dialogue.commands import Command, Invocation
+
 
 def render(reply: dict[str, Any], options: list[str]) -> list[str]:
     """Text lines for one reply; tappable values are appended to `options` and shown numbered."""
@@ -52,7 +54,7 @@ async def chat(base_url: str, user: str) -> None:
     url = base_url.rstrip("/") + "/api/v1/chat/messages"
     options: list[str] = []
     async with aiohttp.ClientSession() as session:
-        line = "/hello"
+        line = Invocation(Command.hello).value
         while True:
             try:
                 body = await _send(session, url, user, line)

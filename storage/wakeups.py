@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from typing import Any
 
 from redis.asyncio import Redis, RedisCluster
@@ -98,6 +99,9 @@ class RedisWakeups(MemoryWakeups):
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
+_OUTBOX_INSERT = re.compile(r"\s*INSERT INTO outbox\b", re.IGNORECASE)  # the outbox table only, not outbox_*
+
+
 def on_outbox_commit(engine: AsyncEngine, wakeups: MemoryWakeups) -> None:
     """Call wakeups.notify() once a transaction that inserted into the outbox has committed and its connection
     went back to the pool (so the rows are visible to whoever is woken). Every store's outbox write is covered
@@ -106,7 +110,7 @@ def on_outbox_commit(engine: AsyncEngine, wakeups: MemoryWakeups) -> None:
 
     @event.listens_for(sync, "after_cursor_execute")
     def _written(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if statement.lstrip().upper().startswith("INSERT INTO OUTBOX"):
+        if _OUTBOX_INSERT.match(statement):
             conn.info[_WRITTEN] = True
 
     @event.listens_for(sync, "commit")
