@@ -7,9 +7,8 @@ factory each; app.py puts the routes on top of the `Services` returned here.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from pathlib import Path
 
 import aiohttp

@@ -3,23 +3,19 @@ real AES-GCM): wx.requestPayment parameters, notifications retried, replayed, fo
 amount, refunds on refusal, a lost notification settled by query, and the daily reconciliation."""
 from __future__ import annotations
 
-import socket
 import time
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestServer
 
 from app import PAYMENTS, build_app
-from bot.config import PaymentConfig, Settings, WeChatPaySettings
 from providers import wechatpay_crypto as crypto
 from sim.wechatpay import SimKeys, WeChatPaySimulator, generate_test_keys
-from tests.chat import Chat
 from tests.clock import Clock
-from tests.e2e.casework import auth, deliver, move, submitted_renewal
+from tests.e2e.casework import auth, deliver, move
+from tests.e2e.wechatpay import NOTIFY, fee_state, free_port, ordered, wechatpay_settings
 
-NOTIFY = "/api/v1/payments/wechat/notify"
 
 
 @pytest.fixture(scope="module")
@@ -38,23 +34,6 @@ def sim(keys: SimKeys) -> WeChatPaySimulator:
     return WeChatPaySimulator.from_keys(keys, time_scale=0.001)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wechatpay_settings(settings: Settings, keys: SimKeys, sim_url: str, tmp_path: Path, notify_port: int) -> Settings:
-    merchant, platform = tmp_path / "apiclient_key.pem", tmp_path / "pub_key.pem"
-    merchant.write_text(keys.merchant_private_key_pem)
-    platform.write_text(keys.platform_public_key_pem)
-    return settings.model_copy(update={"payments": PaymentConfig(provider="wechatpay", wechatpay=WeChatPaySettings(
-        base_url=sim_url, appid=keys.appid, mchid=keys.mchid, merchant_serial=keys.merchant_serial,
-        merchant_private_key_path=merchant, platform_public_key_path=platform,
-        platform_public_key_id=keys.platform_public_key_id, api_v3_key=keys.api_v3_key,
-        notify_url=f"http://127.0.0.1:{notify_port}{NOTIFY}"))})
-
-
 @pytest.fixture
 async def client(aiohttp_client, aiohttp_server, settings, content, clock, keys, sim, tmp_path):
     """Our app with WeChat Pay pointed at the simulator, listening where the simulator notifies."""
@@ -62,20 +41,6 @@ async def client(aiohttp_client, aiohttp_server, settings, content, clock, keys,
     port = free_port()
     app = build_app(wechatpay_settings(settings, keys, str(sim_server.make_url("")), tmp_path, port), content, clock)
     return await aiohttp_client(app, server_kwargs={"port": port})
-
-
-async def ordered(client, citizen: Chat, tokens) -> tuple[str, dict]:
-    """An accepted renewal and the payment reply the citizen gets for it."""
-    number = await submitted_renewal(citizen)
-    for to in ("pre_reviewed", "accepted"):
-        assert (await move(client, tokens["clerk"], number, to=to))[0] == 200
-    payment = next(r for r in await citizen.say("缴费") if r["type"] == "payment")
-    return number, payment
-
-
-async def fee_state(citizen: Chat, number: str) -> str:
-    case = await (await citizen.client.get(f"/api/v1/cases/{number}", params={"user": citizen.user})).json()
-    return case["fee"]["state"]
 
 
 async def payment_events(client, tokens, number: str) -> list[dict]:

@@ -17,10 +17,11 @@ from bot.config import Settings
 from bot.outbox.events import MAX_ATTEMPTS
 from sim.wechat import WeChatSimulator
 from sim.wechatpay import SimKeys, WeChatPaySimulator, generate_test_keys
-from tests.conftest import ROOT, Clock
+from tests.clock import Clock
+from tests.conftest import ROOT
 from tests.e2e.casework import auth, deliver, move
-from tests.e2e.miniprogram import TEMPLATES, SessionChat, bearer, login
-from tests.e2e.test_payments_wechatpay import fee_state, free_port, ordered, wechatpay_settings
+from tests.e2e.miniprogram.session import TEMPLATES, SessionChat, bearer, login
+from tests.e2e.wechatpay import fee_state, free_port, ordered, wechatpay_settings
 
 FAILURES = MAX_ATTEMPTS + 4  # refund requests the provider answers with 500 before it is back
 OPENID = "oOutage1"
