@@ -18,7 +18,7 @@ from bot.outbox.events import MAX_ATTEMPTS
 from sim.wechat import WeChatSimulator
 from sim.wechatpay import SimKeys, WeChatPaySimulator, generate_test_keys
 from tests.clock import Clock
-from tests.conftest import ROOT
+from tests.chat import ROOT
 from tests.e2e.casework import auth, deliver, move
 from tests.e2e.miniprogram.session import TEMPLATES, SessionChat, bearer, login
 from tests.e2e.wechatpay import fee_state, free_port, ordered, wechatpay_settings

@@ -16,7 +16,7 @@ from bot.dialogue.replies import (CardReply, ChoicesReply, FormStepReply, Materi
                                   TextReply, numbered_options)
 from bot.dialogue.topics import Topic
 from bot.ratings import RatingLevel
-from tests.conftest import ROOT
+from tests.chat import ROOT
 
 EXAMPLES = [Invocation(Command.pick, "GA0020000"), Invocation(Command.rate_level, RatingLevel.basic),
             Invocation(Command.ask, Topic.materials), Invocation(Command.edit, "phone"), Invocation(Command.edit),

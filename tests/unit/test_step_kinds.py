@@ -12,7 +12,7 @@ from bot.dialogue.field_steps import ChoiceStep, DateStep, FieldStep
 from bot.dialogue.material_steps import MaterialStep
 from bot.dialogue.script import ScriptBook
 from bot.uploads import Upload
-from tests.conftest import PNG, ROOT
+from tests.chat import PNG, ROOT
 from tests.engines import memory_engine
 
 INTERLEAVED = """item: GA0030000   # 居民身份证补领
