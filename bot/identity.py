@@ -17,6 +17,7 @@ from typing import Callable, Protocol
 from bot.catalog import Target
 from bot.dialogue.script import Plan
 from bot.dialogue.validation import id_number_problem
+from bot.workdays import china_date
 
 
 class IdentityVerifier(Protocol):
@@ -41,12 +42,13 @@ class SandboxIdentityVerifier:
     """No network: accepts a name with any GB 11643-valid 身份证号 except the configured deny list
     (setting `real_name_deny`), so tests and demos can see both outcomes."""
 
-    def __init__(self, deny: Iterable[str] = ()) -> None:
+    def __init__(self, deny: Iterable[str], clock: Callable[[], datetime]) -> None:
         self._deny = frozenset(number.strip().upper() for number in deny)
+        self._clock = clock
 
     async def verify(self, user: str, name: str, id_number: str) -> bool:
         number = id_number.strip().upper()
-        return bool(name.strip()) and id_number_problem(number) is None and number not in self._deny
+        return bool(name.strip()) and id_number_problem(number, china_date(self._clock())) is None and number not in self._deny
 
 
 class RememberingVerifier:

@@ -43,7 +43,7 @@ async def memory_engine(content: Callable[[], Content], tmp_path: Path,
     engine = Engine(content, sessions, cases, SqlProfiles(db, cipher, now), LocalBlobStore(tmp_path / "blobs", db, now),
                     SandboxLicences(set(licences)), EngineSettings(200_000, ("image/png",), "DLH"), now, SqlInbox(db),
                     Feedback(SqlRatings(db), cases, content, now, FeedbackSettings()), payments,
-                    identity=SandboxIdentityVerifier(), content_check=PermissiveContentCheck())
+                    identity=SandboxIdentityVerifier((), now), content_check=PermissiveContentCheck())
     try:
         yield engine, sessions
     finally:

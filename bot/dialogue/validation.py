@@ -24,15 +24,15 @@ class Invalid:
     params: dict[str, object] = field(default_factory=dict)
 
 
-def id_number_problem(value: str) -> str | None:
-    """GB 11643-1999 check of an 18-digit citizen ID number; None when valid, else a prompts key."""
+def id_number_problem(value: str, today: date) -> str | None:
+    """GB 11643-1999 check of an 18-digit citizen ID number (born by `today`); None when valid, else a prompts key."""
     if not re.fullmatch(r"\d{17}[\dX]", value):
         return "error_id_length"
     try:
         born = date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
     except ValueError:
         return "error_id_birth"
-    if born.year < 1900 or born > date.today():
+    if born.year < 1900 or born > today:
         return "error_id_birth"
     total = sum(int(d) * w for d, w in zip(value[:17], _ID_WEIGHTS))
     return None if _ID_CHECK[total % 11] == value[17] else "error_id_checksum"
@@ -61,7 +61,7 @@ def _name(spec: FieldSpec, text: str, today: date) -> str | Invalid:
 
 def _id_number(spec: FieldSpec, text: str, today: date) -> str | Invalid:
     text = text.replace(" ", "").upper()
-    problem = id_number_problem(text)
+    problem = id_number_problem(text, today)
     return Invalid(problem) if problem else text
 
 

@@ -42,7 +42,7 @@ async def test_withdrawn_item_resets_the_conversation(content, tmp_path: Path) -
                     LocalBlobStore(tmp_path / "b", db, utc_now), SandboxLicences(set()),
                     EngineSettings(1000, ("image/png",), "DLH"), now,
                     SqlInbox(db), Feedback(SqlRatings(db), cases, lambda: current["content"], now, FeedbackSettings()),
-                    payments, identity=SandboxIdentityVerifier(), content_check=PermissiveContentCheck())
+                    payments, identity=SandboxIdentityVerifier((), now), content_check=PermissiveContentCheck())
     await engine.handle("u", Inbound(text="身份证过期了"))
     await engine.handle("u", Inbound(text="/apply"))
     items = [i for code, i in content.catalog.items.items() if code != "GA0020000"]

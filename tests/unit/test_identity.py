@@ -24,7 +24,7 @@ def test_forms_asking_for_the_applicants_name_and_id_number_need_it(content: Con
 
 
 async def test_sandbox_accepts_valid_numbers_except_the_deny_list() -> None:
-    verifier = SandboxIdentityVerifier([OTHER_VALID_ID.lower()])
+    verifier = SandboxIdentityVerifier([OTHER_VALID_ID.lower()], lambda: NOW)
     assert await verifier.verify("u1", "张三", VALID_ID)
     assert await verifier.verify("u1", "张三", VALID_ID.lower())
     assert not await verifier.verify("u1", "张三", OTHER_VALID_ID)

@@ -1,7 +1,7 @@
 """Field validation a citizen meets: ID numbers (GB 11643), phones, dates, choices, masking."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from hypothesis import given, strategies as st
 
@@ -33,14 +33,20 @@ def test_every_correct_id_number_is_accepted(number: str) -> None:
 @given(ids, st.integers(0, 16), st.integers(1, 9))
 def test_one_wrong_digit_is_caught(number: str, position: int, delta: int) -> None:
     wrong = number[:position] + str((int(number[position]) + delta) % 10) + number[position + 1:]
-    assert id_number_problem(wrong) is not None
+    assert id_number_problem(wrong, TODAY) is not None
 
 
 def test_id_number_problems_are_named() -> None:
-    assert id_number_problem("12345") == "error_id_length"
-    assert id_number_problem(with_check("63280219991332001")) == "error_id_birth"
-    assert id_number_problem("11010519491231002X") is None
-    assert id_number_problem("110105194912310021") == "error_id_checksum"
+    assert id_number_problem("12345", TODAY) == "error_id_length"
+    assert id_number_problem(with_check("63280219991332001"), TODAY) == "error_id_birth"
+    assert id_number_problem("11010519491231002X", TODAY) is None
+    assert id_number_problem("110105194912310021", TODAY) == "error_id_checksum"
+
+
+def test_a_birth_date_after_today_is_refused_by_the_given_day() -> None:
+    born_today = with_check(f"632802{TODAY:%Y%m%d}001")
+    assert id_number_problem(born_today, TODAY) is None
+    assert id_number_problem(born_today, TODAY - timedelta(days=1)) == "error_id_birth"
 
 
 def test_phone_numbers() -> None:
