@@ -44,7 +44,7 @@ def api_routes(services: Services) -> list[Route]:
         *cases.routes(cases.CaseHandlers(s.stores.cases, s.stores.inbox, s.payments, s.clock, request_auth)),
         *staff.routes(staff.StaffHandlers(s.stores.outbox, s.review, s.stores.notices), guard),
         *feedback.routes(feedback.FeedbackHandlers(s.feedback), guard),
-        *payments.routes(payments.PaymentHandlers(s.payments, s.review, s.sandbox), guard),
+        *payments.routes(payments.PaymentHandlers(s.payments, s.review, s.sandbox, request_auth), guard),
         *pages.routes(pages.PageHandlers(s.stores.db)),
     ]
     if (w := s.wechat) is not None:

@@ -13,6 +13,7 @@ from bot.payments.sandbox import SandboxPay
 from bot.payments.service import Payments
 from bot.staff import Staff
 from bot.review import CaseReview
+from handlers.auth import USER_PARAM, RequestAuth
 from handlers.problems import dumps, problem
 from handlers.routes import Param, Route
 from handlers.staff_auth import StaffRoutes
@@ -25,8 +26,9 @@ _NOTIFY_REFUSED = {"401": {"description": "{code: FAIL, message} (WeChat Pay's f
 
 
 class PaymentHandlers:
-    def __init__(self, payments: Payments, review: CaseReview, sandbox: SandboxPay | None) -> None:
-        self._payments, self._review, self._sandbox = payments, review, sandbox
+    def __init__(self, payments: Payments, review: CaseReview, sandbox: SandboxPay | None,
+                 auth: RequestAuth) -> None:
+        self._payments, self._review, self._sandbox, self._auth = payments, review, sandbox, auth
 
     @property
     def has_sandbox(self) -> bool:
@@ -41,9 +43,15 @@ class PaymentHandlers:
         return web.Response(status=204)
 
     async def sandbox_confirm(self, request: web.Request) -> web.Response:
-        """Sandbox only: the payer pays the order; the notification arrives a moment later."""
+        """Sandbox only: the payer pays their own order; the notification arrives a moment later. Order numbers
+        are guessable (case number + P01), so someone else's order answers 404, exactly like a missing one."""
         assert self._sandbox is not None  # the route exists only with the sandbox provider
-        if not self._sandbox.confirm(request.match_info["out_trade_no"]):
+        out_trade_no = request.match_info["out_trade_no"]
+        user = await self._auth.user(request, request.query.get("user"))
+        order = await self._payments.order(out_trade_no)
+        if user is None or order is None or order.user != user:
+            return problem(404, "Not found", "没有找到这笔订单。")
+        if not self._sandbox.confirm(out_trade_no):
             return problem(409, "Conflict", "这笔订单不能支付（已支付、已关闭或已过期）。")
         return web.json_response({"paid": True})
 
@@ -83,6 +91,7 @@ def routes(payments: PaymentHandlers, guard: StaffRoutes) -> list[Route]:
     ]
     if payments.has_sandbox:
         table.append(Route("POST", "/api/v1/payments/sandbox/{out_trade_no}/confirm", payments.sandbox_confirm,
-                           "Sandbox provider only: the payer pays (stands in for wx.requestPayment)",
-                           ok=(200, "paid; the notification follows"), problems=(409,)))
+                           "Sandbox provider only: the payer pays their own order (stands in for "
+                           "wx.requestPayment); someone else's order answers 404", params=(USER_PARAM,),
+                           ok=(200, "paid; the notification follows"), problems=(401, 404, 409)))
     return table

@@ -120,6 +120,9 @@ class Payments:
     async def orders(self, number: str) -> list[Payment]:
         return await self._store.for_case(number)
 
+    async def order(self, out_trade_no: str) -> Payment | None:
+        return await self._store.get(out_trade_no)
+
     async def on_notification(self, notification: Notification) -> None:
         """Act on a verified notification; repeating it changes nothing."""
         if notification.order is not None and notification.order.trade_state is TradeState.SUCCESS:

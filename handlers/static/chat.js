@@ -381,7 +381,8 @@
     pay.addEventListener("click", function () {
       if (pay.disabled) return;
       pay.disabled = true;
-      fetch("/api/v1/payments/sandbox/" + encodeURIComponent(reply.out_trade_no) + "/confirm", {method: "POST"})
+      fetch("/api/v1/payments/sandbox/" + encodeURIComponent(reply.out_trade_no) + "/confirm?user=" +
+            encodeURIComponent(state.user), {method: "POST"})
         .then(function (response) {
           addBotText(response.ok ? "支付成功，到账后会通知您。" : "这笔订单不能支付了，请重新回复“缴费”。", !response.ok);
         })

@@ -63,7 +63,8 @@ async def pay_fee(chat, number: str) -> dict:
     """The citizen asks to pay, pays in the sandbox, and the asynchronous notification is recorded."""
     replies = await chat.say("缴费")
     payment = next(r for r in replies if r["type"] == "payment" and r["case_number"] == number)
-    confirmed = await chat.client.post(f"/api/v1/payments/sandbox/{payment['out_trade_no']}/confirm")
+    confirmed = await chat.client.post(f"/api/v1/payments/sandbox/{payment['out_trade_no']}/confirm",
+                                        params={"user": chat.user})
     assert confirmed.status == 200, await confirmed.text()
     async def fee() -> dict:
         case = await (await chat.client.get(f"/api/v1/cases/{number}", params={"user": chat.user})).json()

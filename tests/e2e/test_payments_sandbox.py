@@ -38,7 +38,7 @@ async def test_fee_is_asked_at_acceptance_and_paid_in_the_chat(client, chat_fact
     payment = await pay_fee(citizen, number)
     assert payment["amount"] == "20.00" and payment["provider"] == "sandbox"
     assert payment["request"]["out_trade_no"] == payment["out_trade_no"] == f"{number}P01"
-    again = await client.post(f"/api/v1/payments/sandbox/{payment['out_trade_no']}/confirm")
+    again = await client.post(f"/api/v1/payments/sandbox/{payment['out_trade_no']}/confirm", params={"user": "p1"})
     assert again.status == 409  # paying twice is refused
     await citizen.say("缴费")
     assert "没有需要缴纳" in citizen.text()
@@ -89,7 +89,7 @@ async def test_withdrawn_before_paying_closes_the_order(client, chat_factory, to
     await citizen.tap("居民身份证换领")
     await citizen.tap("确定撤回")
     await deliver(client)
-    late = await client.post(f"/api/v1/payments/sandbox/{payment['out_trade_no']}/confirm")
+    late = await client.post(f"/api/v1/payments/sandbox/{payment['out_trade_no']}/confirm", params={"user": "p4"})
     assert late.status == 409  # the order was closed: the payer can no longer pay it
     orders = await (await client.get(f"/api/v1/staff/cases/{number}/payments",
                                      headers=auth(tokens["clerk"]))).json()
