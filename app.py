@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import sys
 from collections.abc import AsyncIterator
 from functools import partial
 
@@ -12,7 +13,7 @@ from aiohttp import web
 
 from bootstrap import Services, bootstrap, load_settings
 from bot.clock import Clock, utc_now
-from bot.config import Settings
+from bot.config import Settings, production_problems
 from bot.content import Content
 from bot.customer_service import CustomerService
 from bot.feedback import Feedback
@@ -88,8 +89,15 @@ def build_app(settings: Settings, content: Content | None, clock: Clock) -> web.
     return app
 
 
+def refuse_unsafe_production(settings: Settings) -> None:
+    """Exit (status 1, each offending setting named on stderr) when a production profile has development settings."""
+    if problems := production_problems(settings):
+        sys.exit("refusing to start with environment: production:\n" + "\n".join(f"  - {p}" for p in problems))
+
+
 def main() -> None:
     settings = load_settings()
+    refuse_unsafe_production(settings)
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     jieba.setLogLevel(logging.WARNING)
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import ipaddress
 from pathlib import Path
 from typing import Any, Literal
 
@@ -117,6 +118,8 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="ZWB_", env_nested_delimiter="__", extra="forbid")
 
+    environment: Literal["development", "production"] = Field(
+        default="development", description="production: the app refuses to start with development settings")
     host: str = "127.0.0.1"
     port: int = 8080
     database_url: str = "sqlite+aiosqlite:///var/zhengwu.db"
@@ -206,3 +209,35 @@ class Settings(BaseSettings):
                 return (init_settings, env_settings, _YamlSource(settings_cls, data))
 
         return cls.model_validate(_Loaded(**overrides).model_dump())
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def production_problems(settings: Settings) -> list[str]:
+    """Each development setting that a production profile must not run with, named; empty outside production.
+    Identity verification has only the sandbox so far, so a production start is refused until a real 实名核验
+    provider is wired."""
+    if settings.environment != "production":
+        return []
+    problems = []
+    if settings.payments.provider == "sandbox":
+        problems.append("payments.provider is sandbox (no money moves; anyone may stand in for the payer)")
+    problems.append("identity verification is the sandbox (bot/identity.py SandboxIdentityVerifier): no real "
+                    "实名核验 provider is configured")
+    if not settings.require_login:
+        problems.append("require_login is false (citizen APIs trust any claimed user)")
+    if not settings.wechat_safe_mode_only:
+        problems.append("wechat_safe_mode_only is false (plain, unencrypted WeChat callbacks are accepted)")
+    for key in ("field_key", "search_key", "session_token_key"):
+        if not getattr(settings, key):
+            problems.append(f"{key} is empty (a development key would be generated into var/)")
+    if not settings.require_login and not _loopback(settings.host):
+        problems.append(f"host {settings.host} is not loopback while require_login is false")
+    return problems
