@@ -264,7 +264,7 @@ def bootstrap(settings: Settings, *, content: Content | None, clock: Clock) -> S
                         logging.getLogger("zhengwu.payments"))
     if sandbox is not None:
         sandbox.attach(payments.on_notification)
-    feedback = Feedback(stores.ratings, stores.cases, holder, clock, FeedbackSettings())
+    feedback = Feedback(stores.ratings, stores.cases, holder, clock, FeedbackSettings(), stores.audit)
     logins = Sessions(SessionTokens(secret_key(settings.session_token_key, VAR / "session.key"),
                                     timedelta(hours=settings.session_token_hours), clock), stores.revocations)
     content_check: ContentCheck = (WeChatContentCheck(wechat, logging.getLogger("zhengwu.content_check"))

@@ -1,5 +1,5 @@
 """What a staff-facing service refuses, as exceptions mapped once to HTTP statuses (handlers/problems.py):
-NotFound 404, Forbidden 403, Conflict 409. Each subclass names its Chinese `detail`, the text a client shows;
+NotFound 404, Forbidden 403, Conflict 409, Invalid 422. Each subclass names its Chinese `detail`, the text a client shows;
 the optional `reason` says why, in English, and is passed on to the client as is."""
 from __future__ import annotations
 
@@ -30,3 +30,9 @@ class Conflict(DomainError):
     """The thing's current state does not allow this."""
 
     detail = "当前状态不允许这个操作。"
+
+
+class Invalid(DomainError):
+    """The request names something the thing does not have (e.g. a material the case does not include)."""
+
+    detail = "请求内容不对。"

@@ -12,14 +12,16 @@ from bot.content import Content
 from bot.errors import Forbidden, NotFound
 from bot.lifecycle import Role
 from bot.cases import Case
-from bot.ports import CaseRepository
+from bot.ports import AuditLog, CaseRepository
+from bot.refusals import audit_refusals
+from bot.scope import part_of
 from bot.staff import Staff, StaffNotice
 from bot.ratings import RATEABLE, Rating, RatingLevel, RatingStore, Rectification, TicketStep
 from bot.workdays import china_date
 
 
 class TicketNotFound(NotFound):
-    """No such rectification ticket in the staff member's department."""
+    """No such rectification ticket in the staff member's department, or its case lies outside their scope."""
 
     detail = "没有找到这个整改单。"
 
@@ -34,8 +36,8 @@ class FeedbackSettings:
 
 class Feedback:
     def __init__(self, ratings: RatingStore, cases: CaseRepository, content: Callable[[], Content],
-                 clock: Callable[[], datetime], settings: FeedbackSettings) -> None:
-        self._ratings, self._cases, self._content = ratings, cases, content
+                 clock: Callable[[], datetime], settings: FeedbackSettings, audit: AuditLog) -> None:
+        self._ratings, self._cases, self._content, self._audit = ratings, cases, content, audit
         self._clock, self._settings = clock, settings
 
     async def rateable(self, user: str) -> list[Case]:
@@ -92,11 +94,11 @@ class Feedback:
         return missed
 
     async def tickets(self, staff: Staff, escalated_only: bool = False) -> list[tuple[Rectification, bool]]:
-        """Tickets of the staff member's department with an overdue flag (supervisors see the same, to chase);
-        only the escalated ones if asked."""
+        """Tickets of the staff member's department whose case is in their scope (level), with an overdue flag
+        (supervisors see the same, to chase); only the escalated ones if asked."""
         today = china_date(self._clock())
         return [(t, bool(self._missed(t, today))) for t in await self._ratings.tickets([staff.department])
-                if t.escalated or not escalated_only]
+                if (t.escalated or not escalated_only) and await self._in_scope(staff, t)]
 
     async def escalate_overdue(self) -> int:
         """Escalate every missed callback or rectification deadline to the department's supervisors as a staff
@@ -120,27 +122,30 @@ class Feedback:
     async def supervise(self, staff: Staff, ticket_id: int, note: str) -> Rectification:
         """A supervisor's 督办 note on a ticket of their department (the latest note is kept). Raises Forbidden,
         TicketNotFound."""
-        if staff.role is not Role.supervisor:
-            raise Forbidden("督办 notes are written by supervisors")
-        ticket = await self._department_ticket(staff, ticket_id)
+        async with audit_refusals(self._audit, staff, "rectification_supervision", None, ticket=ticket_id):
+            if staff.role is not Role.supervisor:
+                raise Forbidden("督办 notes are written by supervisors")
+            ticket = await self._department_ticket(staff, ticket_id)
         noted = ticket.model_copy(update={"supervision_note": note, "supervised_at": self._clock()})
         await self._ratings.update_ticket(noted, None)
+        await self._audit.record(staff, "rectification_supervision", ticket.case_number, {"ticket": ticket_id})
         return noted
 
     async def call_back(self, staff: Staff, ticket_id: int, note: str) -> Rectification:
         """Record the 回访 of an open ticket (a ticket past that step is returned unchanged). Raises Forbidden,
-        TicketNotFound."""
-        ticket = await self._own_ticket(staff, ticket_id)
+        TicketNotFound. Audited, refusals too."""
+        ticket = await self._own_ticket(staff, ticket_id, "rectification_callback")
         if ticket.status != "open":
             return ticket
         updated = ticket.model_copy(update={"status": "called_back", "callback_note": note})
         await self._ratings.update_ticket(updated, None)
+        await self._audit.record(staff, "rectification_callback", ticket.case_number, {"ticket": ticket_id})
         return updated
 
     async def close(self, staff: Staff, ticket_id: int, result: str) -> Rectification:
         """Close with a written result, pushed to the citizen (outbox) who can then say if it is resolved (a closed
-        ticket is returned unchanged). Raises Forbidden, TicketNotFound."""
-        ticket = await self._own_ticket(staff, ticket_id)
+        ticket is returned unchanged). Raises Forbidden, TicketNotFound. Audited, refusals too."""
+        ticket = await self._own_ticket(staff, ticket_id, "rectification_close")
         if ticket.status == "closed":
             return ticket
         closed = ticket.model_copy(update={"status": "closed", "result": result, "closed_at": self._clock()})
@@ -148,6 +153,7 @@ class Feedback:
         await self._ratings.update_ticket(closed, {"type": "rectification.closed", "number": ticket.case_number,
                                                    "user": case.user if case else "", "result": result,
                                                    "ticket": ticket.id})
+        await self._audit.record(staff, "rectification_close", ticket.case_number, {"ticket": ticket_id})
         return closed
 
     async def awaiting_answer(self, user: str) -> list[Rectification]:
@@ -160,16 +166,24 @@ class Feedback:
         await self._ratings.update_ticket(ticket.model_copy(update={"citizen_resolved": resolved}), None)
         return True
 
-    async def _own_ticket(self, staff: Staff, ticket_id: int) -> Rectification:
-        if staff.role is Role.supervisor:
-            raise Forbidden("supervisors follow tickets up; the department's staff handle them")
-        return await self._department_ticket(staff, ticket_id)
+    async def _own_ticket(self, staff: Staff, ticket_id: int, attempt: str) -> Rectification:
+        async with audit_refusals(self._audit, staff, attempt, None, ticket=ticket_id):
+            if staff.role is Role.supervisor:
+                raise Forbidden("supervisors follow tickets up; the department's staff handle them")
+            return await self._department_ticket(staff, ticket_id)
 
     async def _department_ticket(self, staff: Staff, ticket_id: int) -> Rectification:
         ticket = await self._ratings.ticket(ticket_id)
-        if ticket is None or ticket.department != staff.department:
+        if ticket is None or not await self._in_scope(staff, ticket):
             raise TicketNotFound()
         return ticket
+
+    async def _in_scope(self, staff: Staff, ticket: Rectification) -> bool:
+        """A ticket follows its case: the staff member's department, and the case within their level."""
+        if ticket.department != staff.department:
+            return False
+        case = await self._cases.get(ticket.case_number)
+        return case is not None and part_of(self._content().catalog, staff, case.target) is not None
 
     async def statistics(self) -> dict[str, object]:
         """Satisfaction and bad-rating rates per department and item, rectification on-time rate, 网上可办率."""

@@ -5,13 +5,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Awaitable, Callable, Literal
 
-from bot.catalog import Catalog
-from bot.errors import Conflict, Forbidden, NotFound
+from bot.errors import Conflict, Forbidden, Invalid, NotFound
 from bot.content import Content
 from bot.payments.orders import case_fee_fen
 from bot.lifecycle import OPEN, CaseStatus, IllegalTransition, Role, check_staff_move
 from bot.cases import Case, CaseEvent, CaseMaterial, PledgeVerification, StaleCase
 from bot.ports import AuditLog, CaseRepository
+from bot.refusals import audit_refusals
+from bot.scope import Part, part_of, scope_targets
 from bot.staff import Staff
 from bot.privacy import mask_fields
 from bot.workdays import china_date
@@ -52,6 +53,18 @@ class NotDeferred(Conflict):
     detail = "这份材料不是容缺待补交的材料。"
 
 
+class UnknownMaterials(Invalid):
+    """A return for correction names a material the case does not have."""
+
+    detail = "办件没有这份材料。"
+
+
+class NotYourPart(Forbidden):
+    """On a 一件事 bundle a department acts on its own items' part only; the lead department moves the case."""
+
+    detail = "这部分不属于您部门办理。"
+
+
 class CaseChanged(Conflict):
     """The case's status moved while the staff member was acting on it."""
 
@@ -81,33 +94,48 @@ class CaseReview:
         self._cases, self._audit, self._content, self._settled = cases, audit, content, settled
         self._clock, self._pre_review_days = clock, pre_review_days
 
-    def _targets(self, catalog: Catalog, staff: Staff) -> list[str]:
-        """Items and bundles with at least one item of the staff member's department and level."""
-        return [t.key for t in catalog.targets()
-                if any(i.department == staff.department and i.level == staff.level for i in t.items)]
-
     async def queue(self, staff: Staff, statuses: list[CaseStatus] | None = None) -> list[tuple[Case, Deadlines]]:
         wanted = [s.value for s in (statuses or sorted(OPEN, key=lambda s: s.value))]
-        cases = await self._cases.list_for_targets(self._targets(self._content().catalog, staff), wanted)
+        cases = await self._cases.list_for_targets(scope_targets(self._content().catalog, staff), wanted)
         await self._audit.record(staff, "list", None, {"statuses": wanted, "count": len(cases)})
         return [(case, self.deadlines(case)) for case in cases]
 
     async def view(self, staff: Staff, number: str) -> Case:
-        """The case with personal data masked unless the role needs it; CaseNotFound outside the staff's scope."""
-        case = await self._in_scope(staff, number)
-        await self._audit.record(staff, "view", number, {"full_personal_data": staff.role is Role.clerk})
-        return case if staff.role is Role.clerk else case.model_copy(update={"fields": mask_fields(case.fields)})
+        """The case with personal data masked unless the role needs it; CaseNotFound outside the staff's scope.
+        On a bundle, a department other than the lead one sees its own items' materials, personal data masked."""
+        async with audit_refusals(self._audit, staff, "view", number):
+            case, part = await self._in_scope(staff, number)
+        await self._audit.record(staff, "view", number, {"full_personal_data": self._full_view(staff, part)})
+        return self._shown(staff, part, case)
+
+    @staticmethod
+    def _full_view(staff: Staff, part: Part) -> bool:
+        """Personal data in full only for the clerks who accept the whole case (they check the identity)."""
+        return staff.role is Role.clerk and part.whole
+
+    def _shown(self, staff: Staff, part: Part, case: Case) -> Case:
+        """What the staff member sees of the case: personal data masked unless the view is full; outside the lead
+        department of a bundle, only the materials of their own items."""
+        shown = case if self._full_view(staff, part) else case.model_copy(update={"fields": mask_fields(case.fields)})
+        if part.whole:
+            return shown
+        return shown.model_copy(update={"materials": [m for m in case.materials if m.key in part.material_keys]})
 
     async def move(self, staff: Staff, number: str, target: CaseStatus, reason: str | None,
                    material_reasons: dict[str, str]) -> Case:
         """Apply a lifecycle move. Raises CaseNotFound outside scope, Forbidden for the role, IllegalTransition
-        (a Conflict) when the case's state does not allow it or changed meanwhile."""
-        case = await self._in_scope(staff, number)
-        current, false = CaseStatus(case.status), false_pledges(case)
-        if false and target is CaseStatus.refused and not (reason and reason.strip()):
-            reason = self._content().prompts.pledge_refusal_reason.format(materials="、".join(m.name for m in false))
-        check_staff_move(current, target, staff.role, reason, false_pledge=bool(false))
-        self._check_materials(case, target, material_reasons)
+        (a Conflict) when the case's state does not allow it or changed meanwhile, UnknownMaterials (422) for a
+        material the case does not have. On a bundle a department other than the lead one may only return its
+        own materials for correction (NotYourPart otherwise)."""
+        async with audit_refusals(self._audit, staff, "transition", number, to=target.value):
+            case, part = await self._in_scope(staff, number)
+            current, false = CaseStatus(case.status), false_pledges(case)
+            if false and target is CaseStatus.refused and not (reason and reason.strip()):
+                reason = self._content().prompts.pledge_refusal_reason.format(
+                    materials="、".join(m.name for m in false))
+            check_staff_move(current, target, staff.role, reason, false_pledge=bool(false))
+            self._check_materials(case, target, material_reasons)
+            self._check_part(part, target, material_reasons)
         if target is CaseStatus.completed:
             await self._check_completion(case)
         detail = self._move_detail(case, target, material_reasons)
@@ -118,7 +146,7 @@ class CaseReview:
         except StaleCase as exc:
             raise IllegalTransition(str(exc) or "state changed") from exc
         await self._audit.record(staff, "transition", number, {"from": current.value, "to": target.value})
-        return moved
+        return self._shown(staff, part, moved)
 
     @staticmethod
     def _check_materials(case: Case, target: CaseStatus, material_reasons: dict[str, str]) -> None:
@@ -127,7 +155,17 @@ class CaseReview:
             raise IllegalTransition("returning for correction names the materials to fix")
         unknown = set(material_reasons) - {m.key for m in case.materials}
         if unknown:
-            raise IllegalTransition(f"unknown materials {sorted(unknown)}")
+            raise UnknownMaterials(f"unknown materials {sorted(unknown)}")
+
+    @staticmethod
+    def _check_part(part: Part, target: CaseStatus, material_reasons: dict[str, str]) -> None:
+        """Outside the lead department, a bundle is only returned, and only for the department's own materials."""
+        if part.whole:
+            return
+        if target is not CaseStatus.returned:
+            raise NotYourPart(f"the lead department moves a bundle to {target.value}")
+        if others := sorted(set(material_reasons) - part.material_keys):
+            raise NotYourPart(f"materials of other departments {others}")
 
     async def _check_completion(self, case: Case) -> None:
         """A case is completed only with every 容缺 material handed in and its fee paid."""
@@ -150,9 +188,10 @@ class CaseReview:
     async def deliver(self, staff: Staff, number: str, method: str, tracking: str | None) -> None:
         """A clerk records how the result reached the citizen (窗口领取 / 邮寄 / 电子证照); the citizen is told
         through the outbox. Raises CaseNotFound outside scope, Forbidden, NotCompleted."""
-        await self._in_scope(staff, number)
-        if staff.role is not Role.clerk:
-            raise Forbidden("only a window clerk records the delivery of results")
+        async with audit_refusals(self._audit, staff, "delivery", number):
+            await self._in_scope(staff, number)
+            if staff.role is not Role.clerk:
+                raise Forbidden("only a window clerk records the delivery of results")
         detail: dict[str, object] = {"delivery": method, "tracking": tracking}
         event = CaseEvent(at=self._clock(), actor=f"staff:{staff.id}", from_status=CaseStatus.completed.value,
                           to_status=CaseStatus.completed.value, reason=None, detail=detail)
@@ -167,10 +206,12 @@ class CaseReview:
 
     async def receive(self, staff: Staff, number: str, key: str) -> None:
         """A clerk records that a 容缺 material was handed in. Raises CaseNotFound outside scope, Forbidden,
-        NotDeferred."""
-        await self._in_scope(staff, number)
-        if staff.role is not Role.clerk:
-            raise Forbidden("only a window clerk receives materials")
+        NotDeferred; NotYourPart for another department's material of a bundle."""
+        async with audit_refusals(self._audit, staff, "receive_material", number, material=key):
+            _, part = await self._in_scope(staff, number)
+            if staff.role is not Role.clerk:
+                raise Forbidden("only a window clerk receives materials")
+            self._check_own_material(part, key)
         received = await self._cases.receive_material(number, key)
         await self._audit.record(staff, "receive_material", number, {"material": key, "received": received})
         if not received:
@@ -180,10 +221,12 @@ class CaseReview:
                             note: str) -> PledgeVerification:
         """A clerk or approver records the verification (核查) of a 告知承诺, in any status of the case: a case
         event with an outbox message for the citizen, audited. Raises CaseNotFound outside scope, Forbidden,
-        NotAPledge, CaseChanged (the status moved meanwhile)."""
-        case = await self._in_scope(staff, number)
-        if staff.role not in (Role.clerk, Role.approver):
-            raise Forbidden("pledges are verified by the department's clerks and approvers")
+        NotAPledge, CaseChanged (the status moved meanwhile); NotYourPart for another department's pledge."""
+        async with audit_refusals(self._audit, staff, "verify_pledge", number, material=key):
+            case, part = await self._in_scope(staff, number)
+            if staff.role not in (Role.clerk, Role.approver):
+                raise Forbidden("pledges are verified by the department's clerks and approvers")
+            self._check_own_material(part, key)
         material = next((m for m in case.materials if m.key == key and m.entry and m.entry.kind == PLEDGE), None)
         if material is None:
             raise NotAPledge(f"material {key} was not pledged")
@@ -213,9 +256,16 @@ class CaseReview:
                          provisional=case.provisional_date or due.provisional,
                          overdue=open_case and today > limit, due_soon=open_case and today <= limit <= next_workday)
 
-    async def _in_scope(self, staff: Staff, number: str) -> Case:
-        """The case, if it lies in the staff member's department and level; CaseNotFound otherwise."""
+    @staticmethod
+    def _check_own_material(part: Part, key: str) -> None:
+        if not part.whole and key not in part.material_keys:
+            raise NotYourPart(f"material {key} belongs to another department's part")
+
+    async def _in_scope(self, staff: Staff, number: str) -> tuple[Case, Part]:
+        """The case and the staff member's part of it, if it lies in their department and level; CaseNotFound
+        otherwise."""
         case = await self._cases.get(number)
-        if case is None or case.target not in self._targets(self._content().catalog, staff):
+        part = part_of(self._content().catalog, staff, case.target) if case else None
+        if case is None or part is None:
             raise CaseNotFound()
-        return case
+        return case, part

@@ -9,7 +9,7 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 from pydantic import ValidationError
 
-from bot.errors import Conflict, DomainError, Forbidden, NotFound
+from bot.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -31,11 +31,13 @@ def validation_problem(exc: ValidationError) -> web.Response:
 
 
 _DOMAIN_STATUS: tuple[tuple[type[DomainError], int, str], ...] = (
-    (NotFound, 404, "Not found"), (Forbidden, 403, "Forbidden"), (Conflict, 409, "Conflict"))
+    (NotFound, 404, "Not found"), (Forbidden, 403, "Forbidden"), (Conflict, 409, "Conflict"),
+    (Invalid, 422, "Invalid request"))
 
 
 def domain_problem(exc: DomainError) -> web.Response:
-    """The one mapping of domain refusals to problem details: NotFound 404, Forbidden 403, Conflict 409."""
+    """The one mapping of domain refusals to problem details: NotFound 404, Forbidden 403, Conflict 409,
+    Invalid 422."""
     status, title = next(((s, t) for kind, s, t in _DOMAIN_STATUS if isinstance(exc, kind)), (409, "Conflict"))
     extra = {"reason": exc.reason} if exc.reason is not None else {}
     return problem(status, title, exc.detail, **extra)

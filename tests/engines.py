@@ -25,6 +25,7 @@ from storage.migrate import upgrade
 from storage.outbox import SqlInbox
 from storage.payments import SqlPayments
 from storage.ratings import SqlRatings
+from storage.staff import SqlAudit
 from storage.sessions import MemorySessionStore
 from storage.sql import SqlCases, SqlProfiles
 
@@ -42,7 +43,7 @@ async def memory_engine(content: Callable[[], Content], tmp_path: Path,
     payments = Payments(SandboxPay(now, log), SqlPayments(db), cases, content, now, PaymentSettings(), log)
     engine = Engine(content, sessions, cases, SqlProfiles(db, cipher, now), LocalBlobStore(tmp_path / "blobs", db, now),
                     SandboxLicences(set(licences)), EngineSettings(200_000, ("image/png",), "DLH"), now, SqlInbox(db),
-                    Feedback(SqlRatings(db), cases, content, now, FeedbackSettings()), payments,
+                    Feedback(SqlRatings(db), cases, content, now, FeedbackSettings(), SqlAudit(db, now)), payments,
                     identity=SandboxIdentityVerifier((), now), content_check=PermissiveContentCheck())
     try:
         yield engine, sessions

@@ -88,3 +88,32 @@ async def deliver(client) -> None:
     """Every progress message due now, delivered (including those the app's own dispatcher, woken by the
     outbox write, is delivering at the same moment)."""
     await client.app[DISPATCHER].drain()
+
+
+NEWBORN = {"applicant_name": "王芳", "id_number": VALID_ID, "phone": "13800138000", "child_name": "王小宝",
+           "child_birth_date": "2026-11-20", "child_gender": "女", "birth_hospital": "海西州人民医院"}
+
+
+async def submitted_newborn(chat) -> str:
+    """新生儿出生一件事 (卫健委 leads; 公安局's 出生登记 among its items) submitted; returns the case number."""
+    await chat.say("新生儿出生一件事")
+    await chat.tap("我要办理")
+    while chat.last()["type"] in ("form_step", "material_step"):
+        step = chat.last()
+        if step["type"] == "form_step":
+            await chat.say(NEWBORN[step["key"]])
+        elif not step["required"]:
+            await chat.tap("跳过")
+        else:
+            await chat.upload(PNG)
+    await chat.tap("确认提交")
+    return re.search(r"DLH\d{14}", chat.text()).group(0)
+
+
+async def bad_rating(citizen) -> None:
+    """The citizen rates their finished case 非常不满意, which opens a rectification ticket."""
+    await citizen.say("评价")
+    await citizen.tap("非常不满意")
+    await citizen.tap("选好了")
+    await citizen.say("跑了三趟才办好")
+    assert "回访并整改" in citizen.text()

@@ -24,6 +24,7 @@ from storage.migrate import upgrade
 from storage.outbox import SqlInbox
 from storage.payments import SqlPayments
 from storage.ratings import SqlRatings
+from storage.staff import SqlAudit
 from storage.sessions import MemorySessionStore
 from storage.sql import SqlCases, SqlProfiles
 
@@ -41,7 +42,8 @@ async def test_withdrawn_item_resets_the_conversation(content, tmp_path: Path) -
     engine = Engine(lambda: current["content"], sessions, cases, SqlProfiles(db, cipher, utc_now),
                     LocalBlobStore(tmp_path / "b", db, utc_now), SandboxLicences(set()),
                     EngineSettings(1000, ("image/png",), "DLH"), now,
-                    SqlInbox(db), Feedback(SqlRatings(db), cases, lambda: current["content"], now, FeedbackSettings()),
+                    SqlInbox(db), Feedback(SqlRatings(db), cases, lambda: current["content"], now, FeedbackSettings(),
+                                            SqlAudit(db, now)),
                     payments, identity=SandboxIdentityVerifier((), now), content_check=PermissiveContentCheck())
     await engine.handle("u", Inbound(text="身份证过期了"))
     await engine.handle("u", Inbound(text="/apply"))
