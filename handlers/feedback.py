@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field, ValidationError
 from bot.feedback import Feedback, TicketNotFound
 from bot.staff import Staff
 from bot.ratings import Rectification
-from handlers.problems import dumps, validation_problem
+from handlers.problems import dumps, query_flag, validation_problem
 from handlers.routes import Param, Route
 from handlers.staff_auth import StaffRoutes
 
@@ -18,7 +18,10 @@ TicketAction = Callable[[Staff, int, str], Awaitable[Rectification]]
 
 
 class NoteRequest(BaseModel):
-    text: str = Field(min_length=1, max_length=1000)
+    """The written note of a rectification step: the callback, the result, or a supervisor's 督办 note."""
+
+    text: str = Field(min_length=1, max_length=1000, description="shown to the citizen when a ticket is closed",
+                      examples=["已电话回访，群众反映排队时间长；已增开一个窗口"])
 
 
 def _ticket_view(ticket: Rectification, overdue: bool | None = None) -> dict[str, object]:
@@ -35,7 +38,7 @@ class FeedbackHandlers:
 
     async def tickets(self, request: web.Request, staff: Staff) -> web.Response:
         """The department's tickets; `escalated=true` keeps those escalated to the supervisors (督办)."""
-        rows = await self._feedback.tickets(staff, escalated_only=request.query.get("escalated") == "true")
+        rows = await self._feedback.tickets(staff, escalated_only=query_flag(request, "escalated"))
         return web.json_response({"rectifications": [_ticket_view(t, late) for t, late in rows]}, dumps=dumps)
 
     async def call_back(self, request: web.Request, staff: Staff) -> web.Response:
@@ -71,7 +74,7 @@ def routes(feedback: FeedbackHandlers, guard: StaffRoutes) -> list[Route]:
                     "差评整改 tickets of the staff member's department, with overdue and escalated (督办) flags",
                     params=(Param("escalated", "boolean",
                                   description="only tickets with a missed deadline escalated to the supervisors"),),
-                    ok=(200, "{rectifications: [...]}")),
+                    ok=(200, "{rectifications: [...]}"), problems=(422,)),
         guard.route("POST", tickets + "/{id}/callback", feedback.call_back, "Record the callback (回访) to the citizen",
                     params=ticket, request=NoteRequest, ok=(200, "ticket"), problems=(404, 422)),
         guard.route("POST", tickets + "/{id}/close", feedback.close,

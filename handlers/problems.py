@@ -30,6 +30,18 @@ def validation_problem(exc: ValidationError) -> web.Response:
     return problem(422, "Invalid request", "请求内容不完整或格式不对。", errors=errors)
 
 
+def query_flag(request: web.Request, name: str) -> bool:
+    """A boolean query parameter: true or false (absent: false); anything else is a 422 problem."""
+    value = request.query.get(name, "false")
+    if value not in ("true", "false"):
+        body = dumps({"type": "about:blank", "title": "Invalid request", "status": 422,
+                      "detail": f"{name} 只能是 true 或 false。"})
+        raise web.HTTPUnprocessableEntity(text=body, content_type="application/problem+json")
+    return value == "true"
+
+
+_HTTP_DETAIL = {413: "请求内容太大了，请缩小后再发。", 405: "这个地址不支持这种请求方法。"}
+
 _DOMAIN_STATUS: tuple[tuple[type[DomainError], int, str], ...] = (
     (NotFound, 404, "Not found"), (Forbidden, 403, "Forbidden"), (Conflict, 409, "Conflict"),
     (Invalid, 422, "Invalid request"))
@@ -53,7 +65,10 @@ def problems_middleware(log: logging.Logger) -> Middleware:
         except web.HTTPException as exc:
             if exc.content_type == "application/problem+json" or exc.status < 400:
                 raise
-            return problem(exc.status, exc.reason, "请求的地址或方法不对。")
+            response = problem(exc.status, exc.reason, _HTTP_DETAIL.get(exc.status, "请求的地址或方法不对。"))
+            if "Allow" in exc.headers:  # 405 names the methods the address accepts
+                response.headers["Allow"] = exc.headers["Allow"]
+            return response
         except DomainError as exc:
             return domain_problem(exc)
         except Exception:  # a ValidationError here is ours, not the client's: request bodies are checked by handlers

@@ -4,14 +4,15 @@ notifications. Bearer-token authenticated.
 Routes are wrapped by handlers.staff_auth.StaffRoutes. Status codes: 401 without a valid token; 404 for a case
 that does not exist OR lies outside the staff member's department and level (existence is not disclosed); 403
 for a move the role may not make on a case it can see; 409 for a move the case's current state does not allow
-(the domain errors of bot/errors.py, mapped in handlers/problems.py); 422 for a malformed body.
+(the domain errors of bot/errors.py, mapped in handlers/problems.py); 422 for a malformed body, a query flag
+other than true/false, or a material the case does not have.
 """
 from __future__ import annotations
 
 from aiohttp import web
 from typing import Literal
 
-from pydantic import BaseModel, Field, ValidationError, model_validator
+from pydantic import AliasChoices, BaseModel, Field, ValidationError, model_validator
 
 from bot.cases import Case
 from bot.errors import Forbidden
@@ -21,31 +22,46 @@ from bot.ports import StaffNotices
 from bot.review import PLEDGE, CaseReview, Deadlines, false_pledges
 from bot.staff import Staff
 from handlers.cases import case_view
-from handlers.problems import dumps, problem, validation_problem
+from handlers.problems import dumps, problem, query_flag, validation_problem
 from handlers.routes import Param, Route
 from handlers.staff_auth import StaffRoutes
 
 
 class DeliveryRequest(BaseModel):
-    method: DeliveryMethod
-    tracking: str | None = Field(default=None, max_length=64)
+    """How a completed case's result reached the citizen."""
+
+    method: DeliveryMethod = Field(description="window 窗口领取, mail 邮寄, elicence 电子证照", examples=["mail"])
+    tracking_number: str | None = Field(
+        default=None, max_length=64, validation_alias=AliasChoices("tracking_number", "tracking"),
+        description="邮寄的快递单号 (required for mail; `tracking` is accepted too)", examples=["SF1234567890123"])
 
     @model_validator(mode="after")
     def _mail_has_tracking(self) -> "DeliveryRequest":
-        if self.method is DeliveryMethod.mail and not self.tracking:
+        if self.method is DeliveryMethod.mail and not self.tracking_number:
             raise ValueError("mail delivery needs a tracking number")
         return self
 
 
 class PledgeVerificationRequest(BaseModel):
-    outcome: Literal["confirmed", "false"]
-    note: str = Field(default="", max_length=500)
+    """The outcome of verifying (核查) a 告知承诺."""
+
+    outcome: Literal["confirmed", "false"] = Field(description="confirmed: the pledge holds; false: it was untrue",
+                                                   examples=["confirmed"])
+    note: str = Field(default="", max_length=500, description="what was checked, and how",
+                      examples=["已通过婚姻登记系统核实"])
 
 
 class MoveRequest(BaseModel):
-    to: CaseStatus
-    reason: str | None = Field(default=None, max_length=500)
-    materials: dict[str, str] = Field(default_factory=dict, description="material key -> what to fix")
+    """A lifecycle move of a case (see the roles × transitions table)."""
+
+    to: CaseStatus = Field(description="the status to move the case to", examples=["returned"])
+    reason: str | None = Field(default=None, max_length=500,
+                               description="why; required for returned and refused, shown to the citizen",
+                               examples=["身份证照片不清晰"])
+    materials: dict[str, str] = Field(default_factory=dict,
+                                      description="returned only: material key -> what to fix (keys of the case's "
+                                      "materials; another key is a 422)",
+                                      examples=[{"old_id_card": "照片模糊，请重新拍摄"}])
 
 
 def _deadline_view(d: Deadlines) -> dict[str, object]:
@@ -80,8 +96,8 @@ class StaffHandlers:
             statuses = [CaseStatus(s) for s in request.query.get("status", "").split(",") if s]
         except ValueError:
             return problem(422, "Invalid request", "status 取值不对。")
+        overdue_only = query_flag(request, "overdue")
         rows = await self._review.queue(staff, statuses or None)
-        overdue_only = request.query.get("overdue") == "true"
         body = [{"number": c.number, "name": c.target_name, "status": c.status,
                  "submitted_at": c.submitted_at.isoformat(), "deadlines": _deadline_view(d),
                  "pledge_false": bool(false_pledges(c))}
@@ -109,7 +125,7 @@ class StaffHandlers:
             body = DeliveryRequest.model_validate_json(await request.read())
         except ValidationError as exc:
             return validation_problem(exc)
-        await self._review.deliver(staff, request.match_info["number"], body.method.value, body.tracking)
+        await self._review.deliver(staff, request.match_info["number"], body.method.value, body.tracking_number)
         return web.json_response({"delivered": body.method.value})
 
     async def receive(self, request: web.Request, staff: Staff) -> web.Response:

@@ -164,7 +164,8 @@ async def test_result_delivery_is_recorded_and_told_to_the_citizen(client, chat_
     assert no_tracking.status == 422
     assert (await client.post(path, json={"method": "mail", "tracking": "SF1234567890"},
                               headers=auth(tokens["approver"]))).status == 403
-    sent = await client.post(path, json={"method": "mail", "tracking": "SF1234567890"}, headers=auth(tokens["clerk"]))
+    sent = await client.post(path, json={"method": "mail", "tracking_number": "SF1234567890"},
+                             headers=auth(tokens["clerk"]))
     assert sent.status == 200
     await deliver(client)
     await citizen.say("/hello")
