@@ -42,7 +42,8 @@ def api_routes(services: Services) -> list[Route]:
     guard = StaffRoutes(s.stores.staff)
     table = [
         *chat.routes(chat.ChatHandlers(s.engine, s.content, settings.uploads.max_bytes, request_auth)),
-        *cases.routes(cases.CaseHandlers(s.stores.cases, s.stores.inbox, s.payments, s.clock, request_auth)),
+        *cases.routes(cases.CaseHandlers(s.stores.cases, s.stores.inbox, s.payments, s.clock, request_auth,
+                                                s.content)),
         *staff.routes(staff.StaffHandlers(s.stores.outbox, s.review, s.stores.notices), guard),
         *feedback.routes(feedback.FeedbackHandlers(s.feedback), guard),
         *payments.routes(payments.PaymentHandlers(s.payments, s.review, s.sandbox, request_auth), guard),

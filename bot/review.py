@@ -101,7 +101,7 @@ class CaseReview:
         return [(case, self.deadlines(case)) for case in cases]
 
     async def view(self, staff: Staff, number: str) -> Case:
-        """The case with personal data masked unless the role needs it; CaseNotFound outside the staff's scope.
+        """The case with personal data (身份证号, phone, names, addresses) masked unless the role needs it; CaseNotFound outside the staff's scope.
         On a bundle, a department other than the lead one sees its own items' materials, personal data masked."""
         async with audit_refusals(self._audit, staff, "view", number):
             case, part = await self._in_scope(staff, number)
@@ -116,7 +116,9 @@ class CaseReview:
     def _shown(self, staff: Staff, part: Part, case: Case) -> Case:
         """What the staff member sees of the case: personal data masked unless the view is full; outside the lead
         department of a bundle, only the materials of their own items."""
-        shown = case if self._full_view(staff, part) else case.model_copy(update={"fields": mask_fields(case.fields)})
+        library = self._content().scripts.library
+        shown = case if self._full_view(staff, part) else case.model_copy(
+            update={"fields": mask_fields(case.fields, library)})
         if part.whole:
             return shown
         return shown.model_copy(update={"materials": [m for m in case.materials if m.key in part.material_keys]})

@@ -1,6 +1,7 @@
 """Case read API for citizens: their own cases only, personal data masked."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Callable
 
@@ -9,10 +10,11 @@ from typing import Literal
 from aiohttp import web
 from pydantic import BaseModel
 
+from bot.content import Content
 from bot.notify import Inbox
 from bot.payments.orders import yuan
 from bot.payments.service import Payments
-from bot.privacy import mask_fields
+from bot.privacy import TypedField, mask_fields
 from bot.cases import Case
 from bot.ports import CaseRepository
 from handlers.auth import USER_PARAM, RequestAuth
@@ -29,13 +31,13 @@ class MessagesResponse(BaseModel):
     messages: list[ProgressMessage]
 
 
-def case_view(case: Case) -> dict[str, object]:
-    """The JSON a citizen sees of a case."""
+def case_view(case: Case, library: Mapping[str, TypedField]) -> dict[str, object]:
+    """The JSON a citizen sees of a case: personal data (身份证号, phone, names, addresses) masked."""
     return {
         "number": case.number, "status": case.status, "target": case.target, "name": case.target_name,
         "items": case.item_codes, "submitted_at": case.submitted_at.isoformat(),
         "promised_date": case.promised_date.isoformat(), "promised_date_provisional": case.provisional_date,
-        "fields": mask_fields(case.fields),
+        "fields": mask_fields(case.fields, library),
         "materials": [{"key": m.key, "name": m.name, "provided_as": m.entry.kind if m.entry else "missing"}
                       for m in case.materials],
     }
@@ -43,9 +45,9 @@ def case_view(case: Case) -> dict[str, object]:
 
 class CaseHandlers:
     def __init__(self, cases: CaseRepository, inbox: Inbox, payments: Payments,
-                 clock: Callable[[], datetime], auth: RequestAuth) -> None:
+                 clock: Callable[[], datetime], auth: RequestAuth, content: Callable[[], Content]) -> None:
         self._cases, self._inbox, self._payments, self._clock = cases, inbox, payments, clock
-        self._auth = auth
+        self._auth, self._content = auth, content
 
     async def messages(self, request: web.Request) -> web.Response:
         """Unread progress messages of the user (marked read)."""
@@ -61,7 +63,8 @@ class CaseHandlers:
         if user is None:
             return problem(422, "Invalid request", "缺少用户标识。")
         cases = await self._cases.list_for_user(user)
-        return web.json_response({"cases": [case_view(c) for c in cases]}, dumps=dumps)
+        library = self._content().scripts.library
+        return web.json_response({"cases": [case_view(c, library) for c in cases]}, dumps=dumps)
 
     async def get_case(self, request: web.Request) -> web.Response:
         user = await self._auth.user(request, request.query.get("user"))
@@ -70,7 +73,8 @@ class CaseHandlers:
         if user is None or case is None or case.user != user:
             return problem(404, "Not found", "没有找到这个办件。")
         fee, state = await self._payments.fee_state(case)
-        return web.json_response({**case_view(case), "fee": {"amount": yuan(fee), "state": state}}, dumps=dumps)
+        view = case_view(case, self._content().scripts.library)
+        return web.json_response({**view, "fee": {"amount": yuan(fee), "state": state}}, dumps=dumps)
 
 
 def routes(cases: CaseHandlers) -> list[Route]:

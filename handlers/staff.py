@@ -70,8 +70,8 @@ def _deadline_view(d: Deadlines) -> dict[str, object]:
 
 
 def _staff_case_view(case: Case) -> dict[str, object]:
-    view = case_view(case)
-    view["fields"] = case.fields  # already masked by CaseReview unless the role needs them in full
+    view = case_view(case, {})
+    view["fields"] = case.fields  # masked by CaseReview unless the view needs them in full
     view["user"] = case.user
     view["pledges"] = [{"key": m.key, "name": m.name, "pledge": m.entry.pledge,
                         "verification": m.verification.model_dump(mode="json") if m.verification else None}
