@@ -160,8 +160,9 @@ def build_stores(settings: Settings, clock: Clock) -> Stores:
     hasher = KeyedHash.from_config(settings.search_key, VAR / "search.key")
     shared = _shared_in_redis(settings, cipher) if settings.redis_url else _shared_in_memory(settings)
     on_outbox_commit(db, shared.wakeups)
+    staff = SqlStaff(db, clock, timedelta(days=settings.staff_token_days))
     return Stores(db, cipher, hasher, shared, build_blob_store(settings, db, clock), SqlCases(db, cipher, hasher, clock),
-                  SqlProfiles(db, cipher, clock), SqlInbox(db), SqlOutbox(db), SqlStaff(db, clock), SqlAudit(db, clock),
+                  SqlProfiles(db, cipher, clock), SqlInbox(db), SqlOutbox(db), staff, SqlAudit(db, clock),
                   SqlStaffNotices(db), SqlRatings(db), SqlPayments(db), SqlRevocations(db, clock),
                   SqlVerifiedIdentities(db, hasher),
                   SqlSubscribeQuota(db))

@@ -1,5 +1,5 @@
 """`python -m bot <command>`: match, evaluate, chat, check, import-catalog, migrate, rotate-keys, add-staff,
-purge-drafts. config.yaml and var/ are the repository's, whatever the working directory."""
+staff (disable|revoke|rotate), purge-drafts. config.yaml and var/ are the repository's, whatever the working directory."""
 from __future__ import annotations
 
 import importlib
@@ -90,9 +90,43 @@ def _add_staff(argv: list[str]) -> int:
         await upgrade(stores.db)
         staff, token = await stores.staff.add(args.name, Role(args.role), args.department, Level(args.level))
         print(f"staff {staff.id} {staff.name} ({staff.role.value}, {staff.department}, {staff.level.value})")
+        print(f"valid {settings.staff_token_days} days; `python -m bot staff rotate {staff.id}` issues a new one")
         print(f"token (shown once): {token}")
 
     return _with_stores(run)
+
+
+def _staff(argv: list[str]) -> int:
+    """`staff disable <id>` ends an account; `staff revoke <id>` ends its current token now; `staff rotate <id>`
+    issues a new token (printed once) in place of the old one. Exits 1 when there is no such enabled account."""
+    import argparse
+
+    from storage.migrate import upgrade
+
+    parser = argparse.ArgumentParser(prog="python -m bot staff")
+    parser.add_argument("action", choices=["disable", "revoke", "rotate"])
+    parser.add_argument("id", type=int)
+    args = parser.parse_args(argv)
+    found = True
+
+    async def run(stores: Stores, settings: Settings) -> None:
+        nonlocal found
+        await upgrade(stores.db)
+        if args.action == "rotate":
+            rotated = await stores.staff.rotate(args.id)
+            found = rotated is not None
+            if rotated is not None:
+                print(f"valid until {rotated[1]:%Y-%m-%d %H:%M} UTC; the old token no longer works")
+                print(f"token (shown once): {rotated[0]}")
+        else:
+            found = await (stores.staff.disable if args.action == "disable" else stores.staff.revoke)(args.id)
+            if found:
+                print(f"staff {args.id}: {'disabled' if args.action == 'disable' else 'token revoked'}")
+        if not found:
+            print(f"no enabled staff account {args.id}", file=sys.stderr)
+
+    _with_stores(run)
+    return 0 if found else 1
 
 
 def _with_stores(job: Callable[[Stores, Settings], Awaitable[None]]) -> int:
@@ -119,7 +153,7 @@ def _with_stores(job: Callable[[Stores, Settings], Awaitable[None]]) -> int:
 _MODULES = {"match": "bot.matching.cli", "evaluate": "bot.matching.evaluate", "chat": "bot.chat_cli",
             "import-catalog": "bot.catalog.importer"}
 _LOCAL = {"check": _check, "migrate": _migrate, "rotate-keys": _rotate_keys, "purge-drafts": _purge_drafts,
-          "add-staff": _add_staff}
+          "add-staff": _add_staff, "staff": _staff}
 
 
 def main(argv: list[str]) -> int:

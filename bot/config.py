@@ -158,6 +158,8 @@ class Settings(BaseSettings):
     session_token_hours: float = Field(default=2.0, gt=0, le=24 * 30, description="A login session lasts this long")
     session_token_key: str = Field(default="", repr=False,
                                    description="HMAC key of session tokens (base64, 32 bytes); empty: var/session.key")
+    staff_token_days: int = Field(default=90, gt=0, le=366, description="A staff bearer token works this long; "
+                                  "`python -m bot staff rotate <id>` issues a new one")
     require_login: bool = Field(default=False, description="Citizen APIs need a session token (true in production)")
     real_name_deny: list[str] = Field(default_factory=list,
                                       description="Sandbox 实名核验: 身份证号 it refuses (tests, demos)")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -21,23 +21,51 @@ def _hash(token: str) -> str:
 
 
 class SqlStaff:
-    def __init__(self, engine: AsyncEngine, clock: Callable[[], datetime]) -> None:
-        self._engine, self._clock = engine, clock
+    """A token works until it expires (`token_lifetime` after it was issued), is revoked or rotated, or the
+    account is disabled; only its SHA-256 is stored."""
+
+    def __init__(self, engine: AsyncEngine, clock: Callable[[], datetime],
+                 token_lifetime: timedelta = timedelta(days=90)) -> None:
+        self._engine, self._clock, self._lifetime = engine, clock, token_lifetime
 
     async def by_token(self, token: str) -> Staff | None:
+        s = tables.staff.c
         async with self._engine.connect() as conn:
-            row = (await conn.execute(tables.staff.select()
-                                      .where(tables.staff.c.token_hash == _hash(token)))).mappings().first()
+            row = (await conn.execute(tables.staff.select().where(
+                s.token_hash == _hash(token), s.disabled_at.is_(None), s.token_expires_at > self._clock()))
+                   ).mappings().first()
         return Staff(id=row["id"], name=row["name"], role=Role(row["role"]), department=row["department"],
                      level=Level(row["level"])) if row else None
 
     async def add(self, name: str, role: Role, department: str, level: Level) -> tuple[Staff, str]:
-        token = secrets.token_urlsafe(32)
+        token, now = secrets.token_urlsafe(32), self._clock()
         async with self._engine.begin() as conn:
             staff_id = (await conn.execute(tables.staff.insert().values(
                 name=name, role=role.value, department=department, level=level.value, token_hash=_hash(token),
-                created_at=self._clock()).returning(tables.staff.c.id))).scalar_one()
+                created_at=now, token_expires_at=now + self._lifetime).returning(tables.staff.c.id))).scalar_one()
         return Staff(id=staff_id, name=name, role=role, department=department, level=level), token
+
+    async def rotate(self, staff_id: int) -> tuple[str, datetime] | None:
+        """A new token (and its expiry) for an enabled account, replacing the old one; None if there is none."""
+        token, now = secrets.token_urlsafe(32), self._clock()
+        expires = now + self._lifetime
+        changed = await self._update(staff_id, token_hash=_hash(token), token_expires_at=expires)
+        return (token, expires) if changed else None
+
+    async def revoke(self, staff_id: int) -> bool:
+        """The account's current token stops working now (rotate gives a new one); False if no such account."""
+        return await self._update(staff_id, token_expires_at=self._clock())
+
+    async def disable(self, staff_id: int) -> bool:
+        """No token of the account works any more, and none can be rotated in; False if no such enabled account."""
+        return await self._update(staff_id, disabled_at=self._clock())
+
+    async def _update(self, staff_id: int, **values: object) -> bool:
+        s = tables.staff.c
+        async with self._engine.begin() as conn:
+            result = await conn.execute(tables.staff.update()
+                                        .where(s.id == staff_id, s.disabled_at.is_(None)).values(**values))
+        return result.rowcount == 1
 
 
 class SqlAudit:

@@ -82,6 +82,8 @@ staff = sa.Table(
     sa.Column("level", sa.String(16), nullable=False),
     sa.Column("token_hash", sa.String(64), nullable=False, unique=True),  # sha256 of the bearer token
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("token_expires_at", sa.DateTime(timezone=True), nullable=False),  # revoking sets it to that moment
+    sa.Column("disabled_at", sa.DateTime(timezone=True), nullable=True),
 )
 
 case_events = sa.Table(
