@@ -101,8 +101,9 @@ class CaseReview:
         return [(case, self.deadlines(case)) for case in cases]
 
     async def view(self, staff: Staff, number: str) -> Case:
-        """The case with personal data (身份证号, phone, names, addresses) masked unless the role needs it; CaseNotFound outside the staff's scope.
-        On a bundle, a department other than the lead one sees its own items' materials, personal data masked."""
+        """The case with personal data (身份证号, phone, names, addresses) masked unless the role needs it;
+        CaseNotFound outside the staff's scope. On a bundle, a department other than the lead one sees its own
+        items' materials, personal data masked."""
         async with audit_refusals(self._audit, staff, "view", number):
             case, part = await self._in_scope(staff, number)
         await self._audit.record(staff, "view", number, {"full_personal_data": self._full_view(staff, part)})
