@@ -1,5 +1,6 @@
 """`python -m bot <command>`: match, evaluate, chat, check, import-catalog, migrate, rotate-keys, add-staff,
-staff (disable|revoke|rotate), purge-drafts. config.yaml and var/ are the repository's, whatever the working directory."""
+staff (disable|revoke|rotate), purge-drafts. config.yaml and var/ are the repository's, whatever the working
+directory."""
 from __future__ import annotations
 
 import importlib
