@@ -345,11 +345,13 @@ def import_rows(path: Path, vocabulary: MaterialVocabulary | None = None) -> Imp
 
 
 def write_catalog(items: list[ServiceItem], out: Path) -> None:
-    """Write items as a CatalogFile YAML; fee amounts are written as numbers."""
-    data = CatalogFile(items=items).model_dump(mode="json", exclude_none=True, exclude={"bundles"})
+    """Write items as a CatalogFile YAML without default values (a time limit of 无 is written as null); fee
+    amounts are written as numbers."""
+    data = CatalogFile(items=items).model_dump(mode="json", exclude_defaults=True, exclude={"bundles"})
     for raw, item in zip(data["items"], items):
         amount = item.fee.amount
-        raw["fee"]["amount"] = int(amount) if amount == amount.to_integral_value() else float(amount)
+        if "amount" in raw.get("fee", {}):
+            raw["fee"]["amount"] = int(amount) if amount == amount.to_integral_value() else float(amount)
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     Path(out).write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
 
