@@ -233,9 +233,16 @@ class _Row:
             if not self.data.get(name):
                 self.notes.append(f"{LABELS[name]}为空")
 
-    @property
-    def failed_columns(self) -> set[str]:
-        return {column for column, _ in self.errors}
+    def validate(self) -> ServiceItem | None:
+        """The item, or None with the model's errors added for the columns that did not already fail."""
+        try:
+            item = ServiceItem.model_validate(self.data)
+        except ValidationError as exc:
+            failed = {column for column, _ in self.errors}
+            found = [(column, reason) for column, reason in _pydantic_errors(exc) if column not in failed]
+            self.errors += list(dict.fromkeys(found))
+            return None
+        return None if self.errors else item
 
     def _limit(self, name: str, unit: str, text: str) -> None:
         if not text or text in EMPTY:
@@ -294,17 +301,6 @@ def _pydantic_errors(exc: ValidationError) -> list[tuple[str, str]]:
     return result
 
 
-def _validate(row: _Row) -> ServiceItem | None:
-    """Validate what converted; add the model's errors for the columns that did not already fail."""
-    try:
-        return ServiceItem.model_validate(row.data)
-    except ValidationError as exc:
-        failed = row.failed_columns
-        found = [(column, reason) for column, reason in _pydantic_errors(exc) if column not in failed]
-        row.errors += list(dict.fromkeys(found))
-        return None
-
-
 def import_rows(path: Path, vocabulary: MaterialVocabulary | None = None) -> ImportReport:
     """Read a CSV/XLSX 实施清单 export and validate every row, reporting all problems of a row at once.
     Raises CatalogReadError if unreadable."""
@@ -326,9 +322,7 @@ def import_rows(path: Path, vocabulary: MaterialVocabulary | None = None) -> Imp
                 cells.setdefault(HEADERS[header], value)
         row = _Row(cells, vocabulary)
         row.convert()
-        item = _validate(row)
-        if item is not None and row.errors:
-            item = None
+        item = row.validate()
         code = row.data.get("code")
         if code and code in seen:
             row.errors.append(("实施编码", f"实施编码 {code} 与第{seen[code]}行重复"))
