@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 
-from bot.catalog.models import Bundle, CatalogFile, Material, ServiceItem
+from bot.catalog.models import Bundle, CatalogFile, DayUnit, Material, ServiceItem, TimeLimit
 from bot.content_errors import ContentError, ContentInvalid, load_model
+from bot.workdays import Deadline, WorkdayCalendar
 
 
 @dataclass(frozen=True)
@@ -22,10 +24,24 @@ class Target:
         return self.bundle is not None
 
     @property
-    def promised_days(self) -> int:
+    def promised(self) -> TimeLimit | None:
+        """承诺时限: the bundle's, else the longest of the items'; None when an item states none (无)."""
         if self.bundle and self.bundle.promised_days is not None:
-            return self.bundle.promised_days
-        return max(item.promised_days for item in self.items)
+            return TimeLimit(self.bundle.promised_days, DayUnit.workday)
+        return _longest([item.promised for item in self.items])
+
+    @property
+    def legal(self) -> TimeLimit | None:
+        """法定时限: the longest of the items'; None when an item states none (无)."""
+        return _longest([item.legal for item in self.items])
+
+    def deadline(self, calendar: WorkdayCalendar, start: date) -> Deadline:
+        """The case's promised date: 工作日 limits skip weekends and holidays, 自然日 limits do not. Without a
+        promised limit the legal one counts; with neither (无), the day itself (or the next working day)."""
+        limit = self.promised or self.legal or TimeLimit(0, DayUnit.workday)
+        if limit.unit is DayUnit.calendar:
+            return Deadline(start + timedelta(days=limit.days), provisional=False)
+        return calendar.add_workdays(start, limit.days)
 
     def materials(self) -> list[Material]:
         """Union of the items' materials, each key once, in first-seen order (one material set)."""
@@ -34,6 +50,13 @@ class Target:
             for material in item.materials:
                 seen.setdefault(material.key, material)
         return list(seen.values())
+
+
+def _longest(limits: list[TimeLimit | None]) -> TimeLimit | None:
+    stated = [limit for limit in limits if limit is not None]
+    if len(stated) < len(limits) or not stated:
+        return None
+    return max(stated, key=lambda limit: limit.approx_calendar_days)
 
 
 class Catalog:

@@ -14,21 +14,25 @@ from typing import Any, Callable, NamedTuple
 import yaml
 from pydantic import ValidationError
 
-from bot.catalog.models import LEVEL_LABELS, CatalogFile, Level, OnlineLevel, ServiceItem
+from bot.catalog.models import LEVEL_LABELS, CatalogFile, DayUnit, Level, OnlineLevel, ServiceItem
+from bot.catalog.vocabulary import TRAILING, MaterialVocabulary, item_key
 
 HEADERS: dict[str, str] = {
-    "事项编码": "code", "实施编码": "implementation_code", "事项名称": "name", "简称": "short_name",
+    "事项编码": "basic_code", "实施编码": "implementation_code", "事项名称": "name", "简称": "short_name",
     "事项类型": "type", "实施主体": "department", "行使层级": "level", "设定依据": "legal_basis",
     "受理条件": "conditions", "申请材料": "materials", "收费标准": "fee", "收费依据": "fee_basis",
     "承诺时限": "promised_days", "法定时限": "legal_days", "办理形式": "online", "网办深度": "online",
-    "办理地点": "locations", "办事指南": "guide", "别名": "aliases",
+    "办理地点": "locations", "办事指南": "guide", "别名": "aliases", "子项名称": "situation", "情形": "situation",
+    "服务对象": "audience", "主题分类": "topics", "联办部门": "joint_departments", "到现场次数": "visits",
+    "咨询电话": "consult_phone", "投诉电话": "complaint_phone", "网上预约": "booking", "办理平台": "platform",
 }
-LABELS: dict[str, str] = {f: h for h, f in reversed(list(HEADERS.items()))}
+LABELS: dict[str, str] = {f: h for h, f in reversed(list(HEADERS.items()))} | {"code": "实施编码"}
 LIST_FIELDS = ("legal_basis", "conditions", "aliases")
-LEVELS: dict[str, Level] = {"市级": Level.city, "市": Level.city, "乡镇（街道）": Level.township,
-                            "乡镇(街道)": Level.township, "乡镇": Level.township, "街道": Level.township,
-                            "村（社区）": Level.village, "村(社区)": Level.village, "村": Level.village,
-                            "社区": Level.village, **{level.value: level for level in Level}}
+TAG_FIELDS = ("audience", "topics", "joint_departments")  # 、-separated lists
+LEVELS: dict[str, Level] = {"省级": Level.province, "省": Level.province, "市级": Level.city, "市": Level.city,
+                            "乡镇（街道）": Level.township, "乡镇(街道)": Level.township, "乡镇": Level.township,
+                            "街道": Level.township, "村（社区）": Level.village, "村(社区)": Level.village,
+                            "村": Level.village, "社区": Level.village, **{level.value: level for level in Level}}
 ONLINE: dict[str, OnlineLevel] = {"全程网办": OnlineLevel.full_online, "最多跑一次": OnlineLevel.one_visit,
                                   "到现场": OnlineLevel.on_site, "需到现场办理": OnlineLevel.on_site,
                                   "现场办理": OnlineLevel.on_site, **{online.value: online for online in OnlineLevel}}
@@ -36,11 +40,19 @@ REQUIRED = {"必要": True, "必须": True, "必需": True, "是": True, "requir
             "非必要": False, "可选": False, "否": False, "optional": False}
 FORMS = {"纸质": "paper", "电子": "electronic", "纸质和电子": "both", "纸质或电子": "both",
          "paper": "paper", "electronic": "electronic", "both": "both"}
-FREE = {"", "0", "不收费", "免费", "无"}
+YES_NO = {"是": True, "支持": True, "否": False, "不支持": False}
+FREE = {"0", "不收费", "免费", "无", "0元"}
+EMPTY = {"无", "/", "-", "—", "——", "－", "暂无", "无。", "空", "null", "NULL", "N/A", "n/a"}  # cells saying nothing
+NO_WINDOW = re.compile(r"^(?:无|暂无)(?:线下|现场)?(?:办理)?(?:窗口|地点|场所)?$")
+FIELD_PREFIX = re.compile(r"^(?:办理地点|地址|电话|咨询电话|投诉电话)\s*[:：]\s*")
 SPLIT = re.compile(r"[\n；;]+")
+TAG_SPLIT = re.compile(r"[\n；;、]+")
 PIPE = re.compile(r"[|｜]")
-PATTERN_HINTS = {"code": "应为 8-20 位数字或大写字母", "key": "只能用小写字母、数字和下划线，以字母开头"}
-DAYS = re.compile(r"^(\d+)\s*(?:个)?\s*(?:工作日|天|日)?$")
+PATTERN_HINTS = {"code": "应为 8-40 位数字、大写字母或“-”", "basic_code": "应为 8-40 位数字、大写字母或“-”",
+                 "key": "只能用小写字母、数字和下划线，以字母开头"}
+DAYS = re.compile(r"^(\d+)\s*[（(]?\s*(?:个)?\s*(工作日|自然日|天|日)?\s*[）)]?$")
+INSTANT = {"即办", "当场办结", "立即办结"}
+DEFAULT_VOCABULARY = Path(__file__).resolve().parents[2] / "intents" / "dictionaries" / "materials.yaml"
 
 
 class CatalogReadError(Exception):
@@ -101,8 +113,8 @@ def _read_table(path: Path) -> list[list[str]]:
     raise CatalogReadError(f"无法识别文件编码（应为 UTF-8 或 GBK）：{path}")
 
 
-def _split(text: str) -> list[str]:
-    return [part.strip() for part in SPLIT.split(text) if part.strip()]
+def _split(text: str, pattern: re.Pattern[str] = SPLIT) -> list[str]:
+    return [part.strip() for part in pattern.split(text) if part.strip() and part.strip() not in EMPTY]
 
 
 def _choice(table: dict[str, Any], text: str, what: str, hint: str) -> Any:
@@ -111,29 +123,43 @@ def _choice(table: dict[str, Any], text: str, what: str, hint: str) -> Any:
     return table[text]
 
 
-def _days(text: str) -> int:
+def _days(text: str) -> tuple[int, DayUnit]:
+    """'15个工作日', '7(工作日)', '30(自然日)', '15', '即办' -> (days, unit); 天/日 count as working days."""
+    if text in INSTANT:
+        return 0, DayUnit.workday
     match = DAYS.match(text)
-    if text != "即办" and not match:
-        raise ValueError(f"无法识别的时限“{text}”（应为如“15个工作日”、“即办”或数字）")
-    return int(match.group(1)) if match else 0
+    if not match:
+        raise ValueError(f"无法识别的时限“{text}”（应为如“15个工作日”、“30(自然日)”、“即办”、“无”或数字）")
+    return int(match.group(1)), DayUnit.calendar if match.group(2) == "自然日" else DayUnit.workday
 
 
-def _fee(text: str) -> dict[str, Decimal]:
+def _fee(text: str) -> dict[str, Any]:
+    if text in FREE:
+        return {"amount": Decimal("0")}
     try:
-        return {"amount": Decimal("0") if text in FREE else Decimal(text.removesuffix("元").strip())}
+        return {"amount": Decimal(text.removesuffix("元").strip())}
     except InvalidOperation:
         raise ValueError(f"无法识别的收费标准“{text}”（应为金额或“不收费”）") from None
 
 
-def _materials(text: str, row: int, warnings: list[str]) -> list[dict[str, Any]]:
-    """Parse `名称|key|必要/非必要|纸质/电子/纸质和电子|份数` lines; generate and report missing keys."""
+def _materials(text: str, code: str, vocabulary: MaterialVocabulary) -> tuple[list[dict[str, Any]], list[str]]:
+    """Parse material lines (`名称[|key|必要/非必要|纸质/电子/纸质和电子|份数]`); a line without a key gets the
+    common document's key, else a key of this item only. Returns (materials, notes for the row's warning)."""
     result: list[dict[str, Any]] = []
-    generated: list[str] = []
+    notes: list[str] = []
+    errors: list[str] = []
+    keys: set[str] = set()
     for index, line in enumerate(_split(text), start=1):
         name, key, required, form, copies = ([p.strip() for p in PIPE.split(line)] + [""] * 4)[:5]
-        material: dict[str, Any] = {"name": name, "key": key or f"m_{index}"}
-        if not key:
-            generated.append(material["key"])
+        name = name.strip(TRAILING)
+        if not name or name in EMPTY:
+            continue
+        key = key or vocabulary.common_key(name) or item_key(code, name)
+        if key in keys:
+            notes.append(f"申请材料“{name}”与前面的材料重复，已合并")
+            continue
+        keys.add(key)
+        material: dict[str, Any] = {"name": name, "key": key}
         try:
             if required:
                 material["required"] = _choice(REQUIRED, required, "是否必要", "必要/非必要")
@@ -144,44 +170,113 @@ def _materials(text: str, row: int, warnings: list[str]) -> list[dict[str, Any]]
                     raise ValueError(f"份数“{copies}”不是数字")
                 material["copies"] = int(copies.rstrip("份"))
         except ValueError as exc:
-            raise ValueError(f"第{index}项“{name}”：{exc}") from None
+            errors.append(f"第{index}项“{name}”：{exc}")
         result.append(material)
-    if generated:
-        warnings.append(f"第{row}行 申请材料：{len(generated)} 项缺少 key，已自动生成（{'、'.join(generated)}）；"
-                        "跨事项复用材料需要统一的 key，请补充")
-    return result
+    if errors:
+        raise ValueError("；".join(errors))
+    return result, notes
 
 
-def _locations(text: str) -> list[dict[str, str]]:
-    """Parse `名称|地址[|办公时间|电话]` entries."""
+def _locations(text: str, department: str) -> list[dict[str, str]]:
+    """Parse `名称|地址[|办公时间|电话]` entries, or a plain address (named after the department); “无线下办理窗口”
+    and the like mean no window."""
     result: list[dict[str, str]] = []
     for entry in _split(text):
+        if NO_WINDOW.match(entry):
+            continue
         parts = [p.strip() for p in PIPE.split(entry)]
+        if len(parts) == 1:
+            parts = [department, FIELD_PREFIX.sub("", entry)]
         if len(parts) < 2 or not parts[0] or not parts[1]:
             raise ValueError(f"“{entry}”格式应为 名称|地址")
         result.append({k: v for k, v in zip(("name", "address", "hours", "phone"), parts) if v})
     return result
 
 
-def _convert(cells: dict[str, str], row: int, warnings: list[str]) -> tuple[dict[str, Any], list[tuple[str, str]]]:
-    """Turn non-empty cells into ServiceItem input; return (data, [(column, reason)] conversion errors)."""
-    parsers: dict[str, Callable[[str], Any]] = {
-        **dict.fromkeys(LIST_FIELDS, _split), "promised_days": _days, "legal_days": _days, "fee": _fee,
-        "level": lambda t: _choice(LEVELS, t, "行使层级", "、".join(LEVEL_LABELS.values())),
-        "online": lambda t: _choice(ONLINE, t, "办理形式", "全程网办、最多跑一次、到现场"),
-        "materials": lambda t: _materials(t, row, warnings), "locations": _locations,
-    }
-    data: dict[str, Any] = {}
-    errors: list[tuple[str, str]] = []
-    for name, text in cells.items():
+def _visits(text: str) -> int:
+    if not text.isdigit():
+        raise ValueError(f"到现场次数“{text}”不是数字")
+    return int(text)
+
+
+class _Row:
+    """One table row being converted: its data for ServiceItem, (column, reason) errors and warning notes."""
+
+    def __init__(self, cells: dict[str, str], vocabulary: MaterialVocabulary) -> None:
+        self.cells, self.vocabulary = cells, vocabulary
+        self.data: dict[str, Any] = {}
+        self.errors: list[tuple[str, str]] = []
+        self.notes: list[str] = []
+
+    def convert(self) -> None:
+        """Turn every cell into ServiceItem input, collecting every conversion error and what was left unstated."""
+        cells = self.cells
+        if "implementation_code" in cells:
+            self.data["code"] = cells["implementation_code"]  # the catalog key (see ServiceItem)
+        parsers: dict[str, Callable[[str], Any]] = {
+            **dict.fromkeys(LIST_FIELDS, _split), **dict.fromkeys(TAG_FIELDS, lambda t: _split(t, TAG_SPLIT)),
+            "level": lambda t: _choice(LEVELS, t, "行使层级", "、".join(LEVEL_LABELS.values())),
+            "online": lambda t: _choice(ONLINE, t, "办理形式", "全程网办、最多跑一次、到现场"),
+            "booking": lambda t: _choice(YES_NO, t, "网上预约", "是/否"), "visits": _visits,
+            "locations": lambda t: _locations(t, cells.get("department", "")),
+            "consult_phone": lambda t: FIELD_PREFIX.sub("", t), "complaint_phone": lambda t: FIELD_PREFIX.sub("", t),
+        }
+        for name, text in cells.items():
+            if name in ("fee", "fee_basis", "materials", "promised_days", "legal_days") or text in EMPTY:
+                continue
+            self._set(name, lambda: parsers.get(name, str)(text))
+        self._fee()
+        self._set("materials", self._materials)
+        for name, unit in (("promised_days", "promised_unit"), ("legal_days", "legal_unit")):
+            self._limit(name, unit, cells.get(name, ""))
+        for name in ("legal_basis", "conditions"):
+            if not self.data.get(name):
+                self.notes.append(f"{LABELS[name]}为空")
+
+    def validate(self) -> ServiceItem | None:
+        """The item, or None with the model's errors added for the columns that did not already fail."""
         try:
-            if name != "fee_basis":
-                data[name] = parsers.get(name, str)(text)
+            item = ServiceItem.model_validate(self.data)
+        except ValidationError as exc:
+            failed = {column for column, _ in self.errors}
+            found = [(column, reason) for column, reason in _pydantic_errors(exc) if column not in failed]
+            self.errors += list(dict.fromkeys(found))
+            return None
+        return None if self.errors else item
+
+    def _limit(self, name: str, unit: str, text: str) -> None:
+        if not text or text in EMPTY:
+            self.data[name] = None
+            self.notes.append(f"{LABELS[name]}未规定（“{text or '空'}”），将请群众以窗口答复为准")
+            return
+        try:
+            self.data[name], self.data[unit] = _days(text)
         except ValueError as exc:
-            errors.append((LABELS[name], str(exc)))
-    if "fee_basis" in cells:
-        data.setdefault("fee", {"amount": Decimal("0")})["basis"] = cells["fee_basis"]
-    return data, errors
+            self.errors.append((LABELS[name], str(exc)))
+
+    def _set(self, name: str, parse: Callable[[], Any]) -> bool:
+        try:
+            self.data[name] = parse()
+            return True
+        except ValueError as exc:
+            self.errors.append((LABELS[name], str(exc)))
+            return False
+
+    def _fee(self) -> None:
+        text, basis = self.cells.get("fee", ""), self.cells.get("fee_basis", "")
+        if not text or (text in EMPTY and text not in FREE):
+            self.data["fee"] = {"unknown": True}
+            self.notes.append("收费标准未填写，将请群众以窗口答复为准（不当作免费）")
+        elif not self._set("fee", lambda: _fee(text)):
+            return
+        if basis and basis not in EMPTY:
+            self.data["fee"]["basis"] = basis
+
+    def _materials(self) -> list[dict[str, Any]]:
+        code = self.cells.get("implementation_code", "")
+        materials, notes = _materials(self.cells.get("materials", ""), code, self.vocabulary)
+        self.notes.extend(notes)
+        return materials
 
 
 def _pydantic_errors(exc: ValidationError) -> list[tuple[str, str]]:
@@ -206,49 +301,51 @@ def _pydantic_errors(exc: ValidationError) -> list[tuple[str, str]]:
     return result
 
 
-def import_rows(path: Path) -> ImportReport:
-    """Read a CSV/XLSX 实施清单 export and validate every row. Raises CatalogReadError if unreadable."""
+def import_rows(path: Path, vocabulary: MaterialVocabulary | None = None) -> ImportReport:
+    """Read a CSV/XLSX 实施清单 export and validate every row, reporting all problems of a row at once.
+    Raises CatalogReadError if unreadable."""
     table = _read_table(Path(path))
     if not table:
         raise CatalogReadError(f"文件为空：{path}")
+    vocabulary = vocabulary or MaterialVocabulary.load(DEFAULT_VOCABULARY)
     headers = [h.lstrip("\ufeff*").strip() for h in table[0]]
     report = ImportReport()
     if unknown := [h for h in headers if h and h not in HEADERS]:
         report.warnings.append(f"忽略未识别的列：{'、'.join(unknown)}")
     seen: dict[str, int] = {}
-    for row, values in enumerate(table[1:], start=2):
+    for number, values in enumerate(table[1:], start=2):
         if not any(values):
             continue
         cells: dict[str, str] = {}
         for header, value in zip(headers, values):  # first matching column wins
             if header in HEADERS and value:
                 cells.setdefault(HEADERS[header], value)
-        row_warnings: list[str] = []
-        data, errors = _convert(cells, row, row_warnings)
-        item: ServiceItem | None = None
-        if not errors:
-            try:
-                item = ServiceItem.model_validate(data)
-            except ValidationError as exc:
-                errors = _pydantic_errors(exc)
-        if item is not None and item.code in seen:
-            errors = [("事项编码", f"事项编码 {item.code} 与第{seen[item.code]}行重复")]
-        if errors or item is None:
-            columns = "、".join(dict.fromkeys(column for column, _ in errors))
-            report.rejected.append(Rejection(row, columns, "；".join(reason for _, reason in errors)))
+        row = _Row(cells, vocabulary)
+        row.convert()
+        item = row.validate()
+        code = row.data.get("code")
+        if code and code in seen:
+            row.errors.append(("实施编码", f"实施编码 {code} 与第{seen[code]}行重复"))
+            item = None
+        if row.errors or item is None:
+            columns = "、".join(dict.fromkeys(column for column, _ in row.errors))
+            report.rejected.append(Rejection(number, columns, "；".join(reason for _, reason in row.errors)))
             continue
-        seen[item.code] = row
+        seen[item.code] = number
         report.items.append(item)
-        report.warnings.extend(row_warnings)
+        if row.notes:
+            report.warnings.append(f"第{number}行：{'；'.join(row.notes)}")
     return report
 
 
 def write_catalog(items: list[ServiceItem], out: Path) -> None:
-    """Write items as a CatalogFile YAML; fee amounts are written as numbers."""
-    data = CatalogFile(items=items).model_dump(mode="json", exclude_none=True, exclude={"bundles"})
+    """Write items as a CatalogFile YAML without default values (a time limit of 无 is written as null); fee
+    amounts are written as numbers."""
+    data = CatalogFile(items=items).model_dump(mode="json", exclude_defaults=True, exclude={"bundles"})
     for raw, item in zip(data["items"], items):
         amount = item.fee.amount
-        raw["fee"]["amount"] = int(amount) if amount == amount.to_integral_value() else float(amount)
+        if "amount" in raw.get("fee", {}):
+            raw["fee"]["amount"] = int(amount) if amount == amount.to_integral_value() else float(amount)
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     Path(out).write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from enum import Enum
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -13,12 +14,35 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 class Level(str, Enum):
     """Administrative level of the implementing office."""
 
+    province = "province"  # 省级
     city = "city"          # 市级
     township = "township"  # 乡镇/街道
     village = "village"    # 村/社区
 
 
-LEVEL_LABELS = {Level.city: "市级", Level.township: "乡镇（街道）", Level.village: "村（社区）"}
+LEVEL_LABELS = {Level.province: "省级", Level.city: "市级", Level.township: "乡镇（街道）", Level.village: "村（社区）"}
+
+
+class DayUnit(str, Enum):
+    """How a time limit is counted: 工作日 skip weekends and holidays, 自然日 do not."""
+
+    workday = "workday"    # 工作日
+    calendar = "calendar"  # 自然日
+
+
+DAY_UNIT_LABELS = {DayUnit.workday: "个工作日", DayUnit.calendar: "个自然日"}
+
+
+class TimeLimit(NamedTuple):
+    """A stated time limit: so many working or calendar days (0 = 即办)."""
+
+    days: int
+    unit: DayUnit
+
+    @property
+    def approx_calendar_days(self) -> float:
+        """For comparing limits in different units only (a week has 5 working days)."""
+        return self.days * 7 / 5 if self.unit is DayUnit.workday else self.days
 
 
 class ItemType(str, Enum):
@@ -29,6 +53,7 @@ class ItemType(str, Enum):
     confirmation = "行政确认"
     reward = "行政奖励"
     public_service = "公共服务"
+    ruling = "行政裁决"
     other = "其他行政权力"
 
 
@@ -79,40 +104,77 @@ class Material(_Strict):
 
 
 class Fee(_Strict):
-    amount: Decimal = Field(default=Decimal("0"), ge=0, description="Yuan; 0 means free")
+    amount: Decimal = Field(default=Decimal("0"), ge=0, description="Yuan; 0 means free unless unknown")
+    unknown: bool = Field(default=False, description="The source states no fee: to be confirmed at the window "
+                          "(never shown as free; amount stays 0, so nothing is charged online)")
     basis: str | None = None
     note: str | None = None
+
+    @model_validator(mode="after")
+    def _unknown_has_no_amount(self) -> "Fee":
+        if self.unknown and self.amount:
+            raise ValueError("an unknown fee has no amount")
+        return self
+
+
+DEFAULT_HOURS = "周一至周五 9:00-12:00，14:30-17:30（法定节假日除外）"
 
 
 class Location(_Strict):
     name: str
     address: str
-    hours: str = "周一至周五 9:00-12:00，14:30-17:30（法定节假日除外）"
+    hours: str | None = Field(default=None, description="Opening hours; when left out, DEFAULT_HOURS unless "
+                              "the item is done fully online (then none)")
     phone: str | None = None
 
 
 class ServiceItem(_Strict):
-    """政务服务事项 as listed in the 实施清单."""
+    """政务服务事项 as listed in the 实施清单.
 
-    code: str = Field(pattern=r"^[0-9A-Z]{8,20}$")
+    ``code`` is the catalog key: the 事项编码 of a hand-written item; an imported item is keyed by its 实施编码
+    (one 事项编码 may have several 情形 or implementing offices) and keeps the 事项编码 in ``basic_code``.
+    """
+
+    code: str = Field(pattern=r"^[0-9A-Z][0-9A-Z-]{7,39}$")
     implementation_code: str
+    basic_code: str | None = Field(default=None, pattern=r"^[0-9A-Z][0-9A-Z-]{7,39}$",
+                                   description="事项编码 when code is the 实施编码")
+    situation: str | None = Field(default=None, description="情形 / 子项名称 this item is one variant of")
     name: str
     short_name: str | None = None
     type: ItemType
     department: str
     level: Level
-    legal_basis: list[str] = Field(min_length=1)
-    conditions: list[str] = Field(min_length=1)
+    legal_basis: list[str] = Field(default_factory=list)
+    conditions: list[str] = Field(default_factory=list)
     materials: list[Material] = Field(default_factory=list)
     fee: Fee = Fee()
-    promised_days: int = Field(ge=0, description="承诺时限, working days; 0 = 即办")
-    legal_days: int = Field(ge=0, description="法定时限, working days")
+    promised_days: int | None = Field(ge=0, description="承诺时限; 0 = 即办, None = none stated (无)")
+    promised_unit: DayUnit = DayUnit.workday
+    legal_days: int | None = Field(ge=0, description="法定时限; None = none stated (无)")
+    legal_unit: DayUnit = DayUnit.workday
     online: OnlineLevel
-    locations: list[Location] = Field(min_length=1)
-    guide: str = Field(description="办事指南 summary for citizens")
+    locations: list[Location] = Field(default_factory=list, description="Empty: no window (online only)")
+    guide: str | None = Field(default=None, description="办事指南 summary for citizens")
     aliases: list[str] = Field(default_factory=list, description="Colloquial ways citizens name it")
+    audience: list[str] = Field(default_factory=list, description="服务对象")
+    topics: list[str] = Field(default_factory=list, description="主题分类")
+    joint_departments: list[str] = Field(default_factory=list, description="联办部门")
+    visits: int | None = Field(default=None, ge=0, description="到现场次数")
+    consult_phone: str | None = Field(default=None, description="咨询电话")
+    complaint_phone: str | None = Field(default=None, description="投诉电话")
+    booking: bool | None = Field(default=None, description="网上预约 available")
+    platform: str | None = Field(default=None, description="办理平台 (where to apply online)")
     needs_real_name: bool = Field(default=True, description="实名核验 of the applicant's name and 身份证号 before "
                                   "submitting, when the form asks for them (bot/identity.py); false opts out")
+
+    @property
+    def promised(self) -> TimeLimit | None:
+        return None if self.promised_days is None else TimeLimit(self.promised_days, self.promised_unit)
+
+    @property
+    def legal(self) -> TimeLimit | None:
+        return None if self.legal_days is None else TimeLimit(self.legal_days, self.legal_unit)
 
     @field_validator("aliases")
     @classmethod
@@ -121,9 +183,20 @@ class ServiceItem(_Strict):
             raise ValueError("alias must not be blank")
         return aliases
 
+    @model_validator(mode="before")
+    @classmethod
+    def _default_hours(cls, data: Any) -> Any:
+        """Windows of an item that is not fully online open at DEFAULT_HOURS unless told otherwise."""
+        if not isinstance(data, dict) or data.get("online") in (OnlineLevel.full_online, "full_online"):
+            return data
+        locations = [{"hours": DEFAULT_HOURS, **loc} if isinstance(loc, dict) and loc.get("hours") is None else loc
+                     for loc in data.get("locations") or []]
+        return {**data, "locations": locations} if locations else data
+
     @model_validator(mode="after")
     def _check(self) -> "ServiceItem":
-        if self.promised_days > self.legal_days:
+        if (self.promised_days is not None and self.legal_days is not None
+                and self.promised_unit is self.legal_unit and self.promised_days > self.legal_days):
             raise ValueError("promised_days must not exceed legal_days")
         keys = [m.key for m in self.materials]
         if len(keys) != len(set(keys)):

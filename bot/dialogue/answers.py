@@ -9,7 +9,7 @@ from typing import Callable
 from pydantic import BaseModel, ConfigDict
 
 from bot.catalog import Material, Target
-from bot.catalog.models import LEVEL_LABELS, ONLINE_LABELS, MaterialSource
+from bot.catalog.models import DAY_UNIT_LABELS, LEVEL_LABELS, ONLINE_LABELS, MaterialSource, TimeLimit
 from bot.content_errors import load_model
 from bot.dialogue.commands import Command, option
 from bot.dialogue.prompts import Prompts
@@ -76,8 +76,15 @@ class QuestionWords(BaseModel):
         return any(m in text for m in self.question_marks)
 
 
-def _days(n: int) -> str:
-    return "当场办结" if n == 0 else f"{n}个工作日"
+def _days(limit: TimeLimit | None, prompts: Prompts) -> str:
+    if limit is None:
+        return prompts.to_confirm
+    return "当场办结" if limit.days == 0 else f"{limit.days}{DAY_UNIT_LABELS[limit.unit]}"
+
+
+def _phone(target: Target, prompts: Prompts) -> list[str]:
+    phones = dict.fromkeys(i.consult_phone for i in target.items if i.consult_phone)
+    return [prompts.consult_phone.format(phone="、".join(phones))] if phones else []
 
 
 def answer(topic: Topic, target: Target, prompts: Prompts) -> TextReply:
@@ -106,11 +113,13 @@ def _materials(target: Target, prompts: Prompts) -> str:
 
 
 def _time(target: Target, prompts: Prompts) -> str:
-    legal = max(i.legal_days for i in target.items)
-    return prompts.time_answer.format(name=target.name, promised=_days(target.promised_days), legal=_days(legal))
+    return prompts.time_answer.format(name=target.name, promised=_days(target.promised, prompts),
+                                      legal=_days(target.legal, prompts))
 
 
 def _fee(target: Target, prompts: Prompts) -> str:
+    if any(i.fee.unknown for i in target.items):
+        return "\n".join([prompts.not_stated.format(name=target.name, what="收费标准"), *_phone(target, prompts)])
     total = sum(i.fee.amount for i in target.items)
     if total == 0:
         return prompts.fee_free.format(name=target.name)
@@ -120,6 +129,8 @@ def _fee(target: Target, prompts: Prompts) -> str:
 
 def _conditions(target: Target, prompts: Prompts) -> str:
     conditions = [c for i in target.items for c in i.conditions]
+    if not conditions:
+        return prompts.not_stated.format(name=target.name, what="受理条件")
     return "\n".join([prompts.conditions_title.format(name=target.name),
                       *(f"{n}. {c}" for n, c in enumerate(conditions, 1))])
 
@@ -129,12 +140,16 @@ def _location(target: Target, prompts: Prompts) -> str:
     for item in target.items:
         head = item.name if target.is_bundle else target.name
         lines.append(prompts.location_title.format(name=head, online=ONLINE_LABELS[item.online]))
-        lines.extend(f"· {loc.name}，{loc.address}，{loc.hours}" for loc in item.locations)
-    return "\n".join(lines)
+        lines.extend("· " + "，".join(filter(None, (loc.name, loc.address, loc.hours))) for loc in item.locations)
+        if item.platform and not item.locations:
+            lines.append(f"· {item.platform}")
+    return "\n".join(lines + _phone(target, prompts))
 
 
 def _legal(target: Target, prompts: Prompts) -> str:
     basis = [b for i in target.items for b in i.legal_basis]
+    if not basis:
+        return prompts.not_stated.format(name=target.name, what="办理依据")
     return "\n".join([prompts.legal_title.format(name=target.name), *(f"· {b}" for b in basis)])
 
 
@@ -160,14 +175,20 @@ def item_card(target: Target, prompts: Prompts) -> CardReply:
         fields.append(CardField(label="包含事项", value="、".join(i.name for i in target.items)))
     else:
         fields.append(CardField(label="办理层级", value=LEVEL_LABELS[first.level]))
+        if first.situation:
+            fields.append(CardField(label="情形", value=first.situation))
     fee = sum(i.fee.amount for i in target.items)
     fields += [
-        CardField(label="承诺时限", value=_days(target.promised_days)),
-        CardField(label="收费", value="免费" if fee == 0 else f"{fee} 元"),
+        CardField(label="承诺时限", value=_days(target.promised, prompts)),
+        CardField(label="收费", value=prompts.to_confirm if any(i.fee.unknown for i in target.items)
+                  else "免费" if fee == 0 else f"{fee} 元"),
         CardField(label="办理方式", value=ONLINE_LABELS[first.online]),
     ]
+    if not target.is_bundle and first.consult_phone:
+        fields.append(CardField(label="咨询电话", value=first.consult_phone))
     guide = target.bundle.guide if target.bundle else first.guide
-    fields.append(CardField(label="说明", value=re.sub(r"\s+", " ", guide)))
+    if guide:
+        fields.append(CardField(label="说明", value=re.sub(r"\s+", " ", guide)))
     actions = [option("我要办理", Command.apply), option("需要什么材料", Command.ask, Topic.materials),
                option("多久能办好", Command.ask, Topic.time), option("在哪办", Command.ask, Topic.location)]
     return CardReply(title=prompts.offer.format(name=target.name), fields=fields, actions=actions)

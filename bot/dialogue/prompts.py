@@ -150,6 +150,9 @@ class Prompts(BaseModel):
     entry_received: str
     entry_pledge: str
     entry_skipped: str
+    to_confirm: str
+    not_stated: str
+    consult_phone: str
 
     @classmethod
     def load(cls, path: Path) -> "Prompts":

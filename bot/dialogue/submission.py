@@ -36,7 +36,7 @@ class SubmissionFlow:
                 ctx.user, s.answers.get("applicant_name", ""), s.answers.get("id_number", "")):
             return stay(ctx, TextReply(text=p.real_name_failed), self._application.summary(ctx))
         now = ports.clock()
-        deadline = ctx.content.calendar.add_workdays(china_date(now), target.promised_days)
+        deadline = target.deadline(ctx.content.calendar, china_date(now))
         new_case = NewCase(
             user=ctx.user, target=target.key, target_name=target.name, item_codes=[i.code for i in target.items],
             fields={k: v for k, v in s.answers.items() if plan.field(k)},

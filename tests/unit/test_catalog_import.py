@@ -27,16 +27,20 @@ def _write_csv(path: Path, rows: list[list[str]], encoding: str = "utf-8") -> Pa
 
 
 def _check_sample(report: ImportReport) -> None:
-    assert [i.code for i in report.items] == ["MZ00120001", "SC00210001", "ZR00350001"]
-    assert [(r.row, r.column) for r in report.rejected] == [(5, "承诺时限、法定时限"), (6, "行使层级")]
+    """Items are keyed by 实施编码 and keep their 事项编码; row 5 breaks one rule, row 7 five at once."""
+    assert [i.code for i in report.items] == ["MZ00120001-632802-1", "SC00210001-632802-1",
+                                              "ZR00350001-632802-1", "RS00310001-632802-1"]
+    assert [i.basic_code for i in report.items] == ["MZ00120001", "SC00210001", "ZR00350001", "RS00310001"]
+    assert [(r.row, r.column) for r in report.rejected] == [
+        (5, "承诺时限、法定时限"), (7, "行使层级、办理形式、申请材料、承诺时限、事项类型")]
     assert "承诺时限不能超过法定时限" in report.rejected[0].reason
-    assert "省级" in report.rejected[1].reason
+    assert all(word in report.rejected[1].reason for word in ("部级", "邮寄", "大概要", "十五天", "取值无效"))
 
 
 def test_csv_import_parses_fields_and_reports_bad_rows() -> None:
     report = import_rows(SAMPLE)
     _check_sample(report)
-    dibao, trader, transfer = report.items
+    dibao, trader, transfer, pension = report.items
     assert dibao.level is Level.township and dibao.online is OnlineLevel.one_visit
     assert (dibao.promised_days, dibao.legal_days) == (20, 30)
     assert len(dibao.legal_basis) == 2 and len(dibao.conditions) == 3
@@ -44,14 +48,15 @@ def test_csv_import_parses_fields_and_reports_bad_rows() -> None:
     assert dibao.aliases == ["低保", "吃低保", "最低生活保障", "困难补助"]
     assert (trader.promised_days, trader.legal_days) == (0, 3)
     assert trader.locations[0].phone == "0977-0000000"
-    assert [m.key for m in trader.materials] == ["sole_trader_application", "id_card", "m_3"]
+    assert [m.key for m in trader.materials][:2] == ["sole_trader_application", "id_card"]
+    assert trader.materials[2].key.startswith("m_")  # not a common document: a key of this item only
     assert transfer.fee.amount == Decimal("80") and "2559号" in (transfer.fee.basis or "")
     contract = next(m for m in transfer.materials if m.key == "sale_contract")
     assert contract.copies == 2 and not next(m for m in transfer.materials if m.key == "tax_receipt").required
-    assert any("第3行" in w and "m_3" in w for w in report.warnings)
+    assert pension.level is Level.province
     text = report.render()
-    assert "接受 3 条" in text and "拒绝 2 条" in text
-    assert "第5行" in text and "第6行" in text
+    assert "接受 4 条" in text and "拒绝 2 条" in text
+    assert "第5行" in text and "第7行" in text
 
 
 def test_xlsx_import_matches_csv(tmp_path: Path) -> None:
@@ -74,6 +79,7 @@ def test_round_trip_write_load(tmp_path: Path) -> None:
     write_catalog(items, out)
     raw = yaml.safe_load(out.read_text(encoding="utf-8"))
     assert raw["items"][2]["fee"]["amount"] == 80 and isinstance(raw["items"][2]["fee"]["amount"], int)
+    assert raw["items"][3]["level"] == "province"
     assert "德令哈市民政局" in out.read_text(encoding="utf-8")
     assert CatalogFile.model_validate(raw).items == items
 
@@ -93,8 +99,8 @@ def test_duplicate_code_rejects_second_occurrence(tmp_path: Path) -> None:
     rows = _rows()
     path = _write_csv(tmp_path / "dup.csv", rows + [rows[2]])
     report = import_rows(path)
-    assert len(report.items) == 3
-    assert report.rejected[-1].row == 7 and report.rejected[-1].column == "事项编码"
+    assert len(report.items) == 4
+    assert report.rejected[-1].row == 8 and report.rejected[-1].column == "实施编码"
     assert "第3行" in report.rejected[-1].reason
 
 
@@ -117,7 +123,7 @@ def test_missing_name_and_bad_material(tmp_path: Path) -> None:
     ("事项编码", "ab12", "格式不对"),
     ("收费标准", "-5", "不能小于 0"),
     ("承诺时限", "十五天", "十五天"),
-    ("办理地点", "只有名称", "名称|地址"),
+    ("办理地点", "只有名称|", "名称|地址"),
     ("申请材料", "居民身份证|Bad Key", "小写字母"),
     ("办理形式", "邮寄", "邮寄"),
 ])
@@ -150,7 +156,7 @@ def test_cli_writes_good_rows_and_exits_1(tmp_path: Path, capsys: pytest.Capture
     out = tmp_path / "imported.yaml"
     assert main(["import-catalog", str(SAMPLE), "--out", str(out)]) == 1
     assert "第5行" in capsys.readouterr().out
-    assert len(CatalogFile.model_validate(yaml.safe_load(out.read_text(encoding="utf-8"))).items) == 3
+    assert len(CatalogFile.model_validate(yaml.safe_load(out.read_text(encoding="utf-8"))).items) == 4
 
 
 def test_cli_dry_run_writes_nothing(tmp_path: Path) -> None:
@@ -168,7 +174,7 @@ def test_cli_exit_0_when_all_good(tmp_path: Path) -> None:
 
 def test_cli_nothing_accepted_writes_nothing(tmp_path: Path) -> None:
     rows = _rows()
-    bad = _write_csv(tmp_path / "bad.csv", [rows[0], rows[4], rows[5]])
+    bad = _write_csv(tmp_path / "bad.csv", [rows[0], rows[4], rows[6]])
     out = tmp_path / "imported.yaml"
     assert main([str(bad), "--out", str(out)]) == 1
     assert not out.exists()
