@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Callable, Protocol
 
 from bot.dialogue.prompts import Prompts
+from bot.lifecycle import CITIZEN_MOVES, CaseStatus
 from bot.outbox.events import MESSAGE, OutboxEvent
 from bot.payments.orders import yuan
 from bot.ratings import RATEABLE
@@ -18,7 +19,8 @@ class Inbox(Protocol):
 
 
 class InChatChannel:
-    """The message list the citizen sees when opening the chat (and through GET /api/v1/messages)."""
+    """The message list the citizen sees when opening the chat (and through GET /api/v1/messages). The citizen's
+    own moves (a corrected case sent again, a withdrawal) are not news to them: answered when made, not listed."""
 
     name, retry = "inchat", MESSAGE
 
@@ -26,6 +28,8 @@ class InChatChannel:
         self._inbox, self._prompts, self._clock = inbox, prompts, clock
 
     async def handle(self, event: OutboxEvent) -> None:
+        if own_move(event):
+            return
         prompts, user = self._prompts(), str(event.payload.get("user", ""))
         texts = [progress_text(event, prompts), *follow_ups(event, prompts)]
         for n, text in enumerate(texts):
@@ -49,6 +53,17 @@ class LogChannel:
 # moves the note is for the file, not a 原因.
 REASONED = frozenset({"refused", "returned"})
 _CLOSING = "。.！!？?；;，,、 "
+
+
+def own_move(event: OutboxEvent) -> bool:
+    """Whether the event is a status change only the citizen makes."""
+    if event.type != "case.status_changed":
+        return False
+    try:
+        move = (CaseStatus(str(event.payload.get("from"))), CaseStatus(str(event.payload.get("to"))))
+    except ValueError:
+        return False
+    return move in CITIZEN_MOVES
 
 
 def clause(text: str) -> str:

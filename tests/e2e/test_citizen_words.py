@@ -2,6 +2,7 @@
 message, nothing shown twice, no greeting after a question, and help that shows what can be done now."""
 from __future__ import annotations
 
+from tests.chat import PNG
 from tests.e2e.casework import auth, completed_case, deliver, move, submitted_renewal
 
 
@@ -22,6 +23,25 @@ async def test_a_pass_gives_no_reason_a_refusal_does(client, chat_factory, token
     *_, refused, invitation = await unread(client, "w1")
     assert refused == f"办件 {number} 进度：不予受理。原因：申请人户籍不在本辖区。"
     assert invitation == f"办件 {number} 已办完，回复「评价」为这次服务打个分吧。"
+
+
+async def test_the_citizens_own_moves_are_not_news(client, chat_factory, tokens) -> None:
+    citizen = chat_factory("w6")
+    number = await submitted_renewal(citizen)
+    await move(client, tokens["clerk"], number, to="returned", reason="材料不清晰",
+               materials={"old_id_card": "照片模糊，请重新拍摄"})
+    await deliver(client)
+    assert await unread(client, "w6") == [f"办件 {number} 进度：需要补正材料，回复「补正」即可办理。原因：材料不清晰。"]
+    await citizen.say("/hello")
+    await citizen.upload(PNG + b"clearer")
+    await citizen.tap("确认提交")
+    assert "重新进入预审" in citizen.text()
+    await citizen.say("撤回")
+    await citizen.tap(number)
+    await citizen.tap("确定撤回")
+    assert "已撤回" in citizen.text()
+    await deliver(client)
+    assert await unread(client, "w6") == []  # both answered in the chat when made
 
 
 async def test_the_rating_invitation_is_its_own_message(client, chat_factory, tokens) -> None:
