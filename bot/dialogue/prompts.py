@@ -86,6 +86,7 @@ class Prompts(BaseModel):
     progress_reason: str
     status_labels: dict[str, str]
     unread_title: str
+    rate_invite: str
     progress_fee_due: str
     progress_paid: str
     progress_refunded: str

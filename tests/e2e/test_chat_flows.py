@@ -285,6 +285,14 @@ async def test_health_openapi_and_page(client):
     assert page.status == 200 and "<html" in (await page.text()).lower()
 
 
+async def test_the_page_has_an_icon(client):
+    page = await (await client.get("/")).text()
+    assert '<link rel="icon" href="/favicon.ico"' in page
+    icon = await client.get("/favicon.ico")
+    assert icon.status == 200 and icon.content_type == "image/svg+xml"
+    assert (await icon.text()).startswith("<svg")
+
+
 async def test_too_many_messages_get_a_polite_429(aiohttp_client, settings, content, clock):
     limited = settings.model_copy(update={"rate_limit": settings.rate_limit.model_copy(update={"messages": 2})})
     client = await aiohttp_client(build_app(limited, content, clock))

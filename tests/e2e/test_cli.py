@@ -1,6 +1,7 @@
 """`python -m bot …` finds the repository's config.yaml, intents/ and var/ from any working directory."""
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -47,3 +48,15 @@ def test_relative_paths_of_the_config_are_the_repository_s(monkeypatch, tmp_path
     settings = load_settings()
     assert settings.intents_dir == ROOT / "intents" and settings.blob_dir == ROOT / "var" / "blobs"
     assert settings.database_url == f"sqlite+aiosqlite:///{ROOT}/var/zhengwu.db"
+
+
+async def test_make_chat_talks_to_the_server_of_zwb_host_and_zwb_port(client):
+    """`make chat` reaches the server where ZWB_HOST and ZWB_PORT say `python app.py` listens (not always :8080)."""
+    env = {**os.environ, "ZWB_HOST": client.server.host, "ZWB_PORT": str(client.server.port)}
+    chat = await asyncio.create_subprocess_exec(
+        "make", "-s", "-C", str(ROOT), "-o", ".venv/.installed", "chat", env=env, stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    out, _ = await asyncio.wait_for(chat.communicate("身份证过期了\n".encode()), timeout=60)
+    shown = out.decode()
+    assert chat.returncode == 0 and "连接服务失败" not in shown, shown
+    assert "小助手" in shown and "居民身份证换领" in shown  # the greeting, then the answer to the typed line

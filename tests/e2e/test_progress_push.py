@@ -30,6 +30,7 @@ async def test_a_committed_change_wakes_the_dispatcher(client, chat_factory, tok
     number = await submitted_renewal(citizen)
     # The first message may come with the dispatcher's first poll; once it is read, the dispatcher has polled and
     # the next poll is a minute away, so the second message can only come from the wake-up of its commit.
-    assert await next_messages(client, "push1", within=5) == [f"办件 {number} 已提交，等待工作人员预审。"]
     await move(client, tokens["clerk"], number, to="pre_reviewed")
     assert await next_messages(client, "push1", within=5) == [f"办件 {number} 进度：预审通过，等待受理。"]
+    await move(client, tokens["clerk"], number, to="accepted")
+    assert await next_messages(client, "push1", within=5) == [f"办件 {number} 已受理，需缴费 20.00 元。回复「缴费」即可在线支付。"]

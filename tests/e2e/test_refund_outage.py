@@ -95,7 +95,7 @@ async def test_refund_outage_delays_neither_the_message_nor_loses_the_refund(cli
     await sim.drain()
     assert await fee_state(citizen, number) == "paid"
     await deliver(client)
-    await unread(client, citizen.user)  # the messages so far (submitted, accepted, paid), read
+    await unread(client, citizen.user)  # the messages so far (accepted, paid), read
 
     consented = await client.post("/api/v1/wechat/subscriptions", json={"results": {"tpl-progress": "accept"}},
                                   headers=bearer(token))
@@ -104,8 +104,9 @@ async def test_refund_outage_delays_neither_the_message_nor_loses_the_refund(cli
     sim.inject_fault("server_error", times=FAILURES)
     assert (await move(client, tokens["approver"], number, to="refused", reason="不符合申领条件"))[0] == 200
     await deliver(client)
-    [refusal] = await unread(client, citizen.user)
+    [refusal, invitation] = await unread(client, citizen.user)
     assert number in refusal and "不予受理" in refusal and "不符合申领条件" in refusal
+    assert "评价" in invitation  # the rating invitation, a message of its own
     [pushed] = wechat.subscribe_sent  # before, it waited behind the refund
     assert pushed["data"]["character_string2"] == number and pushed["data"]["phrase3"] == "不予受理"
     assert await fee_state(citizen, number) == "paid"
