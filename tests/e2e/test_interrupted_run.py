@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import sys
 from pathlib import Path
 
 import pytest
@@ -30,7 +31,7 @@ async def interrupted_run(tmp_path: Path, *plugins: str) -> str:
     started = tmp_path / "started"
     (tmp_path / "test_slow.py").write_text(SLOW_TEST.format(started=str(started)), encoding="utf-8")
     run = await asyncio.create_subprocess_exec(
-        str(ROOT / ".venv" / "bin" / "python"), "-m", "pytest", "-p", "no:cacheprovider", *plugins,
+        sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *plugins,
         "-c", os.devnull, "--rootdir", str(tmp_path), str(tmp_path / "test_slow.py"), cwd=tmp_path,
         env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
     async def setting_up() -> bool:
