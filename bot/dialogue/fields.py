@@ -38,6 +38,8 @@ class FieldSpec(Strict):
     prompt: str
     hint: str | None = None
     options: list[str] = Field(default_factory=list)
+    option_words: dict[str, list[str]] = Field(default_factory=dict, description="Option -> words that mean it "
+                                               "in an answer typed instead of tapped (寄到家 -> 邮寄到家)")
     min_length: int = Field(default=1, ge=0)
     max_length: int = Field(default=200, gt=0)
     pattern: str | None = None
@@ -52,4 +54,7 @@ class FieldSpec(Strict):
     def _choice_has_options(self) -> "FieldSpec":
         if self.type is FieldType.choice and len(self.options) < 2:
             raise ValueError(f"choice field {self.key} needs at least two options")
+        unknown = [option for option in self.option_words if option not in self.options]
+        if unknown:
+            raise ValueError(f"option_words name options that field {self.key} does not have: {', '.join(unknown)}")
         return self

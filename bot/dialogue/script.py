@@ -30,6 +30,7 @@ class StepRef(Strict):
     hint: str | None = None
     type: FieldType | None = None
     options: list[str] | None = None
+    option_words: dict[str, list[str]] | None = None
     optional: bool | None = None
     date_range: DateRange | None = None
 
