@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from enum import Enum
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 
 class FieldType(str, Enum):
@@ -54,7 +54,13 @@ class FieldSpec(Strict):
     def _choice_has_options(self) -> "FieldSpec":
         if self.type is FieldType.choice and len(self.options) < 2:
             raise ValueError(f"choice field {self.key} needs at least two options")
-        unknown = [option for option in self.option_words if option not in self.options]
-        if unknown:
-            raise ValueError(f"option_words name options that field {self.key} does not have: {', '.join(unknown)}")
         return self
+
+    @field_validator("option_words")
+    @classmethod
+    def _words_of_options(cls, words: dict[str, list[str]], info: ValidationInfo) -> dict[str, list[str]]:
+        unknown = [option for option in words if option not in info.data.get("options", [])]
+        if unknown:
+            raise ValueError(f"option_words name options that field {info.data.get('key')} does not have: "
+                             f"{', '.join(unknown)}")
+        return words
