@@ -45,7 +45,7 @@ class Command(str, Enum):
     pay = "pay"                        # arg: a case number (none: ask which)
     withdraw = "withdraw"              # arg: a case number (none: ask which)
     withdraw_confirm = "withdraw_confirm"  # arg: a case number
-    progress = "progress"              # 查进度: the citizen's cases
+    progress = "progress"              # 查进度; arg: the citizen's words, which may name the item (我的身份证…)
     small_talk = "small_talk"          # arg: a SmallTalk (你好, 在吗, 谢谢, 再见)
 
 
@@ -91,7 +91,7 @@ def _ticket_answer(text: str) -> TicketAnswer | None:
 _TEXT = _ArgType(str, lambda text: text, str)
 _ARGS: dict[Command, _ArgType] = {
     Command.pick: _TEXT, Command.edit: _TEXT, Command.rate: _TEXT, Command.rate_tag: _TEXT, Command.pay: _TEXT,
-    Command.withdraw: _TEXT, Command.withdraw_confirm: _TEXT,
+    Command.withdraw: _TEXT, Command.withdraw_confirm: _TEXT, Command.progress: _TEXT,
     Command.ask: _ArgType(Topic, _topic, lambda topic: topic.value),
     Command.rate_level: _ArgType(RatingLevel, _level, lambda level: str(int(level))),
     Command.reuse: _ArgType(bool, _yes_no, lambda yes: "yes" if yes else "no"),

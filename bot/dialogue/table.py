@@ -94,6 +94,8 @@ class ConversationTable:
                 invocation = Invocation(Command.small_talk, talk)
             else:
                 invocation = self._typed(content.phrases.meaning(text), ctx.state.stage)
+            if invocation is not None and invocation.command is Command.progress:
+                invocation = Invocation(Command.progress, text)  # "我的身份证办到哪一步了" names the item
         if invocation is not None:
             return await self.commands[invocation.command](ctx, invocation)
         return await state.text(ctx, text)

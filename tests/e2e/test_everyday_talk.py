@@ -2,17 +2,20 @@
 skip and progress in the citizen's own words, choices and dates typed freely, precise validation messages."""
 from __future__ import annotations
 
+import re
+
 from tests.chat import PNG
 from tests.e2e.casework import VALID_ID, fill_renewal_fields, move, start_renewal, submitted_renewal
 
 CAPABILITIES = ("办事指南", "查办件进度", "查进度")
 
 
-async def to_material(chat, key: str) -> None:
-    """Answer the steps of the application on screen (first option, e-licence, an upload) until `key` is asked."""
+async def to_material(chat, key: str | None) -> None:
+    """Answer the steps of the application on screen (first option, e-licence, an upload) until `key` is asked
+    (None: until the confirmation card)."""
     answers = {"applicant_name": "张三", "id_number": VALID_ID, "phone": "13800138000",
                "address": "德令哈市河西街道长江路1号", "move_from": "青海省西宁市城中区南滩派出所"}
-    while chat.last().get("key") != key:
+    while chat.last().get("key") != key and "核对" not in chat.last().get("title", ""):
         step = chat.last()
         assert step["type"] in ("form_step", "material_step"), chat.text()
         if step["type"] == "form_step":
@@ -132,8 +135,16 @@ async def test_progress_in_words_lists_the_citizens_cases(chat_factory, client, 
         assert (await move(client, tokens["clerk"], number, to=to))[0] == 200
     await chat.say("钱交了没")
     assert number in chat.text() and "已受理" in chat.text() and "待缴费 20.00 元" in chat.text()
+    await chat.say("居住证怎么办")
+    await chat.tap("我要办理")
+    await chat.tap("沿用")
+    await to_material(chat, None)
+    await chat.tap("确认提交")
+    other = re.search(r"DLH\d{14}", chat.text()).group(0)
     await chat.say("我的办件")
-    assert number in chat.text()
+    assert number in chat.text() and other in chat.text()
+    await chat.say("我的身份证办到哪一步了")  # names the item: only its cases
+    assert number in chat.text() and other not in chat.text()
     await chat.say("身份证过期了咋办")
     await chat.tap("我要办理")
     await chat.tap("重新填写")

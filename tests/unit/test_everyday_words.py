@@ -23,7 +23,8 @@ TODAY = date(2026, 11, 27)
 
 @pytest.mark.parametrize("text, meant", [
     ("不办了，取消", {Command.cancel}), ("算了不办了", {Command.cancel}), ("不想弄了", {Command.cancel}),
-    ("那算了吧", {Command.cancel}), ("好的，我要申请", {Command.apply}), ("那就办吧", {Command.apply}),
+    ("那算了吧", {Command.cancel}), ("算了算了", {Command.cancel}), ("我要取消", {Command.cancel}),
+    ("取消掉", {Command.cancel}), ("我算了一下账", set()), ("好的，我要申请", {Command.apply}), ("那就办吧", {Command.apply}),
     ("没有结婚证，跳过吧", {Command.skip}), ("这个没有", {Command.skip}),
     ("查进度", {Command.progress}), ("钱交了没", {Command.progress}), ("我的身份证办到哪一步了", {Command.progress}),
     ("提取公积金", set()), ("我打算了解一下公积金提取", set()), ("帮我计算了一下养老金", set()),
