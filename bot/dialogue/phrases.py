@@ -48,76 +48,73 @@ class Phrases(_Strict):
     def load(cls, path: Path) -> "Phrases":
         return load_model(path, cls, path.parent.parent)
 
-    # Precomputed once per content: a dict lookup per clause and one regex search per command.
+    # Looked up for every typed message: built once per content into a plain object (attribute reads on a
+    # pydantic model go through __getattr__, several µs each).
     @cached_property
-    def _said(self) -> dict[str, frozenset[Command]]:
-        said: dict[str, set[Command]] = {}
-        for command, lists in self.commands.items():
-            for phrase in lists.said:
-                said.setdefault(phrase.lower(), set()).add(command)
-        return {phrase: frozenset(commands) for phrase, commands in said.items()}
-
-    @cached_property
-    def _within(self) -> list[tuple[Command, re.Pattern[str]]]:
-        return [(command, re.compile("|".join(map(re.escape, lists.within))))
-                for command, lists in self.commands.items() if lists.within]
-
-    @cached_property
-    def _guard(self) -> re.Pattern[str] | None:
-        return re.compile("|".join(map(re.escape, self.not_within))) if self.not_within else None
-
-    @cached_property
-    def _talk(self) -> dict[str, SmallTalk]:
-        return {phrase.lower(): talk for talk, phrases in self.small_talk.items() for phrase in phrases}
-
-    @cached_property
-    def _before(self) -> tuple[str, ...]:
-        return tuple(sorted(self.fillers.before, key=len, reverse=True))
-
-    @cached_property
-    def _after(self) -> tuple[str, ...]:
-        return tuple(sorted(self.fillers.after, key=len, reverse=True))
-
-    @cached_property
-    def _answers(self) -> dict[str, bool]:
-        return {**{p.lower(): True for p in self.agree}, **{p.lower(): False for p in self.decline}}
-
-    def clauses(self, text: str) -> list[tuple[str, str]]:
-        """The message cut at punctuation: each part as typed and without the filler words around it."""
-        return [(part, self._bare(part)) for part in _CLAUSES.split(text.lower()) if part]
-
-    def _bare(self, clause: str) -> str:
-        changed = True
-        while changed and clause:
-            changed = False
-            for filler in self._before:
-                if clause.startswith(filler) and len(clause) > len(filler):
-                    clause, changed = clause[len(filler):], True
-                    break
-            for filler in self._after:
-                if clause.endswith(filler) and len(clause) > len(filler):
-                    clause, changed = clause[:-len(filler)], True
-                    break
-        return clause
+    def index(self) -> "PhraseIndex":
+        return PhraseIndex(self)
 
     def meaning(self, text: str) -> frozenset[Command]:
-        """The commands a sentence stands for: a clause said, or a phrase within it (usually none)."""
-        meant: set[Command] = set()
-        for part, bare in self.clauses(text):
-            meant |= self._said.get(part) or self._said.get(bare, frozenset())
-        searched = self._guard.sub(" ", text) if self._guard else text
-        meant.update(command for command, pattern in self._within if pattern.search(searched))
-        return frozenset(meant)
+        """The commands a sentence stands for: a part said, or a phrase within it (usually none)."""
+        return self.index.meaning(text)
 
     def small_talk_of(self, text: str) -> SmallTalk | None:
         """Greeting, thanks, goodbye or 在吗 when the whole message is made of such words (the last one counts:
         "谢谢，再见" is a goodbye); None as soon as any part says something else."""
-        kinds = [self._talk.get(part) or self._talk.get(bare) for part, bare in self.clauses(text)]
-        if not kinds or None in kinds:
-            return None
-        return kinds[-1]
+        return self.index.small_talk_of(text)
 
     def answer(self, text: str) -> bool | None:
         """The answer to a yes/no question: True, False, or None when the message is neither."""
-        answers = {self._answers.get(part, self._answers.get(bare)) for part, bare in self.clauses(text)}
+        return self.index.answer(text)
+
+
+def _alternatives(words: list[str]) -> str:
+    """One regex alternative of the words, longest first; one that never matches for none."""
+    return "|".join(map(re.escape, sorted(words, key=len, reverse=True))) or "(?!)"
+
+
+class PhraseIndex:
+    """The phrase lists as dicts and regexes: one split, one regex per part, dict lookups, one search per
+    command with `within` phrases."""
+
+    def __init__(self, phrases: Phrases) -> None:
+        said: dict[str, set[Command]] = {}
+        for command, lists in phrases.commands.items():
+            for phrase in lists.said:
+                said.setdefault(phrase.lower(), set()).add(command)
+        self.said = {phrase: frozenset(commands) for phrase, commands in said.items()}
+        # One scan for every `within` phrase; the words of not_within come first, so that where one starts it is
+        # consumed whole and no phrase inside it is found.
+        groups = [f"(?P<guard>{_alternatives(phrases.not_within)})"]
+        self.commands: dict[str, Command] = {}
+        for n, (command, lists) in enumerate((c, l) for c, l in phrases.commands.items() if l.within):
+            groups.append(f"(?P<c{n}>{_alternatives(lists.within)})")
+            self.commands[f"c{n}"] = command
+        self.within = re.compile("|".join(groups))
+        self.talk = {p.lower(): talk for talk, words in phrases.small_talk.items() for p in words}
+        self.answers = {**{p.lower(): True for p in phrases.agree}, **{p.lower(): False for p in phrases.decline}}
+        # the fillers around a part, never the whole part: "那就办吧" -> 办, "好的" stays 好的
+        self.bare = re.compile(f"(?:{_alternatives(phrases.fillers.before)})*(.+?)"
+                               f"(?:{_alternatives(phrases.fillers.after)})*", re.DOTALL)
+
+    def clauses(self, text: str) -> list[tuple[str, str]]:
+        """The message cut at punctuation: each part as typed and without the filler words around it."""
+        bare = self.bare.fullmatch
+        return [(part, m.group(1) if (m := bare(part)) else part) for part in _CLAUSES.split(text.lower()) if part]
+
+    def meaning(self, text: str) -> frozenset[Command]:
+        said, meant = self.said, set[Command]()
+        for part, bare in self.clauses(text):
+            meant |= said.get(part) or said.get(bare, frozenset())
+        meant.update(self.commands[m.lastgroup] for m in self.within.finditer(text) if m.lastgroup != "guard"
+                     and m.lastgroup is not None)
+        return frozenset(meant)
+
+    def small_talk_of(self, text: str) -> SmallTalk | None:
+        talk = self.talk
+        kinds = [talk.get(part) or talk.get(bare) for part, bare in self.clauses(text)]
+        return kinds[-1] if kinds and None not in kinds else None
+
+    def answer(self, text: str) -> bool | None:
+        answers = {self.answers.get(part, self.answers.get(bare)) for part, bare in self.clauses(text)}
         return answers.pop() if len(answers) == 1 else None
