@@ -45,18 +45,17 @@ class BasicFlow:
             s.cancel_asked = True
             return stay(ctx, ChoicesReply(text=p.cancel_confirm.format(name=ctx.target().name), options=[
                 option(p.cancel_yes, Command.cancel, True), option(p.cancel_no, Command.cancel, False)]))
-        under_way = ctx.state.stage not in (Stage.idle, Stage.offered, Stage.clarify)
-        ctx.state.reset()
-        return Outcome([TextReply(text=ctx.prompts.cancelled if under_way else ctx.prompts.nothing_to_cancel)],
-                       Stage.idle)
+        under_way = s.stage not in (Stage.idle, Stage.offered, Stage.clarify)
+        s.reset()
+        return Outcome([TextReply(text=p.cancelled if under_way else p.nothing_to_cancel)], Stage.idle)
 
     async def small_talk(self, ctx: TurnContext, invocation: Invocation) -> Outcome:
         """你好, 在吗, 谢谢, 再见: a short answer saying what the assistant can do, then the pending question."""
-        p, talk = ctx.prompts, invocation.arg
-        text = {SmallTalk.greeting: p.talk_greeting, SmallTalk.presence: p.talk_presence,
-                SmallTalk.thanks: p.talk_thanks, SmallTalk.goodbye: p.talk_goodbye}.get(
-                    talk if isinstance(talk, SmallTalk) else SmallTalk.greeting, p.talk_greeting)
-        return reprompt(ctx, TextReply(text=text))
+        p = ctx.prompts
+        answers = {SmallTalk.greeting: p.talk_greeting, SmallTalk.presence: p.talk_presence,
+                   SmallTalk.thanks: p.talk_thanks, SmallTalk.goodbye: p.talk_goodbye}
+        talk = invocation.arg if isinstance(invocation.arg, SmallTalk) else SmallTalk.greeting
+        return reprompt(ctx, TextReply(text=answers[talk]))
 
     async def human(self, ctx: TurnContext, invocation: Invocation) -> Outcome:
         return stay(ctx, TextReply(text=ctx.prompts.human_offer))

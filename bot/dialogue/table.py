@@ -85,20 +85,26 @@ class ConversationTable:
             if invocation is None:
                 return stay(ctx, TextReply(text=ctx.prompts.help))
             return await self.commands[invocation.command](ctx, invocation)
-        content, state = ctx.content, self.states[ctx.state.stage]
         if asked and (confirmed := self._confirmed(ctx, text)) is not None:
             return await self.commands[Command.cancel](ctx, Invocation(Command.cancel, confirmed))
-        invocation = self._typed(content.words.meaning(text), ctx.state.stage)
-        if invocation is None and not state.free_text:
-            if (talk := content.phrases.small_talk_of(text)) is not None:
-                invocation = Invocation(Command.small_talk, talk)
-            else:
-                invocation = self._typed(content.phrases.meaning(text), ctx.state.stage)
-            if invocation is not None and invocation.command is Command.progress:
-                invocation = Invocation(Command.progress, text)  # "我的身份证办到哪一步了" names the item
+        invocation = self._meant(ctx, text)
         if invocation is not None:
             return await self.commands[invocation.command](ctx, invocation)
-        return await state.text(ctx, text)
+        return await self.states[ctx.state.stage].text(ctx, text)
+
+    def _meant(self, ctx: TurnContext, text: str) -> Invocation | None:
+        """What typed text stands for here: a command word; else (unless the stage takes free text) small talk, or
+        an everyday sentence meaning a command; None: the stage's own text handler reads it."""
+        content, stage = ctx.content, ctx.state.stage
+        invocation = self._typed(content.words.meaning(text), stage)
+        if invocation is not None or self.states[stage].free_text:
+            return invocation
+        if (talk := content.phrases.small_talk_of(text)) is not None:
+            return Invocation(Command.small_talk, talk)
+        invocation = self._typed(content.phrases.meaning(text), stage)
+        if invocation is not None and invocation.command is Command.progress:
+            return Invocation(Command.progress, text)  # "我的身份证办到哪一步了" names the item
+        return invocation
 
     @staticmethod
     def _confirmed(ctx: TurnContext, text: str) -> bool | None:
