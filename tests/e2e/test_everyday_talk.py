@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 
 from tests.chat import PNG
-from tests.e2e.casework import VALID_ID, fill_renewal_fields, move, start_renewal, submitted_renewal
+from tests.e2e.casework import (VALID_ID, completed_case, fill_renewal_fields, move, start_renewal,
+                               submitted_renewal)
 
 CAPABILITIES = ("办事指南", "查办件进度", "查进度")
 
@@ -150,6 +151,18 @@ async def test_progress_in_words_lists_the_citizens_cases(chat_factory, client, 
     await chat.tap("重新填写")
     await chat.say("查进度")  # in the middle of a form: the cases, then the question again
     assert number in chat.text() and chat.last()["type"] == "form_step"
+
+
+async def test_a_rating_comment_is_never_read_as_talk_or_a_query(chat_factory, client, tokens):
+    chat = chat_factory("rater")
+    number = await completed_case(client, chat, tokens)
+    await chat.say("办好了没")
+    assert number in chat.text() and "已办结" in chat.text() and "评价" in chat.text()
+    await chat.say("评价")
+    await chat.tap("非常满意")
+    await chat.tap("选好了")
+    await chat.say("谢谢，查进度很方便")  # a comment, although it thanks and names 查进度
+    assert "感谢您的评价" in chat.text() and number not in chat.text()
 
 
 async def test_choice_steps_take_words_and_numbers(chat_factory):
