@@ -9,6 +9,9 @@ from typing import Callable
 
 from bot.catalog import Catalog
 from bot.dialogue.answers import QuestionWords
+from bot.dialogue.commands import Command
+from bot.dialogue.dates import DateWords
+from bot.dialogue.phrases import Phrases
 from bot.dialogue.prompts import Prompts
 from bot.dialogue.replies import CardReply, Reply, reply_json
 from bot.dialogue.script import ScriptBook
@@ -27,11 +30,18 @@ class Content:
     words: QuestionWords
     matcher: Matcher
     calendar: WorkdayCalendar
+    phrases: Phrases
+    dates: DateWords
     tiebreaker: SemanticTieBreaker | None = None
     # The card of an item depends only on this content: built once per target key, never changed after, and
     # serialised once: card_json maps id(card) to (card, its JSON) for response_json.
     cards: dict[str, CardReply] = field(default_factory=dict, repr=False, compare=False)
     card_json: dict[int, tuple[Reply, bytes]] = field(default_factory=dict, repr=False, compare=False)
+
+    def meaning(self, text: str) -> frozenset[Command]:
+        """The commands a typed message stands for: exactly one of the command words (questions.yaml), else an
+        everyday sentence that means one (phrases.yaml: "不办了，取消", "没有结婚证，跳过吧")."""
+        return self.words.meaning(text) or self.phrases.meaning(text)
 
     def card(self, key: str, build: Callable[[], CardReply]) -> CardReply:
         """The card of the item or bundle `key`, built by `build` the first time it is asked for."""
@@ -74,6 +84,8 @@ def load_content(directory: Path, log: logging.Logger, embedder: Embedder | None
     scripts = ScriptBook.load(directory / "scripts", catalog, log)
     prompts = Prompts.load(directory / "scripts" / "prompts.yaml")
     words = QuestionWords.load(directory / "dictionaries" / "questions.yaml")
+    phrases = Phrases.load(directory / "dictionaries" / "phrases.yaml")
+    dates = DateWords.load(directory / "dictionaries" / "dates.yaml")
     lexicon = Lexicon.load(directory / "dictionaries" / "synonyms.yaml")
     matcher = build_matcher(catalog, scripts, lexicon, load_user_words(directory / "dictionaries" / "user_words.txt"))
     log.info("scripts: %d; matcher indexed (%.1f s so far)", len(scripts.scripts), time.monotonic() - started)
@@ -84,4 +96,4 @@ def load_content(directory: Path, log: logging.Logger, embedder: Embedder | None
         log.info("semantic tie-breaker: %d passages to embed (cached ones are read back)", len(targets))
         tiebreaker = SemanticTieBreaker(embedder, targets)
     log.info("content loaded in %.1f s", time.monotonic() - started)
-    return Content(catalog, scripts, prompts, words, matcher, calendar, tiebreaker)
+    return Content(catalog, scripts, prompts, words, matcher, calendar, phrases, dates, tiebreaker)

@@ -1,4 +1,5 @@
-"""The commands every chat has: opening it, help, a person, cancelling, and the answer to a rectified rating."""
+"""The commands every chat has: opening it, small talk, help, a person, cancelling, and the answer to a rectified
+rating."""
 from __future__ import annotations
 
 from bot.dialogue.application import UNDER_WAY
@@ -8,7 +9,10 @@ from bot.dialogue.correction import CorrectionFlow
 from bot.dialogue.paying import PaymentFlow
 from bot.dialogue.replies import ChoicesReply, Reply, TextReply
 from bot.dialogue.state import Stage
+from bot.dialogue.talk import SmallTalk
 from bot.notify import clause
+
+CONFIRM_CANCEL_AFTER = 3  # answers given: from then on a cancel is confirmed once before the application is dropped
 
 
 class BasicFlow:
@@ -39,10 +43,27 @@ class BasicFlow:
         return stay(ctx, *news, TextReply(text=p.greeting))
 
     async def cancel(self, ctx: TurnContext, invocation: Invocation) -> Outcome:
-        under_way = ctx.state.stage not in (Stage.idle, Stage.offered, Stage.clarify)
-        ctx.state.reset()
-        return Outcome([TextReply(text=ctx.prompts.cancelled if under_way else ctx.prompts.nothing_to_cancel)],
-                       Stage.idle)
+        """`/cancel` or a word for it; past the first steps of an application it is confirmed once
+        (`/cancel yes`, `/cancel no`, or yes / no in words)."""
+        s, p = ctx.state, ctx.prompts
+        if invocation.arg is False:
+            return reprompt(ctx, TextReply(text=p.cancel_kept))
+        given = len(s.answers) + len(s.materials)
+        if invocation.arg is None and s.stage in UNDER_WAY and given >= CONFIRM_CANCEL_AFTER:
+            s.cancel_asked = True
+            return stay(ctx, ChoicesReply(text=p.cancel_confirm.format(name=ctx.target().name), options=[
+                option(p.cancel_yes, Command.cancel, True), option(p.cancel_no, Command.cancel, False)]))
+        under_way = s.stage not in (Stage.idle, Stage.offered, Stage.clarify)
+        s.reset()
+        return Outcome([TextReply(text=p.cancelled if under_way else p.nothing_to_cancel)], Stage.idle)
+
+    async def small_talk(self, ctx: TurnContext, invocation: Invocation) -> Outcome:
+        """你好, 在吗, 谢谢, 再见: a short answer saying what the assistant can do, then the pending question."""
+        p = ctx.prompts
+        answers = {SmallTalk.greeting: p.talk_greeting, SmallTalk.presence: p.talk_presence,
+                   SmallTalk.thanks: p.talk_thanks, SmallTalk.goodbye: p.talk_goodbye}
+        talk = invocation.arg if isinstance(invocation.arg, SmallTalk) else SmallTalk.greeting
+        return reprompt(ctx, TextReply(text=answers[talk]))
 
     async def human(self, ctx: TurnContext, invocation: Invocation) -> Outcome:
         return stay(ctx, TextReply(text=ctx.prompts.human_offer))

@@ -7,6 +7,7 @@ from enum import Enum
 from typing import Any, Callable, NamedTuple, Union
 
 from bot.dialogue.replies import Option
+from bot.dialogue.talk import SmallTalk
 from bot.dialogue.topics import Topic
 from bot.ratings import RatingLevel
 
@@ -19,7 +20,7 @@ class Command(str, Enum):
 
     hello = "hello"                    # the chat was opened
     apply = "apply"                    # start applying for the item on screen
-    cancel = "cancel"
+    cancel = "cancel"                  # arg: True when confirmed, False to go on after all (none: ask if needed)
     back = "back"
     edit = "edit"                      # arg: the key of the step to change (none: list them)
     human = "human"
@@ -44,6 +45,8 @@ class Command(str, Enum):
     pay = "pay"                        # arg: a case number (none: ask which)
     withdraw = "withdraw"              # arg: a case number (none: ask which)
     withdraw_confirm = "withdraw_confirm"  # arg: a case number
+    progress = "progress"              # 查进度; arg: the citizen's words, which may name the item (我的身份证…)
+    small_talk = "small_talk"          # arg: a SmallTalk (你好, 在吗, 谢谢, 再见)
 
 
 class TicketAnswer(NamedTuple):
@@ -53,7 +56,7 @@ class TicketAnswer(NamedTuple):
     solved: bool
 
 
-Arg = Union[str, bool, Topic, RatingLevel, TicketAnswer, None]
+Arg = Union[str, bool, Topic, RatingLevel, TicketAnswer, SmallTalk, None]
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,10 @@ def _topic(text: str) -> Topic | None:
     return Topic(text) if text in Topic._value2member_map_ else None
 
 
+def _small_talk(text: str) -> SmallTalk | None:
+    return SmallTalk(text) if text in SmallTalk._value2member_map_ else None
+
+
 def _ticket_answer(text: str) -> TicketAnswer | None:
     ticket, _, answer = text.partition(" ")
     solved = _yes_no(answer.strip())
@@ -84,10 +91,12 @@ def _ticket_answer(text: str) -> TicketAnswer | None:
 _TEXT = _ArgType(str, lambda text: text, str)
 _ARGS: dict[Command, _ArgType] = {
     Command.pick: _TEXT, Command.edit: _TEXT, Command.rate: _TEXT, Command.rate_tag: _TEXT, Command.pay: _TEXT,
-    Command.withdraw: _TEXT, Command.withdraw_confirm: _TEXT,
+    Command.withdraw: _TEXT, Command.withdraw_confirm: _TEXT, Command.progress: _TEXT,
     Command.ask: _ArgType(Topic, _topic, lambda topic: topic.value),
     Command.rate_level: _ArgType(RatingLevel, _level, lambda level: str(int(level))),
     Command.reuse: _ArgType(bool, _yes_no, lambda yes: "yes" if yes else "no"),
+    Command.cancel: _ArgType(bool, _yes_no, lambda yes: "yes" if yes else "no"),
+    Command.small_talk: _ArgType(SmallTalk, _small_talk, lambda talk: talk.value),
     Command.rectified: _ArgType(TicketAnswer, _ticket_answer, lambda a: f"{a.ticket} {'yes' if a.solved else 'no'}"),
 }
 

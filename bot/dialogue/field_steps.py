@@ -51,7 +51,7 @@ class FieldStep:
     async def accept(self, ctx: "TurnContext", answer: Answer) -> StepResult:
         if not isinstance(answer, str):
             return None
-        value = validate(self.spec, answer, china_date(ctx.ports.clock()))
+        value = validate(self.spec, answer, china_date(ctx.ports.clock()), ctx.content.dates)
         if isinstance(value, Invalid):
             return Rejected((TextReply(text=getattr(ctx.prompts, value.message).format(**value.params)),))
         ctx.state.answers[self.spec.key] = value
@@ -73,7 +73,8 @@ class ChoiceStep(FieldStep):
 
 @dataclass(frozen=True)
 class DateStep(FieldStep):
-    """A date (2026-11-20, 2026年11月20日 …), in the past or future as the field says; the client shows a picker."""
+    """A date (2026-11-20, 11月20号, 上个月20号, 前天 …: bot/dialogue/dates.py), in the past or future as the field
+    says; the client shows a picker."""
 
     forced_type: ClassVar[FieldType | None] = FieldType.date
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from enum import Enum
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 
 class FieldType(str, Enum):
@@ -38,6 +38,8 @@ class FieldSpec(Strict):
     prompt: str
     hint: str | None = None
     options: list[str] = Field(default_factory=list)
+    option_words: dict[str, list[str]] = Field(default_factory=dict, description="Option -> words that mean it "
+                                               "in an answer typed instead of tapped (寄到家 -> 邮寄到家)")
     min_length: int = Field(default=1, ge=0)
     max_length: int = Field(default=200, gt=0)
     pattern: str | None = None
@@ -53,3 +55,12 @@ class FieldSpec(Strict):
         if self.type is FieldType.choice and len(self.options) < 2:
             raise ValueError(f"choice field {self.key} needs at least two options")
         return self
+
+    @field_validator("option_words")
+    @classmethod
+    def _words_of_options(cls, words: dict[str, list[str]], info: ValidationInfo) -> dict[str, list[str]]:
+        unknown = [option for option in words if option not in info.data.get("options", [])]
+        if unknown:
+            raise ValueError(f"option_words name options that field {info.data.get('key')} does not have: "
+                             f"{', '.join(unknown)}")
+        return words

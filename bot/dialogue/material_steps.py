@@ -149,7 +149,7 @@ class MaterialStep:
         if isinstance(answer, Upload):
             return await self._upload(ctx, answer)
         if isinstance(answer, str):
-            meant = ctx.content.words.meaning(answer)
+            meant = ctx.content.meaning(answer)
             chosen = next((a for a in ALTERNATIVES if a.command in meant), None)
             if chosen is None:
                 return Rejected((TextReply(text=ctx.prompts.upload_expected.format(name=self.material.name)),))

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
 
 from bot.content_errors import load_model
+from bot.lifecycle import CaseStatus
 
 
 class Prompts(BaseModel):
@@ -154,6 +155,32 @@ class Prompts(BaseModel):
     to_confirm: str
     not_stated: str
     consult_phone: str
+    talk_greeting: str
+    talk_presence: str
+    talk_thanks: str
+    talk_goodbye: str
+    cancel_confirm: str
+    cancel_yes: str
+    cancel_no: str
+    cancel_kept: str
+    cases_none: str
+    cases_title: str
+    case_line: str
+    case_promised: str
+    case_fee_due: str
+    case_more: str
+    case_states: dict[str, str]
+    error_phone_length: str
+    error_phone_first: str
+    error_phone_prefix: str
+
+    @field_validator("case_states")
+    @classmethod
+    def _every_status(cls, states: dict[str, str]) -> dict[str, str]:
+        missing = [status.value for status in CaseStatus if status.value not in states]
+        if missing:
+            raise ValueError(f"missing case states: {', '.join(missing)}")
+        return states
 
     @classmethod
     def load(cls, path: Path) -> "Prompts":

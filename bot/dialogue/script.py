@@ -30,6 +30,7 @@ class StepRef(Strict):
     hint: str | None = None
     type: FieldType | None = None
     options: list[str] | None = None
+    option_words: dict[str, list[str]] | None = None
     optional: bool | None = None
     date_range: DateRange | None = None
 
@@ -171,7 +172,7 @@ class ScriptBook:
         return Plan(tuple(steps.values()), faq)
 
     @staticmethod
-    def problems(script: Script, known: set[str], catalog: Catalog) -> list[str]:
+    def problems(script: Script, known: dict[str, FieldSpec], catalog: Catalog) -> list[str]:
         """What a valid script still gets wrong against the field library and the catalog."""
         target = catalog.target(script.target_key)
         if target is None:
@@ -179,13 +180,16 @@ class ScriptBook:
         materials = {m.key for m in target.materials() if m.source is not MaterialSource.office}
         return ([f"unknown field '{r.field}'" for r in script.steps if r.field is not None and r.field not in known]
                 + [f"unknown material '{r.material}' of {script.target_key}" for r in script.steps
-                   if r.material is not None and r.material not in materials])
+                   if r.material is not None and r.material not in materials]
+                + [f"option_words of '{r.field}' name an option it does not have: '{option}'"
+                   for r in script.steps if r.option_words and r.field in known
+                   for option in r.option_words if option not in (r.options or known[r.field or ""].options)])
 
     @classmethod
     def load(cls, directory: Path, catalog: Catalog, log: logging.Logger) -> "ScriptBook":
         """Load fields.yaml (must be valid) and every other script; a bad script is reported and skipped."""
         library = load_model(directory / "fields.yaml", FieldLibrary, directory.parent)
-        known = {f.key for f in library.fields}
+        known = {f.key: f for f in library.fields}
         scripts: dict[str, Script] = {}
         errors: list[ContentError] = []
         for path in sorted(directory.glob("*.yaml")):

@@ -53,6 +53,8 @@ class Conversation(BaseModel):
     rating_level: int | None = None
     rating_tags: list[str] = Field(default_factory=list)
     last_case: str | None = None
+    cancel_asked: bool = Field(default=False, description="The last reply asked whether to drop the application: "
+                               "the next message may answer yes or no")
     last_options: list[str] = Field(default_factory=list, description="Values of the options last shown, "
                                     "in order: a text-only channel lets the user answer with their number")
     updated_at: datetime | None = None

@@ -2,10 +2,13 @@
 
 - `commands`: what every command does when its option is tapped ("/verb arg"), in any stage; the handler decides
   what fits the stage.
-- `fallbacks` and `entry_points`: words a citizen may type instead (intents/dictionaries/questions.yaml) that
-  count in every stage (取消, 上一步 …) or when nothing is under way (评价, 缴费 …).
+- `fallbacks` and `entry_points`: words a citizen may type instead (intents/dictionaries/questions.yaml), or
+  everyday sentences that mean them (phrases.yaml: "算了不办了", "我的身份证办到哪一步了"), that count in every
+  stage (取消, 上一步, 查进度 …) or when nothing is under way (评价, 缴费 …). Small talk (你好, 在吗, 谢谢, 再见)
+  is answered in every stage, and a question asked before it is asked again.
 - `states`: for each stage, the words that count there, what any other text does, and what the stage waits for
-  (repeated after a question or a refusal, so the citizen always knows the next move).
+  (repeated after a question or a refusal, so the citizen always knows the next move). A stage that takes free
+  text (a rating comment) reads only the exact words, never sentences or small talk.
 
 Every handler returns an Outcome: the replies and the next stage. The diagram is in the README.
 """
@@ -21,6 +24,7 @@ from bot.dialogue.context import Outcome, TurnContext, reprompt, stay
 from bot.dialogue.correction import CorrectionFlow
 from bot.dialogue.finding import FindingFlow
 from bot.dialogue.paying import PaymentFlow
+from bot.dialogue.progress import ProgressFlow
 from bot.dialogue.rating import RatingFlow
 from bot.dialogue.replies import Reply, TextReply
 from bot.dialogue.state import Stage
@@ -43,6 +47,7 @@ class State:
     text: TextHandler
     waiting: Waiting
     words: Mapping[Command, Invocation] = field(default_factory=dict)
+    free_text: bool = False  # any text is an answer here: only exact command words count
 
 
 @dataclass(frozen=True)
@@ -69,6 +74,7 @@ class ConversationTable:
         return outcome.replies
 
     async def _route(self, ctx: TurnContext, text: str | None, upload: Upload | None) -> Outcome:
+        asked, ctx.state.cancel_asked = ctx.state.cancel_asked, False  # "确定不办了吗？" gets one answer
         if upload is not None:
             return await self.upload(ctx, upload)
         text = (text or "").strip()
@@ -79,10 +85,33 @@ class ConversationTable:
             if invocation is None:
                 return stay(ctx, TextReply(text=ctx.prompts.help))
             return await self.commands[invocation.command](ctx, invocation)
-        invocation = self._typed(ctx.content.words.meaning(text), ctx.state.stage)
+        if asked and (confirmed := self._confirmed(ctx, text)) is not None:
+            return await self.commands[Command.cancel](ctx, Invocation(Command.cancel, confirmed))
+        invocation = self._meant(ctx, text)
         if invocation is not None:
             return await self.commands[invocation.command](ctx, invocation)
         return await self.states[ctx.state.stage].text(ctx, text)
+
+    def _meant(self, ctx: TurnContext, text: str) -> Invocation | None:
+        """What typed text stands for here: a command word; else (unless the stage takes free text) small talk, or
+        an everyday sentence meaning a command; None: the stage's own text handler reads it."""
+        content, stage = ctx.content, ctx.state.stage
+        invocation = self._typed(content.words.meaning(text), stage)
+        if invocation is not None or self.states[stage].free_text:
+            return invocation
+        if (talk := content.phrases.small_talk_of(text)) is not None:
+            return Invocation(Command.small_talk, talk)
+        invocation = self._typed(content.phrases.meaning(text), stage)
+        if invocation is not None and invocation.command is Command.progress:
+            return Invocation(Command.progress, text)  # "我的身份证办到哪一步了" names the item
+        return invocation
+
+    @staticmethod
+    def _confirmed(ctx: TurnContext, text: str) -> bool | None:
+        """The answer to "确定不办了吗？": yes (or a cancel again), no, or None for anything else."""
+        if Command.cancel in ctx.content.meaning(text):
+            return True
+        return ctx.content.phrases.answer(text)
 
     def _typed(self, meant: frozenset[Command], stage: Stage) -> Invocation | None:
         """The command a typed message is a word for in this stage, if any."""
@@ -100,6 +129,7 @@ def build_table() -> ConversationTable:
     application, finding, rating = ApplicationFlow(), FindingFlow(), RatingFlow()
     payment, withdrawal, correction = PaymentFlow(), WithdrawalFlow(), CorrectionFlow(application)
     submission, basic = SubmissionFlow(application, correction), BasicFlow(correction, payment)
+    progress = ProgressFlow()
 
     async def reprompt_only(ctx: TurnContext, text: str) -> Outcome:
         return reprompt(ctx)
@@ -120,12 +150,13 @@ def build_table() -> ConversationTable:
         Command.rate: rating.start, Command.rate_level: rating.level, Command.rate_tag: rating.tag,
         Command.rate_tags_done: rating.tags_done, Command.rate_skip: rating.skip,
         Command.pay: payment.pay, Command.withdraw: withdrawal.ask, Command.withdraw_confirm: withdrawal.confirm,
+        Command.progress: progress.show, Command.small_talk: basic.small_talk,
     }
     answer = application.answer
     return ConversationTable(
         commands=commands,
         fallbacks=((Command.cancel, ALL), (Command.back, ALL), (Command.edit, ALL - {Stage.idle}),
-                   (Command.human, ALL), (Command.help, ALL)),
+                   (Command.human, ALL), (Command.help, ALL), (Command.progress, ALL)),
         entry_points=((Command.correct, NOTHING_UNDER_WAY), (Command.rate, NOTHING_UNDER_WAY),
                       (Command.pay, NOTHING_UNDER_WAY), (Command.withdraw, NOTHING_UNDER_WAY)),
         states={
@@ -143,6 +174,7 @@ def build_table() -> ConversationTable:
             Stage.confirm: State(answer, application.waiting_confirm, {Command.submit: Invocation(Command.submit)}),
             Stage.rate_level: State(reprompt_only, rating.question),
             Stage.rate_tags: State(reprompt_only, rating.question),
-            Stage.rate_text: State(rating.text, rating.question, {Command.skip: Invocation(Command.rate_skip)}),
+            Stage.rate_text: State(rating.text, rating.question, {Command.skip: Invocation(Command.rate_skip)},
+                                   free_text=True),
         },
         upload=application.upload, advance=application.advance)

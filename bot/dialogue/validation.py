@@ -2,18 +2,20 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Callable
 
+from bot.dialogue.choices import choose
+from bot.dialogue.dates import DateWords
 from bot.dialogue.fields import DateRange, FieldSpec, FieldType
 from bot.privacy import mask_value
 
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
 _NAME = re.compile(r"^[\u4e00-\u9fff·•]{2,20}$")
-_PHONE = re.compile(r"^1[3-9]\d{9}$")
-_DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
+_NO_DATE_WORDS = DateWords()  # numeric dates only, for callers without the content's words
 
 
 @dataclass(frozen=True)
@@ -38,19 +40,11 @@ def id_number_problem(value: str, today: date) -> str | None:
     return None if _ID_CHECK[total % 11] == value[17] else "error_id_checksum"
 
 
-def parse_date(text: str) -> date | None:
-    """Accept 2026-11-20, 2026/11/20, 2026.11.20 and 2026年11月20日."""
-    match = _DATE.match(text)
-    if not match:
-        return None
-    try:
-        return date(*(int(g) for g in match.groups()))
-    except ValueError:
-        return None
-
-
-def validate(spec: FieldSpec, raw: str, today: date) -> str | Invalid:
-    """Check one answer against its field spec: the normalised value, or why it is refused."""
+def validate(spec: FieldSpec, raw: str, today: date, dates: DateWords = _NO_DATE_WORDS) -> str | Invalid:
+    """Check one answer against its field spec: the normalised value, or why it is refused. `dates` gives the
+    words of relative dates (前天, 上个月28号)."""
+    if spec.type is FieldType.date:
+        return _date(spec, raw.strip(), today, dates)
     return _CHECKS.get(spec.type, _text)(spec, raw.strip(), today)
 
 
@@ -66,16 +60,26 @@ def _id_number(spec: FieldSpec, text: str, today: date) -> str | Invalid:
 
 
 def _phone(spec: FieldSpec, text: str, today: date) -> str | Invalid:
-    text = re.sub(r"[\s-]", "", text).removeprefix("+86")
-    return text if _PHONE.match(text) else Invalid("error_phone")
+    """A mainland mobile number; the refusal names what is wrong (length, first digit, a prefix that no network
+    uses)."""
+    text = re.sub(r"[\s-]", "", unicodedata.normalize("NFKC", text)).removeprefix("+86")
+    if not text.isascii() or not text.isdigit():
+        return Invalid("error_phone")
+    if len(text) != 11:
+        return Invalid("error_phone_length", {"count": len(text)})
+    if text[0] != "1":
+        return Invalid("error_phone_first")
+    if text[1] in "012":
+        return Invalid("error_phone_prefix", {"prefix": text[:2]})
+    return text
 
 
 def _choice(spec: FieldSpec, text: str, today: date) -> str | Invalid:
-    return text if text in spec.options else Invalid("error_choice")
+    return choose(spec, text) or Invalid("error_choice")
 
 
-def _date(spec: FieldSpec, text: str, today: date) -> str | Invalid:
-    parsed = parse_date(text)
+def _date(spec: FieldSpec, text: str, today: date, dates: DateWords) -> str | Invalid:
+    parsed = dates.parse(text, today, spec.date_range)
     if parsed is None:
         return Invalid("error_date")
     if spec.date_range is DateRange.past and parsed > today:
@@ -104,7 +108,7 @@ def _text(spec: FieldSpec, text: str, today: date) -> str | Invalid:
 
 _CHECKS: dict[FieldType, Callable[[FieldSpec, str, date], str | Invalid]] = {
     FieldType.name: _name, FieldType.id_number: _id_number, FieldType.phone: _phone, FieldType.choice: _choice,
-    FieldType.date: _date, FieldType.number: _number,
+    FieldType.number: _number,
 }
 
 

@@ -132,7 +132,9 @@ async def test_back_edit_and_cancel(chat_factory, client):
     await chat.say("13900139000")
     assert "核对" in chat.last()["title"] and "139****9000" in chat.text()
     assert "李四" in chat.text()
-    await chat.say("取消")
+    await chat.say("取消")  # many answers would be lost: asked once first
+    assert "确定不办" in chat.text()
+    await chat.tap("确定取消")
     assert "已取消" in chat.text()
     cases = await (await client.get("/api/v1/cases", params={"user": "changer"})).json()
     assert cases["cases"] == []
