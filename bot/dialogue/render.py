@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from bot.dialogue.commands import Command, option
 from bot.dialogue.field_steps import FieldStep
+from bot.dialogue.fields import FieldType
 from bot.dialogue.material_steps import MaterialStep
 from bot.dialogue.prompts import Prompts
 from bot.dialogue.replies import CardField, CardReply, ChoicesReply
@@ -33,13 +34,22 @@ def reuse_question(plan: Plan, state: Conversation, p: Prompts) -> ChoicesReply:
                         options=[option(p.reuse_yes, Command.reuse, True), option(p.reuse_no, Command.reuse, False)])
 
 
+def shown(step: FieldStep, value: str, reveal: bool) -> CardField:
+    """One answer on the card, masked if sensitive; with `reveal`, the value a tap shows (the 身份证号 stays
+    partly masked: the card shows it that way already)."""
+    masked = mask(step.spec, value)
+    full = reveal and masked != value and step.spec.type is not FieldType.id_number
+    return CardField(label=step.label, value=masked, reveal=value if full else None)
+
+
 def summary(target_name: str, plan: Plan, state: Conversation, p: Prompts, title: str | None = None,
             actions: bool = True) -> CardReply:
-    """The application as it will be (or was) submitted, in the order it was asked, personal data masked."""
+    """The application as it will be (or was) submitted, in the order it was asked, personal data masked.
+    The confirm card (with actions) lets the citizen reveal their own masked values; the submitted one does not."""
     fields = [CardField(label=p.summary_item, value=target_name)]
     for step in plan.steps:
         if isinstance(step, FieldStep) and step.key in state.answers:
-            fields.append(CardField(label=step.label, value=mask(step.spec, state.answers[step.key])))
+            fields.append(shown(step, state.answers[step.key], reveal=actions))
         elif isinstance(step, MaterialStep) and step.key in state.materials:
             fields.append(CardField(label=step.label, value=entry_label(state.materials[step.key], p)))
     buttons = [option(p.confirm_submit, Command.submit), option(p.confirm_edit, Command.edit),

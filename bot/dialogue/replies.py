@@ -59,6 +59,8 @@ class MaterialStepReply(BaseModel):
 class CardField(BaseModel):
     label: str
     value: str
+    reveal: str | None = Field(default=None, description="The citizen's own value in full, shown on a tap; only "
+                               "in the confirm card of their own session (身份证号 stays partly masked)")
 
 
 class CardReply(BaseModel):

@@ -5,6 +5,8 @@
 
   var API_URL = "/api/v1/chat/messages";
   var USER_KEY = "zwb_user";
+  var ELDER_KEY = "zwb_elder_mode";
+  var SEARCH_FROM = 9;  // option lists this long get a search box
   var TEXT_TIMEOUT_MS = 30000;
   var UPLOAD_TIMEOUT_MS = 120000;
   var DEFAULT_PLACEHOLDER = "请输入您要办的事";
@@ -21,6 +23,7 @@
   var input = document.getElementById("input");
   var sendButton = document.getElementById("send");
   var fileInput = document.getElementById("file-input");
+  var elderToggle = document.getElementById("elder-toggle");
 
   var state = {
     user: resolveUser(),
@@ -157,6 +160,7 @@
     avatar.setAttribute("aria-hidden", "true");
     var bubble = el("div", "msg bot");
     bubble.setAttribute("data-testid", "typing");
+    bubble.setAttribute("role", "status");
     bubble.setAttribute("aria-label", "正在输入");
     var dots = el("span", "typing");
     dots.appendChild(el("span"));
@@ -192,9 +196,11 @@
 
   /* A group holds the buttons of one reply. A newer interactive reply makes older groups stale
    * (disabled); tapping an option disables its own group unless the request fails. */
-  function optionGroup(options, className) {
-    var group = el("div", className || "options");
+  function optionGroup(options, label) {
+    var group = el("div", "options");
     group.setAttribute("data-group", "live");
+    group.setAttribute("role", "group");
+    if (label) group.setAttribute("aria-label", label);
     (options || []).forEach(function (opt) {
       if (!opt || typeof opt.label !== "string") return;
       var button = el("button", "option", opt.label);
@@ -208,11 +214,43 @@
     return group;
   }
 
+  /* A long list (the fields under 修改) gets a box above it that keeps only the options containing the typed words. */
+  function searchableGroup(options, label) {
+    var group = optionGroup(options, label);
+    if (group.children.length < SEARCH_FROM) return group;
+    var wrap = el("div", "option-search");
+    var box = el("input", "option-search-input");
+    box.type = "search";
+    box.setAttribute("data-testid", "option-search");
+    box.setAttribute("aria-label", "查找选项");
+    box.placeholder = "输入字词查找，如：地址";
+    var none = el("div", "msg-note option-search-none", "没有找到，换个字词试试。");
+    none.setAttribute("role", "status");
+    none.hidden = true;
+    box.addEventListener("input", function () {
+      var words = box.value.trim();
+      var shown = 0;
+      Array.prototype.forEach.call(group.children, function (button) {
+        var match = !words || button.textContent.indexOf(words) >= 0;
+        button.hidden = !match;
+        if (match) shown++;
+      });
+      none.hidden = shown > 0;
+    });
+    wrap.appendChild(box);
+    wrap.appendChild(group);
+    wrap.appendChild(none);
+    wrap.setAttribute("data-searchable", "true");
+    return wrap;
+  }
+
   function setGroupEnabled(group, enabled) {
     group.setAttribute("data-group", enabled ? "live" : "done");
     Array.prototype.forEach.call(group.querySelectorAll("button"), function (b) {
       b.disabled = !enabled;
     });
+    var search = group.parentNode && group.parentNode.querySelector(".option-search-input");
+    if (search) search.disabled = !enabled;
   }
 
   function retireLiveGroups() {
@@ -292,8 +330,25 @@
   function renderChoices(reply) {
     var bubble = botBubble();
     bubble.appendChild(el("div", "msg-text", reply.text || ""));
-    if (reply.options && reply.options.length) bubble.appendChild(optionGroup(reply.options));
+    if (reply.options && reply.options.length) bubble.appendChild(searchableGroup(reply.options, reply.text));
     botRow(bubble);
+  }
+
+  /* A masked value of the citizen's own (the confirm card sends `reveal`) shows in full while the button is on. */
+  function revealButton(field, value) {
+    var button = el("button", "reveal", "显示");
+    button.type = "button";
+    button.setAttribute("data-testid", "reveal");
+    button.setAttribute("aria-pressed", "false");
+    button.setAttribute("aria-label", "显示完整的" + field.label);
+    button.addEventListener("click", function () {
+      var on = button.getAttribute("aria-pressed") !== "true";
+      button.setAttribute("aria-pressed", on ? "true" : "false");
+      button.textContent = on ? "隐藏" : "显示";
+      button.setAttribute("aria-label", (on ? "隐藏" : "显示完整的") + field.label);
+      value.textContent = on ? field.reveal : field.value;
+    });
+    return button;
   }
 
   function renderCard(reply) {
@@ -302,12 +357,18 @@
     if (reply.fields && reply.fields.length) {
       var list = el("dl", "card-fields");
       reply.fields.forEach(function (f) {
-        list.appendChild(el("dt", "", f.label));
-        list.appendChild(el("dd", "", f.value));
+        var item = el("div", "card-field");
+        item.appendChild(el("dt", "", f.label));
+        var dd = el("dd");
+        var value = el("span", "card-value", f.value);
+        dd.appendChild(value);
+        if (typeof f.reveal === "string" && f.reveal) dd.appendChild(revealButton(f, value));
+        item.appendChild(dd);
+        list.appendChild(item);
       });
       bubble.appendChild(list);
     }
-    if (reply.actions && reply.actions.length) bubble.appendChild(optionGroup(reply.actions));
+    if (reply.actions && reply.actions.length) bubble.appendChild(optionGroup(reply.actions, reply.title));
     botRow(bubble);
   }
 
@@ -318,7 +379,7 @@
     bubble.appendChild(el("div", "msg-text", reply.text || ""));
     if (reply.hint) bubble.appendChild(el("div", "msg-hint", reply.hint));
     if (reply.current_value) bubble.appendChild(el("div", "msg-current", "当前：" + reply.current_value));
-    if (reply.options && reply.options.length) bubble.appendChild(optionGroup(reply.options));
+    if (reply.options && reply.options.length) bubble.appendChild(searchableGroup(reply.options, reply.label));
     botRow(bubble);
   }
 
@@ -342,6 +403,8 @@
 
     var group = el("div", "options upload-group");
     group.setAttribute("data-group", "live");
+    group.setAttribute("role", "group");
+    group.setAttribute("aria-label", reply.name || "上传材料");
     var upload = el("button", "upload");
     upload.type = "button";
     upload.setAttribute("data-testid", "upload");
@@ -358,7 +421,7 @@
 
     var note = describeAccept(reply.accept, reply.max_bytes);
     if (note) bubble.appendChild(el("div", "msg-note", note));
-    if (reply.options && reply.options.length) bubble.appendChild(optionGroup(reply.options));
+    if (reply.options && reply.options.length) bubble.appendChild(optionGroup(reply.options, reply.name));
     botRow(bubble);
   }
 
@@ -375,6 +438,8 @@
     }
     var group = el("div", "options");
     group.setAttribute("data-group", "live");
+    group.setAttribute("role", "group");
+    group.setAttribute("aria-label", "缴费");
     var pay = el("button", "option", "确认支付（沙箱，不扣款）");
     pay.type = "button";
     pay.setAttribute("data-testid", "pay");
@@ -549,6 +614,22 @@
     addUserFile(file.name);
     uploadFile(file);
   });
+
+  // 长辈模式: larger text, stronger contrast, bigger buttons; remembered on this phone.
+  function setElderMode(on) {
+    document.body.classList.toggle("elder", on);
+    elderToggle.setAttribute("aria-pressed", on ? "true" : "false");
+  }
+
+  elderToggle.addEventListener("click", function () {
+    var on = !document.body.classList.contains("elder");
+    setElderMode(on);
+    try { window.localStorage.setItem(ELDER_KEY, on ? "1" : "0"); } catch (e) { /* storage blocked */ }
+  });
+
+  var elderStored = null;
+  try { elderStored = window.localStorage.getItem(ELDER_KEY); } catch (e) { /* storage blocked */ }
+  setElderMode(elderStored === "1");
 
   // Keep the newest message visible when the on-screen keyboard resizes the page.
   var viewport = window.visualViewport || window;
