@@ -514,9 +514,9 @@
   function formatSize(bytes) {
     if (bytes >= 1024 * 1024) {
       var mb = bytes / (1024 * 1024);
-      return (mb >= 10 || mb === Math.floor(mb) ? Math.round(mb) : mb.toFixed(1)) + " MB";
+      return (mb >= 10 || mb === Math.floor(mb) ? Math.round(mb) : mb.toFixed(1)) + "\u00a0MB";
     }
-    return Math.max(1, Math.round(bytes / 1024)) + " KB";
+    return Math.max(1, Math.round(bytes / 1024)) + "\u00a0KB";
   }
 
   function problemText(status, data) {

@@ -173,15 +173,127 @@ def _check_layout(page, what: str) -> None:
 KINDS = ("text", "choices", "card", "card_submitted", "form_step", "material_step", "payment")
 
 
+@pytest.mark.parametrize("elder", [False, True], ids=["normal", "elder"])
 @pytest.mark.parametrize("width", WIDTHS)
-def test_every_reply_fits_small_phones(replies, browser, width: int) -> None:
+def test_every_reply_fits_small_phones(replies, browser, width: int, elder: bool) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     for kind in KINDS:
         answer = replies[kind]
-        assert any(r["type"] == kind.split("_submitted")[0] for r in answer), f"no {kind} reply in {answer}"
-        page = _open(browser, replies["url"], answer, width)
+        assert any(r["type"] == kind.removesuffix("_submitted") for r in answer), f"no {kind} reply in {answer}"
+        page = _open(browser, replies["url"], answer, width, elder=elder)
         try:
-            _check_layout(page, f"{kind} at {width} px")
-            page.screenshot(path=str(SHOTS / f"{kind}-{width}.png"), full_page=True)
+            _check_layout(page, f"{kind} at {width} px{' (长辈模式)' if elder else ''}")
+            page.screenshot(path=str(SHOTS / f"{'elder-' if elder else ''}{kind}-{width}.png"))
         finally:
             page.context.close()
+
+
+def _field(card: Replies, label: str) -> dict[str, Any]:
+    return next(f for r in card if r["type"] == "card" for f in r["fields"] if f["label"] == label)
+
+
+def test_the_citizen_sees_their_own_values_on_the_confirm_card(replies, browser) -> None:
+    confirm, submitted = replies["card"], replies["card_submitted"]
+    assert _field(confirm, "联系地址")["reveal"] == ADDRESS and ADDRESS not in _field(confirm, "联系地址")["value"]
+    assert "reveal" not in _field(confirm, "身份证号"), "the 身份证号 stays partly masked"
+    assert not [f for r in submitted for f in r.get("fields", []) if "reveal" in f], "only the confirm card reveals"
+
+    page = _open(browser, replies["url"], confirm, 375)
+    try:
+        address = page.locator(".card-field", has_text="联系地址")
+        assert ADDRESS not in address.inner_text()
+        address.get_by_role("button", name="显示完整的联系地址").click()
+        assert ADDRESS in address.inner_text()
+        assert address.get_by_test_id("reveal").get_attribute("aria-pressed") == "true"
+        _check_layout(page, "revealed address at 375 px")
+        address.get_by_role("button", name="隐藏联系地址").click()
+        assert ADDRESS not in address.inner_text()
+        assert page.locator(".card-field", has_text="身份证号").get_by_role("button").count() == 0
+        assert VALID_ID not in page.locator("body").inner_text()
+    finally:
+        page.context.close()
+
+
+def test_a_long_list_can_be_searched(replies, browser) -> None:
+    page = _open(browser, replies["url"], replies["choices"], 375)
+    try:
+        options = page.locator('[data-testid="option"]:visible')
+        assert options.count() >= 9
+        page.get_by_role("searchbox", name="查找选项").fill("地址")
+        assert options.all_inner_texts() == ["联系地址"]
+        page.get_by_role("searchbox", name="查找选项").fill("护照")
+        assert options.count() == 0 and page.get_by_text("没有找到").is_visible()
+    finally:
+        page.context.close()
+
+
+def test_elder_mode_is_larger_and_remembered(replies, browser) -> None:
+    page = _open(browser, replies["url"], replies["card"], 375)
+    try:
+        toggle = page.get_by_role("button", name="长辈模式")
+        assert toggle.get_attribute("aria-pressed") == "false"
+        normal = page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)")
+        toggle.click()
+        sizes = page.evaluate("""() => ({
+          body: parseFloat(getComputedStyle(document.body).fontSize),
+          value: parseFloat(getComputedStyle(document.querySelector('.card-fields dd')).fontSize),
+          button: Math.min(...[...document.querySelectorAll('.option')].map(b => b.getBoundingClientRect().height)),
+          animated: getComputedStyle(document.body).animationName})""")
+        assert sizes["body"] >= 18 > normal and sizes["value"] >= 18 and sizes["button"] >= 48, sizes
+        _check_layout(page, "长辈模式 at 375 px")
+        page.screenshot(path=str(SHOTS / "elder-toggled-card-375.png"))
+        page.reload()
+        page.wait_for_function("document.querySelectorAll('[data-testid=\"msg-bot\"]').length > 0")
+        assert page.evaluate("document.body.classList.contains('elder')"), "长辈模式 is remembered on this phone"
+        assert page.get_by_role("button", name="长辈模式").get_attribute("aria-pressed") == "true"
+    finally:
+        page.context.close()
+
+
+FOCUS = """() => {
+  const e = document.activeElement, s = getComputedStyle(e);
+  return {text: (e.getAttribute('aria-label') || e.innerText || '').trim(), tag: e.tagName,
+          outline: s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2};
+}"""
+
+
+def test_keyboard_alone_is_enough(replies, browser) -> None:
+    page = _open(browser, replies["url"], replies["choices"], 375)
+    try:
+        order = []
+        for _ in range(8):
+            page.keyboard.press("Tab")
+            focused = page.evaluate(FOCUS)
+            assert focused["outline"], f"focus is not visible on {focused}"
+            order.append(focused["text"])
+            if focused["text"] == "身份证号":
+                break
+        assert order[0].startswith("长辈模式") and "查找选项" in order and order[-1] == "身份证号", order
+        page.keyboard.press("Enter")
+        page.wait_for_function("[...document.querySelectorAll('[data-testid=\"msg-user\"]')]"
+                               ".some(e => e.innerText === '身份证号')")
+        page.keyboard.press("Shift+Tab")
+        page.locator("#elder-toggle").focus()
+        page.keyboard.press("Space")
+        assert page.evaluate("document.body.classList.contains('elder')")
+    finally:
+        page.context.close()
+
+
+SERIOUS = ("serious", "critical")
+
+
+@pytest.mark.parametrize("elder", [False, True], ids=["normal", "elder"])
+def test_no_serious_accessibility_violations(replies, browser, elder: bool) -> None:
+    everything = [r for kind in ("text", "form_step", "material_step", "payment", "card_submitted", "choices", "card")
+                  for r in replies[kind]]
+    page = _open(browser, replies["url"], everything, 375, elder=elder)
+    try:
+        assert page.evaluate("document.body.classList.contains('elder')") is elder
+        page.add_script_tag(path=str(AXE))
+        result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+        found = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
+                 for v in result["violations"] if v["impact"] in SERIOUS]
+        assert not found, f"axe-core {result['testEngine']['version']}: {found}"
+    finally:
+        page.context.close()
