@@ -223,7 +223,7 @@
     box.type = "search";
     box.setAttribute("data-testid", "option-search");
     box.setAttribute("aria-label", "查找选项");
-    box.placeholder = "输入字词查找，如：地址";
+    box.placeholder = "输入几个字查找";
     var none = el("div", "msg-note option-search-none", "没有找到，换个字词试试。");
     none.setAttribute("role", "status");
     none.hidden = true;
@@ -240,7 +240,6 @@
     wrap.appendChild(box);
     wrap.appendChild(group);
     wrap.appendChild(none);
-    wrap.setAttribute("data-searchable", "true");
     return wrap;
   }
 
