@@ -23,6 +23,10 @@ from storage.blobs import ContentAddressedBlobStore
 from storage.sigv4 import EMPTY_SHA256, Credentials, sign
 
 _ERROR_CODE = re.compile(rb"<Code>([^<]{1,100})</Code>")
+# S3 asks clients to retry 500 InternalError and 503 SlowDown; every request here is idempotent (content-addressed
+# PUT, GET, DELETE), so a server error is tried again twice, after these pauses, before it counts as an outage.
+RETRY_STATUSES = frozenset({500, 502, 503, 504})
+RETRY_PAUSES_S = (0.05, 0.25)
 
 
 @dataclass(frozen=True)
@@ -84,15 +88,20 @@ class S3BlobStore(ContentAddressedBlobStore):
     async def _send(self, method: str, blob_id: str, data: bytes | None = None, headers: dict[str, str] | None = None,
                     payload_sha256: str = EMPTY_SHA256) -> tuple[int, bytes]:
         url = self._location.url(self._location.prefix + blob_id)
-        # SigV4's x-amz-date is checked against the server's own clock (15 min), so it is the real time, not
-        # the injected clock that dates what we record.
-        signed = sign(method, url, headers or {}, payload_sha256, self._credentials, self._location.region,
-                      datetime.now(timezone.utc))
-        try:
-            async with self._session.request(method, url, data=data, headers=signed) as response:
-                return response.status, await response.read()
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-            raise BlobStoreUnavailable(f"S3 {method} {self._where(blob_id)}: {exc!r}") from exc
+        for pause in (*RETRY_PAUSES_S, None):
+            # SigV4's x-amz-date is checked against the server's own clock (15 min), so it is the real time, not
+            # the injected clock that dates what we record.
+            signed = sign(method, url, headers or {}, payload_sha256, self._credentials, self._location.region,
+                          datetime.now(timezone.utc))
+            try:
+                async with self._session.request(method, url, data=data, headers=signed) as response:
+                    status, body = response.status, await response.read()
+            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                raise BlobStoreUnavailable(f"S3 {method} {self._where(blob_id)}: {exc!r}") from exc
+            if status not in RETRY_STATUSES or pause is None:
+                return status, body
+            await asyncio.sleep(pause)
+        raise AssertionError("unreachable: the last pause is None")
 
     def _failure(self, method: str, blob_id: str, status: int, body: bytes) -> BlobStoreUnavailable:
         code = _error_code(body) or "no error code"
