@@ -30,7 +30,7 @@ class _Parsed:
     """One valid YAML file: its name under intents/ and its node tree (for line numbers)."""
 
     name: str
-    node: yaml.Node
+    node: yaml.Node | None
 
     def error(self, loc: tuple[int | str, ...], reason: str) -> ContentError:
         return ContentError(self.name, _line_of(self.node, loc), reason)

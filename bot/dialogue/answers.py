@@ -92,8 +92,8 @@ def answer(topic: Topic, target: Target, prompts: Prompts) -> TextReply:
     return TextReply(text=_ANSWERS[topic](target, prompts))
 
 
-def _material_line(number: int, material: Material) -> str:
-    notes = [] if material.required else ["非必需"]
+def _material_line(number: int, material: Material, *extra: str) -> str:
+    notes = [*extra] if material.required else ["非必需", *extra]
     if material.source is MaterialSource.shared_licence:
         notes.append("可用电子证照免交")
     if material.deferrable:
@@ -160,12 +160,11 @@ def on_site_notice(target: Target, prompts: Prompts) -> TextReply:
     lines = [prompts.on_site_notice.format(name=target.name)]
     if materials := target.materials():
         lines.append(prompts.on_site_bring)
-        lines += [_material_line(n, m) + (f"（{prompts.on_site_by_office}）" if m.source is MaterialSource.office
-                                          else "") for n, m in enumerate(materials, 1)]
+        lines += [_material_line(n, m, *([prompts.on_site_by_office] if m.source is MaterialSource.office else []))
+                  for n, m in enumerate(materials, 1)]
     if item.locations:
         lines.append(prompts.on_site_places)
-        lines += ["· " + "，".join(filter(None, (loc.name, loc.address, loc.hours, loc.phone)))
-                  for loc in item.locations]
+        lines += ["· " + "，".join(filter(None, (loc.name, loc.address, loc.hours))) for loc in item.locations]
     lines += [_fee(target, prompts), _time(target, prompts)]
     if item.result:
         lines.append(prompts.on_site_result.format(result=item.result))
