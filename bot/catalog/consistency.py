@@ -2,7 +2,8 @@
 never fails on them (the dialogue copes: a bundle drops what its items issue, an on-site item gets a checklist).
 
 - a bundle asking for a material one of its own items issues (`produces`): named by a bundle script, or needed
-  by an item handled before the one that issues it; an item asking for what it issues itself;
+  by an item handled before the one that issues it; an item asking for what it issues itself; an item named after
+  a document another item of its bundle asks for (出生医学证明签发, 出生医学证明) that does not declare it issues it;
 - 容缺 (`deferrable`) on a material that is not required: it is simply skipped, 容缺 would be a second way;
 - an item done on site (`online: on_site`) with online steps in a script, or with no window to go to; a script
   without steps for anything else.
@@ -22,6 +23,7 @@ from bot.content_errors import ContentError, ContentInvalid, Loader, _line_of, l
 from bot.dialogue.script import Script
 
 _NOT_SCRIPTS = frozenset({"fields.yaml", "prompts.yaml"})
+_ISSUING = ("签发", "核发", "颁发", "发放", "申领", "办理")  # an item named document + one of these issues it
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -43,7 +45,8 @@ def _parse(paths: list[Path], model: type[M], root: Path) -> Iterator[tuple[_Par
             content = load_model(path, model, root)
         except ContentInvalid:
             continue
-        yield _Parsed(str(path.relative_to(root)), yaml.compose(path.read_text(encoding="utf-8"), Loader=Loader)), content
+        node = yaml.compose(path.read_text(encoding="utf-8"), Loader=Loader)
+        yield _Parsed(str(path.relative_to(root)), node), content
 
 
 def _item_errors(file: _Parsed, index: int, item: ServiceItem) -> list[ContentError]:
@@ -73,6 +76,22 @@ def _bundle_errors(file: _Parsed, index: int, bundle: Bundle, items: dict[str, S
     return errors
 
 
+def _undeclared_errors(file: _Parsed, index: int, bundle: Bundle, items: dict[str, ServiceItem]) -> list[ContentError]:
+    """An item named after a document another item of the bundle asks for, without `produces` naming it."""
+    found: dict[tuple[str, str], ContentError] = {}
+    members = [(position, items[code]) for position, code in enumerate(bundle.items) if code in items]
+    for position, issuer in members:
+        for _, other in members:
+            for material in other.materials if other is not issuer else []:
+                document = material.licence_type or material.name
+                if material.key not in issuer.produces and issuer.name in {document + verb for verb in _ISSUING}:
+                    found.setdefault((issuer.code, material.key), file.error(
+                        ("bundles", index, "items", position),
+                        f"bundle {bundle.id}: {issuer.code} {issuer.name} issues {document}, which {other.code} asks "
+                        f"for: declare `produces: [{material.key}]` on {issuer.code}"))
+    return list(found.values())
+
+
 def _script_errors(file: _Parsed, script: Script, items: dict[str, ServiceItem],
                    bundles: dict[str, Bundle]) -> list[ContentError]:
     item = items.get(script.item or "")
@@ -100,7 +119,7 @@ def consistency_errors(directory: Path) -> list[ContentError]:
     errors = [error for file, content in catalog for i, item in enumerate(content.items)
               for error in _item_errors(file, i, item)]
     errors += [error for file, content in catalog for b, bundle in enumerate(content.bundles)
-               for error in _bundle_errors(file, b, bundle, items)]
+               for check in (_bundle_errors, _undeclared_errors) for error in check(file, b, bundle, items)]
     scripts = [path for path in sorted((directory / "scripts").glob("*.yaml")) if path.name not in _NOT_SCRIPTS]
     for file, script in _parse(scripts, Script, directory):
         errors += _script_errors(file, script, items, bundles)

@@ -71,6 +71,18 @@ def test_a_bundle_in_the_right_order_is_clean(tmp_path: Path) -> None:
     assert consistency_errors(tmp_path) == []
 
 
+def test_an_issuing_item_that_does_not_declare_it_is_reported_at_its_bundle_line(tmp_path: Path) -> None:
+    issuer = item("AA0000002").replace("name: 事项AA0000002", "name: 出生医学证明签发")
+    catalog = ("items:\n" + issuer + item("AA0000001", materials=CERTIFICATE)
+               + "bundles:\n  - id: born\n    name: 出生\n    department: 卫健委\n    guide: 一次办\n"
+               + "    items:\n      - AA0000002\n      - AA0000001\n")
+    write(tmp_path, catalog)
+    [error] = consistency_errors(tmp_path)
+    assert error.line == line_of(tmp_path / "catalog/test.yaml", "- AA0000002")
+    assert "AA0000002 出生医学证明签发 issues 出生医学证明, which AA0000001 asks for" in error.reason
+    assert "declare `produces: [certificate]`" in error.reason
+
+
 def test_a_bundle_script_asking_for_what_its_item_issues_is_reported_at_the_step(tmp_path: Path) -> None:
     catalog = ("items:\n" + item("AA0000002", extra="produces:\n  - certificate\n")
                + item("AA0000001", materials=CERTIFICATE)
