@@ -1,5 +1,6 @@
 """Lint of the text citizens read (intents/catalog/*.yaml, intents/scripts/*.yaml), run by `python -m bot check`:
-full-width punctuation, no doubled marks, and every button or word a prompt tells the citizen to use exists.
+full-width punctuation, no doubled marks, and every button or word a prompt tells the citizen to use exists; and
+the catalog's facts that contradict the dialogue (bot/catalog/consistency.py).
 Problems are ContentErrors (file:line: reason); loading content never fails on them."""
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import yaml
 
+from bot.catalog.consistency import consistency_errors
 from bot.content_errors import ContentError, Loader
 from bot.dialogue.answers import QuestionWords
 from bot.dialogue.prompts import Prompts
@@ -76,8 +78,9 @@ def reference_errors(path: Path, name: str, prompts: Prompts, words: QuestionWor
 
 
 def lint(directory: Path, prompts: Prompts, words: QuestionWords) -> list[ContentError]:
-    """Every problem of the citizen-facing text under `directory` (an intents/ folder)."""
-    errors = []
+    """Every problem of the citizen-facing text under `directory` (an intents/ folder), and every catalog fact
+    that contradicts the dialogue (bot/catalog/consistency.py)."""
+    errors = consistency_errors(directory)
     for pattern in CITIZEN_TEXT:
         for path in sorted(directory.glob(pattern)):
             errors += punctuation_errors(path, str(path.relative_to(directory)))

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
-from bot.catalog.models import Bundle, CatalogFile, DayUnit, Material, ServiceItem, TimeLimit
+from bot.catalog.models import Bundle, CatalogFile, DayUnit, Material, OnlineLevel, ServiceItem, TimeLimit
 from bot.content_errors import ContentError, ContentInvalid, load_model
 from bot.workdays import Deadline, WorkdayCalendar
 
@@ -43,12 +43,25 @@ class Target:
             return Deadline(start + timedelta(days=limit.days), provisional=False)
         return calendar.add_workdays(start, limit.days)
 
+    @property
+    def on_site(self) -> bool:
+        """需到现场办理: a single item that cannot be applied for online (a checklist, never a case)."""
+        return not self.is_bundle and self.items[0].online is OnlineLevel.on_site
+
+    @property
+    def produced(self) -> frozenset[str]:
+        """Keys of the materials the target's own items issue."""
+        return frozenset(key for item in self.items for key in item.produces)
+
     def materials(self) -> list[Material]:
-        """Union of the items' materials, each key once, in first-seen order (one material set)."""
+        """Union of the items' materials, each key once, in first-seen order (one material set); a material one
+        of the target's own items issues is never asked for."""
         seen: dict[str, Material] = {}
+        produced = self.produced
         for item in self.items:
             for material in item.materials:
-                seen.setdefault(material.key, material)
+                if material.key not in produced:
+                    seen.setdefault(material.key, material)
         return list(seen.values())
 
 

@@ -165,6 +165,9 @@ class ServiceItem(_Strict):
     complaint_phone: str | None = Field(default=None, description="投诉电话")
     booking: bool | None = Field(default=None, description="网上预约 available")
     platform: str | None = Field(default=None, description="办理平台 (where to apply online)")
+    produces: list[str] = Field(default_factory=list, description="Keys of the materials this item issues (e.g. "
+                                "出生医学证明签发 → birth_medical_certificate): a bundle with it never asks for them")
+    result: str | None = Field(default=None, description="办理结果: what the citizen receives, in their words")
     needs_real_name: bool = Field(default=True, description="实名核验 of the applicant's name and 身份证号 before "
                                   "submitting, when the form asks for them (bot/identity.py); false opts out")
 

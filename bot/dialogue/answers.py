@@ -92,8 +92,8 @@ def answer(topic: Topic, target: Target, prompts: Prompts) -> TextReply:
     return TextReply(text=_ANSWERS[topic](target, prompts))
 
 
-def _material_line(number: int, material: Material) -> str:
-    notes = [] if material.required else ["非必需"]
+def _material_line(number: int, material: Material, *extra: str) -> str:
+    notes = [*extra] if material.required else ["非必需", *extra]
     if material.source is MaterialSource.shared_licence:
         notes.append("可用电子证照免交")
     if material.deferrable:
@@ -151,6 +151,27 @@ def _legal(target: Target, prompts: Prompts) -> str:
     if not basis:
         return prompts.not_stated.format(name=target.name, what="办理依据")
     return "\n".join([prompts.legal_title.format(name=target.name), *(f"· {b}" for b in basis)])
+
+
+def on_site_notice(target: Target, prompts: Prompts) -> TextReply:
+    """一次性告知 of an item done on site: what to bring, where and when, fee, time, what the citizen gets and how
+    to book, in one message."""
+    item = target.items[0]
+    lines = [prompts.on_site_notice.format(name=target.name)]
+    if materials := target.materials():
+        lines.append(prompts.on_site_bring)
+        lines += [_material_line(n, m, *([prompts.on_site_by_office] if m.source is MaterialSource.office else []))
+                  for n, m in enumerate(materials, 1)]
+    if item.locations:
+        lines.append(prompts.on_site_places)
+        lines += ["· " + "，".join(filter(None, (loc.name, loc.address, loc.hours))) for loc in item.locations]
+    lines += [_fee(target, prompts), _time(target, prompts)]
+    if item.result:
+        lines.append(prompts.on_site_result.format(result=item.result))
+    phones = [item.consult_phone] if item.consult_phone else [loc.phone for loc in item.locations if loc.phone]
+    lines.append(prompts.on_site_booking.format(phone="、".join(dict.fromkeys(phones)), name=target.name) if phones
+                 else prompts.on_site_no_booking)
+    return TextReply(text="\n".join(lines))
 
 
 _ANSWERS: dict[Topic, Callable[[Target, Prompts], str]] = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 import uuid
 
 from bot.dialogue import render
-from bot.dialogue.answers import answer, faq_answer
+from bot.dialogue.answers import answer, faq_answer, on_site_notice
 from bot.dialogue.commands import Command, Invocation, option
 from bot.dialogue.context import Outcome, TurnContext, reprompt, stay
 from bot.dialogue.material_steps import MaterialStep, Pledge
@@ -24,6 +24,8 @@ class ApplicationFlow:
         if not s.target or s.stage not in (Stage.offered, Stage.idle):
             return stay(ctx, TextReply(text=p.no_item_yet))
         target, plan = ctx.target(), ctx.plan()
+        if target.on_site:  # 需到现场办理: the checklist, never an online application
+            return stay(ctx, on_site_notice(target, p))
         s.start(target.key, uuid.uuid4().hex)
         started = TextReply(text=p.apply_start.format(name=target.name, count=len(plan.steps)))
         profile = await ctx.ports.profiles.load(ctx.user)

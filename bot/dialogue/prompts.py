@@ -173,6 +173,13 @@ class Prompts(BaseModel):
     error_phone_length: str
     error_phone_first: str
     error_phone_prefix: str
+    on_site_notice: str
+    on_site_bring: str
+    on_site_by_office: str
+    on_site_places: str
+    on_site_result: str
+    on_site_booking: str
+    on_site_no_booking: str
 
     @field_validator("case_states")
     @classmethod

@@ -56,11 +56,11 @@ class FaqEntry(Strict):
 
 
 class Script(Strict):
-    """Steps, FAQ and synonyms for one item or bundle."""
+    """Steps, FAQ and synonyms for one item or bundle. An item done on site has no steps: FAQ and synonyms only."""
 
     item: str | None = None
     bundle: str | None = None
-    steps: list[StepRef] = Field(min_length=1)
+    steps: list[StepRef] = Field(default_factory=list)
     faq: list[FaqEntry] = Field(default_factory=list)
     synonyms: list[str] = Field(default_factory=list)
 
@@ -164,6 +164,8 @@ class ScriptBook:
         sources = StepSources(self.library, materials)
         steps: dict[tuple[bool, str], Step] = {}
         for ref in (ref for script in scripts for ref in (script.steps if script else self.default_steps)):
+            if ref.material is not None and ref.material not in materials:
+                continue  # an item's script naming a material another item of the bundle issues
             step = sources.build(ref)
             steps.setdefault((step.is_material, step.key), step)
         for material in materials.values():

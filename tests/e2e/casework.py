@@ -27,7 +27,7 @@ async def fill_renewal_fields(chat) -> None:
     await chat.say("德令哈市河西街道长江路1号")
 
 
-async def renewal_until_confirm(chat, id_number: str = VALID_ID, defer_photo: bool = False) -> None:
+async def renewal_until_confirm(chat, id_number: str = VALID_ID, defer_old_card: bool = False) -> None:
     """A citizen's 居民身份证换领 (公安局, township level) filled in up to the confirmation card."""
     await chat.say("身份证过期了咋办")
     await chat.tap("我要办理")
@@ -39,13 +39,16 @@ async def renewal_until_confirm(chat, id_number: str = VALID_ID, defer_photo: bo
     await chat.tap("邮寄到家")
     await chat.say("德令哈市河西街道长江路1号")
     await chat.tap("电子证照")
-    await chat.upload(PNG)
-    await chat.tap("容缺" if defer_photo else "跳过")
+    if defer_old_card:
+        await chat.tap("容缺")  # the old card is handed in when the new one is collected
+    else:
+        await chat.upload(PNG)
+    await chat.tap("跳过")
 
 
-async def submitted_renewal(chat, defer_photo: bool = False) -> str:
+async def submitted_renewal(chat, defer_old_card: bool = False) -> str:
     """The renewal submitted; returns the case number."""
-    await renewal_until_confirm(chat, defer_photo=defer_photo)
+    await renewal_until_confirm(chat, defer_old_card=defer_old_card)
     await chat.tap("确认提交")
     return re.search(r"DLH\d{14}", chat.text()).group(0)
 

@@ -44,7 +44,7 @@ async def test_a_bundle_department_sees_its_own_part_masked(client, chat_factory
     gongan = await (await client.get(f"/api/v1/staff/cases/{number}", headers=auth(tokens["clerk"]))).json()
     assert gongan["fields"]["id_number"] == "110105********002X" and gongan["fields"]["phone"] == "138****8000"
     keys = {m["key"] for m in gongan["materials"]}
-    assert "birth_medical_certificate" in keys and "newborn_vaccination_record" not in keys  # 卫健委's own material
+    assert "household_register" in keys and "newborn_vaccination_record" not in keys  # 卫健委's own material
     lead = await (await client.get(f"/api/v1/staff/cases/{number}", headers=auth(more_tokens["lead_clerk"]))).json()
     assert lead["fields"]["id_number"] == VALID_ID
     assert "newborn_vaccination_record" in {m["key"] for m in lead["materials"]}
@@ -57,5 +57,5 @@ async def test_a_bundle_department_returns_only_its_own_materials(client, chat_f
     assert status == 403 and "newborn_vaccination_record" in body["reason"]
     assert (await move(client, tokens["clerk"], number, to="pre_reviewed"))[0] == 403  # the lead department's move
     status, body = await move(client, tokens["clerk"], number, to="returned", reason="材料不清晰",
-                              materials={"birth_medical_certificate": "照片模糊"})
+                              materials={"household_register": "照片模糊"})
     assert status == 200 and body["status"] == "returned" and body["fields"]["id_number"] == "110105********002X"

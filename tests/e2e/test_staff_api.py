@@ -48,7 +48,7 @@ async def test_return_for_correction_needs_reasons_and_is_recorded(client, chat_
 
 async def test_full_lifecycle_with_roles_and_deferred_material(client, chat_factory, tokens) -> None:
     citizen = chat_factory("c3")
-    number = await submitted_renewal(citizen, defer_photo=True)
+    number = await submitted_renewal(citizen, defer_old_card=True)
     assert (await move(client, tokens["approver"], number, to="pre_reviewed"))[0] == 403
     assert (await move(client, tokens["supervisor"], number, to="pre_reviewed"))[0] == 403
     assert (await move(client, tokens["clerk"], number, to="completed"))[0] == 409
@@ -58,10 +58,10 @@ async def test_full_lifecycle_with_roles_and_deferred_material(client, chat_fact
     assert (await move(client, tokens["approver"], number, to="in_progress"))[0] == 200
     status, body = await move(client, tokens["approver"], number, to="completed")
     assert status == 409 and "容缺" in body["reason"]
-    received = await client.post(f"/api/v1/staff/cases/{number}/materials/id_photo/received",
+    received = await client.post(f"/api/v1/staff/cases/{number}/materials/old_id_card/received",
                                  headers=auth(tokens["clerk"]))
     assert received.status == 200
-    again = await client.post(f"/api/v1/staff/cases/{number}/materials/id_photo/received",
+    again = await client.post(f"/api/v1/staff/cases/{number}/materials/old_id_card/received",
                               headers=auth(tokens["clerk"]))
     assert again.status == 409
     status, body = await move(client, tokens["approver"], number, to="completed")
@@ -71,7 +71,7 @@ async def test_full_lifecycle_with_roles_and_deferred_material(client, chat_fact
     mine = await (await client.get(f"/api/v1/cases/{number}", params={"user": "c3"})).json()
     assert mine["status"] == "completed"
     provided = {m["key"]: m["provided_as"] for m in mine["materials"]}
-    assert provided["id_photo"] == "received"
+    assert provided["old_id_card"] == "received"
 
 
 async def test_refusal_needs_a_reason_and_is_final(client, chat_factory, tokens) -> None:
