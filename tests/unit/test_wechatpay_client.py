@@ -152,8 +152,9 @@ async def test_close_unpaid_closed_paid_refused_unknown_ignored(client: WeChatPa
 
 
 async def test_same_order_again_gets_a_prepay_id_a_different_one_is_refused(client: WeChatPayV3) -> None:
-    first = await client.create_order(order("DLH-D-0001"))
-    again = await client.create_order(order("DLH-D-0001"))
+    request = order("DLH-D-0001")  # the same request twice: a retry (its expiry must not move between the two)
+    first = await client.create_order(request)
+    again = await client.create_order(request)
     assert again.prepay_id and again.prepay_id != first.prepay_id
     with pytest.raises(WeChatPayError) as info:
         await client.create_order(order("DLH-D-0001", amount=1))
