@@ -93,3 +93,10 @@ async def test_a_client_hanging_up_mid_upload_leaves_one_line(client, caplog) ->
 
     await eventually(logged, what="a line about the upload cut short")
     assert_logged_in_one_line(caplog)
+
+
+@pytest.mark.parametrize("text", ["/rectified ²² yes", "/rate_level ²", "/rectified 99999999999999999999 yes"])
+async def test_commands_with_other_digits_are_just_not_understood(client, caplog, text: str) -> None:
+    response = await client.post(CHAT, json={"user": "u2", "text": text})
+    assert response.status == 200
+    assert_logged_in_one_line(caplog)
