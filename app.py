@@ -27,6 +27,8 @@ from handlers.routes import Route
 from handlers.staff_auth import StaffRoutes
 from jobs import dispatch_progress, housekeeping, housekeeping_jobs
 from storage.migrate import upgrade
+from storage.rate_limits import RateLimit
+from storage.read_limits import read_limiter
 
 SERVICES = web.AppKey("services", Services)
 DISPATCHER = web.AppKey("dispatcher", Dispatcher)
@@ -43,7 +45,9 @@ def api_routes(services: Services) -> list[Route]:
     table = [
         *chat.routes(chat.ChatHandlers(s.engine, s.content, settings.uploads.max_bytes, request_auth)),
         *cases.routes(cases.CaseHandlers(s.stores.cases, s.stores.inbox, s.payments, s.clock, request_auth,
-                                                s.content)),
+                                         s.content, read_limiter(RateLimit(settings.rate_limit.messages,
+                                                                           settings.rate_limit.per_seconds),
+                                                                 s.stores.shared.redis, settings.redis_prefix))),
         *staff.routes(staff.StaffHandlers(s.stores.outbox, s.review, s.stores.notices), guard),
         *feedback.routes(feedback.FeedbackHandlers(s.feedback), guard),
         *payments.routes(payments.PaymentHandlers(s.payments, s.review, s.sandbox, request_auth), guard),

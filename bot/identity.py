@@ -16,7 +16,7 @@ from typing import Callable, Protocol
 
 from bot.catalog import Target
 from bot.dialogue.script import Plan
-from bot.dialogue.validation import id_number_problem
+from bot.dialogue.validation import id_number_problem, typed_form
 from bot.workdays import china_date
 
 
@@ -43,11 +43,11 @@ class SandboxIdentityVerifier:
     (setting `real_name_deny`), so tests and demos can see both outcomes."""
 
     def __init__(self, deny: Iterable[str], clock: Callable[[], datetime]) -> None:
-        self._deny = frozenset(number.strip().upper() for number in deny)
+        self._deny = frozenset(typed_form(number) for number in deny)
         self._clock = clock
 
     async def verify(self, user: str, name: str, id_number: str) -> bool:
-        number = id_number.strip().upper()
+        number = typed_form(id_number)
         return bool(name.strip()) and id_number_problem(number, china_date(self._clock())) is None and number not in self._deny
 
 

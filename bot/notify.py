@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable, Protocol
 
@@ -13,9 +14,28 @@ from bot.payments.orders import yuan
 from bot.ratings import RATEABLE
 
 
+@dataclass(frozen=True)
+class InboxMessage:
+    """One message of the in-chat list, as the citizen's client reads it."""
+
+    id: int
+    text: str
+    case_number: str | None
+    created_at: datetime
+    unread: bool
+
+
 class Inbox(Protocol):
     async def put(self, user: str, case_number: str | None, text: str, dedupe_key: str, now: datetime) -> None: ...
-    async def take_unread(self, user: str, now: datetime) -> list[str]: ...
+
+    async def take_unread(self, user: str, now: datetime) -> list[str]:
+        """Unread texts, oldest first, marked read (the chat's opening shows each once)."""
+
+    async def recent(self, user: str, *, unread_only: bool, limit: int) -> list[InboxMessage]:
+        """The latest `limit` messages (or unread ones), oldest first; reading marks nothing."""
+
+    async def acknowledge(self, user: str, ids: list[int] | None, up_to: int | None, now: datetime) -> int:
+        """Mark the user's messages read (these ids, or every one up to an id); how many were unread."""
 
 
 class InChatChannel:

@@ -1,7 +1,11 @@
 """POST /api/v1/chat/messages: JSON text/choice messages and multipart uploads."""
 from __future__ import annotations
 
+import asyncio
+import logging
+
 from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import BadHttpMessage, LineTooLong
 from pydantic import BaseModel, Field, ValidationError
 
 from bot.content_holder import ContentHolder
@@ -15,6 +19,7 @@ from handlers.routes import Route
 
 _UPLOAD = {"multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
     "user": {"type": "string"}, "file": {"type": "string", "format": "binary"}}}}}
+log = logging.getLogger(__name__)
 
 
 class ChatRequest(BaseModel):
@@ -60,6 +65,21 @@ class ChatHandlers:
                             charset="utf-8")
 
     async def _read_upload(self, request: web.Request) -> tuple[str | None, Inbound] | web.Response:
+        """The upload, or a 400 problem for a malformed multipart body (logged in one line, as is a client
+        hanging up mid-upload)."""
+        try:
+            return await self._read_parts(request)
+        except LineTooLong:  # a part's header line over 8 KB: in practice its filename
+            log.info("upload refused: a multipart header line over the limit")
+            return problem(400, "Bad request", "文件名太长了，请改短后再上传。")
+        except (ValueError, BadHttpMessage) as exc:
+            log.info("upload refused: malformed multipart body (%s: %.200s)", type(exc).__name__, exc)
+            return problem(400, "Bad request", "上传的内容格式不对，请重新上传。")
+        except asyncio.CancelledError:
+            log.info("upload cut short: the connection closed before the body was read")
+            raise
+
+    async def _read_parts(self, request: web.Request) -> tuple[str | None, Inbound] | web.Response:
         """Read `user` (if sent) and one `file`; stop reading a file at the limit instead of buffering it all."""
         reader = await request.multipart()
         user: str | None = None
@@ -86,4 +106,4 @@ def routes(chat: ChatHandlers) -> list[Route]:
     return [Route("POST", "/api/v1/chat/messages", chat.post_message,
                   "Send a message (text, a tapped option's value, or a file) and get the bot's replies",
                   request=ChatRequest, response=ChatResponse, ok=(200, "Replies to render in order"),
-                  other_content=_UPLOAD, problems=(401, 413, 422, 429, 503))]
+                  other_content=_UPLOAD, problems=(400, 401, 413, 422, 429, 503))]

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field, ValidationError
 from bot.feedback import Feedback, TicketNotFound
 from bot.staff import Staff
 from bot.ratings import Rectification
-from handlers.problems import dumps, query_flag, validation_problem
+from handlers.problems import dumps, query_flag, stored_int, validation_problem
 from handlers.routes import Param, Route
 from handlers.staff_auth import StaffRoutes
 
@@ -56,10 +56,10 @@ class FeedbackHandlers:
             body = NoteRequest.model_validate_json(await request.read())
         except ValidationError as exc:
             return validation_problem(exc)
-        ticket_id = request.match_info["id"]
-        if not ticket_id.isdigit():
+        ticket_id = stored_int(request.match_info["id"])
+        if ticket_id is None:
             raise TicketNotFound()
-        ticket = await action(staff, int(ticket_id), body.text)
+        ticket = await action(staff, ticket_id, body.text)
         return web.json_response(_ticket_view(ticket), dumps=dumps)
 
     async def statistics(self, request: web.Request, staff: Staff) -> web.Response:

@@ -2,6 +2,7 @@
 orders and of the daily reconciliation."""
 from __future__ import annotations
 
+import logging
 from datetime import date
 
 from aiohttp import web
@@ -22,6 +23,7 @@ _NOTIFY_HEADERS = tuple(f"Wechatpay-{h}" for h in ("Signature", "Timestamp", "No
 _NOTIFY_BODY = {"required": True, "description": "WeChat Pay's notification: an AES-256-GCM encrypted resource, "
                 "signed in the headers " + ", ".join(_NOTIFY_HEADERS),
                 "content": {"application/json": {"schema": {"type": "object"}}}}
+log = logging.getLogger(__name__)
 _NOTIFY_REFUSED = {"401": {"description": "{code: FAIL, message} (WeChat Pay's format; it retries)"}}
 
 
@@ -39,6 +41,7 @@ class PaymentHandlers:
         try:
             await self._payments.receive(request.headers, await request.read())
         except NotificationRejected as exc:
+            log.warning("wechatpay notification refused: %s", exc)
             return web.json_response({"code": "FAIL", "message": str(exc)}, status=401)
         return web.Response(status=204)
 

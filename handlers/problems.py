@@ -40,6 +40,17 @@ def query_flag(request: web.Request, name: str) -> bool:
     return value == "true"
 
 
+_INT64_MAX = 2**63 - 1
+
+
+def stored_int(text: str) -> int | None:
+    """A non-negative id or cursor as the database stores it: ASCII digits within 64 bits, else None."""
+    if not text.isascii() or not text.isdigit() or len(text) > 19:
+        return None
+    value = int(text)
+    return value if value <= _INT64_MAX else None
+
+
 _HTTP_DETAIL = {413: "请求内容太大了，请缩小后再发。", 405: "这个地址不支持这种请求方法。"}
 
 _DOMAIN_STATUS: tuple[tuple[type[DomainError], int, str], ...] = (

@@ -22,7 +22,7 @@ from bot.ports import StaffNotices
 from bot.review import PLEDGE, CaseReview, Deadlines, false_pledges
 from bot.staff import Staff
 from handlers.cases import case_view
-from handlers.problems import dumps, problem, query_flag, validation_problem
+from handlers.problems import dumps, problem, query_flag, stored_int, validation_problem
 from handlers.routes import Param, Route
 from handlers.staff_auth import StaffRoutes
 
@@ -146,10 +146,10 @@ class StaffHandlers:
     async def notifications(self, request: web.Request, staff: Staff) -> web.Response:
         """Notices addressed to the staff member's department and role (e.g. escalations), newest first;
         `after=<id>` returns only newer ones."""
-        after = request.query.get("after", "0")
-        if not after.isdigit():
-            return problem(422, "Invalid request", "after 应为数字。")
-        notices = await self._notices.for_staff(staff, int(after))
+        after = stored_int(request.query.get("after", "0"))
+        if after is None:
+            return problem(422, "Invalid request", "after 应为有效的通知编号。")
+        notices = await self._notices.for_staff(staff, after)
         return web.json_response({"notifications": [n.model_dump(mode="json", exclude={"department", "role"})
                                                     for n in notices]}, dumps=dumps)
 

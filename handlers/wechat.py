@@ -3,6 +3,8 @@ deduplicated, answered with "success" at once (or with a transfer to the agents 
 runs in the background and replies through the send API."""
 from __future__ import annotations
 
+import logging
+
 from aiohttp import web
 
 from bot.customer_service import CustomerService, ServiceMessage
@@ -18,6 +20,7 @@ _SIGNED = tuple(Param(name, required=True) for name in ("signature", "timestamp"
 _MESSAGE = {"required": True, "description": "a message push, plain or encrypted (安全模式), XML or JSON, at most 64 KB",
             "content": {"text/xml": {"schema": {"type": "string"}}, "application/json": {"schema": {"type": "object"}}}}
 _TEXT = {"content": {"text/plain": {"schema": {"type": "string"}}}}
+log = logging.getLogger(__name__)
 
 
 def service_message(message: IncomingMessage) -> ServiceMessage:
@@ -50,7 +53,8 @@ class WeChatHandlers:
             message = self._decoder.decode(request.query, body, request.content_type)
         except BodyTooLarge:
             return web.Response(status=413, text="too large")
-        except CallbackRejected:
+        except CallbackRejected as exc:
+            log.info("wechat callback refused: %s: %s", type(exc).__name__, exc)
             return web.Response(status=400, text="rejected")
         incoming = service_message(message)
         try:

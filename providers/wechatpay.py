@@ -162,7 +162,7 @@ class WeChatPayV3:
         resource = self._open_resource(event)
         try:
             return _notification(event, resource, fields, timestamp)
-        except (ValidationError, ValueError, TypeError, KeyError) as exc:
+        except (ValidationError, ValueError, TypeError, KeyError, RecursionError) as exc:
             raise NotificationRejected("malformed resource") from exc
 
     # --- helpers ---------------------------------------------------------------------------------------
@@ -197,7 +197,7 @@ class WeChatPayV3:
             raise NotificationRejected("resource cannot be decrypted") from exc
         try:
             opened = json.loads(plaintext)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: nested too deeply
             raise NotificationRejected("decrypted resource is not JSON") from exc
         if not isinstance(opened, dict):
             raise NotificationRejected("decrypted resource is not an object")
@@ -317,7 +317,7 @@ def _signature_fields(headers: Mapping[str, str]) -> dict[str, str]:
 def _load_event(body: bytes) -> dict[str, Any]:
     try:
         event = json.loads(body)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested too deeply
         raise NotificationRejected("body is not JSON") from exc
     if not isinstance(event, dict) or "id" not in event:
         raise NotificationRejected("body is not a notification")
@@ -336,7 +336,7 @@ def _json_object(raw: bytes) -> dict[str, Any]:
         return {}
     try:
         data = json.loads(raw)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise PaymentUnavailable("WeChat Pay answered something that is not JSON") from exc
     if not isinstance(data, dict):
         raise PaymentUnavailable("WeChat Pay answered JSON that is not an object")

@@ -9,6 +9,7 @@ import base64
 import hashlib
 import hmac
 import os
+import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -72,7 +73,9 @@ class KeyedHash:
         self._key = key
 
     def digest(self, value: str) -> str:
-        return hmac.new(self._key, value.strip().upper().encode(), hashlib.sha256).hexdigest()
+        """The hash of the value's NFKC form (full-width １ and Ｘ hash as 1 and X), stripped, in upper case."""
+        return hmac.new(self._key, unicodedata.normalize("NFKC", value).strip().upper().encode(),
+                        hashlib.sha256).hexdigest()
 
     @classmethod
     def from_config(cls, configured: str, dev_key_file: Path) -> "KeyedHash":

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.outbox.dispatcher import Claimed, Delivery, Failure
+from bot.notify import InboxMessage
 from bot.outbox.events import OutboxEvent
 from bot.ports import StaffNotice
 from storage import tables
@@ -122,3 +123,20 @@ class SqlInbox:
                 await conn.execute(tables.inbox_messages.update().where(m.id.in_([r.id for r in rows]))
                                    .values(read_at=now))
         return [r.text for r in rows]
+
+    async def recent(self, user: str, *, unread_only: bool, limit: int) -> list[InboxMessage]:
+        m = tables.inbox_messages.c
+        query = sa.select(m.id, m.text, m.case_number, m.created_at, m.read_at).where(m.user_id == user)
+        if unread_only:
+            query = query.where(m.read_at.is_(None))
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query.order_by(m.id.desc()).limit(limit))).all()
+        return [InboxMessage(r.id, r.text, r.case_number, _utc(r.created_at), r.read_at is None) for r in reversed(rows)]
+
+    async def acknowledge(self, user: str, ids: list[int] | None, up_to: int | None, now: datetime) -> int:
+        m = tables.inbox_messages.c
+        chosen = m.id.in_(ids or []) if up_to is None else m.id <= up_to
+        async with self._engine.begin() as conn:
+            done = await conn.execute(tables.inbox_messages.update()
+                                      .where(m.user_id == user, m.read_at.is_(None), chosen).values(read_at=now))
+        return int(done.rowcount or 0)

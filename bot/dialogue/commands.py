@@ -71,7 +71,7 @@ def _yes_no(text: str) -> bool | None:
 
 
 def _level(text: str) -> RatingLevel | None:
-    return RatingLevel(int(text)) if text.isdigit() and int(text) in RatingLevel._value2member_map_ else None
+    return RatingLevel(int(text)) if text.isdecimal() and int(text) in RatingLevel._value2member_map_ else None
 
 
 def _topic(text: str) -> Topic | None:
@@ -85,7 +85,7 @@ def _small_talk(text: str) -> SmallTalk | None:
 def _ticket_answer(text: str) -> TicketAnswer | None:
     ticket, _, answer = text.partition(" ")
     solved = _yes_no(answer.strip())
-    return TicketAnswer(int(ticket), solved) if ticket.isdigit() and solved is not None else None
+    return TicketAnswer(int(ticket), solved) if ticket.isdecimal() and solved is not None else None
 
 
 _TEXT = _ArgType(str, lambda text: text, str)

@@ -42,7 +42,7 @@ class Inbound:
 def _picked(message: Inbound, options: list[str]) -> Inbound:
     """"2" on a text-only channel means the second option last shown."""
     text = (message.text or "").strip()
-    if message.numbered and text.isdigit() and 1 <= int(text) <= len(options):
+    if message.numbered and text.isdecimal() and 1 <= int(text) <= len(options):
         return Inbound(text=options[int(text) - 1])
     return message
 

@@ -26,9 +26,17 @@ class Invalid:
     params: dict[str, object] = field(default_factory=dict)
 
 
+def typed_form(text: str) -> str:
+    """What a citizen typed, in the one form it is checked, stored and hashed in: NFKC (full-width digits and
+    letters become ASCII), spaces removed, upper case. Other scripts' digits (١٣٨…) stay as they are, so the
+    checks below, which take ASCII digits only, refuse them."""
+    return re.sub(r"\s", "", unicodedata.normalize("NFKC", text)).upper()
+
+
 def id_number_problem(value: str, today: date) -> str | None:
-    """GB 11643-1999 check of an 18-digit citizen ID number (born by `today`); None when valid, else a prompts key."""
-    if not re.fullmatch(r"\d{17}[\dX]", value):
+    """GB 11643-1999 check of an 18-digit citizen ID number (born by `today`), ASCII digits only; None when valid,
+    else a prompts key."""
+    if not re.fullmatch(r"[0-9]{17}[0-9X]", value):
         return "error_id_length"
     try:
         born = date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
@@ -54,7 +62,7 @@ def _name(spec: FieldSpec, text: str, today: date) -> str | Invalid:
 
 
 def _id_number(spec: FieldSpec, text: str, today: date) -> str | Invalid:
-    text = text.replace(" ", "").upper()
+    text = typed_form(text)
     problem = id_number_problem(text, today)
     return Invalid(problem) if problem else text
 
@@ -62,7 +70,7 @@ def _id_number(spec: FieldSpec, text: str, today: date) -> str | Invalid:
 def _phone(spec: FieldSpec, text: str, today: date) -> str | Invalid:
     """A mainland mobile number; the refusal names what is wrong (length, first digit, a prefix that no network
     uses)."""
-    text = re.sub(r"[\s-]", "", unicodedata.normalize("NFKC", text)).removeprefix("+86")
+    text = typed_form(text).replace("-", "").removeprefix("+86")
     if not text.isascii() or not text.isdigit():
         return Invalid("error_phone")
     if len(text) != 11:

@@ -47,18 +47,20 @@ class CallbackDecoder:
     def decode(self, query: Mapping[str, str], body: bytes, content_type: str | None = None) -> IncomingMessage:
         """The message of a POST callback; raises a CallbackRejected subclass when it must be refused."""
         timestamp, nonce = self._fresh(query)
+        signed = "signature" in query or "msg_signature" not in query
+        if signed:  # `signature` covers no body: an unsigned request is refused before anything is parsed
+            check_signature(self._token, timestamp, nonce, query.get("signature"))
         fields = parse_fields(body, content_type, max_bytes=self._max_bytes)
         encrypt = encrypted_field(fields)
         if encrypt is None:
             if self._require_encryption:
                 raise ParseError("plain message refused: safe mode is required")
-            check_signature(self._token, timestamp, nonce, query.get("signature"))
+            if not signed:
+                raise SignatureInvalid("a plain message needs its signature")
             return message_from_fields(fields)
         if self._cipher is None:
             raise ParseError("encrypted message but no EncodingAESKey configured")
         check_msg_signature(self._token, timestamp, nonce, encrypt, query.get("msg_signature"))
-        if "signature" in query:
-            check_signature(self._token, timestamp, nonce, query.get("signature"))
         return open_envelope(encrypt, self._cipher, max_bytes=self._max_bytes)
 
     def transfer_reply(self, message: IncomingMessage, query: Mapping[str, str], body: bytes) -> tuple[str, str]:

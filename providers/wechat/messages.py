@@ -3,7 +3,8 @@
 A body is JSON or XML (decided by its first non-space byte, the Content-Type only breaking ties), plain or
 an encrypted envelope (a body with an `Encrypt` field, whose decrypted payload is parsed the same way).
 XML goes through defusedxml with DTDs, entities and external references forbidden, so XXE and
-billion-laughs bodies are refused with a ParseError before anything is expanded.
+billion-laughs bodies are refused with a ParseError before anything is expanded; a body nested deeper than
+MAX_DEPTH levels (XML or JSON) is refused before it is converted.
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from providers.wechat.crypto import CallbackRejected, MessageCipher
 
 DEFAULT_MAX_BYTES = 64 * 1024
+MAX_DEPTH = 8
 _BOM = b"\xef\xbb\xbf"
 
 
@@ -101,6 +103,26 @@ _BY_TYPE: dict[str, type[_Message]] = {
 }
 
 
+def _check_depth(root: object) -> None:
+    """Refuse a body nested deeper than MAX_DEPTH (a message nests 4 levels at most), walking without recursion."""
+    level: list[object] = [root]
+    for _ in range(MAX_DEPTH):
+        level = [child for node in level for child in _children(node)]
+        if not level:
+            return
+    raise ParseError(f"body nested deeper than {MAX_DEPTH} levels")
+
+
+def _children(node: object) -> list[object]:
+    if isinstance(node, Element):
+        return list(node)
+    if isinstance(node, dict):
+        return list(node.values())
+    if isinstance(node, list):
+        return node
+    return []
+
+
 def _xml_to_value(element: Element) -> Any:
     """A leaf's text exactly as sent (CDATA included), or a dict of the children."""
     children = list(element)
@@ -117,6 +139,7 @@ def _parse_xml(body: bytes) -> dict[str, Any]:
                          f"references are not allowed)") from None
     except XmlSyntaxError as exc:
         raise ParseError(f"malformed XML: {exc}") from None
+    _check_depth(root)
     value = _xml_to_value(root)
     if not isinstance(value, dict):
         raise ParseError("XML body has no fields")
@@ -130,6 +153,7 @@ def _parse_json(body: bytes) -> dict[str, Any]:
         raise ParseError(f"malformed JSON: {type(exc).__name__}") from None
     if not isinstance(value, dict):
         raise ParseError("JSON body is not an object")
+    _check_depth(value)
     return value
 
 

@@ -211,3 +211,21 @@ async def test_rows_written_before_0010_keep_being_delivered(database_url: str, 
     assert seen.sent == [1, 2]
     assert await pending(engine) == 0
     await engine.dispose()
+
+
+async def test_the_inbox_is_read_without_marking_and_acknowledged_per_user(db: AsyncEngine) -> None:
+    inbox, clock = SqlInbox(db), Clock()
+    for n in range(4):
+        await inbox.put("u1", "DLH1", f"第{n}条", f"e{n}", clock())
+    await inbox.put("u2", None, "别人的", "e9", clock())
+    first = await inbox.recent("u1", unread_only=False, limit=3)
+    assert [m.text for m in first] == ["第1条", "第2条", "第3条"] and all(m.unread for m in first)
+    assert first[0].created_at == clock() and first[0].case_number == "DLH1"
+    assert await inbox.recent("u1", unread_only=True, limit=10) == await inbox.recent("u1", unread_only=False, limit=10)
+    assert await inbox.acknowledge("u2", None, first[-1].id, clock()) == 0  # u1's ids: nothing of u2's below them
+    assert await inbox.acknowledge("u1", [first[0].id, first[0].id], None, clock()) == 1
+    assert await inbox.acknowledge("u1", None, first[1].id, clock()) == 2  # 第0条 and 第2条
+    assert [m.text for m in await inbox.recent("u1", unread_only=True, limit=10)] == ["第3条"]
+    assert await inbox.take_unread("u1", clock()) == ["第3条"]
+    assert await inbox.take_unread("u2", clock()) == ["别人的"]
+    assert [m.unread for m in await inbox.recent("u1", unread_only=False, limit=10)] == [False] * 4

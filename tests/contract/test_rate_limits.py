@@ -1,15 +1,17 @@
-"""Per-user rate limits, applied by the session stores when a message opens a session: one contract, in memory
-and in Redis."""
+"""Per-user rate limits, applied by the session stores when a message opens a session, and by the read APIs: one
+contract each, in memory and in Redis."""
 from __future__ import annotations
 
 import asyncio
 import os
 
 import pytest
+from redis.asyncio import Redis
 
 from bot.ports import TooManyMessages
 from storage.cipher import FieldCipher
 from storage.rate_limits import RateLimit
+from storage.read_limits import MemoryReadLimiter, RedisReadLimiter
 from storage.redis_pipe import PipelinedRedis
 from storage.redis_sessions import RedisSessionStore, SessionKeys
 from storage.sessions import MemorySessionStore
@@ -62,3 +64,24 @@ async def test_a_flood_is_refused_at_once_not_after_waiting_in_line(store_and_cl
         # the fourth: refused while the first still holds the lock (waiting in line would time out here)
         assert not await asyncio.wait_for(_send(store, "flood"), timeout=1)
     assert await asyncio.gather(*waiting) == [True, True]
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def reads_and_clock(request: pytest.FixtureRequest):
+    clock = Clock()
+    limit = RateLimit(3, 10, clock)
+    if request.param == "memory":
+        yield MemoryReadLimiter(limit), clock
+        return
+    redis = Redis.from_url(request.getfixturevalue("redis_server"))
+    yield RedisReadLimiter(redis, request.getfixturevalue("redis_prefix"), limit), clock
+    await redis.aclose()
+
+
+async def test_reads_over_the_limit_are_told_how_long_to_wait(reads_and_clock) -> None:
+    reads, clock = reads_and_clock
+    clock.now += 3  # 7 s left in this window
+    assert [await reads.wait("r") for _ in range(4)] == [0, 0, 0, 7]
+    assert await reads.wait("someone-else") == 0
+    clock.now += 7
+    assert await reads.wait("r") == 0

@@ -120,3 +120,12 @@ async def bad_rating(citizen) -> None:
     await citizen.tap("选好了")
     await citizen.say("跑了三趟才办好")
     assert "回访并整改" in citizen.text()
+
+
+async def new_messages(client, user: str) -> list[str]:
+    """The citizen's unread progress messages, acknowledged as a client does once it has shown them."""
+    body = await (await client.get("/api/v1/messages", params={"user": user, "unread": "true"})).json()
+    if body["messages"]:
+        ack = await client.post("/api/v1/messages/ack", json={"user": user, "up_to": body["messages"][-1]["id"]})
+        assert ack.status == 200
+    return [m["text"] for m in body["messages"]]

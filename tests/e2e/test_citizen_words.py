@@ -3,12 +3,7 @@ message, nothing shown twice, no greeting after a question, and help that shows 
 from __future__ import annotations
 
 from tests.chat import PNG
-from tests.e2e.casework import auth, completed_case, deliver, move, submitted_renewal
-
-
-async def unread(client, user: str) -> list[str]:
-    body = await (await client.get("/api/v1/messages", params={"user": user})).json()
-    return [m["text"] for m in body["messages"]]
+from tests.e2e.casework import auth, completed_case, deliver, move, new_messages, submitted_renewal
 
 
 async def test_a_pass_gives_no_reason_a_refusal_does(client, chat_factory, tokens) -> None:
@@ -16,11 +11,11 @@ async def test_a_pass_gives_no_reason_a_refusal_does(client, chat_factory, token
     number = await submitted_renewal(citizen)
     await move(client, tokens["clerk"], number, to="pre_reviewed", reason="材料齐全")
     await deliver(client)
-    assert await unread(client, "w1") == [f"办件 {number} 进度：预审通过，等待受理。"]  # own submit is not news
+    assert await new_messages(client, "w1") == [f"办件 {number} 进度：预审通过，等待受理。"]  # own submit is not news
     await move(client, tokens["clerk"], number, to="accepted")
     await move(client, tokens["approver"], number, to="refused", reason="申请人户籍不在本辖区。")
     await deliver(client)
-    *_, refused, invitation = await unread(client, "w1")
+    *_, refused, invitation = await new_messages(client, "w1")
     assert refused == f"办件 {number} 进度：不予受理。原因：申请人户籍不在本辖区。"
     assert invitation == f"办件 {number} 已办完，回复「评价」为这次服务打个分吧。"
 
@@ -31,7 +26,7 @@ async def test_the_citizens_own_moves_are_not_news(client, chat_factory, tokens)
     await move(client, tokens["clerk"], number, to="returned", reason="材料不清晰",
                materials={"old_id_card": "照片模糊，请重新拍摄"})
     await deliver(client)
-    assert await unread(client, "w6") == [f"办件 {number} 进度：需要补正材料，回复「补正」即可办理。原因：材料不清晰。"]
+    assert await new_messages(client, "w6") == [f"办件 {number} 进度：需要补正材料，回复「补正」即可办理。原因：材料不清晰。"]
     await citizen.say("/hello")
     await citizen.upload(PNG + b"clearer")
     await citizen.tap("确认提交")
@@ -41,14 +36,14 @@ async def test_the_citizens_own_moves_are_not_news(client, chat_factory, tokens)
     await citizen.tap("确定撤回")
     assert "已撤回" in citizen.text()
     await deliver(client)
-    assert await unread(client, "w6") == []  # both answered in the chat when made
+    assert await new_messages(client, "w6") == []  # both answered in the chat when made
 
 
 async def test_the_rating_invitation_is_its_own_message(client, chat_factory, tokens) -> None:
     citizen = chat_factory("w2")
     number = await completed_case(client, citizen, tokens)
     await deliver(client)
-    news = await unread(client, "w2")
+    news = await new_messages(client, "w2")
     assert news[-2:] == [f"办件 {number} 进度：已办结。", f"办件 {number} 已办完，回复「评价」为这次服务打个分吧。"]
     assert not any("原因" in text for text in news)
 

@@ -3,6 +3,8 @@ real AES-GCM): wx.requestPayment parameters, notifications retried, replayed, fo
 amount, refunds on refusal, a lost notification settled by query, and the daily reconciliation."""
 from __future__ import annotations
 
+import json
+import logging
 import time
 from datetime import datetime, timedelta, timezone
 
@@ -164,3 +166,20 @@ async def test_lost_notification_is_settled_by_query(client, chat_factory, token
     assert await payments.settle() == 1
     assert await fee_state(citizen, number) == "paid"
     assert [m for m in await payments.reconcile(day) if m.case_number == number] == []
+
+
+@pytest.mark.parametrize("where", ["body", "resource"])
+async def test_a_signed_notification_nested_too_deeply_is_refused_in_one_line(client, sim, keys, caplog, where):
+    deep = b'{"a":' * 5000 + b"1" + b"}" * 5000
+    if where == "body":
+        body = b'{"id":"evt-deep","resource":' + deep + b"}"
+    else:
+        nonce = crypto.new_nonce(12)
+        resource = {"original_type": "transaction", "algorithm": "AEAD_AES_256_GCM", "associated_data": "transaction",
+                    "nonce": nonce, "ciphertext": crypto.encrypt_resource(keys.api_v3_key, deep, nonce, "transaction")}
+        body = json.dumps({"id": "evt-deep", "event_type": "TRANSACTION.SUCCESS", "resource": resource}).encode()
+    caplog.set_level(logging.INFO)
+    response = await client.post(NOTIFY, data=body, headers=sim.sign_notification(body))
+    assert response.status == 401 and (await response.json())["code"] == "FAIL"
+    ours = [record for record in caplog.records if not record.name.startswith("aiohttp")]
+    assert len(ours) == 1 and ours[0].exc_info is None

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from storage import tables
-from tests.e2e.casework import VALID_ID, auth, deliver, move
+from tests.e2e.casework import VALID_ID, auth, deliver, move, new_messages
 
 
 async def pledged_residence_permit(chat) -> str:
@@ -46,8 +46,7 @@ async def queue_row(client, token: str, number: str) -> dict:
 async def told(client, user: str) -> str:
     """The citizen's new progress messages, once everything due is delivered."""
     await deliver(client)
-    body = await (await client.get("/api/v1/messages", params={"user": user})).json()
-    return "".join(m["text"] for m in body["messages"])
+    return "".join(await new_messages(client, user))
 
 
 async def test_false_pledge_is_flagged_told_and_lets_the_approver_refuse(client, chat_factory, tokens,

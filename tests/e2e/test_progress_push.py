@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from app import build_app
-from tests.e2e.casework import move, submitted_renewal
+from tests.e2e.casework import move, new_messages, submitted_renewal
 from tests.waiting import eventually
 
 
@@ -17,12 +17,11 @@ async def client(aiohttp_client, settings, content, clock):
 
 async def next_messages(client, user: str, within: float) -> list[str]:
     """The user's next unread messages; AssertionError unless they arrive within `within` seconds (far less than
-    the poll)."""
+    the poll), read as a client polls: within the read limit, acknowledging what it shows."""
     async def unread() -> list[str]:
-        body = await (await client.get("/api/v1/messages", params={"user": user})).json()
-        return [m["text"] for m in body["messages"]]
+        return await new_messages(client, user)
 
-    return await eventually(unread, timeout=within, what=f"a message to {user}")
+    return await eventually(unread, timeout=within, interval=0.4, what=f"a message to {user}")
 
 
 async def test_a_committed_change_wakes_the_dispatcher(client, chat_factory, tokens) -> None:

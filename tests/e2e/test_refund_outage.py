@@ -19,7 +19,7 @@ from sim.wechat import WeChatSimulator
 from sim.wechatpay import SimKeys, WeChatPaySimulator, generate_test_keys
 from tests.clock import Clock
 from tests.chat import ROOT
-from tests.e2e.casework import auth, deliver, move
+from tests.e2e.casework import auth, deliver, move, new_messages
 from tests.e2e.miniprogram.session import TEMPLATES, SessionChat, bearer, login
 from tests.e2e.wechatpay import fee_state, free_port, ordered, wechatpay_settings
 
@@ -75,11 +75,6 @@ async def client(aiohttp_client, aiohttp_server, settings, content, clock, keys,
     return await aiohttp_client(app, server_kwargs={"port": port})
 
 
-async def unread(client, user: str) -> list[str]:
-    body = await (await client.get("/api/v1/messages", params={"user": user})).json()
-    return [m["text"] for m in body["messages"]]
-
-
 async def staff_get(client, token: str, path: str) -> dict:
     response = await client.get(path, headers=auth(token))
     assert response.status == 200
@@ -95,7 +90,7 @@ async def test_refund_outage_delays_neither_the_message_nor_loses_the_refund(cli
     await sim.drain()
     assert await fee_state(citizen, number) == "paid"
     await deliver(client)
-    await unread(client, citizen.user)  # the messages so far (accepted, paid), read
+    await new_messages(client, citizen.user)  # the messages so far (accepted, paid), read
 
     consented = await client.post("/api/v1/wechat/subscriptions", json={"results": {"tpl-progress": "accept"}},
                                   headers=bearer(token))
@@ -104,7 +99,7 @@ async def test_refund_outage_delays_neither_the_message_nor_loses_the_refund(cli
     sim.inject_fault("server_error", times=FAILURES)
     assert (await move(client, tokens["approver"], number, to="refused", reason="不符合申领条件"))[0] == 200
     await deliver(client)
-    [refusal, invitation] = await unread(client, citizen.user)
+    [refusal, invitation] = await new_messages(client, citizen.user)
     assert number in refusal and "不予受理" in refusal and "不符合申领条件" in refusal
     assert "评价" in invitation  # the rating invitation, a message of its own
     [pushed] = wechat.subscribe_sent  # before, it waited behind the refund
@@ -121,7 +116,7 @@ async def test_refund_outage_delays_neither_the_message_nor_loses_the_refund(cli
         assert dead == {"dead_letters": []}
     assert notices[0]["case_number"] == number and number in notices[0]["text"]
     assert "PaymentUnavailable" in notices[0]["text"]
-    assert await fee_state(citizen, number) == "paid" and await unread(client, citizen.user) == []
+    assert await fee_state(citizen, number) == "paid" and await new_messages(client, citizen.user) == []
     assert len(wechat.subscribe_sent) == 1  # neither message was sent again
 
     clock.now += timedelta(hours=1, seconds=1)  # the provider is back
@@ -129,5 +124,5 @@ async def test_refund_outage_delays_neither_the_message_nor_loses_the_refund(cli
     await sim.drain()  # the REFUND.SUCCESS notification
     assert await fee_state(citizen, number) == "refunded"
     await deliver(client)
-    assert ["20.00 元已原路退回" in text for text in await unread(client, citizen.user)] == [True]
+    assert ["20.00 元已原路退回" in text for text in await new_messages(client, citizen.user)] == [True]
     assert await staff_get(client, tokens["supervisor"], "/api/v1/staff/outbox/dead") == {"dead_letters": []}

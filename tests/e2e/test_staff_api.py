@@ -6,7 +6,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from storage import tables
 from tests.chat import PNG
-from tests.e2e.casework import VALID_ID, auth, deliver, move, pay_fee, submitted_renewal
+from tests.e2e.casework import VALID_ID, auth, deliver, move, new_messages, pay_fee, submitted_renewal
 
 async def test_queue_view_and_audit(client, chat_factory, tokens, settings) -> None:
     number = await submitted_renewal(chat_factory("c1"))
@@ -122,8 +122,7 @@ async def test_progress_reaches_the_citizen_once(client, chat_factory, tokens) -
     assert "新的办件进度" not in citizen.text()  # shown once
     await move(client, tokens["approver"], number, to="in_progress")
     await deliver(client)
-    body = await (await client.get("/api/v1/messages", params={"user": "c6"})).json()
-    assert [m["text"] for m in body["messages"]] == [f"办件 {number} 进度：审批中。"]
+    assert await new_messages(client, "c6") == [f"办件 {number} 进度：审批中。"]
     dead = await client.get("/api/v1/staff/outbox/dead", headers=auth(tokens["supervisor"]))
     assert dead.status == 200 and (await dead.json())["dead_letters"] == []
     assert (await client.get("/api/v1/staff/outbox/dead", headers=auth(tokens["clerk"]))).status == 403

@@ -2,6 +2,7 @@
 callbacks to our server over HTTP, our replies go back through its send API. Real signatures, real AES."""
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import AsyncIterator
 
@@ -155,6 +156,20 @@ async def test_bad_callbacks_are_refused_and_change_nothing(client, sim, attack:
     assert response.status == 400
     await client.app[CUSTOMER_SERVICE].drain()
     assert len(simulator.sent) == sent
+
+
+@pytest.mark.parametrize("signed", [False, True], ids=["unsigned", "signed"])
+async def test_deeply_nested_xml_is_refused_in_one_log_line(client, sim, caplog, signed: bool) -> None:
+    query, _, _ = sim[0].signed_request(sim[0].complete_message({"FromUserName": "oWxDeep", "MsgType": "text"}),
+                                        mode="plain", fmt="xml")
+    if not signed:
+        del query["signature"]
+    deep = b"<xml>" + b"<a>" * 5000 + b"</a>" * 5000 + b"</xml>"
+    caplog.set_level(logging.INFO)
+    response = await client.post("/wechat/callback", params=query, data=deep, headers={"Content-Type": "text/xml"})
+    assert response.status == 400
+    ours = [record for record in caplog.records if not record.name.startswith("aiohttp")]
+    assert len(ours) == 1 and ours[0].exc_info is None and len(ours[0].getMessage()) < 300
 
 
 async def test_oversized_body_is_refused(client) -> None:

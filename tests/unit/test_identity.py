@@ -1,4 +1,5 @@
-"""实名核验: which applications need it, the sandbox verifier, and asking once per user and identity."""
+"""实名核验: which applications need it, the sandbox verifier (full-width digits included), asking once per user and
+identity, and the search hash of a 身份证号."""
 from __future__ import annotations
 
 import dataclasses
@@ -6,6 +7,7 @@ from datetime import datetime, timezone
 
 from bot.content import Content
 from bot.identity import RememberingVerifier, SandboxIdentityVerifier, needs_real_name
+from storage.cipher import KeyedHash
 
 VALID_ID = "11010519491231002X"
 OTHER_VALID_ID = "632802198511200023"
@@ -30,6 +32,19 @@ async def test_sandbox_accepts_valid_numbers_except_the_deny_list() -> None:
     assert not await verifier.verify("u1", "张三", OTHER_VALID_ID)
     assert not await verifier.verify("u1", "张三", "110105194912310021")  # checksum
     assert not await verifier.verify("u1", "", VALID_ID)
+
+
+def full_width(text: str) -> str:
+    return "".join(chr(ord(ch) + 0xFEE0) if "!" <= ch <= "~" else ch for ch in text)
+
+
+async def test_the_deny_list_holds_against_full_width_and_other_digits() -> None:
+    verifier = SandboxIdentityVerifier([OTHER_VALID_ID], lambda: NOW)
+    assert not await verifier.verify("u1", "张三", full_width(OTHER_VALID_ID))
+    assert not await verifier.verify("u1", "张三", full_width(OTHER_VALID_ID).lower())
+    arabic_indic = "".join(chr(0x0660 + int(ch)) if ch.isdigit() else ch for ch in VALID_ID)
+    assert not await verifier.verify("u1", "张三", arabic_indic)
+    assert await verifier.verify("u1", "张三", full_width(VALID_ID))
 
 
 class CountingVerifier:
@@ -63,3 +78,9 @@ async def test_a_pass_is_remembered_a_refusal_is_asked_again() -> None:
     for _ in range(2):
         assert not await forgetful.verify("u1", "张三", VALID_ID)
     assert refusing.calls == 2
+
+
+def test_the_search_hash_of_a_full_width_number_is_the_hash_of_its_ascii_form() -> None:
+    hasher = KeyedHash(b"k" * 32)
+    assert hasher.digest(full_width(VALID_ID)) == hasher.digest(VALID_ID) == hasher.digest(VALID_ID.lower() + " ")
+    assert hasher.digest("١١٠") != hasher.digest("110")

@@ -49,6 +49,25 @@ def test_a_birth_date_after_today_is_refused_by_the_given_day() -> None:
     assert id_number_problem(born_today, TODAY - timedelta(days=1)) == "error_id_birth"
 
 
+def full_width(text: str) -> str:
+    return "".join(chr(ord(ch) + 0xFEE0) if "!" <= ch <= "~" else ch for ch in text)
+
+
+def arabic_indic(text: str) -> str:
+    return "".join(chr(0x0660 + int(ch)) if ch in "0123456789" else ch for ch in text)
+
+
+def test_full_width_answers_are_kept_in_ascii_other_digits_are_refused() -> None:
+    number = "11010519491231002X"
+    assert validate(spec(FieldType.id_number), full_width(number), TODAY) == number
+    assert validate(spec(FieldType.id_number), full_width(number.lower()) + "\u3000", TODAY) == number
+    assert validate(spec(FieldType.id_number), arabic_indic(number), TODAY) == Invalid("error_id_length")
+    assert id_number_problem(full_width(number), TODAY) == "error_id_length"  # checks take the stored ASCII form
+    assert validate(spec(FieldType.phone), full_width("138-0013-8000"), TODAY) == "13800138000"
+    assert validate(spec(FieldType.phone), arabic_indic("13800138000"), TODAY) == Invalid("error_phone")
+    assert validate(spec(FieldType.phone), "\u09e7\u09e9\u09ee00138000", TODAY) == Invalid("error_phone")  # Bengali
+
+
 def test_phone_numbers() -> None:
     phone = spec(FieldType.phone)
     assert validate(phone, "+86 138-0013-8000", TODAY) == "13800138000"

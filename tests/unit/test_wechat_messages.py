@@ -23,6 +23,9 @@ PAGE = {**COMMON, "MsgType": "miniprogrampage", "Title": "社保卡办理", "App
 ENTER = {**COMMON, "MsgType": "event", "Event": "user_enter_tempsession", "SessionFrom": "item:GA001"}
 
 
+DEEP_JSON = json.loads('{"a":' * 500 + "1" + "}" * 500)
+
+
 def as_json(fields: dict) -> bytes:
     return json.dumps(fields, ensure_ascii=False).encode()
 
@@ -89,6 +92,23 @@ def test_plain_callbacks_need_the_signature_and_can_be_forbidden() -> None:
     assert decoder.verify_url({**query, "echostr": "abc"}) == "abc"
 
 
+@pytest.mark.parametrize("body", [b"<a>" * 2500 + b"</a>" * 2500, b"<xml><ToUserName>broken", b"{" * 5000],
+                         ids=["deep-xml", "malformed", "deep-json"])
+def test_an_unsigned_body_is_refused_before_it_is_parsed(body: bytes) -> None:
+    decoder = CallbackDecoder("tok", MessageCipher(KEY, APPID), clock=lambda: 1800000000)
+    for query in ({"timestamp": "1800000000", "nonce": "42"},
+                  {"timestamp": "1800000000", "nonce": "42", "signature": "f" * 40, "msg_signature": "f" * 40}):
+        with pytest.raises(SignatureInvalid):
+            decoder.decode(query, body)
+
+
+def test_a_plain_message_with_only_a_msg_signature_is_refused() -> None:
+    decoder = CallbackDecoder("tok", MessageCipher(KEY, APPID), clock=lambda: 1800000000)
+    query = {"timestamp": "1800000000", "nonce": "42", "msg_signature": signature("tok", "1800000000", "42")}
+    with pytest.raises(SignatureInvalid):
+        decoder.decode(query, as_json(TEXT))
+
+
 XXE = (b'<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
        b'<xml><ToUserName>gh</ToUserName><FromUserName>o</FromUserName><CreateTime>1</CreateTime>'
        b'<MsgType>text</MsgType><Content>&xxe;</Content><MsgId>1</MsgId></xml>')
@@ -114,11 +134,12 @@ def test_dangerous_xml_inside_an_encrypted_envelope_is_refused() -> None:
 
 @pytest.mark.parametrize("body", [
     b"", b"   ", b"hello", b"{not json", b"[1, 2]", b'"text"', b"<xml><Content>unclosed</xml>",
-    b"<xml/>", b"{" * 5000 + b"}" * 5000, as_json({**TEXT, "Content": None}),
+    b"<xml/>", b"{" * 5000 + b"}" * 5000, b"<a>" * 2500 + b"</a>" * 2500, as_json(DEEP_JSON),
+    as_json({**TEXT, "Content": None}),
     as_json({key: value for key, value in TEXT.items() if key != "FromUserName"}),
     as_json({**IMAGE, "MediaId": {"nested": "dict"}}), as_json({"Encrypt": 12}),
 ], ids=["empty", "blank", "neither", "bad-json", "json-array", "json-string", "bad-xml", "empty-xml",
-        "deep-json", "null-content", "no-sender", "nested-field", "encrypt-not-string"])
+        "deep-json", "deep-xml", "deep-json-object", "null-content", "no-sender", "nested-field", "encrypt-not-string"])
 def test_malformed_bodies(body: bytes) -> None:
     with pytest.raises(ParseError):
         parse_message(body, max_bytes=20_000)

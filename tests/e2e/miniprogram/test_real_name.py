@@ -44,3 +44,12 @@ async def test_a_verified_identity_is_remembered_per_user(client, chat_factory, 
         remembered = (await conn.execute(sa.text("SELECT count(*) FROM verified_identities"))).scalar_one()
     await db.dispose()
     assert remembered == 1
+
+
+async def test_full_width_digits_do_not_get_past_the_deny_list(client, chat_factory) -> None:
+    citizen = chat_factory("rn3")
+    full_width = "".join(chr(ord(ch) + 0xFEE0) for ch in DENIED_ID)
+    await renewal_until_confirm(citizen, full_width)
+    await citizen.tap("确认提交")
+    assert "未能通过实名核验" in citizen.text()
+    assert (await (await client.get("/api/v1/cases", params={"user": "rn3"})).json()) == {"cases": []}
