@@ -1,11 +1,15 @@
-"""Staff accounts for the end-to-end tests of case work."""
+"""Staff accounts for the end-to-end tests of case work, and Chromium for the page tests."""
 from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 from app import SERVICES
 from bot.catalog.models import Level
 from bot.lifecycle import Role
+from tests.e2e.browser import launched_chromium
 
 
 @pytest.fixture
@@ -20,3 +24,9 @@ async def tokens(client) -> dict[str, str]:
     for key, (role, department, level) in people.items():
         _, result[key] = await directory.add(key, role, department, level)
     return result
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium, one per page-test module (those modules skip themselves where it is missing)."""
+    yield from launched_chromium()

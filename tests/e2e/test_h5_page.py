@@ -25,13 +25,11 @@ from bot.lifecycle import Role
 from storage.staff import SqlStaff
 from tests.apps import AppProcess
 from tests.chat import Chat as ApiChat
+from tests.e2e.browser import require_chromium
 from tests.e2e.casework import move, submitted_renewal
 
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+require_chromium()
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 PHONE = {"width": 375, "height": 667}
 REPLY_TIMEOUT_MS = 20_000
 SCREENSHOT = Path("/tmp/h5_final.png")
@@ -47,10 +45,6 @@ ANSWERS = {
     "number": "10",
     "text": "因证件到期需要办理",
 }
-
-if not CHROMIUM.exists():
-    pytest.skip(f"{CHROMIUM} not found: install Debian's chromium package (apt-get install chromium); "
-                "this test never downloads a browser", allow_module_level=True)
 
 
 # ------------------------------------------------------------------ fixtures
@@ -68,16 +62,6 @@ def app_url(app_dir: Path):
         yield app.url
     finally:
         app.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 @pytest.fixture

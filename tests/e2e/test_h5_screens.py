@@ -28,13 +28,11 @@ from storage.staff import SqlStaff
 from tests.apps import AppProcess
 from tests.chat import PNG
 from tests.chat import Chat as ApiChat
+from tests.e2e.browser import require_chromium
 from tests.e2e.casework import VALID_ID, move
 
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+require_chromium()
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 WIDTHS = (320, 375, 414)
 HEIGHT = 1000  # tall enough to show a whole confirm card in one screenshot
 TIMEOUT_MS = 20_000
@@ -43,10 +41,6 @@ AXE = Path(__file__).parent / "vendor" / "axe.min.js"
 SHOTS = Path(os.environ.get("ZWB_SCREENSHOTS", "/tmp/h5_screens"))
 ADDRESS = "德令哈市河西街道长江路1号"
 PHOTO_NAME = "IMG_20261207_093015.jpg"
-
-if not CHROMIUM.exists():
-    pytest.skip(f"{CHROMIUM} not found: install Debian's chromium package (apt-get install chromium); "
-                "this test never downloads a browser", allow_module_level=True)
 
 Replies = list[dict[str, Any]]
 
@@ -111,16 +105,6 @@ def replies(tmp_path_factory: pytest.TempPathFactory):
             yield {"url": app.url, **pool.submit(asyncio.run, _collect(app.url, workdir / "app.db")).result()}
     finally:
         app.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 def _open(browser, url: str, answer: Replies, width: int, elder: bool = False):
