@@ -18,6 +18,17 @@ async def start_renewal(chat) -> None:
     assert chat.last()["type"] == "form_step" and chat.last()["key"] == "applicant_name"
 
 
+async def residence_permit_until_materials(chat, name: str = "张三",
+                                          address: str = "德令哈市河西街道长江路1号") -> None:
+    """A 居住证申领 (公安局, township) with every field answered: the chat is at its first material."""
+    await chat.say("居住证怎么办")
+    await chat.tap("我要办理")
+    for answer in (name, VALID_ID, "13800138000"):
+        await chat.say(answer)
+    await chat.tap("河西街道")
+    await chat.say(address)
+
+
 async def fill_renewal_fields(chat) -> None:
     await chat.say("张三")
     await chat.say(VALID_ID)

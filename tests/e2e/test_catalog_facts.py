@@ -2,7 +2,7 @@
 application; an optional material is skipped, never put off (容缺)."""
 from __future__ import annotations
 
-from tests.e2e.casework import VALID_ID
+from tests.e2e.casework import residence_permit_until_materials
 
 
 async def test_apply_for_an_on_site_item_gets_the_checklist_and_never_a_case(chat_factory, client, content) -> None:
@@ -42,12 +42,7 @@ async def test_an_on_site_item_with_a_window_phone_offers_booking_by_phone(chat_
 
 async def test_an_optional_material_offers_skip_only(chat_factory) -> None:
     chat = chat_factory("newcomer")
-    await chat.say("居住证怎么办")
-    await chat.tap("我要办理")
-    for answer in ("张三", VALID_ID, "13800138000"):
-        await chat.say(answer)
-    await chat.tap("河西街道")
-    await chat.say("德令哈市河西街道长江路1号")
+    await residence_permit_until_materials(chat)
     await chat.tap("电子证照")
     await chat.tap("告知承诺")
     await chat.tap("我承诺")

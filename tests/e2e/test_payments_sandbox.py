@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from tests.chat import PNG
-from tests.e2e.casework import VALID_ID, auth, deliver, move, pay_fee, submitted_renewal
+from tests.e2e.casework import auth, deliver, move, pay_fee, residence_permit_until_materials, submitted_renewal
 from tests.waiting import eventually
 
 
@@ -98,12 +98,7 @@ async def test_withdrawn_before_paying_closes_the_order(client, chat_factory, to
 
 async def test_free_item_needs_no_payment(client, chat_factory, tokens) -> None:
     citizen = chat_factory("p5")
-    await citizen.say("我想办居住证")
-    await citizen.tap("我要办理")
-    for answer in ("李四", VALID_ID, "13800138000"):
-        await citizen.say(answer)
-    await citizen.tap("河西街道")
-    await citizen.say("德令哈市河西街道长江路2号")
+    await residence_permit_until_materials(citizen, "李四", "德令哈市河西街道长江路2号")
     while citizen.last()["type"] == "material_step":
         await citizen.upload(PNG)
     await citizen.tap("确认提交")

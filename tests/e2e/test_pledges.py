@@ -8,17 +8,12 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from storage import tables
-from tests.e2e.casework import VALID_ID, auth, deliver, move, new_messages
+from tests.e2e.casework import auth, deliver, move, new_messages, residence_permit_until_materials
 
 
 async def pledged_residence_permit(chat) -> str:
     """A 居住证申领 (公安局, township) with the residence proof replaced by a pledge; returns the case number."""
-    await chat.say("居住证怎么办")
-    await chat.tap("我要办理")
-    for answer in ("张三", VALID_ID, "13800138000"):
-        await chat.say(answer)
-    await chat.tap("河西街道")
-    await chat.say("德令哈市河西街道长江路1号")
+    await residence_permit_until_materials(chat)
     await chat.tap("电子证照")
     await chat.tap("告知承诺")
     await chat.tap("我承诺")
