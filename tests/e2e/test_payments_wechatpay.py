@@ -9,14 +9,13 @@ import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from aiohttp.test_utils import TestServer
 
-from app import PAYMENTS, build_app
+from app import PAYMENTS
 from providers import wechatpay_crypto as crypto
 from sim.wechatpay import SimKeys, WeChatPaySimulator, generate_test_keys
 from tests.clock import Clock
 from tests.e2e.casework import auth, deliver, move
-from tests.e2e.wechatpay import NOTIFY, fee_state, free_port, ordered, wechatpay_settings
+from tests.e2e.wechatpay import NOTIFY, app_on_simulator, fee_state, ordered
 
 
 
@@ -38,11 +37,7 @@ def sim(keys: SimKeys) -> WeChatPaySimulator:
 
 @pytest.fixture
 async def client(aiohttp_client, aiohttp_server, settings, content, clock, keys, sim, tmp_path):
-    """Our app with WeChat Pay pointed at the simulator, listening where the simulator notifies."""
-    sim_server: TestServer = await aiohttp_server(sim.app())
-    port = free_port()
-    app = build_app(wechatpay_settings(settings, keys, str(sim_server.make_url("")), tmp_path, port), content, clock)
-    return await aiohttp_client(app, server_kwargs={"port": port})
+    return await app_on_simulator(aiohttp_client, aiohttp_server, settings, content, clock, keys, sim, tmp_path)
 
 
 async def payment_events(client, tokens, number: str) -> list[dict]:

@@ -10,9 +10,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from aiohttp.test_utils import TestServer
 
-from app import build_app
 from bot.config import Settings
 from bot.outbox.events import MAX_ATTEMPTS
 from sim.wechat import WeChatSimulator
@@ -21,7 +19,7 @@ from tests.clock import Clock
 from tests.chat import ROOT
 from tests.e2e.casework import auth, deliver, move, new_messages
 from tests.e2e.miniprogram.session import TEMPLATES, SessionChat, bearer, login
-from tests.e2e.wechatpay import fee_state, free_port, ordered, wechatpay_settings
+from tests.e2e.wechatpay import app_on_simulator, fee_state, ordered
 
 FAILURES = MAX_ATTEMPTS + 4  # refund requests the provider answers with 500 before it is back
 OPENID = "oOutage1"
@@ -69,10 +67,8 @@ def sim(keys: SimKeys, clock: Clock) -> WeChatPaySimulator:
 
 @pytest.fixture
 async def client(aiohttp_client, aiohttp_server, settings, content, clock, keys, sim, tmp_path: Path):
-    sim_server: TestServer = await aiohttp_server(sim.app())
-    port = free_port()
-    app = build_app(wechatpay_settings(settings, keys, str(sim_server.make_url("")), tmp_path, port), content, clock)
-    return await aiohttp_client(app, server_kwargs={"port": port})
+    """Our app with WeChat (subscribe messages) and WeChat Pay pointed at their simulators."""
+    return await app_on_simulator(aiohttp_client, aiohttp_server, settings, content, clock, keys, sim, tmp_path)
 
 
 async def staff_get(client, token: str, path: str) -> dict:

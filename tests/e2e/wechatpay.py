@@ -5,8 +5,13 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
+from aiohttp.test_utils import TestClient, TestServer
+
+from app import build_app
 from bot.config import PaymentConfig, Settings, WeChatPaySettings
-from sim.wechatpay import SimKeys
+from bot.content import Content
+from sim.wechatpay import SimKeys, WeChatPaySimulator
+from tests.clock import Clock
 from tests.chat import Chat
 from tests.e2e.casework import move, submitted_renewal
 
@@ -42,3 +47,12 @@ async def ordered(client, citizen: Chat, tokens) -> tuple[str, dict]:
 async def fee_state(citizen: Chat, number: str) -> str:
     case = await (await citizen.client.get(f"/api/v1/cases/{number}", params={"user": citizen.user})).json()
     return case["fee"]["state"]
+
+
+async def app_on_simulator(aiohttp_client, aiohttp_server, settings: Settings, content: Content,
+                           clock: Clock, keys: SimKeys, sim: WeChatPaySimulator, tmp_path: Path) -> TestClient:
+    """Our app with WeChat Pay pointed at the simulator, listening where the simulator notifies."""
+    sim_server: TestServer = await aiohttp_server(sim.app())
+    port = free_port()
+    app = build_app(wechatpay_settings(settings, keys, str(sim_server.make_url("")), tmp_path, port), content, clock)
+    return await aiohttp_client(app, server_kwargs={"port": port})
