@@ -7,6 +7,7 @@ import logging
 import sys
 from collections.abc import AsyncIterator
 from functools import partial
+from typing import Any
 
 import jieba
 from aiohttp import web
@@ -20,6 +21,7 @@ from bot.feedback import Feedback
 from bot.outbox.dispatcher import Dispatcher
 from bot.payments.service import Payments
 from handlers import auth, cases, chat, feedback, pages, payments, staff, subscriptions, wechat
+from handlers.access_log import RedactingAccessLogger
 from handlers.auth import RequestAuth
 from handlers.openapi import OpenApiHandler
 from handlers.problems import problems_middleware
@@ -54,7 +56,7 @@ def api_routes(services: Services) -> list[Route]:
         *pages.routes(pages.PageHandlers(s.stores.db)),
     ]
     if (w := s.wechat) is not None:
-        table += [*wechat.routes(wechat.WeChatHandlers(w.decoder, w.customer_service)),
+        table += [*wechat.routes(wechat.WeChatHandlers(w.decoder, w.customer_service, w.signed)),
                   *auth.routes(auth.AuthHandlers(w.accounts, s.logins, request_auth)),
                   *subscriptions.routes(subscriptions.SubscriptionHandlers(w.subscriptions, request_auth))]
     return table
@@ -94,6 +96,13 @@ def build_app(settings: Settings, content: Content | None, clock: Clock) -> web.
     return app
 
 
+def http_options(settings: Settings) -> dict[str, Any]:
+    """aiohttp server options: idle and slow-header connections closed after the keep-alive timeout (aiohttp
+    starts it when the connection opens and closes one that has not sent a whole request by then), and an
+    access log without signatures, nonces or user ids."""
+    return {"keepalive_timeout": settings.http.keepalive_seconds, "access_log_class": RedactingAccessLogger}
+
+
 def refuse_unsafe_production(settings: Settings) -> None:
     """Exit (status 1, each offending setting named on stderr) when a production profile has development settings."""
     if problems := production_problems(settings):
@@ -116,7 +125,7 @@ def main() -> None:
         gc.set_threshold(50_000)
         return app
 
-    web.run_app(serve(), host=settings.host, port=settings.port)
+    web.run_app(serve(), host=settings.host, port=settings.port, **http_options(settings))
 
 
 if __name__ == "__main__":

@@ -50,6 +50,7 @@ from providers.wechatpay import WeChatPayConfig, WeChatPayV3
 from storage.access_tokens import RedisTokenCache
 from storage.accounts import SqlRevocations, SqlVerifiedIdentities
 from storage.blob_stores import build_blob_store
+from storage.callback_nonces import MemoryCallbackNonces, RedisCallbackNonces
 from storage.cipher import FieldCipher, KeyedHash, secret_key
 from storage.dedupe import MemoryDedupe, RedisDedupe
 from storage.outbox import SqlInbox, SqlOutbox
@@ -218,6 +219,7 @@ class WeChatServices:
     customer_service: CustomerService
     accounts: Accounts
     subscriptions: Subscriptions
+    signed: MemoryCallbackNonces | RedisCallbackNonces  # signed pushes seen: a replay with another body is refused
 
 
 @dataclass(frozen=True)
@@ -291,6 +293,10 @@ def _wechat_services(settings: Settings, wechat: WeChatApi, engine: Engine, stor
     customer_service = CustomerService(engine, WeChatCustomerService(wechat), stores.shared.dedupe, stores.inbox,
                                        content, clock, logging.getLogger("zhengwu.wechat"), settings.uploads.max_bytes,
                                        settings.wechat_pay_page)
-    return WeChatServices(wechat, callback_decoder(settings), customer_service,
+    decoder, redis = callback_decoder(settings), stores.shared.redis
+    ttl = int(decoder.replay_window) + 1
+    signed = (RedisCallbackNonces(redis, settings.redis_prefix, ttl) if redis is not None
+              else MemoryCallbackNonces(ttl))
+    return WeChatServices(wechat, decoder, customer_service,
                           Accounts(WeChatLogin(wechat), logins, stores.profiles),
-                          Subscriptions(stores.subscribe_quota, settings.wechat_templates.model_dump(), clock))
+                          Subscriptions(stores.subscribe_quota, settings.wechat_templates.model_dump(), clock), signed)

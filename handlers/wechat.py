@@ -3,7 +3,9 @@ deduplicated, answered with "success" at once (or with a transfer to the agents 
 runs in the background and replies through the send API."""
 from __future__ import annotations
 
+import hashlib
 import logging
+from typing import Protocol
 
 from aiohttp import web
 
@@ -36,9 +38,15 @@ def service_message(message: IncomingMessage) -> ServiceMessage:
     return ServiceMessage(message.openid, message.dedupe_key, "other")
 
 
+class SignedDeliveries(Protocol):
+    async def admit(self, signed: str, body_digest: str) -> bool:
+        """True the first time a signed query is seen, or again with the same body; False with another body.
+        Raises SessionUnavailable when the store cannot be reached."""
+
+
 class WeChatHandlers:
-    def __init__(self, decoder: CallbackDecoder, service: CustomerService) -> None:
-        self._decoder, self._service = decoder, service
+    def __init__(self, decoder: CallbackDecoder, service: CustomerService, signed: SignedDeliveries) -> None:
+        self._decoder, self._service, self._signed = decoder, service, signed
 
     async def verify(self, request: web.Request) -> web.Response:
         """URL verification: echo `echostr` when the signature and timestamp are right."""
@@ -58,6 +66,9 @@ class WeChatHandlers:
             return web.Response(status=400, text="rejected")
         incoming = service_message(message)
         try:
+            if not await self._signed.admit(self._decoder.signed_key(request.query), hashlib.sha256(body).hexdigest()):
+                log.info("wechat callback refused: a signature already used with another body (replay)")
+                return web.Response(status=400, text="rejected")
             if not await self._service.first_delivery(incoming):
                 return web.Response(text="success")  # a retry of a message already taken
         except SessionUnavailable:
@@ -79,6 +90,6 @@ def routes(wechat: WeChatHandlers) -> list[Route]:
               "transfer to the agents for 转人工), the dialogue replies through the send API",
               params=(*_SIGNED, Param("msg_signature"), Param("encrypt_type")), request_body=_MESSAGE,
               ok=(200, "success, or the transfer_customer_service reply"),
-              responses={"400": {"description": "rejected (signature, time or body)", **_TEXT},
+              responses={"400": {"description": "rejected (signature, time, replay or body)", **_TEXT},
                          "413": {"description": "too large", **_TEXT}, "503": {"description": "try later", **_TEXT}}),
     ]

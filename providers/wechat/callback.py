@@ -38,6 +38,17 @@ class CallbackDecoder:
         check_timestamp(timestamp, self._window, self._clock())
         return timestamp, nonce
 
+    @property
+    def replay_window(self) -> float:
+        """Seconds a signed query stays acceptable: its timestamp may be up to the window either side of now."""
+        return 2 * self._window
+
+    @staticmethod
+    def signed_key(query: Mapping[str, str]) -> str:
+        """What identifies one signed delivery: timestamp, nonce and its signature (msg_signature in safe mode)."""
+        signed = query.get("msg_signature") or query.get("signature", "")
+        return f"{query.get('timestamp', '')}:{query.get('nonce', '')}:{signed}"[:200]
+
     def verify_url(self, query: Mapping[str, str]) -> str:
         """The echostr to answer to WeChat's URL check (GET), after checking its signature and timestamp."""
         timestamp, nonce = self._fresh(query)
