@@ -14,6 +14,17 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 class UploadSettings(BaseModel):
     max_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
     allowed_types: list[str] = ["image/jpeg", "image/png", "application/pdf"]
+    per_user: int = Field(default=2, gt=0, description="Uploads of one user read at the same time (per process)")
+    per_process: int = Field(default=16, gt=0, description="Uploads read at the same time by one process")
+    idle_seconds: float = Field(default=15.0, gt=0, description="An upload sending nothing this long is cut")
+    total_seconds: float = Field(default=300.0, gt=0, description="An upload must arrive within this")
+    per_minute: int = Field(default=20, gt=0, description="Uploads a user may start per minute")
+
+
+class HttpSettings(BaseModel):
+    keepalive_seconds: float = Field(
+        default=20.0, gt=0, description="A connection with no complete request this long is closed (idle "
+        "keep-alive and slow headers alike); keep a proxy's upstream keep-alive below it")
 
 
 class S3BlobSettings(BaseModel):
@@ -143,6 +154,7 @@ class Settings(BaseSettings):
     dispatch_interval_seconds: float = Field(default=2.0, gt=0, description="Outbox polling when idle")
     pre_review_days: int = Field(default=1, ge=0, description="网上预审 due within this many working days")
     uploads: UploadSettings = UploadSettings()
+    http: HttpSettings = HttpSettings()
     rate_limit: RateLimitSettings = RateLimitSettings()
     payments: PaymentConfig = PaymentConfig()
     wechat_appid: str = Field(default="", description="Mini-program AppID; empty: no WeChat channel")
