@@ -27,6 +27,7 @@ from handlers.openapi import OpenApiHandler
 from handlers.problems import problems_middleware
 from handlers.routes import Route
 from handlers.staff_auth import StaffRoutes
+from handlers.upload_reader import SpoolLimits, UploadSlots
 from jobs import dispatch_progress, housekeeping, housekeeping_jobs
 from storage.migrate import upgrade
 from storage.rate_limits import RateLimit
@@ -45,7 +46,7 @@ def api_routes(services: Services) -> list[Route]:
     request_auth = RequestAuth(s.logins, settings.require_login)
     guard = StaffRoutes(s.stores.staff)
     table = [
-        *chat.routes(chat.ChatHandlers(s.engine, s.content, settings.uploads.max_bytes, request_auth)),
+        *chat.routes(chat.ChatHandlers(s.engine, s.content, request_auth, upload_gate(services))),
         *cases.routes(cases.CaseHandlers(s.stores.cases, s.stores.inbox, s.payments, s.clock, request_auth,
                                          s.content, read_limiter(RateLimit(settings.rate_limit.messages,
                                                                            settings.rate_limit.per_seconds),
@@ -60,6 +61,16 @@ def api_routes(services: Services) -> list[Route]:
                   *auth.routes(auth.AuthHandlers(w.accounts, s.logins, request_auth)),
                   *subscriptions.routes(subscriptions.SubscriptionHandlers(w.subscriptions, request_auth))]
     return table
+
+
+def upload_gate(services: Services) -> chat.UploadGate:
+    """Upload limits from the settings: slots of this process, the per-user rate shared like the read limits,
+    files spooled in the blob folder."""
+    u, redis = services.settings.uploads, services.stores.shared.redis
+    return chat.UploadGate(SpoolLimits(u.max_bytes, u.idle_seconds, u.total_seconds,
+                                       services.settings.blob_dir / "incoming"),
+                           UploadSlots(u.per_user, u.per_process),
+                           read_limiter(RateLimit(u.per_minute, 60), redis, services.settings.redis_prefix, "uploads"))
 
 
 async def _lifecycle(services: Services, app: web.Application) -> AsyncIterator[None]:
@@ -98,9 +109,11 @@ def build_app(settings: Settings, content: Content | None, clock: Clock) -> web.
 
 def http_options(settings: Settings) -> dict[str, Any]:
     """aiohttp server options: idle and slow-header connections closed after the keep-alive timeout (aiohttp
-    starts it when the connection opens and closes one that has not sent a whole request by then), and an
+    starts it when the connection opens and closes one that has not sent a whole request by then); a body left
+    unread after the answer (a refused or cut upload) drained for at most 2 s before the connection closes; an
     access log without signatures, nonces or user ids."""
-    return {"keepalive_timeout": settings.http.keepalive_seconds, "access_log_class": RedactingAccessLogger}
+    return {"keepalive_timeout": settings.http.keepalive_seconds, "lingering_time": 2.0,
+            "access_log_class": RedactingAccessLogger}
 
 
 def refuse_unsafe_production(settings: Settings) -> None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 
 from aiohttp import BodyPartReader, web
 from aiohttp.http_exceptions import BadHttpMessage, LineTooLong
@@ -12,10 +13,11 @@ from bot.content_holder import ContentHolder
 from bot.dialogue.engine import Engine, Inbound, TryAgain
 from bot.dialogue.replies import ChatResponse, response_json
 from bot.ports import TooManyMessages
-from bot.uploads import Upload
-from handlers.auth import USER_PATTERN, RequestAuth
+from handlers.auth import USER_PARAM, USER_PATTERN, RequestAuth
+from handlers.cases import ReadLimiter
 from handlers.problems import problem, validation_problem
 from handlers.routes import Route
+from handlers.upload_reader import SpoolLimits, UploadSlots, UploadTimeout, spool, within
 
 _UPLOAD = {"multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
     "user": {"type": "string"}, "file": {"type": "string", "format": "binary"}}}}}
@@ -29,81 +31,100 @@ class ChatRequest(BaseModel):
     text: str = Field(min_length=1, max_length=500)
 
 
+@dataclass(frozen=True)
+class UploadGate:
+    """What an upload passes before its file is read (rate, slots) and how the file is read (limits)."""
+
+    limits: SpoolLimits
+    slots: UploadSlots
+    rate: ReadLimiter  # uploads a user may start per minute
+
+
 class ChatHandlers:
-    def __init__(self, engine: Engine, content: ContentHolder, max_upload_bytes: int,
-                 auth: RequestAuth) -> None:
+    def __init__(self, engine: Engine, content: ContentHolder, auth: RequestAuth, uploads: UploadGate) -> None:
         self._engine, self._content = engine, content
-        self._max = max_upload_bytes
-        self._auth = auth
+        self._auth, self._uploads = auth, uploads
 
     async def post_message(self, request: web.Request) -> web.Response:
         if request.content_type.startswith("multipart/"):
-            parsed = await self._read_upload(request)
-            if isinstance(parsed, web.Response):
-                return parsed
-            claimed, inbound = parsed
-        else:
-            try:
-                body = ChatRequest.model_validate_json(await request.read())
-            except ValidationError as exc:
-                return validation_problem(exc)
-            claimed, inbound = body.user, Inbound(text=body.text)
-        user = await self._auth.user(request, claimed)
+            return await self._post_upload(request)
+        try:
+            body = ChatRequest.model_validate_json(await request.read())
+        except ValidationError as exc:
+            return validation_problem(exc)
+        user = await self._auth.user(request, body.user or request.query.get("user"))
         if user is None:
             return problem(422, "Invalid request", "缺少用户标识。")
+        return await self._answer(user, Inbound(text=body.text))
+
+    async def _answer(self, user: str, inbound: Inbound) -> web.Response:
         try:
             replies = await self._engine.handle(user, inbound)
         except TooManyMessages:
-            response = problem(429, "Too many messages", "消息发得太快了，请稍等几秒再发。")
-            response.headers["Retry-After"] = "5"
-            return response
+            return _retry_after(problem(429, "Too many messages", "消息发得太快了，请稍等几秒再发。"), 5)
         except TryAgain as exc:
-            response = problem(503, "Try again", exc.message)
-            response.headers["Retry-After"] = "1"
-            return response
+            return _retry_after(problem(503, "Try again", exc.message), 1)
         return web.Response(body=response_json(replies, self._content().card_json), content_type="application/json",
                             charset="utf-8")
 
-    async def _read_upload(self, request: web.Request) -> tuple[str | None, Inbound] | web.Response:
-        """The upload, or a 400 problem for a malformed multipart body (logged in one line, as is a client
-        hanging up mid-upload)."""
+    async def _post_upload(self, request: web.Request) -> web.Response:
+        """An upload, or a 4xx problem: a malformed multipart body 400, a client too slow 408 (connection closed);
+        each logged in one line, as is a client hanging up mid-upload. Who is asking is settled from the headers
+        (token, `?user=`) before the body is read: a refused login costs nothing but the request line."""
+        user = await self._auth.user(request, request.query.get("user"))
         try:
-            return await self._read_parts(request)
+            return await self._read_parts(request, user)
         except LineTooLong:  # a part's header line over 8 KB: in practice its filename
             log.info("upload refused: a multipart header line over the limit")
             return problem(400, "Bad request", "文件名太长了，请改短后再上传。")
         except (ValueError, BadHttpMessage) as exc:
             log.info("upload refused: malformed multipart body (%s: %.200s)", type(exc).__name__, exc)
             return problem(400, "Bad request", "上传的内容格式不对，请重新上传。")
+        except UploadTimeout as exc:
+            log.info("upload cut: %s", exc)
+            response = problem(408, "Request timeout", "上传超时了，请检查网络后重新上传。")
+            response.force_close()
+            return response
+        except ConnectionResetError:  # nobody is left to read the answer
+            log.info("upload cut short: the connection closed before the body was read")
+            return problem(400, "Bad request", "上传中断了，请重新上传。")
         except asyncio.CancelledError:
             log.info("upload cut short: the connection closed before the body was read")
             raise
 
-    async def _read_parts(self, request: web.Request) -> tuple[str | None, Inbound] | web.Response:
-        """Read `user` (if sent) and one `file`; stop reading a file at the limit instead of buffering it all."""
+    async def _read_parts(self, request: web.Request, user: str | None) -> web.Response:
+        """Read `user` (when the headers did not say who) up to the `file` part, then the file if the user may."""
+        limits = self._uploads.limits
         reader = await request.multipart()
-        user: str | None = None
-        upload: Upload | None = None
-        async for part in reader:
+        while (part := await within(reader.next(), limits.idle_seconds)) is not None:
             if not isinstance(part, BodyPartReader):  # a nested multipart carries nothing we read
                 continue
-            if part.name == "user":
-                user = (await part.text()).strip()
-            elif part.name == "file" and upload is None:
-                data = bytearray()
-                while chunk := await part.read_chunk(64 * 1024):
-                    data.extend(chunk)
-                    if len(data) > self._max:
-                        break
-                upload = Upload(filename=part.filename or "upload", data=bytes(data[: self._max + 1]),
-                                truncated=len(data) > self._max)
-        if upload is None:
-            return problem(422, "Invalid request", "没有收到文件，请重新上传。")
-        return user, Inbound(upload=upload)
+            if part.name == "user" and user is None:
+                claimed = await within(part.read_chunk(200), limits.idle_seconds)
+                user = await self._auth.user(request, claimed.decode(errors="replace").strip())
+            elif part.name == "file":
+                if user is None:
+                    return problem(422, "Invalid request", "缺少用户标识。")
+                return await self._receive(user, part)
+        return problem(422, "Invalid request", "没有收到文件，请重新上传。")
+
+    async def _receive(self, user: str, part: BodyPartReader) -> web.Response:
+        if wait := await self._uploads.rate.wait(user):
+            return _retry_after(problem(429, "Too many uploads", "上传太频繁了，请稍等一会儿再传。"), wait)
+        with self._uploads.slots.hold(user) as held:
+            if not held:
+                return _retry_after(problem(429, "Too many uploads", "正在上传的文件太多了，请等前面的传完再试。"), 5)
+            upload = await spool(part, self._uploads.limits)
+            return await self._answer(user, Inbound(upload=upload))
+
+
+def _retry_after(response: web.Response, seconds: int) -> web.Response:
+    response.headers["Retry-After"] = str(seconds)
+    return response
 
 
 def routes(chat: ChatHandlers) -> list[Route]:
     return [Route("POST", "/api/v1/chat/messages", chat.post_message,
                   "Send a message (text, a tapped option's value, or a file) and get the bot's replies",
                   request=ChatRequest, response=ChatResponse, ok=(200, "Replies to render in order"),
-                  other_content=_UPLOAD, problems=(400, 401, 413, 422, 429, 503))]
+                  params=(USER_PARAM,), other_content=_UPLOAD, problems=(400, 401, 408, 413, 422, 429, 503))]

@@ -1,5 +1,6 @@
 """Per-user limits on the read APIs (cases, messages), counted apart from the chat's messages but with the same
-numbers (setting `rate_limit`): in process memory for one instance, in Redis when instances share it."""
+numbers (setting `rate_limit`), and on starting uploads (`uploads.per_minute`): in process memory for one
+instance, in Redis when instances share it."""
 from __future__ import annotations
 
 from redis.asyncio import Redis, RedisCluster
@@ -22,15 +23,15 @@ class MemoryReadLimiter:
 
 
 class RedisReadLimiter:
-    """One counter per user and window, `<prefix>:{<user>}:reads:<window>` (the user's hash tag, as the session
-    keys), expiring with its window."""
+    """One counter per user and window, `<prefix>:{<user>}:<kind>:<window>` (the user's hash tag, as the session
+    keys), expiring with its window; `kind` is reads or uploads."""
 
-    def __init__(self, redis: Redis | RedisCluster, prefix: str, limit: RateLimit) -> None:
-        self._redis, self._prefix, self._limit = redis, prefix, limit
+    def __init__(self, redis: Redis | RedisCluster, prefix: str, limit: RateLimit, kind: str = "reads") -> None:
+        self._redis, self._prefix, self._limit, self._kind = redis, prefix, limit, kind
 
     async def wait(self, user: str) -> int:
         """Count one read of the user: 0 when allowed, else the seconds to wait."""
-        key = f"{self._prefix}:{{{user}}}:reads:{self._limit.window()}"
+        key = f"{self._prefix}:{{{user}}}:{self._kind}:{self._limit.window()}"
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.incr(key)
             pipe.expire(key, self._limit.window_seconds + 1)
@@ -38,6 +39,7 @@ class RedisReadLimiter:
         return 0 if int(count) <= self._limit.messages else _wait(self._limit)
 
 
-def read_limiter(limit: RateLimit, redis: Redis | RedisCluster | None, prefix: str) -> MemoryReadLimiter | RedisReadLimiter:
+def read_limiter(limit: RateLimit, redis: Redis | RedisCluster | None, prefix: str,
+                 kind: str = "reads") -> MemoryReadLimiter | RedisReadLimiter:
     """In Redis when the instances share one, else in this process."""
-    return MemoryReadLimiter(limit) if redis is None else RedisReadLimiter(redis, prefix, limit)
+    return MemoryReadLimiter(limit) if redis is None else RedisReadLimiter(redis, prefix, limit, kind)
