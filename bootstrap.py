@@ -49,6 +49,7 @@ from providers.wechat.tokens import MemoryTokenCache
 from providers.wechatpay import WeChatPayConfig, WeChatPayV3
 from storage.access_tokens import RedisTokenCache
 from storage.accounts import SqlRevocations, SqlVerifiedIdentities
+from storage.blob_sealing import BlobSealer
 from storage.blob_stores import build_blob_store
 from storage.callback_nonces import MemoryCallbackNonces, RedisCallbackNonces
 from storage.cipher import FieldCipher, KeyedHash, secret_key
@@ -162,7 +163,8 @@ def build_stores(settings: Settings, clock: Clock) -> Stores:
     shared = _shared_in_redis(settings, cipher) if settings.redis_url else _shared_in_memory(settings)
     on_outbox_commit(db, shared.wakeups)
     staff = SqlStaff(db, clock, timedelta(days=settings.staff_token_days))
-    return Stores(db, cipher, hasher, shared, build_blob_store(settings, db, clock), SqlCases(db, cipher, hasher, clock),
+    blobs = build_blob_store(settings, db, clock, BlobSealer(cipher, hasher))
+    return Stores(db, cipher, hasher, shared, blobs, SqlCases(db, cipher, hasher, clock),
                   SqlProfiles(db, cipher, clock), SqlInbox(db), SqlOutbox(db), staff, SqlAudit(db, clock),
                   SqlStaffNotices(db), SqlRatings(db), SqlPayments(db), SqlRevocations(db, clock),
                   SqlVerifiedIdentities(db, hasher),

@@ -52,11 +52,12 @@ def _migrate(argv: list[str]) -> int:
 
 
 def _rotate_keys(argv: list[str]) -> int:
-    """Re-encrypt stored personal data with the current ZWB_FIELD_KEY (old keys in ZWB_FIELD_OLD_KEYS)."""
+    """Re-encrypt stored personal data with the current ZWB_FIELD_KEY (old keys in ZWB_FIELD_OLD_KEYS): case and
+    profile payloads, the data keys of uploaded materials, and materials still stored in clear."""
     from storage.rotation import rotate_keys
 
     async def run(stores: Stores, settings: Settings) -> None:
-        print(await rotate_keys(stores.db, stores.cipher))
+        print({**await rotate_keys(stores.db, stores.cipher), **await stores.blobs.reseal()})
 
     return _with_stores(run)
 

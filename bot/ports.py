@@ -98,10 +98,14 @@ class StoredBlob(BaseModel):
 
 
 class BlobStore(Protocol):
-    """Uploaded materials, content-addressed; raises BlobStoreUnavailable when the store cannot be used."""
+    """Uploaded materials, encrypted at rest and addressed by owner and content (one owner's same file is stored
+    once; another owner's same file has another address); raises BlobStoreUnavailable when the store cannot be
+    used."""
 
-    async def put(self, data: bytes, mime: str) -> StoredBlob: ...
+    async def put(self, data: bytes, mime: str, owner: str) -> StoredBlob: ...
     async def get(self, blob_id: str) -> bytes | None: ...
+    async def reseal(self) -> dict[str, int]:
+        """Re-wrap data keys with the current field key and seal blobs stored in clear; counts of each."""
     async def purge_unclaimed(self, older_than: datetime) -> int:
         """Delete uploads no case or profile refers to, created before `older_than`; returns how many."""
     async def close(self) -> None: ...

@@ -1,8 +1,9 @@
-"""Content-addressed blob stores (the sha256 hex is the blob id), metadata in SQL; the local filesystem one."""
+"""Content-addressed blob stores, encrypted at rest (storage/blob_sealing.py: the id is an HMAC of the owner and
+the content's sha256, each object sealed with its own data key), metadata and wrapped keys in SQL; the local
+filesystem one (files 0600 in folders 0700)."""
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import os
 import re
 import uuid
@@ -16,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.ports import StoredBlob
 from storage import tables
+from storage.blob_sealing import BlobSealer, is_sealed
 from storage.sql import _upsert
 
 PURGE_BATCH = 500
@@ -23,15 +25,15 @@ _BLOB_ID = re.compile(r"[0-9a-f]{64}")
 
 
 class ContentAddressedBlobStore(ABC):
-    """`BlobStore` over any object space keyed by the sha256 of the content, with one row per blob in
-    `tables.blobs`: the same content is stored once. Subclasses only write, read and delete objects."""
+    """`BlobStore` over any object space, with one row per blob in `tables.blobs`: the same content from the same
+    owner is stored once. Subclasses only write, read and delete objects (already sealed)."""
 
-    def __init__(self, engine: AsyncEngine, clock: Callable[[], datetime]) -> None:
-        self._engine, self._clock = engine, clock
+    def __init__(self, engine: AsyncEngine, clock: Callable[[], datetime], sealer: BlobSealer) -> None:
+        self._engine, self._clock, self._sealer = engine, clock, sealer
 
     @abstractmethod
-    async def _write(self, blob_id: str, data: bytes, mime: str) -> None:
-        """Store the object; storing the same id again must be harmless."""
+    async def _write(self, blob_id: str, data: bytes, mime: str, replace: bool = False) -> None:
+        """Store the object; storing the same id again must be harmless (and replace it when `replace`)."""
 
     @abstractmethod
     async def _read(self, blob_id: str) -> bytes | None: ...
@@ -40,18 +42,70 @@ class ContentAddressedBlobStore(ABC):
     async def _delete(self, blob_id: str) -> None:
         """Remove the object; a missing one is not an error."""
 
-    async def put(self, data: bytes, mime: str) -> StoredBlob:
-        blob_id = hashlib.sha256(data).hexdigest()
-        await self._write(blob_id, data, mime)
+    async def put(self, data: bytes, mime: str, owner: str) -> StoredBlob:
+        """Store `owner`'s upload sealed. The row (with the data key) goes first: a second put of the same content,
+        even at the same moment, seals with the key the row holds, so whichever object lands can be opened. When
+        the object cannot be written the row stays, unclaimed: a retry uses it, else the draft purge removes it."""
+        blob_id = self._sealer.address(owner, data)
+        fresh = self._sealer.new_key()
         async with self._engine.begin() as conn:
             stmt = _upsert(conn, tables.blobs).values(blob_id=blob_id, mime=mime, size=len(data),
-                                                      created_at=self._clock(), claimed=False)
+                                                      created_at=self._clock(), claimed=False, data_key=fresh,
+                                                      key_id=self._sealer.key_id(fresh))
             await conn.execute(stmt.on_conflict_do_nothing(index_elements=["blob_id"]))
+            wrapped = (await conn.execute(sa.select(tables.blobs.c.data_key)
+                                          .where(tables.blobs.c.blob_id == blob_id))).scalar_one()
+        await self._write(blob_id, await asyncio.to_thread(self._sealer.seal, wrapped, blob_id, data), mime)
         return StoredBlob(blob_id=blob_id, mime=mime, size=len(data))
 
     async def get(self, blob_id: str) -> bytes | None:
-        """The content, or None when there is none (an id that is no sha256 hex never reaches the store)."""
-        return await self._read(blob_id) if _BLOB_ID.fullmatch(blob_id) else None
+        """The content, or None when there is none (an id that is no 64-hex address never reaches the store)."""
+        if not _BLOB_ID.fullmatch(blob_id) or (stored := await self._read(blob_id)) is None:
+            return None
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(sa.select(tables.blobs.c.data_key)
+                                      .where(tables.blobs.c.blob_id == blob_id))).first()
+        if row is None:
+            return None
+        return await asyncio.to_thread(self._sealer.open, row.data_key, blob_id, stored)
+
+    async def reseal(self) -> dict[str, int]:
+        """After the field key changed, or once after upgrading: re-wrap every data key not under the current
+        field key (rows only, objects untouched), and seal the objects stored in clear before encryption.
+        Each step can be interrupted and run again."""
+        counts = {"blob_keys_rewrapped": 0, "blobs_sealed": 0}
+        b = tables.blobs.c
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(sa.select(b.blob_id, b.data_key, b.key_id))).all()
+        for blob_id, wrapped, key_id in rows:
+            if key_id is None:
+                counts["blobs_sealed"] += await self._seal_clear(blob_id)
+            elif key_id != self._sealer.current_key_id:
+                async with self._engine.begin() as conn:
+                    done = await conn.execute(tables.blobs.update().where(b.blob_id == blob_id, b.key_id == key_id)
+                                              .values(data_key=self._sealer.rewrap(wrapped),
+                                                      key_id=self._sealer.current_key_id))
+                counts["blob_keys_rewrapped"] += done.rowcount
+        return counts
+
+    async def _seal_clear(self, blob_id: str) -> int:
+        """Seal an object stored before encryption: give its row a data key, replace the object, then record the
+        key id (an object already sealed by an interrupted run only gets its key id)."""
+        b = tables.blobs.c
+        stored = await self._read(blob_id)
+        if stored is None:
+            return 0
+        async with self._engine.begin() as conn:
+            await conn.execute(tables.blobs.update().where(b.blob_id == blob_id, b.data_key.is_(None))
+                               .values(data_key=self._sealer.new_key()))
+            wrapped = (await conn.execute(sa.select(b.data_key).where(b.blob_id == blob_id))).scalar_one()
+        if not is_sealed(stored):
+            await self._write(blob_id, self._sealer.seal(wrapped, blob_id, stored), "application/octet-stream",
+                              replace=True)
+        async with self._engine.begin() as conn:
+            await conn.execute(tables.blobs.update().where(b.blob_id == blob_id)
+                               .values(key_id=self._sealer.key_id(wrapped)))
+        return 1
 
     async def purge_unclaimed(self, older_than: datetime) -> int:
         """Delete uploads no case or profile refers to (abandoned drafts) created before `older_than`.
@@ -88,17 +142,17 @@ class ContentAddressedBlobStore(ABC):
 
 
 class LocalBlobStore(ContentAddressedBlobStore):
-    """Files under root/ab/cd/<sha256>."""
+    """Files under root/ab/cd/<blob id>, readable by the app's user alone."""
 
-    def __init__(self, root: Path, engine: AsyncEngine, clock: Callable[[], datetime]) -> None:
-        super().__init__(engine, clock)
+    def __init__(self, root: Path, engine: AsyncEngine, clock: Callable[[], datetime], sealer: BlobSealer) -> None:
+        super().__init__(engine, clock, sealer)
         self._root = root
 
     def _path(self, blob_id: str) -> Path:
         return self._root / blob_id[:2] / blob_id[2:4] / blob_id
 
-    async def _write(self, blob_id: str, data: bytes, mime: str) -> None:
-        await asyncio.to_thread(self._write_file, self._path(blob_id), data)
+    async def _write(self, blob_id: str, data: bytes, mime: str, replace: bool = False) -> None:
+        await asyncio.to_thread(self._write_file, self._root, self._path(blob_id), data, replace)
 
     async def _read(self, blob_id: str) -> bytes | None:
         path = self._path(blob_id)
@@ -108,10 +162,13 @@ class LocalBlobStore(ContentAddressedBlobStore):
         await asyncio.to_thread(self._path(blob_id).unlink, missing_ok=True)
 
     @staticmethod
-    def _write_file(path: Path, data: bytes) -> None:
-        if path.exists():
+    def _write_file(root: Path, path: Path, data: bytes, replace: bool) -> None:
+        if path.exists() and not replace:
             return
-        path.parent.mkdir(parents=True, exist_ok=True)
+        for folder in (root, path.parent.parent, path.parent):
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            folder.chmod(0o700)  # also the folders made world-readable before encryption
         tmp = path.with_suffix(f".{uuid.uuid4().hex}.tmp")  # unique: the same file may be uploaded twice at once
-        tmp.write_bytes(data)
+        with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as file:
+            file.write(data)
         os.replace(tmp, path)  # atomic: readers never see half a file

@@ -50,6 +50,14 @@ class FieldCipher:
             raise ValueError("unknown ciphertext format")
         return self.decrypt_bytes(base64.b64decode(stored[len(_PREFIX):])).decode()
 
+    def key_id(self, stored: bytes) -> str:
+        """The id (hex) of the key that encrypted these bytes."""
+        return stored[:4].hex()
+
+    @property
+    def current_key_id(self) -> str:
+        return self._current.hex()
+
     def is_current(self, stored: str) -> bool:
         """Whether a stored text was encrypted with the current key (else rotation still has to rewrite it)."""
         return base64.b64decode(stored[len(_PREFIX):])[:4] == self._current
@@ -76,6 +84,10 @@ class KeyedHash:
         """The hash of the value's NFKC form (full-width １ and Ｘ hash as 1 and X), stripped, in upper case."""
         return hmac.new(self._key, unicodedata.normalize("NFKC", value).strip().upper().encode(),
                         hashlib.sha256).hexdigest()
+
+    def digest_bytes(self, value: bytes) -> str:
+        """The hash of raw bytes, as they are (no normalisation)."""
+        return hmac.new(self._key, value, hashlib.sha256).hexdigest()
 
     @classmethod
     def from_config(cls, configured: str, dev_key_file: Path) -> "KeyedHash":

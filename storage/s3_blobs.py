@@ -1,12 +1,14 @@
 """S3-compatible blob store over aiohttp with hand-written SigV4 (MinIO, Ceph RGW, Aliyun OSS, Tencent COS, AWS).
 
-Objects are keyed `<prefix><sha256>`; metadata lives in SQL exactly as for the local store. Every S3 failure
+Objects are keyed `<prefix><blob id>` and hold the sealed bytes (client-side envelope encryption, as for the local
+store: the bucket's operator never sees a material); metadata and wrapped data keys live in SQL. Every S3 failure
 (network, timeout, 5xx, refused credentials, missing bucket) raises BlobStoreUnavailable; only a missing
 object is an answer (get returns None, delete treats it as done).
 """
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from yarl import URL
 
 from bot.ports import BlobStoreUnavailable
+from storage.blob_sealing import BlobSealer
 from storage.blobs import ContentAddressedBlobStore
 from storage.sigv4 import EMPTY_SHA256, Credentials, sign
 
@@ -54,21 +57,22 @@ class S3Location:
 class S3BlobStore(ContentAddressedBlobStore):
     """BlobStore on an S3-compatible bucket. It owns `session` (close() closes it); give it a timeout.
 
-    A put is a single PUT with no HEAD before it: the key is the content's hash, so repeating it rewrites the
-    same bytes (idempotent), costs one round trip instead of two, and needs no ListBucket permission (without
-    it S3 answers a HEAD of a missing key with 403, not 404). x-amz-content-sha256 is the blob id itself, so
-    the server refuses a body damaged on the way."""
+    A put is a single PUT with no HEAD before it: the key is derived from the content, so repeating it rewrites
+    the same content under the same data key (idempotent), costs one round trip instead of two, and needs no
+    ListBucket permission (without it S3 answers a HEAD of a missing key with 403, not 404).
+    x-amz-content-sha256 is the sealed body's hash, so the server refuses a body damaged on the way."""
 
     def __init__(self, engine: AsyncEngine, location: S3Location, credentials: Credentials,
-                 session: aiohttp.ClientSession, clock: Callable[[], datetime]) -> None:
-        super().__init__(engine, clock)
+                 session: aiohttp.ClientSession, clock: Callable[[], datetime], sealer: BlobSealer) -> None:
+        super().__init__(engine, clock, sealer)
         self._location, self._credentials, self._session = location, credentials, session
 
     async def close(self) -> None:
         await self._session.close()
 
-    async def _write(self, blob_id: str, data: bytes, mime: str) -> None:
-        status, body = await self._send("PUT", blob_id, data, {"Content-Type": mime}, payload_sha256=blob_id)
+    async def _write(self, blob_id: str, data: bytes, mime: str, replace: bool = False) -> None:
+        status, body = await self._send("PUT", blob_id, data, {"Content-Type": "application/octet-stream"},
+                                        payload_sha256=hashlib.sha256(data).hexdigest())
         if status != 200:
             raise self._failure("PUT", blob_id, status, body)
 

@@ -70,6 +70,8 @@ blobs = sa.Table(
     sa.Column("size", sa.Integer, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("claimed", sa.Boolean, nullable=False),  # a case or a profile refers to it
+    sa.Column("data_key", sa.LargeBinary, nullable=True),  # the blob's AES key, wrapped with the field key
+    sa.Column("key_id", sa.String(8), nullable=True),  # that field key's id (hex) once the object is sealed
     sa.Index("ix_blobs_unclaimed", "claimed", "created_at"),
 )
 

@@ -19,6 +19,7 @@ from bot.licences import SandboxLicences
 from bot.payments.sandbox import SandboxPay
 from bot.payments.service import Payments, PaymentSettings
 from bot.clock import utc_now
+from storage.blob_sealing import BlobSealer
 from storage.blobs import LocalBlobStore
 from storage.cipher import FieldCipher, KeyedHash
 from storage.migrate import upgrade
@@ -38,10 +39,11 @@ async def memory_engine(content: Callable[[], Content], tmp_path: Path,
     await upgrade(db)
     cipher = FieldCipher(os.urandom(32))
     now = utc_now
-    sessions, cases = MemorySessionStore(3600), SqlCases(db, cipher, KeyedHash(os.urandom(32)), now)
+    hasher = KeyedHash(os.urandom(32))
+    sessions, cases = MemorySessionStore(3600), SqlCases(db, cipher, hasher, now)
     log = logging.getLogger("tests.engine")
     payments = Payments(SandboxPay(now, log), SqlPayments(db), cases, content, now, PaymentSettings(), log)
-    engine = Engine(content, sessions, cases, SqlProfiles(db, cipher, now), LocalBlobStore(tmp_path / "blobs", db, now),
+    engine = Engine(content, sessions, cases, SqlProfiles(db, cipher, now), LocalBlobStore(tmp_path / "blobs", db, now, BlobSealer(cipher, hasher)),
                     SandboxLicences(set(licences)), EngineSettings(200_000, ("image/png",), "DLH"), now, SqlInbox(db),
                     Feedback(SqlRatings(db), cases, content, now, FeedbackSettings(), SqlAudit(db, now)), payments,
                     identity=SandboxIdentityVerifier((), now), content_check=PermissiveContentCheck())

@@ -168,7 +168,7 @@ class MaterialStep:
         mime = sniff(upload.data)
         if mime is None or mime not in settings.allowed_types:
             return Rejected((TextReply(text=p.upload_bad_type),))
-        blob = await ctx.ports.blobs.put(upload.data, mime)
+        blob = await ctx.ports.blobs.put(upload.data, mime, ctx.user)
         ctx.state.materials[self.material.key] = MaterialEntry(kind="upload", blob_id=blob.blob_id, mime=mime,
                                                                size=blob.size, filename=upload.filename[:100])
         return Accepted((TextReply(text=p.material_received.format(name=self.material.name)),))

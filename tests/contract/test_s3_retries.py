@@ -3,6 +3,7 @@ real HTTP server on loopback that answers like a busy bucket."""
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -14,11 +15,16 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.clock import utc_now
 from bot.ports import BlobStoreUnavailable
+from storage import tables
+from storage.blob_sealing import BlobSealer
+from storage.cipher import FieldCipher, KeyedHash
+from storage.migrate import upgrade
 from storage.s3_blobs import S3BlobStore, S3Location
 from storage.sigv4 import Credentials
 
-CONTENT = b"%PDF-1.4 busy"
+CONTENT = b"%PDF-1.4 busy"  # stored in clear, as before encryption: its row has no data key
 BLOB_ID = hashlib.sha256(CONTENT).hexdigest()
+SEALER = BlobSealer(FieldCipher(os.urandom(32)), KeyedHash(os.urandom(32)))
 
 
 class BusyBucket:
@@ -40,8 +46,12 @@ async def store_on(bucket: BusyBucket, tmp_path: Path) -> AsyncIterator[S3BlobSt
     server = TestServer(app)
     await server.start_server()
     db = create_async_engine(f"sqlite+aiosqlite:///{tmp_path}/s3.db")
+    await upgrade(db)
+    async with db.begin() as conn:
+        await conn.execute(tables.blobs.insert().values(blob_id=BLOB_ID, mime="application/pdf", size=len(CONTENT),
+                                                        created_at=utc_now(), claimed=True))
     store = S3BlobStore(db, S3Location(str(server.make_url("")), "bucket"), Credentials("key", "secret"),
-                        aiohttp.ClientSession(), utc_now)
+                        aiohttp.ClientSession(), utc_now, SEALER)
     try:
         yield store
     finally:

@@ -1,5 +1,5 @@
-"""Uploads sent in the chat land in an S3-compatible bucket when the settings choose one (moto, checking
-signatures); while the bucket cannot be reached the citizen is asked to send again and nothing is lost."""
+"""Uploads sent in the chat land, encrypted, in an S3-compatible bucket when the settings choose one (moto,
+checking signatures); while the bucket cannot be reached the citizen is asked to send again and nothing is lost."""
 from __future__ import annotations
 
 import hashlib
@@ -37,7 +37,10 @@ async def test_an_upload_is_stored_in_the_bucket(aiohttp_client, settings, conte
     await _at_the_old_card_step(chat)
     await chat.upload(PNG, "old-card.png")
     assert chat.last()["key"] == "id_photo"  # the next material: the card was taken
-    assert s3_server.keys(prefix) == [hashlib.sha256(PNG).hexdigest()]
+    [key] = s3_server.keys(prefix)
+    assert key != hashlib.sha256(PNG).hexdigest()  # addressed by owner and content, not the bare hash
+    stored = s3_server.client.get_object(Bucket=BUCKET, Key=prefix + key)["Body"].read()
+    assert PNG[:16] not in stored and stored.startswith(b"ZWB1")  # sealed on our side before it left
 
 
 async def test_an_unreachable_bucket_asks_to_send_again_and_keeps_the_answers(aiohttp_client, settings, content,

@@ -18,6 +18,7 @@ from bot.dialogue.state import Stage
 from bot.licences import SandboxLicences
 from bot.payments.sandbox import SandboxPay
 from bot.payments.service import Payments, PaymentSettings
+from storage.blob_sealing import BlobSealer
 from storage.blobs import LocalBlobStore
 from storage.cipher import FieldCipher, KeyedHash
 from storage.migrate import upgrade
@@ -35,12 +36,13 @@ async def test_withdrawn_item_resets_the_conversation(content, tmp_path: Path) -
     cipher = FieldCipher(os.urandom(32))
     current = {"content": content}
     sessions = MemorySessionStore(3600)
-    cases = SqlCases(db, cipher, KeyedHash(os.urandom(32)), utc_now)
+    hasher = KeyedHash(os.urandom(32))
+    cases = SqlCases(db, cipher, hasher, utc_now)
     now = utc_now
     payments = Payments(SandboxPay(now, logging.getLogger("t")), SqlPayments(db), cases, lambda: current["content"],
                         now, PaymentSettings(), logging.getLogger("t"))
     engine = Engine(lambda: current["content"], sessions, cases, SqlProfiles(db, cipher, utc_now),
-                    LocalBlobStore(tmp_path / "b", db, utc_now), SandboxLicences(set()),
+                    LocalBlobStore(tmp_path / "b", db, utc_now, BlobSealer(cipher, hasher)), SandboxLicences(set()),
                     EngineSettings(1000, ("image/png",), "DLH"), now,
                     SqlInbox(db), Feedback(SqlRatings(db), cases, lambda: current["content"], now, FeedbackSettings(),
                                             SqlAudit(db, now)),
