@@ -4,22 +4,14 @@ signing parameters, openids or `?user=`."""
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
 
 import pytest
 
 from app import CUSTOMER_SERVICE, build_app, http_options
 from sim.wechat import WeChatSimulator
-from tests.e2e.test_wechat_channel import wechat_settings
+from tests.e2e.test_wechat_channel import sim, wechat_settings  # noqa: F401  (fixture)
 
 CALLBACK = "/wechat/callback"
-
-
-@pytest.fixture
-async def sim() -> AsyncIterator[tuple[WeChatSimulator, str]]:
-    simulator = WeChatSimulator(push_retry_delay=0.01)
-    async with simulator.serve() as base:
-        yield simulator, base
 
 
 @pytest.fixture(params=["memory", "redis"])
