@@ -20,7 +20,8 @@ from handlers.routes import Route
 from handlers.upload_reader import SpoolLimits, UploadSlots, UploadTimeout, spool, within
 
 _UPLOAD = {"multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
-    "user": {"type": "string"}, "file": {"type": "string", "format": "binary"}}}}}
+    "user": {"type": "string", "description": "without a session token or ?user=: a part before file"},
+    "file": {"type": "string", "format": "binary"}}}}}
 log = logging.getLogger(__name__)
 
 
