@@ -18,27 +18,24 @@ if TYPE_CHECKING:
 
 
 def _check(argv: list[str]) -> int:
-    """Validate everything under intents/ and lint its citizen-facing text; report file:line: reason for each
-    problem."""
+    """Every check of the content under intents/ (bot/quality/checks.py), each as `file:line: reason`; exit 1 on
+    any error, warnings shown."""
     from bootstrap import load_settings
-    from bot.content import load_content
-    from bot.content_errors import ContentInvalid
-    from bot.content_lint import lint
+    from bot.quality.checks import load_and_check
+    from bot.quality.findings import blocking
 
     directory = Path(argv[0]) if argv else load_settings().intents_dir
     logging.basicConfig(level=logging.ERROR, format="%(message)s")
-    try:
-        content = load_content(directory, logging.getLogger("check"))
-    except ContentInvalid as exc:
-        print("\n".join(str(e) for e in exc.errors))
-        return 1
-    errors = [*content.scripts.errors, *lint(directory, content.prompts, content.words)]
-    for error in errors:
-        print(error)
-    catalog = content.catalog
-    print(f"{len(catalog.items)} items, {len(catalog.bundles)} bundles, {len(content.scripts.scripts)} scripts, "
-          f"online rate {catalog.online_rate():.0%}")
-    return 1 if errors else 0
+    content, findings = load_and_check(directory)
+    for finding in findings:
+        print(finding)
+    if content is not None:
+        catalog = content.catalog
+        print(f"{len(catalog.items)} items, {len(catalog.bundles)} bundles, {len(content.scripts.scripts)} scripts, "
+              f"online rate {catalog.online_rate():.0%}")
+    errors = sum(f.severity == "error" for f in findings)
+    print(f"{errors} errors, {len(findings) - errors} warnings")
+    return 1 if blocking(findings) else 0
 
 
 def _migrate(argv: list[str]) -> int:
