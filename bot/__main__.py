@@ -1,5 +1,5 @@
-"""`python -m bot <command>`: match, evaluate, chat, check, import-catalog, migrate, rotate-keys, add-staff,
-staff (disable|revoke|rotate), purge-drafts. config.yaml and var/ are the repository's, whatever the working
+"""`python -m bot <command>`: match, evaluate, chat, check, test, report, import-catalog, migrate, rotate-keys,
+add-staff, staff (disable|revoke|rotate), purge-drafts. config.yaml and var/ are the repository's, whatever the working
 directory."""
 from __future__ import annotations
 
@@ -155,6 +155,8 @@ _MODULES = {"match": "bot.matching.cli", "evaluate": "bot.matching.evaluate", "c
             "import-catalog": "bot.catalog.importer"}
 _LOCAL = {"check": _check, "migrate": _migrate, "rotate-keys": _rotate_keys, "purge-drafts": _purge_drafts,
           "add-staff": _add_staff, "staff": _staff}
+_LOCAL.update({"test": lambda argv: importlib.import_module("bot.quality.cli").test_main(argv),  # golden tests
+               "report": lambda argv: importlib.import_module("bot.quality.cli").report_main(argv)})
 
 
 def main(argv: list[str]) -> int:

@@ -36,7 +36,7 @@ from bot.dialogue.engine import Engine, Inbound
 from bot.dialogue.replies import Reply
 from bot.dialogue.state import Stage
 from bot.lifecycle import MOVES, CaseStatus
-from bot.matching.matcher import Decision
+from bot.matching.matcher import Decision, MatchResult
 from bot.staff import Staff
 from bot.uploads import Upload
 
@@ -279,9 +279,8 @@ async def run_conversation(harness: Harness, turns: list[Turn], user: str) -> st
     return ""
 
 
-def judge_utterance(content: Content, text: str, expected: str) -> str:
-    """'' when the matcher answers `text` as expected (an item name, `none` or `clarify`), else what it did."""
-    result = content.matcher.match(text)
+def utterance_verdict(expected: str, result: MatchResult) -> str:
+    """'' when `result` is the answer expected (an item name, `none` or `clarify`), else what it was instead."""
     names = [c.name for c in result.candidates]
     if expected == "none":
         ok = result.decision is Decision.none
@@ -321,7 +320,7 @@ async def run_golden_with(directory: Path, content: Content, harness: Harness) -
             report.results.append(Result("conversation", file, conversation.name, not message, message))
     for file, listed in utterances.items():
         for text, expected in listed.utterances.items():
-            message = judge_utterance(content, text, expected)
+            message = utterance_verdict(expected, content.matcher.match(text))
             report.results.append(Result("utterance", file, text, not message, message))
     return report
 
