@@ -59,7 +59,7 @@ def check_content(directory: Path, content: Content) -> list[Finding]:
     return [*(Finding.of(error, "script") for error in content.scripts.errors),
             *(Finding.of(error, "consistency") for error in consistency_errors(directory)),
             *text_findings(directory, content),
-            *command_findings(directory, content),
+            *command_findings(content, places),
             *duplicate_findings(phrases, Lexicon.load(directory / "dictionaries" / "synonyms.yaml")),
             *lexicon_findings(directory),
             *routing_findings(phrases, content),
@@ -80,10 +80,9 @@ def text_findings(directory: Path, content: Content) -> list[Finding]:
     return findings
 
 
-def command_findings(directory: Path, content: Content) -> list[Finding]:
+def command_findings(content: Content, places: Places) -> list[Finding]:
     """Words for a command that the engine never acts on when typed (it only comes from a tapped option)."""
     read = typed_commands()
-    places = Places(directory)
     findings = []
     for file, commands in (("dictionaries/questions.yaml", content.words.commands),
                            ("dictionaries/phrases.yaml", content.phrases.commands)):
@@ -134,7 +133,7 @@ def prompt_findings(content: Content, places: Places) -> list[Finding]:
             findings.append(Finding("error", where, "prompt-placeholder",
                                     f"{key}: {{{'}、{'.join(sorted(unknown))}}} is not filled in by the bot (it fills "
                                     f"{{{'}、{'.join(sorted(use.formatted))}}})"))
-        elif unknown and not use.raw:
+        elif unknown:
             findings.append(Finding("error", where, "prompt-placeholder",
                                     f"{key}: the bot shows this prompt as it is: {{{'}、{'.join(sorted(unknown))}}} "
                                     "would appear to citizens"))

@@ -18,6 +18,7 @@ class Places:
     script (by target key: an item code or `bundle:<id>`)."""
 
     def __init__(self, directory: Path) -> None:
+        self._directory = directory
         self._nodes: dict[str, yaml.Node | None] = {}
         self._catalog: dict[str, tuple[str, Loc]] = {}
         self._scripts: dict[str, str] = {}
@@ -45,7 +46,9 @@ class Places:
             return name, None
 
     def at(self, name: str, loc: Loc = ()) -> str:
-        """`file:line` of a path inside one file."""
+        """`file:line` of a path inside one file (`name` relative to the content folder)."""
+        if name not in self._nodes and (self._directory / name).is_file():
+            self._read(self._directory, self._directory / name)
         return f"{name}:{line_of(self._nodes.get(name), loc)}"
 
     def catalog(self, key: str, *loc: int | str) -> str:
