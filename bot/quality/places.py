@@ -31,9 +31,9 @@ class Places:
         for path in sorted((directory / "scripts").glob("*.yaml")):
             name, data = self._read(directory, path)
             if path.name not in _NOT_SCRIPTS and isinstance(data, dict):
-                key = data.get("item") or (f"bundle:{data['bundle']}" if data.get("bundle") else None)
-                if key:
-                    self._scripts.setdefault(str(key), name)
+                target = data.get("item") or (f"bundle:{data['bundle']}" if data.get("bundle") else None)
+                if target:
+                    self._scripts.setdefault(str(target), name)
 
     def _read(self, directory: Path, path: Path) -> tuple[str, Any]:
         name = str(path.relative_to(directory))

@@ -2,21 +2,11 @@
 prompt names that does not exist; each problem as file:line: reason."""
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
-
-import pytest
 
 from bot.__main__ import main
 from bot.quality.checks import text_findings
 from tests.chat import ROOT
-
-
-@pytest.fixture
-def intents(tmp_path: Path) -> Path:
-    target = tmp_path / "intents"
-    shutil.copytree(ROOT / "intents", target)
-    return target
 
 
 def replace_line(path: Path, start: str, line: str) -> int:

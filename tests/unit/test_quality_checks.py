@@ -2,7 +2,6 @@
 on a copy of intents/ broken in one place; the seed content has no errors."""
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -11,13 +10,6 @@ from bot.__main__ import main
 from bot.quality.checks import check_directory
 from bot.quality.findings import Finding
 from tests.chat import ROOT
-
-
-@pytest.fixture
-def intents(tmp_path: Path) -> Path:
-    target = tmp_path / "intents"
-    shutil.copytree(ROOT / "intents", target)
-    return target
 
 
 def edit(path: Path, old: str, new: str) -> int:
