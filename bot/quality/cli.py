@@ -43,11 +43,7 @@ def test_main(argv: list[str]) -> int:
     from bot.quality.golden import run_golden
 
     args = _parser("python -m bot test", "golden conversations and utterances of a content folder").parse_args(argv)
-    directory = content_folder(args)
-    content = _load(directory)
-    if content is None:
-        return 1
-    report = run_golden(directory, content)
+    report = run_golden(content_folder(args))
     print(json.dumps(report.to_json(), ensure_ascii=False) if args.json else report.table())
     return 0 if report.passed else 1
 

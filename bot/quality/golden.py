@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import logging
 import os
 import tempfile
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
@@ -30,7 +31,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from bot.content import Content
+from bot.cases import Case
+from bot.content import Content, load_content
 from bot.content_errors import ContentInvalid, load_model
 from bot.dialogue.engine import Engine, Inbound
 from bot.dialogue.replies import Reply
@@ -179,12 +181,12 @@ class Harness:
 
     engine: Engine
     content: Callable[[], Content]
-    stage: Callable[[str], Any]              # async: the user's stage
-    latest_case: Callable[[str], Any]        # async: the user's latest case (or None)
-    move: Callable[[Staff, str, CaseStatus, str | None, dict[str, str]], Any]  # async: CaseReview.move
-    confirm_payment: Callable[[str], bool]   # the sandbox's payer pays
-    settled: Callable[[Any], Any]            # async: the case owes nothing (Payments.settled)
-    deliver: Callable[[], Any]               # async: deliver progress messages due
+    stage: Callable[[str], Awaitable[Stage]]                 # the user's stage now
+    latest_case: Callable[[str], Awaitable[Case | None]]     # the user's latest case
+    move: Callable[[Staff, str, CaseStatus, str | None, dict[str, str]], Awaitable[Case]]  # CaseReview.move
+    confirm_payment: Callable[[str], bool]                   # the sandbox's payer pays
+    settled: Callable[[Case], Awaitable[bool]]               # the case owes nothing (Payments.settled)
+    deliver: Callable[[], Awaitable[int]]                    # deliver the progress messages due
 
 
 def _staff_for(content: Content, target_key: str, to: CaseStatus, current: CaseStatus) -> Staff:
@@ -350,7 +352,7 @@ async def embedded_harness(directory: Path, content: Content, scratch: Path) -> 
                 state = await session.load()
             return state.stage if state else Stage.idle
 
-        async def latest_case(user: str) -> Any:
+        async def latest_case(user: str) -> Case | None:
             found = await cases.list_for_user(user)
             return max(found, key=lambda case: case.number) if found else None
 
@@ -360,12 +362,19 @@ async def embedded_harness(directory: Path, content: Content, scratch: Path) -> 
         await services.close()
 
 
-def run_golden(directory: Path, content: Content) -> GoldenReport:
-    """Every golden test under directory/tests against the content loaded from `directory`, on a fresh
-    embedded engine in a temporary folder."""
+def run_golden(directory: Path, content: Content | None = None) -> GoldenReport:
+    """Every golden test under directory/tests against the content of `directory` (loaded here unless given),
+    on a fresh embedded engine in a temporary folder. Content that does not load fails every test."""
+    if content is None:
+        try:
+            content = load_content(directory, logging.getLogger("zhengwu.quality"))
+        except ContentInvalid as exc:
+            return GoldenReport([Result("conversation", str(e.file), "(content)", False, str(e)) for e in exc.errors])
+    loaded = content
+
     async def run() -> GoldenReport:
         with tempfile.TemporaryDirectory(prefix="golden-") as scratch:
-            async with embedded_harness(directory, content, Path(scratch)) as harness:
-                return await run_golden_with(directory, content, harness)
+            async with embedded_harness(directory, loaded, Path(scratch)) as harness:
+                return await run_golden_with(directory, loaded, harness)
 
     return asyncio.run(run())
