@@ -110,3 +110,9 @@ def test_content_that_does_not_load_is_reported_with_its_line_and_blocks(intents
     assert f"catalog/yibao.yaml:{line}: items.1.code: String should match pattern" in out
     assert "bundle newborn names unknown items ['YB0010000']" in out  # the file's other items are missing too
     assert out.splitlines()[-1] == "3 errors, 0 warnings"
+
+
+def test_a_script_naming_an_unknown_field_is_an_error(intents: Path) -> None:
+    edit(intents / "scripts" / "retirement.yaml", "  - field: employer\n", "  - field: employer_name\n")
+    assert [(f.severity, f.where, f.message) for f in found(intents, "script")] == [
+        ("error", "scripts/retirement.yaml:1", "unknown field 'employer_name'")]
