@@ -4,6 +4,7 @@ directory."""
 from __future__ import annotations
 
 import importlib
+import json
 import logging
 import sys
 from collections.abc import Awaitable, Callable
@@ -18,15 +19,19 @@ if TYPE_CHECKING:
 
 
 def _check(argv: list[str]) -> int:
-    """Every check of the content under intents/ (bot/quality/checks.py), each as `file:line: reason`; exit 1 on
-    any error, warnings shown."""
+    """Every check of the content under intents/ (bot/quality/checks.py), each as `file:line: reason` (or a JSON
+    list with --json); exit 1 on any error, warnings shown."""
     from bootstrap import load_settings
     from bot.quality.checks import load_and_check
     from bot.quality.findings import blocking
 
+    as_json, argv = "--json" in argv, [a for a in argv if a != "--json"]
     directory = Path(argv[0]) if argv else load_settings().intents_dir
     logging.basicConfig(level=logging.ERROR, format="%(message)s")
     content, findings = load_and_check(directory)
+    if as_json:
+        print(json.dumps([f.to_json() for f in findings], ensure_ascii=False))
+        return 1 if blocking(findings) else 0
     for finding in findings:
         print(finding)
     if content is not None:

@@ -37,6 +37,7 @@ from bot.content_errors import ContentInvalid, load_model
 from bot.dialogue.engine import Engine, Inbound
 from bot.dialogue.replies import Reply
 from bot.dialogue.state import Stage
+from bot.errors import DomainError
 from bot.lifecycle import MOVES, CaseStatus
 from bot.matching.matcher import Decision, MatchResult
 from bot.staff import Staff
@@ -278,6 +279,8 @@ async def run_conversation(harness: Harness, turns: list[Turn], user: str) -> st
             await run.turn(turn)
         except GoldenFailure as exc:
             return f"turn {number} ({turn.action}): {exc}"
+        except DomainError as exc:  # staff may not make this move now, the engine refused …
+            return f"turn {number} ({turn.action}): refused: {exc.__class__.__name__} {exc}"
     return ""
 
 

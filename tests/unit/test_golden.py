@@ -59,6 +59,9 @@ conversations:
     steps:
       - say: 身份证过期了
       - tap: 马上缴费
+  - name: 没有办件就让工作人员受理
+    steps:
+      - staff: accepted
 """
 UTTERANCES = """\
 utterances:
@@ -84,12 +87,14 @@ def test_golden_tests_that_must_fail_do_with_a_readable_reason(tmp_path: Path, c
         "turn 1 (say 身份证过期了): expected 「居民身份证补领」 in the replies: '为您找到「居民身份证换领」。")
     assert by_name["以为直接进了表单"].message == "turn 1 (say 身份证过期了): expected stage collect, got offered"
     assert by_name["点一个没有的按钮"].message.startswith("turn 2 (tap 马上缴费): no option labelled 「马上缴费」")
+    assert by_name["没有办件就让工作人员受理"].message == ("turn 1 (staff → accepted): the citizen has no case for "
+                                                   "staff to move")
     assert by_name["今天天气怎么样"].message == "expected 居民身份证换领, got none"
     broken = by_name["(file)"]
     assert broken.file == "tests/broken.yaml" and "tests/broken.yaml:4:" in broken.message
     assert "a turn does exactly one of say, tap, upload, staff, pay" in broken.message
     table = report.table()
-    assert "FAIL  conversation  说过期却盼着补领" in table and table.endswith("2 passed, 5 failed")
+    assert "FAIL  conversation  说过期却盼着补领" in table and table.endswith("2 passed, 6 failed")
 
 
 def test_python_m_bot_test_exits_1_on_a_failure(tmp_path: Path, capsys) -> None:

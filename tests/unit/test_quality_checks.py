@@ -2,6 +2,7 @@
 on a copy of intents/ broken in one place; the seed content has no errors."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -108,6 +109,9 @@ def test_content_that_does_not_load_is_reported_with_its_line_and_blocks(intents
     assert main(["check", str(intents)]) == 1
     out = capsys.readouterr().out
     assert f"catalog/yibao.yaml:{line}: items.1.code: String should match pattern" in out
+    assert main(["check", str(intents), "--json"]) == 1
+    first = json.loads(capsys.readouterr().out)[0]
+    assert (first["severity"], first["where"], first["code"]) == ("error", f"catalog/yibao.yaml:{line}", "invalid")
     assert "bundle newborn names unknown items ['YB0010000']" in out  # the file's other items are missing too
     assert out.splitlines()[-1] == "3 errors, 0 warnings"
 
