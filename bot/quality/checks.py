@@ -10,9 +10,9 @@ and the lint already report, and the checks of the intent studio (issue 15). Err
 | unknown-button | error | a text says 点「…」 but no prompt defines that button |
 | unknown-command-word | error | a text says 回复「…」 but no command understands the word |
 | command-unread | error | words listed for a command the engine never reads when typed |
-| duplicate-phrase | error | the same alias, short name, synonym or name under two items |
+| duplicate-phrase | error | the same alias, short name or synonym under two items (two items of one name: warning) |
 | duplicate-synonym | error | a variant under two canonical words of synonyms.yaml |
-| phrase-misrouted | error | an alias (short name, synonym, name) the matcher sends elsewhere, or nowhere |
+| phrase-misrouted | error | an alias (short name, synonym) the matcher sends elsewhere, or nowhere (a name: warning) |
 | phrase-ambiguous | warning | an alias the matcher asks back about, its own item among the choices |
 | unreachable-step | error | a step listed twice in one script: the second is never asked |
 | prompt-placeholder | error | a prompt uses a {placeholder} the engine does not fill: it would fail or show braces |

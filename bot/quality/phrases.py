@@ -11,7 +11,7 @@ from bot.content import Content
 from bot.content_errors import Loader, line_of
 from bot.matching.lexicon import Lexicon
 from bot.matching.matcher import Decision
-from bot.quality.findings import Finding
+from bot.quality.findings import Finding, Severity
 from bot.quality.places import Places
 
 
@@ -47,6 +47,12 @@ def target_phrases(content: Content, places: Places) -> list[Phrase]:
     return phrases
 
 
+def _severity(*phrases: Phrase) -> Severity:
+    """Official names come from the 实施清单 (one name for several offices or 情形 happens): a warning. What the
+    product team adds (aliases, short names, synonyms) must be right: an error."""
+    return "warning" if all(p.kind == "name" for p in phrases) else "error"
+
+
 def duplicate_findings(phrases: list[Phrase], lexicon: Lexicon) -> list[Finding]:
     """The same phrase (after the matcher's normalisation: synonyms, punctuation, case) under two targets: the
     matcher cannot tell them apart on it."""
@@ -56,7 +62,7 @@ def duplicate_findings(phrases: list[Phrase], lexicon: Lexicon) -> list[Finding]
         seen = first.setdefault(lexicon.normalize(phrase.text), phrase)
         if seen.key != phrase.key:
             same = "" if seen.text == phrase.text else f" (the same as 「{seen.text}」 once synonyms are applied)"
-            findings.append(Finding("error", phrase.where, "duplicate-phrase",
+            findings.append(Finding(_severity(phrase, seen), phrase.where, "duplicate-phrase",
                                     f"{phrase.kind} 「{phrase.text}」 of {phrase.name} is also the {seen.kind} of "
                                     f"{seen.name} at {seen.where}{same}: keep it under one item"))
     return findings
@@ -82,7 +88,8 @@ def lexicon_findings(directory: Path) -> list[Finding]:
 
 def routing_findings(phrases: list[Phrase], content: Content) -> list[Finding]:
     """Each alias, short name and synonym must lead to its own target: a match on another one is an error, a
-    question among several that includes it a warning, no answer at all an error. Names are checked too."""
+    question among several that includes it a warning, no answer at all an error. Names are checked too, as
+    warnings."""
     findings = []
     for phrase in phrases:
         result = content.matcher.match(phrase.text)
@@ -96,6 +103,6 @@ def routing_findings(phrases: list[Phrase], content: Content) -> list[Finding]:
             continue
         got = ("finds nothing" if result.decision is Decision.none
                else f"leads to {'、'.join(c.name for c in result.candidates)}")
-        findings.append(Finding("error", phrase.where, "phrase-misrouted",
+        findings.append(Finding(_severity(phrase), phrase.where, "phrase-misrouted",
                                 f"{phrase.kind} 「{phrase.text}」 of {phrase.name} {got}"))
     return findings

@@ -120,3 +120,9 @@ def test_a_script_naming_an_unknown_field_is_an_error(intents: Path) -> None:
     edit(intents / "scripts" / "retirement.yaml", "  - field: employer\n", "  - field: employer_name\n")
     assert [(f.severity, f.where, f.message) for f in found(intents, "script")] == [
         ("error", "scripts/retirement.yaml:1", "unknown field 'employer_name'")]
+
+
+def test_two_items_of_one_official_name_are_only_a_warning(intents: Path) -> None:
+    line = edit(intents / "catalog" / "gongan.yaml", "name: 居民身份证补领", "name: 居民身份证换领")
+    assert [(f.severity, f.where) for f in found(intents, "duplicate-phrase")] == [
+        ("warning", f"catalog/gongan.yaml:{line}")]
