@@ -24,8 +24,9 @@ typecheck: $(VENV)/.installed  ## mypy over the application code (settings in my
 chat: $(VENV)/.installed  ## chat from the terminal with the server of config.yaml / ZWB_HOST, ZWB_PORT (as make run)
 	$(PY) -m bot chat
 
-check: $(VENV)/.installed  ## validate intents/ (catalog, scripts, dictionaries)
+check: $(VENV)/.installed  ## validate intents/ (errors fail, warnings shown), then run its golden tests
 	$(PY) -m bot check
+	$(PY) -m bot test
 
 bench: $(VENV)/.installed
 	$(PY) bench/bench_matcher.py

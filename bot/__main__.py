@@ -1,9 +1,10 @@
-"""`python -m bot <command>`: match, evaluate, chat, check, import-catalog, migrate, rotate-keys, add-staff,
-staff (disable|revoke|rotate), purge-drafts. config.yaml and var/ are the repository's, whatever the working
+"""`python -m bot <command>`: match, evaluate, chat, check, test, report, import-catalog, migrate, rotate-keys,
+add-staff, staff (disable|revoke|rotate), purge-drafts. config.yaml and var/ are the repository's, whatever the working
 directory."""
 from __future__ import annotations
 
 import importlib
+import json
 import logging
 import sys
 from collections.abc import Awaitable, Callable
@@ -18,27 +19,28 @@ if TYPE_CHECKING:
 
 
 def _check(argv: list[str]) -> int:
-    """Validate everything under intents/ and lint its citizen-facing text; report file:line: reason for each
-    problem."""
+    """Every check of the content under intents/ (bot/quality/checks.py), each as `file:line: reason` (or a JSON
+    list with --json); exit 1 on any error, warnings shown."""
     from bootstrap import load_settings
-    from bot.content import load_content
-    from bot.content_errors import ContentInvalid
-    from bot.content_lint import lint
+    from bot.quality.checks import load_and_check
+    from bot.quality.findings import blocking
 
+    as_json, argv = "--json" in argv, [a for a in argv if a != "--json"]
     directory = Path(argv[0]) if argv else load_settings().intents_dir
     logging.basicConfig(level=logging.ERROR, format="%(message)s")
-    try:
-        content = load_content(directory, logging.getLogger("check"))
-    except ContentInvalid as exc:
-        print("\n".join(str(e) for e in exc.errors))
-        return 1
-    errors = [*content.scripts.errors, *lint(directory, content.prompts, content.words)]
-    for error in errors:
-        print(error)
-    catalog = content.catalog
-    print(f"{len(catalog.items)} items, {len(catalog.bundles)} bundles, {len(content.scripts.scripts)} scripts, "
-          f"online rate {catalog.online_rate():.0%}")
-    return 1 if errors else 0
+    content, findings = load_and_check(directory)
+    if as_json:
+        print(json.dumps([f.to_json() for f in findings], ensure_ascii=False))
+        return 1 if blocking(findings) else 0
+    for finding in findings:
+        print(finding)
+    if content is not None:
+        catalog = content.catalog
+        print(f"{len(catalog.items)} items, {len(catalog.bundles)} bundles, {len(content.scripts.scripts)} scripts, "
+              f"online rate {catalog.online_rate():.0%}")
+    errors = sum(f.severity == "error" for f in findings)
+    print(f"{errors} errors, {len(findings) - errors} warnings")
+    return 1 if blocking(findings) else 0
 
 
 def _migrate(argv: list[str]) -> int:
@@ -159,6 +161,8 @@ _MODULES = {"match": "bot.matching.cli", "evaluate": "bot.matching.evaluate", "c
             "import-catalog": "bot.catalog.importer"}
 _LOCAL = {"check": _check, "migrate": _migrate, "rotate-keys": _rotate_keys, "purge-drafts": _purge_drafts,
           "add-staff": _add_staff, "staff": _staff}
+_LOCAL.update({"test": lambda argv: importlib.import_module("bot.quality.cli").test_main(argv),  # golden tests
+               "report": lambda argv: importlib.import_module("bot.quality.cli").report_main(argv)})
 
 
 def main(argv: list[str]) -> int:

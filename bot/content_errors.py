@@ -34,7 +34,7 @@ class ContentInvalid(Exception):
         self.errors = errors
 
 
-def _line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int:
+def line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int:
     """Walk the YAML node tree along a pydantic error location; return the deepest line found."""
     line = node.start_mark.line + 1 if node is not None else 1
     for part in loc:
@@ -67,7 +67,7 @@ def load_model(path: Path, model: type[M], root: Path | None = None) -> M:
     except ValidationError as exc:
         node = yaml.compose(text, Loader=Loader)
         errors = [
-            ContentError(name, _line_of(node, tuple(err["loc"])),
+            ContentError(name, line_of(node, tuple(err["loc"])),
                          f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}")
             for err in exc.errors()
         ]

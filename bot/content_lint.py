@@ -1,6 +1,6 @@
-"""Lint of the text citizens read (intents/catalog/*.yaml, intents/scripts/*.yaml), run by `python -m bot check`:
-full-width punctuation, no doubled marks, and every button or word a prompt tells the citizen to use exists; and
-the catalog's facts that contradict the dialogue (bot/catalog/consistency.py).
+"""Lint of the text citizens read (intents/catalog/*.yaml, intents/scripts/*.yaml), run by `python -m bot check`
+(bot/quality/checks.py): full-width punctuation, no doubled marks, and every button or word a text tells the
+citizen to use exists.
 Problems are ContentErrors (file:line: reason); loading content never fails on them."""
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from pathlib import Path
 
 import yaml
 
-from bot.catalog.consistency import consistency_errors
 from bot.content_errors import ContentError, Loader
 from bot.dialogue.answers import QuestionWords
 from bot.dialogue.prompts import Prompts
@@ -19,7 +18,11 @@ CITIZEN_TEXT = ("catalog/*.yaml", "scripts/*.yaml")
 NOT_TEXT = frozenset({"pattern"})  # keys whose values are read by the program, not by citizens
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _MARKS = (('"', "ASCII quote \" in citizen text: use 「」 or “”"), ("?", "ASCII question mark: use ？"))
-_DOUBLED = re.compile(r"([。，！？；：、])\1+")
+# An ASCII comma, semicolon, colon, exclamation mark or single quote, or "...", touching a Chinese character.
+_ASCII_BY_CJK = re.compile(r"(?<=[\u4e00-\u9fff])(?:[,;:!']|\.\.\.)|(?:[,;:!']|\.\.\.)(?=[\u4e00-\u9fff])")
+_FULL_WIDTH = {",": "，", ";": "；", ":": "：", "!": "！", "'": "「」", "...": "……"}
+# The same mark twice ("。。", "？？"), or two marks that end or split a sentence together ("。，", "，。", "、；").
+_DOUBLED = re.compile(r"([。，！？；：、])\1+|[。，；：、][。，；：、]")
 # "点「我承诺」" names a button, "回复「评价」" a word to type; placeholders like 「{name}」 are left alone.
 _TAP = re.compile(r"点(?:选)?「([^」{}]+)」")
 _TYPE = re.compile(r"回复((?:「[^」{}]+」[、，或和]?)+)")
@@ -45,7 +48,7 @@ def _line(node: yaml.ScalarNode, at: int) -> int:
 
 
 def punctuation_errors(path: Path, name: str) -> list[ContentError]:
-    """ASCII quotes and question marks in Chinese text, and doubled punctuation ("。。")."""
+    """ASCII quotes, question marks, commas, colons … in Chinese text, and doubled punctuation ("。。", "。，")."""
     errors = []
     for key, node in _scalars(yaml.compose(path.read_text(encoding="utf-8"), Loader=Loader)):
         text = node.value
@@ -54,17 +57,25 @@ def punctuation_errors(path: Path, name: str) -> list[ContentError]:
         for mark, reason in _MARKS:
             if (at := text.find(mark)) >= 0:
                 errors.append(ContentError(name, _line(node, at), f"{key}: {reason}"))
+        if ascii_mark := _ASCII_BY_CJK.search(text):
+            errors.append(ContentError(name, _line(node, ascii_mark.start()),
+                                       f"{key}: ASCII \"{ascii_mark.group(0)}\" in Chinese text: use "
+                                       f"{_FULL_WIDTH[ascii_mark.group(0)]}"))
         if doubled := _DOUBLED.search(text):
             errors.append(ContentError(name, _line(node, doubled.start()),
                                        f"{key}: doubled punctuation \"{doubled.group(0)}\""))
     return errors
 
 
-def reference_errors(path: Path, name: str, prompts: Prompts, words: QuestionWords) -> list[ContentError]:
-    """Buttons (点「…」) no prompt defines as a label, and words to type (回复「…」) no command understands."""
+def reference_errors(path: Path, name: str, prompts: Prompts, words: QuestionWords,
+                     answers: frozenset[str] = frozenset()) -> list[ContentError]:
+    """Buttons (点「…」) no prompt defines as a label, and words to type (回复「…」) no command understands.
+    Texts under the keys `answers` ask for a typed answer (a field's prompt): there 回复「无」 is an answer."""
     labels = {v for v in prompts.model_dump().values() if isinstance(v, str) and "{" not in v}
     errors = []
     for key, node in _scalars(yaml.compose(path.read_text(encoding="utf-8"), Loader=Loader)):
+        if key in answers:
+            continue
         for tap in _TAP.finditer(node.value):
             if tap.group(1) not in labels:
                 errors.append(ContentError(name, _line(node, tap.start()),
@@ -75,14 +86,3 @@ def reference_errors(path: Path, name: str, prompts: Prompts, words: QuestionWor
                     errors.append(ContentError(name, _line(node, typed.start()),
                                                f"{key}: 回复「{word}」 is a word no command understands"))
     return errors
-
-
-def lint(directory: Path, prompts: Prompts, words: QuestionWords) -> list[ContentError]:
-    """Every problem of the citizen-facing text under `directory` (an intents/ folder), and every catalog fact
-    that contradicts the dialogue (bot/catalog/consistency.py)."""
-    errors = consistency_errors(directory)
-    for pattern in CITIZEN_TEXT:
-        for path in sorted(directory.glob(pattern)):
-            errors += punctuation_errors(path, str(path.relative_to(directory)))
-    prompts_file = directory / "scripts" / "prompts.yaml"
-    return errors + reference_errors(prompts_file, str(prompts_file.relative_to(directory)), prompts, words)

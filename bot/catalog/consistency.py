@@ -19,7 +19,7 @@ import yaml
 from pydantic import BaseModel
 
 from bot.catalog.models import Bundle, CatalogFile, OnlineLevel, ServiceItem
-from bot.content_errors import ContentError, ContentInvalid, Loader, _line_of, load_model
+from bot.content_errors import ContentError, ContentInvalid, Loader, line_of, load_model
 from bot.dialogue.script import Script
 
 _NOT_SCRIPTS = frozenset({"fields.yaml", "prompts.yaml"})
@@ -35,7 +35,7 @@ class _Parsed:
     node: yaml.Node | None
 
     def error(self, loc: tuple[int | str, ...], reason: str) -> ContentError:
-        return ContentError(self.name, _line_of(self.node, loc), reason)
+        return ContentError(self.name, line_of(self.node, loc), reason)
 
 
 def _parse(paths: list[Path], model: type[M], root: Path) -> Iterator[tuple[_Parsed, M]]:

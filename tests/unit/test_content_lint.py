@@ -2,21 +2,11 @@
 prompt names that does not exist; each problem as file:line: reason."""
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
-import pytest
-
 from bot.__main__ import main
-from bot.content_lint import lint
+from bot.quality.checks import text_findings
 from tests.chat import ROOT
-
-
-@pytest.fixture
-def intents(tmp_path: Path) -> Path:
-    target = tmp_path / "intents"
-    shutil.copytree(ROOT / "intents", target)
-    return target
 
 
 def replace_line(path: Path, start: str, line: str) -> int:
@@ -29,7 +19,7 @@ def replace_line(path: Path, start: str, line: str) -> int:
 
 
 def test_the_seed_content_is_clean(content) -> None:
-    assert lint(ROOT / "intents", content.prompts, content.words) == []
+    assert text_findings(ROOT / "intents", content) == []
 
 
 def test_a_bad_prompt_file_is_reported_with_its_lines(intents: Path, capsys) -> None:
@@ -54,6 +44,6 @@ def test_catalog_guides_and_block_text_are_linted_at_their_line(intents: Path, c
     script.write_text(script.read_text(encoding="utf-8") + "# 整理\nnote: |\n  第一行没问题。\n  第二行？？\n",
                       encoding="utf-8")
     last = len(script.read_text(encoding="utf-8").splitlines())
-    found = [str(e) for e in lint(intents, content.prompts, content.words)]
+    found = [str(f) for f in text_findings(intents, content)]
     assert found == [f"catalog/weijian.yaml:{line}: guide: ASCII quote \" in citizen text: use 「」 or “”",
                      f"scripts/id_card_renewal.yaml:{last}: note: doubled punctuation \"？？\""]
