@@ -18,7 +18,8 @@ from handlers.problems import problem, validation_problem
 from handlers.routes import Route
 
 _UPLOAD = {"multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
-    "user": {"type": "string"}, "file": {"type": "string", "format": "binary"}}}}}
+    "user": {"type": "string"}, "file": {"type": "string", "format": "binary"},
+    "elder": {"type": "boolean", "description": "长辈模式, as in a text message"}}}}}
 log = logging.getLogger(__name__)
 
 
@@ -27,6 +28,9 @@ class ChatRequest(BaseModel):
 
     user: str | None = Field(default=None, pattern=USER_PATTERN)
     text: str = Field(min_length=1, max_length=500)
+    elder: bool = Field(default=False, description="长辈模式 is on: fewer words per message (short variants of "
+                        "the long sentences; an item card opens with what to bring, where, how long and the cost, "
+                        "the rest marked `more`)", examples=[True])
 
 
 class ChatHandlers:
@@ -47,7 +51,7 @@ class ChatHandlers:
                 body = ChatRequest.model_validate_json(await request.read())
             except ValidationError as exc:
                 return validation_problem(exc)
-            claimed, inbound = body.user, Inbound(text=body.text)
+            claimed, inbound = body.user, Inbound(text=body.text, elder=body.elder)
         user = await self._auth.user(request, claimed)
         if user is None:
             return problem(422, "Invalid request", "缺少用户标识。")
@@ -84,11 +88,14 @@ class ChatHandlers:
         reader = await request.multipart()
         user: str | None = None
         upload: Upload | None = None
+        elder = False
         async for part in reader:
             if not isinstance(part, BodyPartReader):  # a nested multipart carries nothing we read
                 continue
             if part.name == "user":
                 user = (await part.text()).strip()
+            elif part.name == "elder":
+                elder = (await part.text()).strip() in ("true", "1")
             elif part.name == "file" and upload is None:
                 data = bytearray()
                 while chunk := await part.read_chunk(64 * 1024):
@@ -99,7 +106,7 @@ class ChatHandlers:
                                 truncated=len(data) > self._max)
         if upload is None:
             return problem(422, "Invalid request", "没有收到文件，请重新上传。")
-        return user, Inbound(upload=upload)
+        return user, Inbound(upload=upload, elder=elder)
 
 
 def routes(chat: ChatHandlers) -> list[Route]:

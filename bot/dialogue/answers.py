@@ -188,8 +188,9 @@ def faq_answer(text: str, faq: tuple[FaqEntry, ...]) -> TextReply | None:
     return None
 
 
-def item_card(target: Target, prompts: Prompts) -> CardReply:
-    """The card shown when an item is found: essentials and what to do next."""
+def item_card(target: Target, prompts: Prompts, elder: bool = False) -> CardReply:
+    """The card shown when an item is found: essentials and what to do next. In 长辈模式 (`elder`) the card opens
+    with what to bring, where, how long and the cost; the other facts are `more` (behind 「查看更多」)."""
     first = target.items[0]
     fields = [CardField(label="办理部门", value=target.bundle.department if target.bundle else first.department)]
     if target.is_bundle:
@@ -199,17 +200,29 @@ def item_card(target: Target, prompts: Prompts) -> CardReply:
         if first.situation:
             fields.append(CardField(label="情形", value=first.situation))
     fee = sum(i.fee.amount for i in target.items)
-    fields += [
+    time_and_fee = [
         CardField(label="承诺时限", value=_days(target.promised, prompts)),
         CardField(label="收费", value=prompts.to_confirm if any(i.fee.unknown for i in target.items)
                   else "免费" if fee == 0 else f"{fee} 元"),
-        CardField(label="办理方式", value=ONLINE_LABELS[first.online]),
     ]
+    fields += [*time_and_fee, CardField(label="办理方式", value=ONLINE_LABELS[first.online])]
     if not target.is_bundle and first.consult_phone:
         fields.append(CardField(label="咨询电话", value=first.consult_phone))
     guide = target.bundle.guide if target.bundle else first.guide
     if guide:
         fields.append(CardField(label="说明", value=re.sub(r"\s+", " ", guide)))
+    if elder:
+        essentials = [*_bring_and_place(target), *time_and_fee]
+        fields = essentials + [f.model_copy(update={"more": True}) for f in fields if f not in time_and_fee]
     actions = [option("我要办理", Command.apply), option("需要什么材料", Command.ask, Topic.materials),
                option("多久能办好", Command.ask, Topic.time), option("在哪办", Command.ask, Topic.location)]
     return CardReply(title=prompts.offer.format(name=target.name), fields=fields, actions=actions)
+
+
+def _bring_and_place(target: Target) -> list[CardField]:
+    """What to bring and the first place to go, in few words (the 长辈模式 card)."""
+    materials = target.materials()
+    bring = "、".join(m.name for m in materials if m.required) or "不用另外准备材料"
+    places = [loc for i in target.items for loc in i.locations]
+    place = f"{places[0].name}，{places[0].address}" if places else ONLINE_LABELS[target.items[0].online]
+    return [CardField(label="要带的材料", value=bring), CardField(label="办理地点", value=place)]

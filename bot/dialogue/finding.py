@@ -44,7 +44,9 @@ class FindingFlow:
 
     def offer(self, ctx: TurnContext, key: str) -> Outcome:
         ctx.state.target, ctx.state.candidates = key, []
-        return Outcome([ctx.content.card(key, lambda: item_card(ctx.target(), ctx.prompts))], Stage.offered)
+        card_key = f"{key}:elder" if ctx.elder else key
+        card = ctx.content.card(card_key, lambda: item_card(ctx.target(), ctx.prompts, ctx.elder))
+        return Outcome([card], Stage.offered)
 
     async def pick(self, ctx: TurnContext, invocation: Invocation) -> Outcome:
         """`/pick key`: one of the items offered to choose from."""

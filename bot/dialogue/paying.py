@@ -31,9 +31,12 @@ class PaymentFlow:
             case_number=chosen.number, amount=amount, out_trade_no=payment.out_trade_no, provider=payments.provider,
             request=payment.client_params))
 
-    async def fees_due(self, ctx: TurnContext) -> list[Reply]:
-        """Shown when the chat opens: one tap to pay each fee that is due."""
+    async def fees_due(self, ctx: TurnContext, unread: list[str]) -> tuple[list[str], list[Reply]]:
+        """Shown when the chat opens: one tap to pay each fee that is due, and the unread progress messages
+        without those these taps repeat (the "已受理，需缴费" of a fee still due is said once, with its button)."""
         p = ctx.prompts
-        return [ChoicesReply(text=p.pay_due.format(name=case.target_name, number=case.number, amount=yuan(fee)),
-                             options=[option(p.pay_now, Command.pay, case.number)])
-                for case, fee in await ctx.ports.payments.due(ctx.user)]
+        due = await ctx.ports.payments.due(ctx.user)
+        repeated = {p.progress_fee_due.format(number=case.number, amount=yuan(fee)) for case, fee in due}
+        return [text for text in unread if text not in repeated], [
+            ChoicesReply(text=p.pay_due.format(name=case.target_name, number=case.number, amount=yuan(fee)),
+                         options=[option(p.pay_now, Command.pay, case.number)]) for case, fee in due]
