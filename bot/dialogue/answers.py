@@ -220,9 +220,9 @@ def item_card(target: Target, prompts: Prompts, elder: bool = False) -> CardRepl
 
 
 def _bring_and_place(target: Target) -> list[CardField]:
-    """What to bring and the first place to go, in few words (the 长辈模式 card)."""
+    """What to bring and the first place to go, in few words (the 长辈模式 card; 「在哪办」 gives the addresses)."""
     materials = target.materials()
     bring = "、".join(m.name for m in materials if m.required) or "不用另外准备材料"
     places = [loc for i in target.items for loc in i.locations]
-    place = f"{places[0].name}，{places[0].address}" if places else ONLINE_LABELS[target.items[0].online]
+    place = places[0].name if places else ONLINE_LABELS[target.items[0].online]
     return [CardField(label="要带的材料", value=bring), CardField(label="办理地点", value=place)]
