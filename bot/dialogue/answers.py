@@ -13,7 +13,7 @@ from bot.catalog.models import DAY_UNIT_LABELS, LEVEL_LABELS, ONLINE_LABELS, Mat
 from bot.content_errors import load_model
 from bot.dialogue.commands import Command, option
 from bot.dialogue.prompts import Prompts
-from bot.dialogue.replies import CardField, CardReply, TextReply
+from bot.dialogue.replies import CardField, CardReply, Option, TextReply
 from bot.dialogue.script import FaqEntry
 from bot.dialogue.topics import Topic
 
@@ -214,9 +214,13 @@ def item_card(target: Target, prompts: Prompts, elder: bool = False) -> CardRepl
     if elder:
         essentials = [*_bring_and_place(target), *time_and_fee]
         fields = essentials + [f.model_copy(update={"more": True}) for f in fields if f not in time_and_fee]
-    actions = [option("我要办理", Command.apply), option("需要什么材料", Command.ask, Topic.materials),
-               option("多久能办好", Command.ask, Topic.time), option("在哪办", Command.ask, Topic.location)]
-    return CardReply(title=prompts.offer.format(name=target.name), fields=fields, actions=actions)
+    return CardReply(title=prompts.offer.format(name=target.name), fields=fields, actions=item_actions())
+
+
+def item_actions() -> list[Option]:
+    """What can be done about an item on screen: apply, or ask about materials, time or place."""
+    return [option("我要办理", Command.apply), option("需要什么材料", Command.ask, Topic.materials),
+            option("多久能办好", Command.ask, Topic.time), option("在哪办", Command.ask, Topic.location)]
 
 
 def _bring_and_place(target: Target) -> list[CardField]:
