@@ -9,7 +9,7 @@ from typing import Callable
 from pydantic import BaseModel, ConfigDict
 
 from bot.catalog import Material, Target
-from bot.catalog.models import DAY_UNIT_LABELS, LEVEL_LABELS, ONLINE_LABELS, MaterialSource, TimeLimit
+from bot.catalog.models import DAY_UNIT_LABELS, LEVEL_LABELS, ONLINE_LABELS, MaterialSource, OnlineLevel, TimeLimit
 from bot.content_errors import load_model
 from bot.dialogue.commands import Command, option
 from bot.dialogue.prompts import Prompts
@@ -172,6 +172,15 @@ def on_site_notice(target: Target, prompts: Prompts) -> TextReply:
     lines.append(prompts.on_site_booking.format(phone="、".join(dict.fromkeys(phones)), name=target.name) if phones
                  else prompts.on_site_no_booking)
     return TextReply(text="\n".join(lines))
+
+
+def still_on_site(target: Target, prompts: Prompts) -> list[TextReply]:
+    """After a bundle is submitted: each of its items done on site (预防接种证 at the clinic), where to go and what
+    the citizen gets there; the online application covered the shared form and materials."""
+    return [TextReply(text=prompts.bundle_on_site.format(
+                name=item.name, place="、".join(loc.name for loc in item.locations),
+                hours=item.locations[0].hours or "", result=item.result or item.name))
+            for item in target.items if target.is_bundle and item.online is OnlineLevel.on_site and item.locations]
 
 
 _ANSWERS: dict[Topic, Callable[[Target, Prompts], str]] = {

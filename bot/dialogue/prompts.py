@@ -181,6 +181,7 @@ class Prompts(BaseModel):
     on_site_result: str
     on_site_booking: str
     on_site_no_booking: str
+    bundle_on_site: str
     # 长辈模式 (fewer words per message): shorter variants of some sentences, by the key they replace.
     short: dict[str, str] = Field(default_factory=dict)
 

@@ -193,7 +193,7 @@ def item(journey: Journey, app: App, user: str, tmp_path: Path) -> None:
 
 def bundle(journey: Journey, app: App, user: str, tmp_path: Path) -> None:
     """新生儿出生一件事: one form and one material set for five items; optional materials skipped, 电子证照 used
-    where offered, the others uploaded."""
+    where offered, the others uploaded; the item done at the clinic is named after submitting, with its place."""
     journey.open(app, user)
     assert "包含事项" in journey.say("新生儿出生一件事") or journey.elder
     journey.tap("我要办理")
@@ -218,7 +218,8 @@ def bundle(journey: Journey, app: App, user: str, tmp_path: Path) -> None:
             pytest.fail(f"stuck in the bundle; enabled options {labels}; last bubble: {journey.chat.bot.last.inner_text()}")
     else:
         pytest.fail("no confirm card after 30 answers")
-    assert "提交成功" in journey.tap("确认提交")
+    submitted = journey.tap("确认提交")
+    assert "提交成功" in submitted and "还有一项要到现场办：「预防接种证办理」" in submitted, submitted
     journey.finish()
 
 
