@@ -124,7 +124,7 @@ def joined(texts: list[str]) -> str:
     return "\n---\n".join(texts)
 
 
-def state(page) -> dict[str, Any]:
+def waiting_for(page) -> dict[str, Any]:
     """What the page is waiting for: the text box's input kind and field, and whether an upload is offered."""
     return page.evaluate("""() => ({
       input: document.querySelector('[data-testid="input"]').getAttribute('data-input') || '',

@@ -31,7 +31,7 @@ from tests.chat import PNG
 from tests.chat import Chat as ApiChat
 from tests.e2e.browser import require_chromium
 from tests.e2e.casework import NEWBORN, VALID_ID, completed_case, move, submitted_renewal
-from tests.e2e.h5 import PageChat, audit, check_layout, joined, new_page, screenshot
+from tests.e2e.h5 import PageChat, audit, check_layout, joined, new_page, screenshot, waiting_for
 from tests.waiting import eventually
 
 require_chromium()
@@ -198,10 +198,7 @@ def bundle(journey: Journey, app: App, user: str, tmp_path: Path) -> None:
     assert "包含事项" in journey.say("新生儿出生一件事") or journey.elder
     journey.tap("我要办理")
     for _ in range(30):
-        step = journey.page.evaluate("""() => {
-          const box = document.querySelector('[data-testid="input"]');
-          return {field: box.getAttribute('data-field') || '', input: box.getAttribute('data-input') || '',
-                  upload: !!document.querySelector('[data-testid="upload"]:enabled')}}""")
+        step = waiting_for(journey.page)
         labels = journey.chat.live_options().all_inner_texts()
         if "确认提交" in labels:
             break
