@@ -1,6 +1,7 @@
 """Bot texts, loaded from intents/scripts/prompts.yaml so the product team can edit them."""
 from __future__ import annotations
 
+import re
 import string
 from functools import cached_property
 from pathlib import Path
@@ -213,6 +214,12 @@ class Prompts(BaseModel):
     @classmethod
     def load(cls, path: Path) -> "Prompts":
         return load_model(path, cls, path.parent.parent)
+
+
+def filled(template: str) -> re.Pattern[str]:
+    """A pattern matching every sentence made from `template`, whatever fills its placeholders."""
+    return re.compile("".join(re.escape(literal) + (".+?" if name else "")
+                              for literal, name, _, _ in string.Formatter().parse(template)))
 
 
 def _placeholders(text: str) -> set[str]:

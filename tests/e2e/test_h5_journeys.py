@@ -268,7 +268,9 @@ def rating(journey: Journey, app: App, user: str, tmp_path: Path) -> None:
         return number
 
     number = _over_http(app, user, finished)
-    assert f"办件 {number} 已办完" in journey.open(app, user)
+    opened = journey.open(app, user)
+    assert f"办件 {number} 已办完" in opened and f"办件 {number} 已收到缴费" in opened
+    assert "需缴费" not in opened, f"a fee paid meanwhile is not asked for again:\n{opened}"
     assert "打分" in journey.say("评价")
     journey.tap("非常不满意")
     journey.tap("超时限")
