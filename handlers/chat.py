@@ -21,6 +21,7 @@ from handlers.upload_reader import SpoolLimits, UploadSlots, UploadTimeout, spoo
 
 _UPLOAD = {"multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
     "user": {"type": "string", "description": "without a session token or ?user=: a part before file"},
+    "elder": {"type": "boolean", "description": "长辈模式, as in a text message; a part before file"},
     "file": {"type": "string", "format": "binary"}}}}}
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,9 @@ class ChatRequest(BaseModel):
 
     user: str | None = Field(default=None, pattern=USER_PATTERN)
     text: str = Field(min_length=1, max_length=500)
+    elder: bool = Field(default=False, description="长辈模式 is on: fewer words per message (short variants of "
+                        "the long sentences; an item card opens with what to bring, where, how long and the cost, "
+                        "the rest marked `more`)", examples=[True])
 
 
 @dataclass(frozen=True)
@@ -56,7 +60,7 @@ class ChatHandlers:
         user = await self._auth.user(request, body.user or request.query.get("user"))
         if user is None:
             return problem(422, "Invalid request", "缺少用户标识。")
-        return await self._answer(user, Inbound(text=body.text))
+        return await self._answer(user, Inbound(text=body.text, elder=body.elder))
 
     async def _answer(self, user: str, inbound: Inbound) -> web.Response:
         try:
@@ -97,26 +101,29 @@ class ChatHandlers:
         """Read `user` (when the headers did not say who) up to the `file` part, then the file if the user may."""
         limits = self._uploads.limits
         reader = await request.multipart()
+        elder = False
         while (part := await within(reader.next(), limits.idle_seconds)) is not None:
             if not isinstance(part, BodyPartReader):  # a nested multipart carries nothing we read
                 continue
             if part.name == "user" and user is None:
                 claimed = await within(part.read_chunk(200), limits.idle_seconds)
                 user = await self._auth.user(request, claimed.decode(errors="replace").strip())
+            elif part.name == "elder":
+                elder = (await within(part.read_chunk(16), limits.idle_seconds)).strip() in (b"true", b"1")
             elif part.name == "file":
                 if user is None:
                     return problem(422, "Invalid request", "缺少用户标识。")
-                return await self._receive(user, part)
+                return await self._receive(user, part, elder)
         return problem(422, "Invalid request", "没有收到文件，请重新上传。")
 
-    async def _receive(self, user: str, part: BodyPartReader) -> web.Response:
+    async def _receive(self, user: str, part: BodyPartReader, elder: bool) -> web.Response:
         if wait := await self._uploads.rate.wait(user):
             return _retry_after(problem(429, "Too many uploads", "上传太频繁了，请稍等一会儿再传。"), wait)
         with self._uploads.slots.hold(user) as held:
             if not held:
                 return _retry_after(problem(429, "Too many uploads", "正在上传的文件太多了，请等前面的传完再试。"), 5)
             upload = await spool(part, self._uploads.limits)
-            return await self._answer(user, Inbound(upload=upload))
+            return await self._answer(user, Inbound(upload=upload, elder=elder))
 
 
 def _retry_after(response: web.Response, seconds: int) -> web.Response:

@@ -23,14 +23,15 @@ class BasicFlow:
         """The chat was opened: news since the last visit, fees due, then where the citizen left off; the greeting
         only when nothing asks the citizen anything."""
         p = ctx.prompts
-        unread = await ctx.ports.inbox.take_unread(ctx.user, ctx.ports.clock())
+        taken = await ctx.ports.inbox.take_unread(ctx.user, ctx.ports.clock())
+        unread, fees = await self._payment.fees_due(ctx, taken)
         news: list[Reply] = [TextReply(text="\n".join([p.unread_title, *unread]))] if unread else []
         for ticket in await ctx.ports.feedback.awaiting_answer(ctx.user):
             news.append(ChoicesReply(
                 text=p.rectified_ask.format(number=ticket.case_number, result=clause(ticket.result or "")),
                 options=[option(p.rectified_yes, Command.rectified, TicketAnswer(ticket.id, True)),
                          option(p.rectified_no, Command.rectified, TicketAnswer(ticket.id, False))]))
-        news += await self._payment.fees_due(ctx)
+        news += fees
         if ctx.state.stage in UNDER_WAY:
             return reprompt(ctx, *news, TextReply(text=p.resume.format(name=ctx.target().name)))
         correction = await self._correction.start(ctx)

@@ -59,10 +59,11 @@ class TurnContext:
     state: Conversation
     content: Content
     ports: Ports
+    elder: bool = False  # 长辈模式: fewer words per message (the short prompt variants, essentials-first cards)
     prompts: Prompts = field(init=False)
 
     def __post_init__(self) -> None:
-        self.prompts = self.content.prompts
+        self.prompts = self.content.prompts.elder if self.elder else self.content.prompts
 
     def target(self) -> Target:
         """The item or bundle of the conversation; TargetGone when it left the catalog meanwhile."""

@@ -29,7 +29,8 @@
     user: resolveUser(),
     busy: false,
     material: null,   // the material_step currently asked for
-    typingRow: null
+    typingRow: null,
+    moreLists: 0      // 「查看更多」 lists so far (their ids)
   };
 
   // ---------------------------------------------------------------- user id
@@ -350,22 +351,51 @@
     return button;
   }
 
+  function cardFields(fields) {
+    var list = el("dl", "card-fields");
+    fields.forEach(function (f) {
+      var item = el("div", "card-field");
+      item.appendChild(el("dt", "", f.label));
+      var dd = el("dd");
+      var value = el("span", "card-value", f.value);
+      dd.appendChild(value);
+      if (typeof f.reveal === "string" && f.reveal) dd.appendChild(revealButton(f, value));
+      item.appendChild(dd);
+      list.appendChild(item);
+    });
+    return list;
+  }
+
+  /* Fields marked `more` (长辈模式 item cards: the essentials first) wait behind 「查看更多」 until tapped. */
+  function moreToggle(list) {
+    var button = el("button", "more-toggle", "查看更多");
+    button.type = "button";
+    button.setAttribute("data-testid", "more");
+    button.setAttribute("aria-expanded", "false");
+    list.hidden = true;
+    state.moreLists += 1;
+    list.id = "more-" + state.moreLists;
+    button.setAttribute("aria-controls", list.id);
+    button.addEventListener("click", function () {
+      var open = list.hidden;
+      list.hidden = !open;
+      button.setAttribute("aria-expanded", open ? "true" : "false");
+      button.textContent = open ? "收起" : "查看更多";
+    });
+    return button;
+  }
+
   function renderCard(reply) {
     var bubble = botBubble("card");
     bubble.appendChild(el("div", "card-title", reply.title || ""));
-    if (reply.fields && reply.fields.length) {
-      var list = el("dl", "card-fields");
-      reply.fields.forEach(function (f) {
-        var item = el("div", "card-field");
-        item.appendChild(el("dt", "", f.label));
-        var dd = el("dd");
-        var value = el("span", "card-value", f.value);
-        dd.appendChild(value);
-        if (typeof f.reveal === "string" && f.reveal) dd.appendChild(revealButton(f, value));
-        item.appendChild(dd);
-        list.appendChild(item);
-      });
-      bubble.appendChild(list);
+    var fields = reply.fields || [];
+    var first = fields.filter(function (f) { return !f.more; });
+    var more = fields.filter(function (f) { return f.more; });
+    if (first.length) bubble.appendChild(cardFields(first));
+    if (more.length) {
+      var rest = cardFields(more);
+      bubble.appendChild(moreToggle(rest));
+      bubble.appendChild(rest);
     }
     if (reply.actions && reply.actions.length) bubble.appendChild(optionGroup(reply.actions, reply.title));
     botRow(bubble);
@@ -566,12 +596,13 @@
   }
 
   function postText(text) {
-    return send(JSON.stringify({ user: state.user, text: text }), false);
+    return send(JSON.stringify({ user: state.user, text: text, elder: elderMode() }), false);
   }
 
   function uploadFile(file) {
     var form = new FormData();
     form.append("user", state.user);
+    if (elderMode()) form.append("elder", "true");
     form.append("file", file, file.name);
     return send(form, true);
   }
@@ -614,7 +645,12 @@
     uploadFile(file);
   });
 
-  // 长辈模式: larger text, stronger contrast, bigger buttons; remembered on this phone.
+  // 长辈模式: larger text, stronger contrast, bigger buttons, fewer words per message (the server is told with
+  // each message); remembered on this phone.
+  function elderMode() {
+    return document.body.classList.contains("elder");
+  }
+
   function setElderMode(on) {
     document.body.classList.toggle("elder", on);
     elderToggle.setAttribute("aria-pressed", on ? "true" : "false");
