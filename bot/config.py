@@ -144,6 +144,7 @@ class Settings(BaseSettings):
     pre_review_days: int = Field(default=1, ge=0, description="网上预审 due within this many working days")
     uploads: UploadSettings = UploadSettings()
     rate_limit: RateLimitSettings = RateLimitSettings()
+    staff_rate_limit: RateLimitSettings = RateLimitSettings(messages=120, per_seconds=60)  # per staff member
     payments: PaymentConfig = PaymentConfig()
     wechat_appid: str = Field(default="", description="Mini-program AppID; empty: no WeChat channel")
     wechat_secret: str = Field(default="", repr=False)
