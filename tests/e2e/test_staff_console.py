@@ -113,6 +113,7 @@ def _audit(page, what: str) -> None:
 
 def _shot(page, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
+    page.evaluate("() => window.scrollTo(0, 0)")  # the sticky nav at its place
     page.screenshot(path=str(SHOTS / name), full_page=True)
 
 
@@ -136,7 +137,7 @@ def test_sign_in_then_return_one_case_and_accept_another_on_a_phone(app, browser
         page.goto(f"{app['url']}/staff/")
         page.get_by_test_id("token").fill("not-a-real-token")
         page.get_by_test_id("signin").click()
-        assert "令牌无效" in page.get_by_test_id("signin-error").inner_text()
+        page.get_by_test_id("signin-error").filter(has_text="令牌无效").wait_for()
         _audit(page, "sign-in")
         _shot(page, "staff-signin-375.png")
 
@@ -165,14 +166,14 @@ def test_sign_in_then_return_one_case_and_accept_another_on_a_phone(app, browser
         preview = page.get_by_test_id("material-preview")
         preview.wait_for()
         assert preview.evaluate("img => img.complete && img.naturalWidth") == 1
+        _fits(page, PHONE["width"])
+        _audit(page, "case")
+        _shot(page, "staff-case-375.png")
         page.get_by_test_id("reveal-reason").fill("核对身份证号与原件是否一致")
         page.get_by_test_id("reveal-form").get_by_role("button").click()
         fields.filter(has_text="11010519491231002X").wait_for()  # (no wait_for_function: the CSP forbids eval)
         assert page.get_by_test_id("move-pre_reviewed").is_visible() and page.get_by_test_id("move-returned").is_visible()
         assert page.get_by_test_id("move-completed").count() == 0  # a clerk never completes a case
-        _fits(page, PHONE["width"])
-        _audit(page, "case")
-        _shot(page, "staff-case-375.png")
         material.locator("[data-testid^=fix-]").first.check()
         material.locator("[data-testid^=fix-reason-]").fill(RETURN_REASON)
         page.get_by_test_id("move-returned").click()
@@ -214,6 +215,12 @@ def test_tickets_notices_and_statistics(app, browser, viewport: dict[str, int]) 
         _fits(page, width)
         _audit(page, "tickets")
         _shot(page, f"staff-tickets-{width}.png")
+
+        page.get_by_test_id("nav-cases").click()
+        page.get_by_test_id("case-row").first.click()
+        page.get_by_test_id("fields").wait_for()
+        _fits(page, width)
+        _shot(page, f"staff-case-opened-{width}.png")
 
         page.get_by_test_id("sign-out").click()
         _sign_in(page, app["url"], app["tokens"]["supervisor"])

@@ -202,6 +202,7 @@ async function move(c, to, reason, reload) {
 function historySection(c) {
   return el("section", { class: "card", "aria-labelledby": "history-title" },
     el("h2", { id: "history-title" }, "办理记录"),
+    c.events.length ? null : el("p", { class: "hint" }, "还没有办理记录。"),
     el("ol", { class: "history" }, c.events.map((e) => el("li", {},
       el("span", { class: "mono" }, time(e.at)), " ",
       `${STATUS[e.from_status] || e.from_status || "提交"} → ${STATUS[e.to_status] || e.to_status}`,

@@ -37,8 +37,11 @@ function chartCard(title, id, summary, numbers) {
   };
 }
 
+const NARROW = 600;  // below this width a long department name is cut (the table under the chart has it whole)
+
 function shortName(department) {
-  return department.replace(/^德令哈市/, "");
+  const name = department.replace(/^德令哈市/, "");
+  return window.innerWidth < NARROW && name.length > 7 ? `${name.slice(0, 6)}…` : name;
 }
 
 function barOptions(horizontal) {
@@ -58,7 +61,7 @@ function barOptions(horizontal) {
 export async function renderStats(view) {
   const [stats, Chart] = await Promise.all([getJson("/api/v1/staff/statistics"), loadCharts()]);
   const departments = Object.entries(stats.departments);
-  const online = Object.entries(stats.online_rates || {});
+  const online = Object.entries(stats.online_rates || {}).sort((a, b) => b[1] - a[1]);
   const rect = stats.rectification;
 
   const satisfaction = chartCard("各部门满意度", "chart-satisfaction",
@@ -85,8 +88,10 @@ export async function renderStats(view) {
       data: {
         labels: departments.map(([d]) => shortName(d)),
         datasets: [
-          { label: "满意率", data: departments.map(([, r]) => r.satisfaction_rate * 100), backgroundColor: GREEN },
-          { label: "差评率", data: departments.map(([, r]) => r.bad_rate * 100), backgroundColor: RED },
+          { label: "满意率", data: departments.map(([, r]) => r.satisfaction_rate * 100), backgroundColor: GREEN,
+            maxBarThickness: 48 },
+          { label: "差评率", data: departments.map(([, r]) => r.bad_rate * 100), backgroundColor: RED,
+            maxBarThickness: 48 },
         ],
       },
       options: barOptions(false),

@@ -50,6 +50,7 @@ function ticketCard(t, me, reload) {
     el("div", { class: "material-head" },
       el("strong", {}, `工单 ${id}`), el("span", { class: "mono" }, t.case_number),
       badge(TICKET[t.status] || t.status, t.status === "closed" ? "badge-ok" : ""),
+      t.citizen_resolved === false && badge("群众反馈未解决", "badge-warn"),
       t.overdue && badge("已超期", "badge-danger"), t.escalated && badge("已督办", "badge-warn")),
     el("div", { class: "rating", testid: "ticket-rating" },
       badge(rating ? rating.label : t.level_label, "badge-danger"),
@@ -59,7 +60,7 @@ function ticketCard(t, me, reload) {
       el("dt", {}, "回访期限"), el("dd", {}, day(t.callback_due)),
       el("dt", {}, "整改期限"), el("dd", {}, day(t.rectify_due)),
       t.callback_note && [el("dt", {}, "回访记录"), el("dd", {}, t.callback_note)],
-      t.result && [el("dt", {}, "整改结果"), el("dd", {}, t.result)],
+      t.result && [el("dt", {}, t.status === "closed" ? "整改结果" : "上次整改结果"), el("dd", {}, t.result)],
       t.supervision_note && [el("dt", {}, "督办意见"), el("dd", {}, t.supervision_note)]),
     answers(t), ...forms);
 }
