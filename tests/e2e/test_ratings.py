@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from tests.e2e.casework import auth, completed_case, deliver
+from tests.e2e.casework import auth, bad_rating, completed_case, deliver
 
 
 async def test_good_rating_in_four_taps_and_editable_for_a_while(client, chat_factory, tokens, clock) -> None:
@@ -96,11 +96,7 @@ async def test_unrated_cases_get_the_default_rating_after_the_period(client, cha
 async def test_not_resolved_reopens_the_ticket_and_tells_the_supervisors(client, chat_factory, tokens, clock) -> None:
     citizen = chat_factory("r4")
     number = await completed_case(client, citizen, tokens)
-    await citizen.say("评价")
-    await citizen.tap("不满意")
-    await citizen.tap("多次跑腿")
-    await citizen.tap("选好了")
-    await citizen.say("材料清单没有一次说清")
+    await bad_rating(citizen, "不满意", ("多次跑腿",), "材料清单没有一次说清")
     listed = await (await client.get("/api/v1/staff/rectifications", headers=auth(tokens["clerk"]))).json()
     [ticket] = [t for t in listed["rectifications"] if t["case_number"] == number]
     assert ticket["rating"]["label"] == "不满意" and ticket["rating"]["tags"] == ["多次跑腿"]

@@ -25,7 +25,7 @@ from storage.staff import SqlStaff
 from tests.apps import AppProcess
 from tests.chat import Chat as ApiChat
 from tests.e2e.browser import require_chromium
-from tests.e2e.casework import auth, completed_case, submitted_renewal
+from tests.e2e.casework import auth, bad_rating, completed_case, submitted_renewal
 
 require_chromium()
 
@@ -55,12 +55,7 @@ async def _seed(url: str, database: Path) -> dict[str, Any]:
         to_accept = await submitted_renewal(ApiChat(session, "console-b"))  # type: ignore[arg-type]
         rated = ApiChat(session, "console-c")  # type: ignore[arg-type]
         await completed_case(session, rated, tokens)
-        await rated.say("评价")
-        await rated.tap("非常不满意")
-        await rated.tap("多次跑腿")
-        await rated.tap("额外材料")
-        await rated.tap("选好了")
-        await rated.say(COMMENT)
+        await bad_rating(rated, "非常不满意", ("多次跑腿", "额外材料"), COMMENT)
         listed = await (await session.get("/api/v1/staff/rectifications", headers=auth(tokens["clerk"]))).json()
         ticket = listed["rectifications"][0]["id"]
         closed = await session.post(f"/api/v1/staff/rectifications/{ticket}/close", json={"text": "已张贴材料清单"},
