@@ -43,7 +43,7 @@ def api_routes(services: Services) -> list[Route]:
     request_auth = RequestAuth(s.logins, settings.require_login)
     guard = StaffRoutes(s.stores.staff, read_limiter(RateLimit(settings.staff_rate_limit.messages,
                                                                settings.staff_rate_limit.per_seconds),
-                                                     s.stores.shared.redis, f"{settings.redis_prefix}:staff"))
+                                                     s.stores.shared.redis, f"{settings.redis_prefix}:staff-api"))
     table = [
         *chat.routes(chat.ChatHandlers(s.engine, s.content, settings.uploads.max_bytes, request_auth)),
         *cases.routes(cases.CaseHandlers(s.stores.cases, s.stores.inbox, s.payments, s.clock, request_auth,

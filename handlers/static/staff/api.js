@@ -1,7 +1,7 @@
 // The staff API as the console uses it: the bearer token from sessionStorage (never a URL, never a cookie),
 // problem details turned into short polite Chinese messages.
 
-const TOKEN_KEY = "zwb.staff.token";
+const TOKEN_KEY = "zwb_staff_token";  // shared with the chat page (chats.js): one sign-in for the console
 
 export const session = {
   token: () => sessionStorage.getItem(TOKEN_KEY),
