@@ -2,7 +2,7 @@
 
 Citizens apply, are rated and answer over the chat API; a clerk and a supervisor then work in the console at phone
 (375 px) and desktop (1280 px) widths: sign in, the queue, a case returned with a per-material reason (the citizen
-sees the 补正 request in the chat), another accepted, a ticket with its rating's tags and comment, the 督办 notice
+sees the 补正 request in the chat), another accepted and its 容缺 material received, a ticket with its rating's tags and comment, the 督办 notice
 of a reopened ticket, the statistics charts, an axe-core audit of every page. Screenshots go to $ZWB_SCREENSHOTS
 (default /tmp/staff_console).
 """
@@ -52,7 +52,8 @@ async def _seed(url: str, database: Path) -> dict[str, Any]:
     async with aiohttp.ClientSession(base_url=url) as session:
         returned_chat = ApiChat(session, "console-a")  # type: ignore[arg-type]
         to_return = await submitted_renewal(returned_chat)
-        to_accept = await submitted_renewal(ApiChat(session, "console-b"))  # type: ignore[arg-type]
+        to_accept = await submitted_renewal(ApiChat(session, "console-b"),  # type: ignore[arg-type]
+                                            defer_old_card=True)
         rated = ApiChat(session, "console-c")  # type: ignore[arg-type]
         await completed_case(session, rated, tokens)
         await bad_rating(rated, "非常不满意", ("多次跑腿", "额外材料"), COMMENT)
@@ -176,11 +177,15 @@ def test_sign_in_then_return_one_case_and_accept_another_on_a_phone(app, browser
         told = _citizen_says(app["url"], app["returned_user"], "补正")
         assert RETURN_REASON in told, told
 
-        # Another case: pre-review, then accept.
+        # Another case: pre-review, then accept; its 容缺 material is handed in at the window.
         page.goto(f"{app['url']}/staff/#case/{app['to_accept']}")
         page.get_by_test_id("move-pre_reviewed").click()
         page.get_by_test_id("move-accepted").click()
         page.locator(".view-head .badge", has_text="已受理").wait_for()
+        deferred = page.get_by_test_id("material").filter(has_text="容缺待补交")
+        deferred.locator("[data-testid^=receive-]").click()
+        page.get_by_test_id("material").filter(has_text="容缺已补交").wait_for()
+        assert page.locator("[data-testid^=receive-]").count() == 0
 
         # Another department's case number or a made-up one: a polite 404 in the page, nothing breaks.
         page.goto(f"{app['url']}/staff/#case/DLH20990101000001")
