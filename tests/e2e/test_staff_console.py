@@ -216,6 +216,11 @@ def test_tickets_notices_and_statistics(app, browser, viewport: dict[str, int]) 
         _audit(page, "tickets")
         _shot(page, f"staff-tickets-{width}.png")
 
+        ticket.get_by_test_id("ticket-case").click()  # the rated case, completed: its result is handed over
+        page.get_by_test_id("delivery-method").select_option("window")
+        page.get_by_test_id("delivery-form").get_by_role("button").click()
+        page.get_by_test_id("toast").filter(has_text="已登记送达").wait_for()
+
         page.get_by_test_id("nav-cases").click()
         page.get_by_test_id("case-row").first.click()
         page.get_by_test_id("fields").wait_for()

@@ -199,6 +199,28 @@ async function move(c, to, reason, reload) {
             `已${MOVE[to] || to}。`, reload);
 }
 
+const DELIVERY = { window: "窗口领取", mail: "邮寄", elicence: "电子证照" };
+
+function deliverySection(c, me, reload) {
+  if (c.status !== "completed" || me.role !== "clerk") return null;
+  const method = el("select", { id: "delivery-method", testid: "delivery-method" },
+    Object.entries(DELIVERY).map(([value, label]) => el("option", { value }, label)));
+  const tracking = el("input", { id: "delivery-tracking", testid: "delivery-tracking", maxlength: "64",
+                                 placeholder: "邮寄时必填" });
+  const form = el("form", { class: "inline-form", testid: "delivery-form" },
+    el("label", { for: "delivery-method" }, "送达方式"), method,
+    el("label", { for: "delivery-tracking" }, "快递单号"), tracking,
+    el("button", { class: "btn btn-primary", type: "submit" }, "登记送达"));
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const body = { method: method.value };
+    if (tracking.value.trim()) body.tracking_number = tracking.value.trim();
+    act(`/api/v1/staff/cases/${encodeURIComponent(c.number)}/delivery`, body, "已登记送达，已告知申请人。", reload);
+  });
+  return el("section", { class: "card", "aria-labelledby": "delivery-title" },
+    el("h2", { id: "delivery-title" }, "结果送达"), form);
+}
+
 function historySection(c) {
   return el("section", { class: "card", "aria-labelledby": "history-title" },
     el("h2", { id: "history-title" }, "办理记录"),
@@ -209,17 +231,19 @@ function historySection(c) {
       e.reason ? `（${e.reason}）` : ""))));
 }
 
-export async function renderCase(view, { me, arg }) {
+export async function renderCase(view, { me, arg, current }) {
   const number = arg;
   const reload = async () => {
     let c;
     try {
       c = await getJson(`/api/v1/staff/cases/${encodeURIComponent(number)}?masked=true`);
     } catch (error) {
+      if (!current()) return;
       view.replaceChildren(heading(`办件 ${number}`), errorBox(error),
                            el("a", { href: "#cases", class: "btn" }, "返回办件列表"));
       return;
     }
+    if (!current()) return;  // another page was opened meanwhile
     const d = c.deadlines;
     view.replaceChildren(
       el("a", { href: "#cases", class: "back" }, "‹ 办件列表"),
@@ -229,7 +253,7 @@ export async function renderCase(view, { me, arg }) {
          d.overdue ? badge("已超期", "badge-danger") : null),
       el("div", { class: "columns" },
         el("div", {}, fieldsSection(c, me), materialsSection(c, me, reload), pledgesSection(c, me, reload)),
-        el("div", {}, movesSection(c, reload), historySection(c))));
+        el("div", {}, movesSection(c, reload), deliverySection(c, me, reload), historySection(c))));
   };
   await reload();
 }

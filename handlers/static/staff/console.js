@@ -17,6 +17,7 @@ const PAGES = {
   stats: renderStats,
 };
 let me = null;
+let shown = 0;  // counts page openings: a page's late answer must not replace the page opened after it
 
 function route() {
   const [name, ...rest] = location.hash.replace(/^#/, "").split("/");
@@ -26,6 +27,7 @@ function route() {
 async function show() {
   if (!me) return;
   const { name, arg } = route();
+  const opening = ++shown;
   for (const link of document.querySelectorAll("#nav a[data-view]")) {
     const current = link.dataset.view === name || (name === "case" && link.dataset.view === "cases");
     if (current) link.setAttribute("aria-current", "page");
@@ -35,10 +37,10 @@ async function show() {
   view.replaceChildren(el("p", { class: "loading", role: "status" }, "正在加载…"));
   view.setAttribute("aria-busy", "true");
   try {
-    await PAGES[name](view, { me, arg });
+    await PAGES[name](view, { me, arg, current: () => opening === shown });
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
-    view.replaceChildren(errorBox(error));
+    if (opening === shown) view.replaceChildren(errorBox(error));
   } finally {
     view.removeAttribute("aria-busy");
   }

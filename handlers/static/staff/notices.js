@@ -9,8 +9,9 @@ const KIND = {
   "rectification.reopened": "群众反馈未解决", "refund.stuck": "退款受阻",
 };
 
-export async function renderNotices(view, { me }) {
+export async function renderNotices(view, { me, current }) {
   const { notifications } = await getJson("/api/v1/staff/notifications");
+  if (!current()) return;  // another page was opened meanwhile
   const rows = notifications.map((n) => el("li", { class: "card notice-row", testid: "notice" },
     el("div", { class: "material-head" }, badge(KIND[n.kind] || n.kind, "badge-warn"),
        el("span", { class: "mono" }, time(n.created_at))),

@@ -58,8 +58,9 @@ function barOptions(horizontal) {
   };
 }
 
-export async function renderStats(view) {
+export async function renderStats(view, { current }) {
   const [stats, Chart] = await Promise.all([getJson("/api/v1/staff/statistics"), loadCharts()]);
+  if (!current()) return;  // another page was opened meanwhile
   const departments = Object.entries(stats.departments);
   const online = Object.entries(stats.online_rates || {}).sort((a, b) => b[1] - a[1]);
   const rect = stats.rectification;

@@ -48,7 +48,9 @@ function ticketCard(t, me, reload) {
   }
   return el("li", { class: "card ticket", testid: "ticket" },
     el("div", { class: "material-head" },
-      el("strong", {}, `工单 ${id}`), el("span", { class: "mono" }, t.case_number),
+      el("strong", {}, `工单 ${id}`),
+      el("a", { class: "mono", href: `#case/${encodeURIComponent(t.case_number)}`, testid: "ticket-case" },
+         t.case_number),
       badge(TICKET[t.status] || t.status, t.status === "closed" ? "badge-ok" : ""),
       t.citizen_resolved === false && badge("群众反馈未解决", "badge-warn"),
       t.overdue && badge("已超期", "badge-danger"), t.escalated && badge("已督办", "badge-warn")),
