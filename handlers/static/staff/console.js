@@ -6,7 +6,7 @@ import { renderCase, renderCases } from "./cases.js";
 import { renderNotices } from "./notices.js";
 import { renderStats } from "./stats.js";
 import { renderTickets } from "./tickets.js";
-import { ROLE, el, errorBox } from "./ui.js";
+import { ROLE, clearToast, el, errorBox } from "./ui.js";
 
 const $ = (id) => document.getElementById(id);
 const PAGES = {
@@ -28,6 +28,7 @@ async function show() {
   if (!me) return;
   const { name, arg } = route();
   const opening = ++shown;
+  clearToast();  // what was said about the last page is not about this one
   for (const link of document.querySelectorAll("#nav a[data-view]")) {
     const current = link.dataset.view === name || (name === "case" && link.dataset.view === "cases");
     if (current) link.setAttribute("aria-current", "page");

@@ -61,6 +61,11 @@ export function toast(message) {
   toastTimer = setTimeout(() => box.classList.remove("shown"), 4000);
 }
 
+export function clearToast() {
+  clearTimeout(toastTimer);
+  document.getElementById("toast").classList.remove("shown");
+}
+
 // A page's error in place of its content: what went wrong, politely, and a way on.
 export function errorBox(error) {
   return el("div", { class: "notice notice-error", role: "alert", testid: "error" }, error.message);
