@@ -75,7 +75,7 @@ async def test_bad_rating_through_rectification_to_the_citizens_answer(client, c
     stats = await (await client.get("/api/v1/staff/statistics", headers=auth(tokens["clerk"]))).json()
     assert stats["departments"]["德令哈市公安局"]["bad_rate"] == 1.0
     assert stats["rectification"] == {"tickets": 1, "closed": 1, "on_time_rate": 1.0}
-    assert 0 < stats["online_rate"] < 1
+    assert 0 < stats["online_rate"] < 1 and 0 < stats["online_rates"]["德令哈市公安局"] < 1
 
 
 async def test_unrated_cases_get_the_default_rating_after_the_period(client, chat_factory, tokens, clock) -> None:
