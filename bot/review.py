@@ -8,7 +8,7 @@ from typing import Awaitable, Callable, Literal
 from bot.errors import Conflict, Forbidden, Invalid, NotFound
 from bot.content import Content
 from bot.payments.orders import case_fee_fen
-from bot.lifecycle import OPEN, CaseStatus, IllegalTransition, Role, check_staff_move
+from bot.lifecycle import OPEN, CaseStatus, IllegalTransition, Role, check_staff_move, staff_moves
 from bot.cases import Case, CaseEvent, CaseMaterial, PledgeVerification, StaleCase
 from bot.ports import AuditLog, CaseRepository
 from bot.refusals import audit_refusals
@@ -116,6 +116,15 @@ class CaseReview:
         full = self._full_view(staff, part) and not masked
         await self._audit.record(staff, "view", number, {"full_personal_data": full})
         return self._shown(staff, part, case, full)
+
+    def moves(self, staff: Staff, case: Case) -> list[CaseStatus]:
+        """The moves the staff member may make on the case now (what the console offers): the role's moves from
+        its status; outside the lead department of a bundle, only a return for its own materials."""
+        part = part_of(self._content().catalog, staff, case.target)
+        moves = staff_moves(CaseStatus(case.status), staff.role, bool(false_pledges(case)))
+        if part is None:
+            return []
+        return moves if part.whole else [m for m in moves if m is CaseStatus.returned]
 
     def field_labels(self, case: Case) -> dict[str, str]:
         """The form's label of each field of the case (the key where the field library has none)."""

@@ -16,7 +16,7 @@ from pydantic import AliasChoices, BaseModel, Field, ValidationError, model_vali
 
 from bot.cases import Case
 from bot.errors import Forbidden
-from bot.lifecycle import CaseStatus, DeliveryMethod, Role, staff_moves
+from bot.lifecycle import CaseStatus, DeliveryMethod, Role
 from bot.outbox.dispatcher import Outbox
 from bot.ports import BlobStore, StaffNotices
 from bot.review import PLEDGE, CaseReview, Deadlines, false_pledges
@@ -75,7 +75,7 @@ def _deadline_view(d: Deadlines) -> dict[str, object]:
             "provisional": d.provisional, "overdue": d.overdue, "due_soon": d.due_soon}
 
 
-def _staff_case_view(case: Case, staff: Staff) -> dict[str, object]:
+def _staff_case_view(case: Case, moves: list[CaseStatus]) -> dict[str, object]:
     view = case_view(case, {})
     view["fields"] = case.fields  # masked by CaseReview unless the view needs them in full
     view["user"] = case.user
@@ -83,7 +83,7 @@ def _staff_case_view(case: Case, staff: Staff) -> dict[str, object]:
                         "verification": m.verification.model_dump(mode="json") if m.verification else None}
                        for m in case.materials if m.entry and m.entry.kind == PLEDGE]
     view["pledge_false"] = bool(false_pledges(case))
-    view["moves"] = staff_moves(CaseStatus(case.status), staff.role, bool(false_pledges(case)))
+    view["moves"] = moves
     view["uploads"] = [m.key for m in case.materials if m.entry and m.entry.blob_id]
     return view
 
@@ -115,7 +115,7 @@ class StaffHandlers:
     async def case(self, request: web.Request, staff: Staff) -> web.Response:
         number = request.match_info["number"]
         case = await self._review.view(staff, number, masked=query_flag(request, "masked"))
-        view = _staff_case_view(case, staff)
+        view = _staff_case_view(case, self._review.moves(staff, case))
         view["field_labels"] = self._review.field_labels(case)
         view["deadlines"] = _deadline_view(self._review.deadlines(case))
         view["events"] = [e.model_dump(mode="json") for e in await self._review.events(number)]
@@ -148,7 +148,7 @@ class StaffHandlers:
         except ValidationError as exc:
             return validation_problem(exc)
         case = await self._review.move(staff, request.match_info["number"], body.to, body.reason, body.materials)
-        return web.json_response(_staff_case_view(case, staff), dumps=dumps)
+        return web.json_response(_staff_case_view(case, self._review.moves(staff, case)), dumps=dumps)
 
     async def deliver(self, request: web.Request, staff: Staff) -> web.Response:
         try:
