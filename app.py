@@ -20,7 +20,7 @@ from bot.customer_service import CustomerService
 from bot.feedback import Feedback
 from bot.outbox.dispatcher import Dispatcher
 from bot.payments.service import Payments
-from handlers import auth, cases, chat, feedback, pages, payments, staff, subscriptions, wechat
+from handlers import auth, cases, chat, console, feedback, pages, payments, staff, subscriptions, wechat
 from handlers.access_log import RedactingAccessLogger
 from handlers.auth import RequestAuth
 from handlers.openapi import OpenApiHandler
@@ -44,17 +44,20 @@ def api_routes(services: Services) -> list[Route]:
     """Every route the services support (WeChat's only when it is configured), in registration order."""
     s, settings = services, services.settings
     request_auth = RequestAuth(s.logins, settings.require_login)
-    guard = StaffRoutes(s.stores.staff)
+    guard = StaffRoutes(s.stores.staff, read_limiter(RateLimit(settings.staff_rate_limit.messages,
+                                                               settings.staff_rate_limit.per_seconds),
+                                                     s.stores.shared.redis, f"{settings.redis_prefix}:staff-api"))
     table = [
         *chat.routes(chat.ChatHandlers(s.engine, s.content, request_auth, upload_gate(services))),
         *cases.routes(cases.CaseHandlers(s.stores.cases, s.stores.inbox, s.payments, s.clock, request_auth,
                                          s.content, read_limiter(RateLimit(settings.rate_limit.messages,
                                                                            settings.rate_limit.per_seconds),
                                                                  s.stores.shared.redis, settings.redis_prefix))),
-        *staff.routes(staff.StaffHandlers(s.stores.outbox, s.review, s.stores.notices), guard),
+        *staff.routes(staff.StaffHandlers(s.stores.outbox, s.review, s.stores.notices, s.stores.blobs), guard),
         *feedback.routes(feedback.FeedbackHandlers(s.feedback), guard),
         *payments.routes(payments.PaymentHandlers(s.payments, s.review, s.sandbox, request_auth), guard),
         *pages.routes(pages.PageHandlers(s.stores.db)),
+        *console.routes(console.ConsoleHandlers(), guard),
     ]
     if (w := s.wechat) is not None:
         table += [*wechat.routes(wechat.WeChatHandlers(w.decoder, w.customer_service, w.signed)),
@@ -99,6 +102,7 @@ def build_app(settings: Settings, content: Content | None, clock: Clock) -> web.
     for route in [*table, *OpenApiHandler(table).routes()]:
         app.router.add_route(route.method, route.path, route.handler)
     app.router.add_static("/static/", pages.STATIC)
+    app.router.add_static("/staff/", console.STAFF_STATIC)
     app[SERVICES] = services
     app[DISPATCHER], app[FEEDBACK], app[PAYMENTS] = services.dispatcher, services.feedback, services.payments
     if services.wechat is not None:

@@ -156,6 +156,7 @@ class Settings(BaseSettings):
     uploads: UploadSettings = UploadSettings()
     http: HttpSettings = HttpSettings()
     rate_limit: RateLimitSettings = RateLimitSettings()
+    staff_rate_limit: RateLimitSettings = RateLimitSettings(messages=120, per_seconds=60)  # per staff member
     payments: PaymentConfig = PaymentConfig()
     wechat_appid: str = Field(default="", description="Mini-program AppID; empty: no WeChat channel")
     wechat_secret: str = Field(default="", repr=False)

@@ -61,6 +61,14 @@ class IllegalTransition(Conflict):
     detail = "办件当前状态不允许这个操作。"
 
 
+def staff_moves(current: CaseStatus, role: Role, false_pledge: bool = False) -> list[CaseStatus]:
+    """The statuses `role` may move a case in `current` to (what the console offers; check_staff_move decides)."""
+    moves = [to for (source, to), roles in MOVES.items() if source is current and role in roles]
+    if false_pledge and current in OPEN and role is Role.approver and CaseStatus.refused not in moves:
+        moves.append(CaseStatus.refused)
+    return moves
+
+
 def check_staff_move(current: CaseStatus, target: CaseStatus, role: Role, reason: str | None,
                      false_pledge: bool = False) -> None:
     """Raise IllegalTransition (or Forbidden for the role) unless `role` may move a case from `current` to

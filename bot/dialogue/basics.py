@@ -73,9 +73,20 @@ class BasicFlow:
         return reprompt(ctx, TextReply(text=ctx.prompts.help))
 
     async def rectified(self, ctx: TurnContext, invocation: Invocation) -> Outcome:
-        """`/rectified ticket yes|no`: whether the rectification of a bad rating solved the problem."""
-        answer = invocation.arg
-        if isinstance(answer, TicketAnswer) and await ctx.ports.feedback.answer(ctx.user, answer.ticket,
-                                                                               answer.solved):
-            return stay(ctx, TextReply(text=ctx.prompts.rectified_thanks))
-        return stay(ctx, TextReply(text=ctx.prompts.help))
+        """`/rectified ticket yes|no`: whether the rectification of a bad rating solved the problem. Typed words for
+        "not solved" (phrases.yaml) answer no for the newest ticket awaiting an answer. Not solved reopens the
+        ticket and tells the citizen what happens next."""
+        p, answer = ctx.prompts, invocation.arg
+        if not isinstance(answer, TicketAnswer):
+            waiting = await ctx.ports.feedback.awaiting_answer(ctx.user)
+            if not waiting:
+                return reprompt(ctx, TextReply(text=p.rectified_nothing))
+            answer = TicketAnswer(waiting[-1].id, False)
+        ticket = await ctx.ports.feedback.answer(ctx.user, answer.ticket, answer.solved)
+        if ticket is None:
+            return reprompt(ctx, TextReply(text=p.rectified_nothing))
+        if ticket.citizen_resolved:
+            return stay(ctx, TextReply(text=p.rectified_thanks))
+        return stay(ctx, TextReply(text=p.rectified_reopened.format(
+            number=ticket.case_number, department=ticket.department, callback_due=ticket.callback_due.isoformat(),
+            rectify_due=ticket.rectify_due.isoformat())))

@@ -126,6 +126,8 @@ class Prompts(BaseModel):
     rectified_yes: str
     rectified_no: str
     rectified_thanks: str
+    rectified_reopened: str
+    rectified_nothing: str
     progress_rectified: str
     delivered_window: str
     delivered_mail: str
@@ -135,6 +137,7 @@ class Prompts(BaseModel):
     pledge_refusal_reason: str
     escalated_callback: str
     escalated_rectify: str
+    reopened_notice: str
     real_name_failed: str
     content_risky: str
     subscribe_phrases: dict[str, str]

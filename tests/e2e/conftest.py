@@ -15,6 +15,11 @@ from tests.e2e.browser import launched_chromium
 @pytest.fixture
 async def tokens(client) -> dict[str, str]:
     """Bearer tokens of a clerk, an approver and a supervisor of 公安局 (township) and a 民政局 clerk."""
+    return await staff_tokens(client)
+
+
+async def staff_tokens(client) -> dict[str, str]:
+    """The accounts of the `tokens` fixture, added to the app of `client`."""
     directory = client.app[SERVICES].stores.staff
     people = {"clerk": (Role.clerk, "德令哈市公安局", Level.township),
               "approver": (Role.approver, "德令哈市公安局", Level.township),
