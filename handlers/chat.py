@@ -109,7 +109,7 @@ class ChatHandlers:
                 claimed = await within(part.read_chunk(200), limits.idle_seconds)
                 user = await self._auth.user(request, claimed.decode(errors="replace").strip())
             elif part.name == "elder":
-                elder = (await within(part.read_chunk(16), limits.idle_seconds)).strip() in (b"true", b"1")
+                elder = (await within(part.read_chunk(200), limits.idle_seconds)).strip() in (b"true", b"1")
             elif part.name == "file":
                 if user is None:
                     return problem(422, "Invalid request", "缺少用户标识。")
