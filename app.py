@@ -66,7 +66,7 @@ async def _lifecycle(services: Services, app: web.Application) -> AsyncIterator[
     await upgrade(stores.db)
     catalog = services.content.current.catalog
     log.info("serving %d items, %d bundles; database %s; sessions in %s", len(catalog.items), len(catalog.bundles),
-             stores.db.url.render_as_string(hide_password=True), "redis" if settings.redis_url else "memory")
+             stores.db.url.render_as_string(hide_password=True), "redis" if settings.redis_url else "the database")
     background = [asyncio.create_task(housekeeping(housekeeping_jobs(services))),
                   asyncio.create_task(dispatch_progress(services.dispatcher, stores.shared.wakeups,
                                                         settings.dispatch_interval_seconds))]

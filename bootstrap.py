@@ -58,7 +58,7 @@ from storage.rate_limits import RateLimit
 from storage.ratings import SqlRatings
 from storage.redis_clients import connect_redis
 from storage.redis_sessions import RedisSessionStore, SessionKeys
-from storage.sessions import MemorySessionStore
+from storage.sql_sessions import SqlSessionStore
 from storage.sql import SqlCases, SqlProfiles
 from storage.staff import SqlAudit, SqlStaff, SqlStaffNotices
 from storage.subscriptions import SqlSubscribeQuota
@@ -90,13 +90,13 @@ def load_live_content(settings: Settings) -> Content:
 @dataclass(frozen=True)
 class SharedState:
     """What every instance must share: in Redis when ZWB_REDIS_URL is set (any number of instances, one
-    client), else in process memory (one instance)."""
+    client), else in process memory and the database (one instance; conversations in the database)."""
 
-    sessions: MemorySessionStore | RedisSessionStore  # they also apply the per-user rate limit
+    sessions: SqlSessionStore | RedisSessionStore  # they also apply the per-user rate limit
     dedupe: MemoryDedupe | RedisDedupe
     token_cache: TokenCache
     wakeups: MemoryWakeups
-    local_sessions: MemorySessionStore | None = None  # set when conversations live here: housekeeping purges them
+    local_sessions: SqlSessionStore | None = None  # set when conversations live in the database: housekeeping purges
     redis: Redis | RedisCluster | None = None
 
     async def close(self) -> None:
@@ -116,9 +116,10 @@ def _shared_in_redis(settings: Settings, cipher: FieldCipher) -> SharedState:
                        RedisWakeups(redis.general, prefix, logging.getLogger("zhengwu.wakeups")), redis=redis.general)
 
 
-def _shared_in_memory(settings: Settings) -> SharedState:
-    sessions = MemorySessionStore(settings.session_idle_seconds,
-                                  RateLimit(settings.rate_limit.messages, settings.rate_limit.per_seconds))
+def _shared_in_process(settings: Settings, db: AsyncEngine, cipher: FieldCipher) -> SharedState:
+    """One instance: conversations in the database (a restart keeps drafts), the rest in process memory."""
+    sessions = SqlSessionStore(db, cipher, settings.session_idle_seconds,
+                               rate=RateLimit(settings.rate_limit.messages, settings.rate_limit.per_seconds))
     return SharedState(sessions, MemoryDedupe(DEDUPE_SECONDS), MemoryTokenCache(), MemoryWakeups(),
                        local_sessions=sessions)
 
@@ -158,7 +159,7 @@ def build_stores(settings: Settings, clock: Clock) -> Stores:
     db = create_async_engine(settings.database_url)
     cipher = FieldCipher.from_config(settings.field_key, settings.field_old_keys, VAR / "field.key")
     hasher = KeyedHash.from_config(settings.search_key, VAR / "search.key")
-    shared = _shared_in_redis(settings, cipher) if settings.redis_url else _shared_in_memory(settings)
+    shared = _shared_in_redis(settings, cipher) if settings.redis_url else _shared_in_process(settings, db, cipher)
     on_outbox_commit(db, shared.wakeups)
     staff = SqlStaff(db, clock, timedelta(days=settings.staff_token_days))
     return Stores(db, cipher, hasher, shared, build_blob_store(settings, db, clock), SqlCases(db, cipher, hasher, clock),
