@@ -14,6 +14,7 @@ from typing import Callable
 from bot.content import Content
 from bot.content_check import ContentCheck
 from bot.dialogue.context import EngineSettings, Ports, TargetGone, TurnContext
+from bot.dialogue.idempotency import earlier_answer, message_digest, remember_answer
 from bot.dialogue.replies import Reply, TextReply, numbered_options
 from bot.dialogue.state import Conversation
 from bot.dialogue.table import build_table
@@ -37,6 +38,7 @@ class Inbound:
     text: str | None = None
     upload: Upload | None = None
     numbered: bool = False  # a text-only channel: a bare number picks one of the options last shown
+    client_id: str | None = None  # the client's id of this message: sent again, it gets the first answer
 
 
 def _picked(message: Inbound, options: list[str]) -> Inbound:
@@ -65,12 +67,16 @@ class Engine:
     async def handle(self, user: str, message: Inbound) -> list[Reply]:
         """Process one message under the user's lock; state is saved only if handling succeeds.
 
-        Raises TryAgain (with a polite Chinese message) when the session or blob store cannot be used now, and
-        TooManyMessages (nothing changed) when the user is over the rate limit.
+        Raises TryAgain (with a polite Chinese message) when the session or blob store cannot be used now,
+        TooManyMessages (nothing changed) when the user is over the rate limit, and ClientIdReused when the
+        message's client id was already answered for another message.
         """
         try:
             async with self._sessions.session(user) as session:
                 state = await session.load() or Conversation()  # a fresh object: stores decode it on every load
+                digest = message_digest(message.text, message.upload) if message.client_id else ""
+                if message.client_id and (earlier := earlier_answer(state, message.client_id, digest)) is not None:
+                    return earlier  # answered before: nothing runs again, nothing is saved
                 ctx = TurnContext(user, state, self._content(), self._ports)
                 if state.recovered:
                     replies = await self._recover(ctx, message)
@@ -78,6 +84,8 @@ class Engine:
                     replies = await self._turn(ctx, _picked(message, state.last_options))
                 state.last_options = [o.value for o in numbered_options(replies)]
                 state.updated_at = self._clock()
+                if message.client_id:
+                    remember_answer(state, message.client_id, digest, replies)
                 await session.save(state)
                 return replies
         except (SessionUnavailable, BlobStoreUnavailable) as exc:

@@ -11,6 +11,8 @@ from redis.asyncio import Redis
 from redis.crc import key_slot
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from bot.dialogue.idempotency import earlier_answer, message_digest, remember_answer
+from bot.dialogue.replies import ChoicesReply, Option, TextReply
 from bot.dialogue.state import Conversation, Stage
 from bot.ports import SessionUnavailable, TooManyMessages
 from storage import tables
@@ -72,6 +74,21 @@ async def test_state_round_trips(store) -> None:
         assert await session.load() == state
     async with store.session("u2") as session:
         assert await session.load() is None
+
+
+async def test_answers_to_client_message_ids_are_saved_with_the_state(store) -> None:
+    """What makes the chat idempotent per client message id: the answer is stored in the same write as the state
+    it produced, and read back with it (bot/dialogue/idempotency.py)."""
+    replies = [TextReply(text="好的"), ChoicesReply(text="请选择：", options=[Option(label="是", value="/yes")])]
+    state = Conversation(stage=Stage.offered, target="GA0020000")
+    remember_answer(state, "c0ffee00-0000-4000-8000-000000000001", message_digest("居住证", None), replies)
+    async with store.session("u") as session:
+        await session.save(state)
+    async with store.session("u") as session:
+        loaded = await session.load()
+    assert loaded.stage is Stage.offered
+    assert earlier_answer(loaded, "c0ffee00-0000-4000-8000-000000000001", message_digest("居住证", None)) == replies
+    assert earlier_answer(loaded, "another-id-123", message_digest("居住证", None)) is None
 
 
 async def test_one_user_is_served_one_message_at_a_time(store) -> None:
