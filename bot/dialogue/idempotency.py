@@ -19,7 +19,7 @@ class ClientIdReused(Exception):
 
 def message_digest(text: str | None, upload: Upload | None) -> str:
     """What the message said (text or file bytes), to tell a retry from a reused id."""
-    data = b"t:" + text.encode() if upload is None else b"f:" + upload.data
+    data = b"f:" + upload.data if upload is not None else b"t:" + (text or "").encode()
     return hashlib.sha256(data).hexdigest()[:32]
 
 
