@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import aiohttp
+from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis, RedisCluster
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -37,6 +38,7 @@ from bot.payments.service import Payments, PaymentSettings, RefundOnEnd
 from bot.ports import BlobStore
 from bot.review import CaseReview
 from bot.subscriptions import SubscribeChannel, Subscriptions, TemplateData
+from observability.metrics import Metrics, WeChatApiCollector, outbox_hook, provider_hosts, provider_trace
 from providers.wechat.api import WeChatApi
 from providers.wechat.callback import CallbackDecoder
 from providers.wechat.content_check import WeChatContentCheck
@@ -238,6 +240,7 @@ class Services:
     engine: Engine
     dispatcher: Dispatcher
     wechat: WeChatServices | None
+    metrics: Metrics
 
     async def close(self) -> None:
         if self.sandbox is not None:
@@ -256,8 +259,12 @@ def bootstrap(settings: Settings, *, content: Content | None, clock: Clock) -> S
     content and a clock they move, composition roots pass `utc_now`."""
     holder = ContentHolder(content if content is not None else load_live_content(settings))
     stores = build_stores(settings, clock)
+    metrics = Metrics(CollectorRegistry())
+    metrics.on_scrape(outbox_hook(metrics, stores.outbox.backlog))
     wants_http = settings.payments.provider == "wechatpay" or bool(settings.wechat_appid)
-    http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) if wants_http else None
+    http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10), trace_configs=[provider_trace(
+        metrics, provider_hosts([(settings.wechat_api_base, "wechat"),
+                                 (settings.payments.wechatpay.base_url, "wechatpay")]))]) if wants_http else None
     wechat = (WeChatApi(http, settings.wechat_appid, settings.wechat_secret, api_base=settings.wechat_api_base,
                         token_cache=stores.shared.token_cache) if http is not None and settings.wechat_appid else None)
     provider, sandbox = payment_provider(settings.payments, clock, http)
@@ -278,9 +285,11 @@ def bootstrap(settings: Settings, *, content: Content | None, clock: Clock) -> S
                                 allowed_types=tuple(settings.uploads.allowed_types),
                                 case_number_prefix=settings.case_number_prefix),
         clock=clock, inbox=stores.inbox, feedback=feedback, payments=payments, content_check=content_check,
-        identity=RememberingVerifier(SandboxIdentityVerifier(settings.real_name_deny, clock), stores.identities, clock))
+        observer=metrics, identity=RememberingVerifier(SandboxIdentityVerifier(settings.real_name_deny, clock), stores.identities, clock))
+    if wechat is not None:
+        metrics.registry.register(WeChatApiCollector(wechat.metrics))
     return Services(
-        settings=settings, clock=clock, content=holder, stores=stores, http=http, sandbox=sandbox, payments=payments,
+        metrics=metrics, settings=settings, clock=clock, content=holder, stores=stores, http=http, sandbox=sandbox, payments=payments,
         feedback=feedback, review=CaseReview(stores.cases, stores.audit, holder, clock, settings.pre_review_days,
                                              payments.settled),
         logins=logins, engine=engine, dispatcher=_progress_dispatcher(settings, stores, payments, wechat, holder, clock),

@@ -7,6 +7,7 @@ again politely when its stored state can no longer be used.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable
@@ -22,8 +23,8 @@ from bot.feedback import Feedback
 from bot.identity import IdentityVerifier
 from bot.notify import Inbox
 from bot.payments.service import Payments
-from bot.ports import (BlobStore, BlobStoreUnavailable, CaseRepository, LicenceProvider, ProfileStore, SessionStore,
-                       SessionUnavailable)
+from bot.ports import (BlobStore, BlobStoreUnavailable, CaseRepository, LicenceProvider, NoObserver, ProfileStore,
+                       SessionStore, SessionUnavailable, TurnObserver)
 from bot.uploads import Upload
 
 __all__ = ["Engine", "EngineSettings", "Inbound", "TryAgain"]
@@ -56,11 +57,12 @@ class Engine:
                  profiles: ProfileStore, blobs: BlobStore, licences: LicenceProvider,
                  settings: EngineSettings, clock: Callable[[], datetime], inbox: Inbox,
                  feedback: Feedback, payments: Payments, *, identity: IdentityVerifier,
-                 content_check: ContentCheck) -> None:
+                 content_check: ContentCheck, observer: TurnObserver = NoObserver()) -> None:
         self._content, self._sessions, self._clock = content, sessions, clock
+        self._observer = observer
         self._ports = Ports(cases=cases, profiles=profiles, blobs=blobs, licences=licences, settings=settings,
                             clock=clock, inbox=inbox, feedback=feedback, payments=payments, identity=identity,
-                            content_check=content_check)
+                            content_check=content_check, observer=observer)
         self._table = build_table()
         self.restarted_conversations = 0  # conversations started again because their stored state could not be used
 
@@ -71,6 +73,7 @@ class Engine:
         TooManyMessages (nothing changed) when the user is over the rate limit, and ClientIdReused when the
         message's client id was already answered for another message.
         """
+        started = time.perf_counter()
         try:
             async with self._sessions.session(user) as session:
                 state = await session.load() or Conversation()  # a fresh object: stores decode it on every load
@@ -90,6 +93,8 @@ class Engine:
                 return replies
         except (SessionUnavailable, BlobStoreUnavailable) as exc:
             raise TryAgain(self._content().prompts.retry_later) from exc
+        finally:
+            self._observer.turn_took(time.perf_counter() - started)
 
     async def _turn(self, ctx: TurnContext, message: Inbound) -> list[Reply]:
         try:
