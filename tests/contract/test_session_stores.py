@@ -4,7 +4,7 @@ from __future__ import annotations
 import asyncio
 import os
 import zlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 from redis.asyncio import Redis
@@ -124,30 +124,47 @@ async def test_redis_state_is_encrypted_and_expires(request: pytest.FixtureReque
     await store.close()
 
 
-async def test_redis_lock_wait_times_out(request: pytest.FixtureRequest) -> None:
-    store = make_store("redis", request, wait_ms=200)
+@pytest.fixture(params=["redis", "sqlite", "postgres"])
+async def instances(request: pytest.FixtureRequest) -> AsyncIterator[Callable[..., RedisSessionStore
+                                                                               | SqlSessionStore]]:
+    """Makes stores on one shared backend, each as another app process would have it (with its lock settings)."""
+    engine = await database(request, request.param) if request.param != "redis" else None
+    made: list[RedisSessionStore | SqlSessionStore] = []
+
+    def make(**lock: int) -> RedisSessionStore | SqlSessionStore:
+        made.append(make_store("redis", request, **lock) if engine is None
+                    else SqlSessionStore(engine, CIPHER, 3600, LockSettings(**lock)))
+        return made[-1]
+
+    yield make
+    for store in made:
+        await store.close()
+    if engine is not None:
+        await engine.dispose()
+
+
+async def test_lock_wait_across_processes_times_out(instances) -> None:
+    store, other_process = instances(wait_ms=200), instances(wait_ms=200)  # same keys or rows, another process
     async with store.session("u"):
-        other_instance = make_store("redis", request, wait_ms=200)  # same keys, another "process"
         with pytest.raises(SessionUnavailable, match="busy"):
-            async with other_instance.session("u"):
+            async with other_process.session("u"):
                 pass
-        await other_instance.close()
-    await store.close()
+    async with other_process.session("u") as session:  # released by the first
+        assert await session.load() is None
 
 
-async def test_redis_fencing_refuses_a_save_after_the_lease_ran_out(request: pytest.FixtureRequest) -> None:
-    slow = make_store("redis", request, lease_ms=100)
-    fast = make_store("redis", request)
+async def test_fencing_refuses_a_save_after_the_lease_ran_out(instances) -> None:
+    """A holder that stalled (a long GC pause) or was killed past its lease: the next one takes over, the late
+    save is refused."""
+    slow, fast = instances(lease_ms=100), instances()
     async with slow.session("u") as late:
-        await asyncio.sleep(0.25)  # e.g. a long GC pause: the lease expires
+        await asyncio.sleep(0.25)
         async with fast.session("u") as current:
             await current.save(Conversation(answers={"who": "fast"}))
         with pytest.raises(SessionUnavailable, match="lost"):
             await late.save(Conversation(answers={"who": "slow"}))
     async with fast.session("u") as session:
         assert (await session.load()).answers == {"who": "fast"}
-    await slow.close()
-    await fast.close()
 
 
 async def test_redis_down_is_reported_not_crashed(request: pytest.FixtureRequest) -> None:
@@ -230,30 +247,6 @@ async def test_sql_state_is_encrypted_and_survives_a_new_store(sql_db: AsyncEngi
     assert b"11010519491231002X" not in raw.state and b"id_number" not in raw.state and raw.lock_token is None
     async with SqlSessionStore(sql_db, CIPHER, 3600).session("u") as session:
         assert (await session.load()).answers == {"id_number": "11010519491231002X"}
-
-
-async def test_sql_lock_holds_across_processes_and_times_out(sql_db: AsyncEngine) -> None:
-    first, other_process = (SqlSessionStore(sql_db, CIPHER, 3600, LockSettings(wait_ms=200)) for _ in range(2))
-    async with first.session("u"):
-        with pytest.raises(SessionUnavailable, match="busy"):
-            async with other_process.session("u"):
-                pass
-    async with other_process.session("u") as session:  # released by the first
-        assert await session.load() is None
-
-
-async def test_sql_fencing_refuses_a_save_after_the_lease_ran_out(sql_db: AsyncEngine) -> None:
-    """A holder that stalled (or was killed) past its lease: the next one takes over, the late save is refused."""
-    slow = SqlSessionStore(sql_db, CIPHER, 3600, LockSettings(lease_ms=100))
-    fast = SqlSessionStore(sql_db, CIPHER, 3600)
-    async with slow.session("u") as late:
-        await asyncio.sleep(0.25)
-        async with fast.session("u") as current:
-            await current.save(Conversation(answers={"who": "fast"}))
-        with pytest.raises(SessionUnavailable, match="lost"):
-            await late.save(Conversation(answers={"who": "slow"}))
-    async with fast.session("u") as session:
-        assert (await session.load()).answers == {"who": "fast"}
 
 
 async def test_sql_idle_conversations_expire_and_are_purged(sql_db: AsyncEngine) -> None:
