@@ -54,9 +54,9 @@ async def test_request_ids_are_returned_and_kept_when_sane(client) -> None:
     given = await client.get("/healthz", headers={"X-Request-Id": "lb-1234.abc"})
     assert given.headers["X-Request-Id"] == "lb-1234.abc"
     made = await client.get("/healthz", headers={"X-Request-Id": "bad id\twith spaces" + "x" * 80})
-    assert re.fullmatch(r"[0-9a-f]{32}", made.headers["X-Request-Id"])
+    assert re.fullmatch(r"[0-9a-f]{12}-[0-9a-f]+", made.headers["X-Request-Id"])
     missing = await client.get("/no/such/page")
-    assert missing.status == 404 and re.fullmatch(r"[0-9a-f]{32}", missing.headers["X-Request-Id"])
+    assert missing.status == 404 and re.fullmatch(r"[0-9a-f]{12}-[0-9a-f]+", missing.headers["X-Request-Id"])
 
 
 async def test_readyz_is_ready_then_503_when_the_database_is_gone(aiohttp_client, settings, content, clock,
