@@ -39,9 +39,10 @@ class Metrics:
         self.handoff_queue = Gauge("zwb_handoff_queue_length", "Chats waiting for a staff member, by department "
                                    "(set by the handoff queue)", ["department"], registry=registry)
         self._hooks: list[ScrapeHook] = []
+        self._decisions = {d: self.matcher.labels(d) for d in ("match", "clarify", "none")}  # all show, from 0
 
     def matched(self, decision: str) -> None:
-        self.matcher.labels(decision).inc()
+        (self._decisions.get(decision) or self.matcher.labels(decision)).inc()
 
     def turn_took(self, seconds: float) -> None:
         self.turn_seconds.observe(seconds)
