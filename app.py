@@ -20,7 +20,7 @@ from bot.customer_service import CustomerService
 from bot.feedback import Feedback
 from bot.outbox.dispatcher import Dispatcher
 from bot.payments.service import Payments
-from handlers import auth, cases, chat, console, feedback, pages, payments, staff, subscriptions, wechat
+from handlers import auth, cases, chat, console, feedback, ops, pages, payments, staff, subscriptions, wechat
 from handlers.access_log import RedactingAccessLogger
 from handlers.auth import RequestAuth
 from handlers.openapi import OpenApiHandler
@@ -29,6 +29,7 @@ from handlers.routes import Route
 from handlers.staff_auth import StaffRoutes
 from handlers.upload_reader import SpoolLimits, UploadSlots
 from jobs import dispatch_progress, housekeeping, housekeeping_jobs
+from observability.logs import configure_logging
 from storage.migrate import upgrade
 from storage.rate_limits import RateLimit
 from storage.read_limits import read_limiter
@@ -58,6 +59,8 @@ def api_routes(services: Services) -> list[Route]:
         *payments.routes(payments.PaymentHandlers(s.payments, s.review, s.sandbox, request_auth), guard),
         *pages.routes(pages.PageHandlers(s.stores.db)),
         *console.routes(console.ConsoleHandlers(), guard),
+        *ops.routes(ops.OpsHandlers(s.metrics, ops.readiness(s.stores.db, s.stores.shared.redis, s.content),
+                                    settings.metrics_token)),
     ]
     if (w := s.wechat) is not None:
         table += [*wechat.routes(wechat.WeChatHandlers(w.decoder, w.customer_service, w.signed)),
@@ -82,7 +85,7 @@ async def _lifecycle(services: Services, app: web.Application) -> AsyncIterator[
     await upgrade(stores.db)
     catalog = services.content.current.catalog
     log.info("serving %d items, %d bundles; database %s; sessions in %s", len(catalog.items), len(catalog.bundles),
-             stores.db.url.render_as_string(hide_password=True), "redis" if settings.redis_url else "memory")
+             stores.db.url.render_as_string(hide_password=True), "redis" if settings.redis_url else "the database")
     background = [asyncio.create_task(housekeeping(housekeeping_jobs(services))),
                   asyncio.create_task(dispatch_progress(services.dispatcher, stores.shared.wakeups,
                                                         settings.dispatch_interval_seconds))]
@@ -97,7 +100,8 @@ def build_app(settings: Settings, content: Content | None, clock: Clock) -> web.
     """Wire every dependency; nothing is created at import time. `content` None loads intents/; tests pass
     preloaded content and a clock they move."""
     services = bootstrap(settings, content=content, clock=clock)
-    app = web.Application(middlewares=[problems_middleware(logging.getLogger("zhengwu"))], client_max_size=64 * 1024)
+    app = web.Application(middlewares=[ops.request_middleware(services.metrics),
+                                       problems_middleware(logging.getLogger("zhengwu"))], client_max_size=64 * 1024)
     table = api_routes(services)
     for route in [*table, *OpenApiHandler(table).routes()]:
         app.router.add_route(route.method, route.path, route.handler)
@@ -129,7 +133,7 @@ def refuse_unsafe_production(settings: Settings) -> None:
 def main() -> None:
     settings = load_settings()
     refuse_unsafe_production(settings)
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging(settings.log_level, settings.effective_log_format())
     jieba.setLogLevel(logging.WARNING)
 
     async def serve() -> web.Application:  # built inside the running loop: HTTP clients need one

@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import aiohttp
+from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis, RedisCluster
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -37,6 +38,7 @@ from bot.payments.service import Payments, PaymentSettings, RefundOnEnd
 from bot.ports import BlobStore
 from bot.review import CaseReview
 from bot.subscriptions import SubscribeChannel, Subscriptions, TemplateData
+from observability.metrics import Metrics, WeChatApiCollector, outbox_hook, provider_hosts, provider_trace
 from providers.wechat.api import WeChatApi
 from providers.wechat.callback import CallbackDecoder
 from providers.wechat.content_check import WeChatContentCheck
@@ -60,7 +62,7 @@ from storage.rate_limits import RateLimit
 from storage.ratings import SqlRatings
 from storage.redis_clients import connect_redis
 from storage.redis_sessions import RedisSessionStore, SessionKeys
-from storage.sessions import MemorySessionStore
+from storage.sql_sessions import SqlSessionStore
 from storage.sql import SqlCases, SqlProfiles
 from storage.staff import SqlAudit, SqlStaff, SqlStaffNotices
 from storage.subscriptions import SqlSubscribeQuota
@@ -92,13 +94,13 @@ def load_live_content(settings: Settings) -> Content:
 @dataclass(frozen=True)
 class SharedState:
     """What every instance must share: in Redis when ZWB_REDIS_URL is set (any number of instances, one
-    client), else in process memory (one instance)."""
+    client), else in process memory and the database (one instance; conversations in the database)."""
 
-    sessions: MemorySessionStore | RedisSessionStore  # they also apply the per-user rate limit
+    sessions: SqlSessionStore | RedisSessionStore  # they also apply the per-user rate limit
     dedupe: MemoryDedupe | RedisDedupe
     token_cache: TokenCache
     wakeups: MemoryWakeups
-    local_sessions: MemorySessionStore | None = None  # set when conversations live here: housekeeping purges them
+    local_sessions: SqlSessionStore | None = None  # set when conversations live in the database: housekeeping purges
     redis: Redis | RedisCluster | None = None
 
     async def close(self) -> None:
@@ -118,9 +120,10 @@ def _shared_in_redis(settings: Settings, cipher: FieldCipher) -> SharedState:
                        RedisWakeups(redis.general, prefix, logging.getLogger("zhengwu.wakeups")), redis=redis.general)
 
 
-def _shared_in_memory(settings: Settings) -> SharedState:
-    sessions = MemorySessionStore(settings.session_idle_seconds,
-                                  RateLimit(settings.rate_limit.messages, settings.rate_limit.per_seconds))
+def _shared_in_process(settings: Settings, db: AsyncEngine, cipher: FieldCipher) -> SharedState:
+    """One instance: conversations in the database (a restart keeps drafts), the rest in process memory."""
+    sessions = SqlSessionStore(db, cipher, settings.session_idle_seconds,
+                               rate=RateLimit(settings.rate_limit.messages, settings.rate_limit.per_seconds))
     return SharedState(sessions, MemoryDedupe(DEDUPE_SECONDS), MemoryTokenCache(), MemoryWakeups(),
                        local_sessions=sessions)
 
@@ -160,7 +163,7 @@ def build_stores(settings: Settings, clock: Clock) -> Stores:
     db = create_async_engine(settings.database_url)
     cipher = FieldCipher.from_config(settings.field_key, settings.field_old_keys, VAR / "field.key")
     hasher = KeyedHash.from_config(settings.search_key, VAR / "search.key")
-    shared = _shared_in_redis(settings, cipher) if settings.redis_url else _shared_in_memory(settings)
+    shared = _shared_in_redis(settings, cipher) if settings.redis_url else _shared_in_process(settings, db, cipher)
     on_outbox_commit(db, shared.wakeups)
     staff = SqlStaff(db, clock, timedelta(days=settings.staff_token_days))
     blobs = build_blob_store(settings, db, clock, BlobSealer(cipher, hasher))
@@ -241,6 +244,7 @@ class Services:
     engine: Engine
     dispatcher: Dispatcher
     wechat: WeChatServices | None
+    metrics: Metrics
 
     async def close(self) -> None:
         if self.sandbox is not None:
@@ -259,8 +263,12 @@ def bootstrap(settings: Settings, *, content: Content | None, clock: Clock) -> S
     content and a clock they move, composition roots pass `utc_now`."""
     holder = ContentHolder(content if content is not None else load_live_content(settings))
     stores = build_stores(settings, clock)
+    metrics = Metrics(CollectorRegistry())
+    metrics.on_scrape(outbox_hook(metrics, stores.outbox.backlog))
     wants_http = settings.payments.provider == "wechatpay" or bool(settings.wechat_appid)
-    http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) if wants_http else None
+    http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10), trace_configs=[provider_trace(
+        metrics, provider_hosts([(settings.wechat_api_base, "wechat"),
+                                 (settings.payments.wechatpay.base_url, "wechatpay")]))]) if wants_http else None
     wechat = (WeChatApi(http, settings.wechat_appid, settings.wechat_secret, api_base=settings.wechat_api_base,
                         token_cache=stores.shared.token_cache) if http is not None and settings.wechat_appid else None)
     provider, sandbox = payment_provider(settings.payments, clock, http)
@@ -281,9 +289,11 @@ def bootstrap(settings: Settings, *, content: Content | None, clock: Clock) -> S
                                 allowed_types=tuple(settings.uploads.allowed_types),
                                 case_number_prefix=settings.case_number_prefix),
         clock=clock, inbox=stores.inbox, feedback=feedback, payments=payments, content_check=content_check,
-        identity=RememberingVerifier(SandboxIdentityVerifier(settings.real_name_deny, clock), stores.identities, clock))
+        observer=metrics, identity=RememberingVerifier(SandboxIdentityVerifier(settings.real_name_deny, clock), stores.identities, clock))
+    if wechat is not None:
+        metrics.registry.register(WeChatApiCollector(wechat.metrics))
     return Services(
-        settings=settings, clock=clock, content=holder, stores=stores, http=http, sandbox=sandbox, payments=payments,
+        metrics=metrics, settings=settings, clock=clock, content=holder, stores=stores, http=http, sandbox=sandbox, payments=payments,
         feedback=feedback, review=CaseReview(stores.cases, stores.audit, holder, clock, settings.pre_review_days,
                                              payments.settled),
         logins=logins, engine=engine, dispatcher=_progress_dispatcher(settings, stores, payments, wechat, holder, clock),

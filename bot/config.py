@@ -177,6 +177,14 @@ class Settings(BaseSettings):
     real_name_deny: list[str] = Field(default_factory=list,
                                       description="Sandbox 实名核验: 身份证号 it refuses (tests, demos)")
     log_level: str = "INFO"
+    log_format: Literal["json", "text"] | None = Field(
+        default=None, description="json: one JSON object a line; empty: json in production, text otherwise")
+    metrics_token: str = Field(default="", repr=False, description="Bearer token GET /metrics needs; empty: "
+                               "only loopback clients may scrape")
+
+    def effective_log_format(self) -> Literal["json", "text"]:
+        """log_format, or its default for the environment."""
+        return self.log_format or ("json" if self.environment == "production" else "text")
 
     @model_validator(mode="after")
     def _drafts_outlive_conversations(self) -> "Settings":

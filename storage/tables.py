@@ -223,3 +223,14 @@ subscribe_sends = sa.Table(
     sa.Column("template_id", sa.String(64), nullable=False),
     sa.Column("taken_at", sa.DateTime(timezone=True), nullable=False),
 )
+
+# Conversation state of the embedded mode (storage/sql_sessions.py): encrypted, with the lease of the process
+# handling the user's current message. Times are milliseconds since the epoch (compared, never shown).
+conversations = sa.Table(
+    "conversations", metadata,
+    sa.Column("user_id", sa.String(128), primary_key=True),
+    sa.Column("state", sa.LargeBinary, nullable=True),          # FieldCipher(packed state); none before the first save
+    sa.Column("saved_ms", sa.BigInteger, nullable=True),        # last save: the idle expiry counts from it
+    sa.Column("lock_token", sa.String(64), nullable=True),      # holder of the user's lock
+    sa.Column("lock_until_ms", sa.BigInteger, nullable=True),   # its lease; a later taker may take it over
+)

@@ -16,7 +16,7 @@ from bot.feedback import Feedback
 from bot.identity import IdentityVerifier
 from bot.notify import Inbox
 from bot.payments.service import Payments
-from bot.ports import BlobStore, CaseRepository, LicenceProvider, ProfileStore
+from bot.ports import BlobStore, CaseRepository, LicenceProvider, ProfileStore, TurnObserver
 
 if TYPE_CHECKING:
     from bot.dialogue.script import Plan
@@ -45,6 +45,7 @@ class Ports:
     payments: Payments
     identity: IdentityVerifier
     content_check: ContentCheck
+    observer: TurnObserver
 
 
 class TargetGone(Exception):

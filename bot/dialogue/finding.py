@@ -40,6 +40,7 @@ class FindingFlow:
         if c.tiebreaker and result.decision is Decision.clarify:
             loop = asyncio.get_running_loop()
             result = await loop.run_in_executor(c.tiebreaker.executor, c.tiebreaker.resolve, query, result)
+        ctx.ports.observer.matched(result.decision.value)
         return result
 
     def offer(self, ctx: TurnContext, key: str) -> Outcome:

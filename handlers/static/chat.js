@@ -9,6 +9,7 @@
   var SEARCH_FROM = 9;  // option lists this long get a search box
   var TEXT_TIMEOUT_MS = 30000;
   var UPLOAD_TIMEOUT_MS = 120000;
+  var RETRY_AFTER_MS = 1000;
   var DEFAULT_PLACEHOLDER = "请输入您要办的事";
 
   var TYPE_NAMES = {
@@ -556,43 +557,72 @@
     return "出了点问题，请稍后再试。";
   }
 
-  /* Send one request; render the replies or an error bubble. Resolves to true on success. */
-  async function send(body, isUpload) {
-    if (state.busy) return false;
-    setBusy(true);
-    showTyping();
+  /* A new id for one message (a UUID v4); the same id goes with every retry of that message, so the server
+     answers a retry with its first answer instead of running it again. */
+  function newMessageId() {
+    if (window.crypto && typeof window.crypto.randomUUID === "function") return window.crypto.randomUUID();
+    var bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);  // randomUUID needs https; this works on plain http too
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    var hex = Array.prototype.map.call(bytes, function (b) { return (b + 0x100).toString(16).slice(1); }).join("");
+    return hex.slice(0, 8) + "-" + hex.slice(8, 12) + "-" + hex.slice(12, 16) + "-" + hex.slice(16, 20) + "-" +
+      hex.slice(20);
+  }
+
+  /* One attempt: {data} on success, else {status, data} or {error} (the fetch failed or timed out). */
+  async function attempt(body, isUpload, messageId) {
     var controller = typeof AbortController === "function" ? new AbortController() : null;
     var timer = window.setTimeout(function () { if (controller) controller.abort(); },
                                   isUpload ? UPLOAD_TIMEOUT_MS : TEXT_TIMEOUT_MS);
-    var ok = false;
-    var errorText = null;
     try {
       var init = { method: "POST", body: body, credentials: "same-origin",
-                   headers: { "Accept": "application/json" } };
+                   headers: { "Accept": "application/json", "Idempotency-Key": messageId } };
       if (!isUpload) init.headers["Content-Type"] = "application/json";
       if (controller) init.signal = controller.signal;
       var res = await fetch(API_URL, init);
       var raw = await res.text();
       var data = null;
       try { data = raw ? JSON.parse(raw) : null; } catch (e) { data = null; }
-      if (res.ok && data && Array.isArray(data.replies)) {
-        hideTyping();
-        renderReplies(data.replies);
-        ok = true;
-      } else {
-        errorText = problemText(res.status, data);
-      }
+      if (res.ok && data && Array.isArray(data.replies)) return { data: data };
+      return { status: res.status, data: data };
     } catch (err) {
-      errorText = err && err.name === "AbortError"
-        ? "网络有点慢，没有收到回复，请稍后再试。"
-        : "网络好像断开了，请检查网络后再试。";
+      return { error: err };
     } finally {
       window.clearTimeout(timer);
+    }
+  }
+
+  /* Send one message; render the replies or an error bubble. Resolves to true on success. A lost connection,
+     a timeout or a 502/503/504 is retried once with the same message id. */
+  async function send(body, isUpload) {
+    if (state.busy) return false;
+    setBusy(true);
+    showTyping();
+    var messageId = newMessageId();
+    var errorText = null;
+    try {
+      var result = await attempt(body, isUpload, messageId);
+      if (result.error || [502, 503, 504].indexOf(result.status) >= 0) {
+        await new Promise(function (resolve) { window.setTimeout(resolve, RETRY_AFTER_MS); });
+        result = await attempt(body, isUpload, messageId);
+      }
+      if (result.data && !result.status) {
+        hideTyping();
+        renderReplies(result.data.replies);
+      } else if (result.error) {
+        errorText = result.error.name === "AbortError"
+          ? "网络有点慢，没有收到回复，请稍后再试。"
+          : "网络好像断开了，请检查网络后再试。";
+      } else {
+        errorText = problemText(result.status, result.data);
+      }
+    } finally {
       hideTyping();
       if (errorText) addBotText(errorText, true);
       setBusy(false);
     }
-    return ok;
+    return !errorText;
   }
 
   function postText(text) {

@@ -179,3 +179,28 @@ def test_paying_a_fee_in_the_sandbox(app_url: str, app_dir: Path, page) -> None:
     else:
         pytest.fail("the payment was never recorded")
     assert not page.page_errors, f"JavaScript errors on the page: {page.page_errors}"
+
+
+def test_a_lost_answer_is_asked_again_with_the_same_message_id(app_url: str, page) -> None:
+    """The server handled the name, but its answer never reached the phone: the page sends the message again with
+    the same Idempotency-Key and shows the first answer (the next question), not the name taken as the ID number."""
+    chat = Chat(page)
+    page.goto(f"{app_url}/")
+    chat.wait_greeting()
+    chat.say("身份证过期了咋办")
+    chat.tap(chat.apply_button())
+    keys: list[str | None] = []
+
+    def lose_the_first_answer(route) -> None:
+        keys.append(route.request.headers.get("idempotency-key"))
+        if len(keys) == 1:
+            route.fetch()  # the server runs the turn …
+            route.abort("connectionreset")  # … and the connection drops before the answer arrives
+        else:
+            route.continue_()
+
+    page.route("**/api/v1/chat/messages", lose_the_first_answer)
+    answer = joined(chat.say("张三"))
+    assert len(keys) == 2 and keys[0] and keys[0] == keys[1], keys
+    assert "第 2/9 步" in answer and "18位号码" in answer and "网络" not in answer, answer
+    assert not page.page_errors, f"JavaScript errors on the page: {page.page_errors}"
