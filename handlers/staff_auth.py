@@ -6,7 +6,8 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from pydantic import BaseModel
 
-from bot.ports import StaffDirectory
+from bot.lifecycle import Role
+from bot.ports import AuditLog, StaffDirectory
 from bot.staff import Staff
 from handlers.problems import problem
 from handlers.routes import Param, Route
@@ -15,8 +16,11 @@ StaffHandler = Callable[[web.Request, Staff], Awaitable[web.Response]]
 
 
 class StaffRoutes:
-    def __init__(self, directory: StaffDirectory) -> None:
-        self._directory = directory
+    """With `roles`, a staff member of another role is refused (403, audited as `refused`) before the handler."""
+
+    def __init__(self, directory: StaffDirectory, roles: frozenset[Role] | None = None,
+                 audit: AuditLog | None = None) -> None:
+        self._directory, self._roles, self._audit = directory, roles, audit
 
     def __call__(self, handler: StaffHandler) -> Callable[[web.Request], Awaitable[web.Response]]:
         """An aiohttp handler that authenticates, then calls `handler(request, staff)`."""
@@ -27,6 +31,10 @@ class StaffRoutes:
                 if header.startswith("Bearer ") else None
             if staff is None:
                 return problem(401, "Unauthorized", "请先登录。")
+            if self._roles is not None and staff.role not in self._roles:
+                if self._audit is not None:
+                    await self._audit.record(staff, "refused", None, {"attempt": request.path, "status": 403})
+                return problem(403, "Forbidden", "您的岗位不能执行这个操作。")
             return await handler(request, staff)
 
         return route

@@ -58,6 +58,8 @@ class Conversation(BaseModel):
     last_options: list[str] = Field(default_factory=list, description="Values of the options last shown, "
                                     "in order: a text-only channel lets the user answer with their number")
     updated_at: datetime | None = None
+    content_version: str | None = Field(default=None, description="The content version the last turn ran on: "
+                                        "a form under way across a publish stays on it or is carried over")
     recovered: str | None = Field(default=None, exclude=True, description="Set by `decode` (never stored) when the "
                                   "stored state could not be used as it was: why, without personal data")
 
