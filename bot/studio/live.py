@@ -77,9 +77,12 @@ class LiveContent:
     def _remember(self, content: Content) -> None:
         self._loaded[content.version] = content
         self._loaded.move_to_end(content.version)
-        live = self._holder.current.version
-        while len(self._loaded) > self._keep:
-            oldest = next(v for v in self._loaded if v != live)
+        self._trim({self._holder.current.version, content.version})  # the live one and the one about to be
+
+    def _trim(self, protected: set[str]) -> None:
+        """Forget the least recently used versions beyond `keep`, never a protected one."""
+        while len(self._loaded) > max(self._keep, len(protected)):
+            oldest = next(v for v in self._loaded if v not in protected)
             del self._loaded[oldest]  # a turn still running keeps its own reference
 
     async def refresh(self) -> bool:
@@ -90,8 +93,7 @@ class LiveContent:
                 return False
             content = await self.content_of(live[0])
             old = self._holder.swap(content)
-            if old.version:
-                self._remember(old)
+            self._trim({content.version})
             self._log.info("content version %s is live (was %s)", live[0][:12], old.version[:12] or "unversioned")
             return True
 

@@ -17,9 +17,7 @@ from bot.content import Content
 from storage import tables
 from tests.chat import Chat
 from tests.clock import Clock
-from tests.e2e.studio import CATALOG, NEW_ALIAS, bearer, studio_staff, with_alias
-
-BASE = "/api/v1/studio"
+from tests.e2e.studio import BASE, CATALOG, NEW_ALIAS, bearer, draft_edit, studio_staff, with_alias
 
 
 @pytest.fixture
@@ -34,14 +32,7 @@ async def _json(response) -> dict:
 
 
 async def _draft(client: TestClient, token: str) -> str:
-    versions = await _json(await client.get(f"{BASE}/versions", headers=bearer(token)))
-    live = versions["live"]
-    files = (await _json(await client.get(f"{BASE}/versions/{live}", headers=bearer(token))))["files"]
-    response = await client.post(f"{BASE}/versions", headers=bearer(token), json={
-        "base": live, "files": {CATALOG: with_alias(files[CATALOG])}, "message": f"居住证加别名「{NEW_ALIAS}」"})
-    body = await _json(response)
-    assert response.status == 201 and body["checks"]["passed"], body
-    return str(body["version"]["id"])
+    return await draft_edit(client, token, CATALOG, with_alias)
 
 
 async def _audit(settings: Settings) -> list[dict]:
