@@ -39,7 +39,7 @@ from bot.payments.service import Payments, PaymentSettings, RefundOnEnd
 from bot.ports import BlobStore
 from bot.review import CaseReview
 from bot.studio.gate import Gate, basic_gate
-from bot.studio.live import LiveContent
+from bot.studio.live import LiveContent, load_versioned
 from bot.studio.releases import Releases
 from bot.studio.service import Studio
 from bot.subscriptions import SubscribeChannel, Subscriptions, TemplateData
@@ -282,7 +282,7 @@ def bootstrap(settings: Settings, *, content: Content | None, clock: Clock, gate
     """Build every service; call inside the running event loop. `content` None loads intents/; tests pass preloaded
     content and a clock they move, composition roots pass `utc_now`. `gate`: the checks before a publish."""
     build = content_builder(settings)
-    holder = ContentHolder(content if content is not None else build(settings.intents_dir))
+    holder = ContentHolder(content if content is not None else load_versioned(build, settings.intents_dir))
     stores = build_stores(settings, clock)
     live = LiveContent(holder, stores.content_versions, build, VAR / "content", logging.getLogger("zhengwu.studio"),
                        keep=settings.studio_versions_kept)

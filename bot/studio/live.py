@@ -38,10 +38,11 @@ class LiveContent:
         self._loaded: OrderedDict[str, Content] = OrderedDict()
         self._building: dict[str, asyncio.Task[Content]] = {}
         self._switching = asyncio.Lock()
+        self._serving = holder.current.version  # the live version's id as this instance last switched to it
 
-    def current(self) -> Content:
-        """The content this instance serves now."""
-        return self._holder.current
+    def current(self) -> tuple[str, Content]:
+        """The live version this instance serves now, and its content."""
+        return self._serving, self._holder.current
 
     def loaded(self, version: str) -> Content | None:
         """A version this instance has built and still keeps (the engine's `loaded`)."""
@@ -77,7 +78,7 @@ class LiveContent:
     def _remember(self, content: Content) -> None:
         self._loaded[content.version] = content
         self._loaded.move_to_end(content.version)
-        self._trim({self._holder.current.version, content.version})  # the live one and the one about to be
+        self._trim({self._serving, content.version})  # the live one and the one about to be
 
     def _trim(self, protected: set[str]) -> None:
         """Forget the least recently used versions beyond `keep`, never a protected one."""
@@ -89,12 +90,13 @@ class LiveContent:
         """Switch to the store's live version if it is not the one served; True when it switched."""
         async with self._switching:
             live = await self._store.live()
-            if live is None or live[0] == self._holder.current.version:
+            if live is None or live[0] == self._serving:
                 return False
             content = await self.content_of(live[0])
-            old = self._holder.swap(content)
+            self._holder.swap(content)
+            previous, self._serving = self._serving, content.version
             self._trim({content.version})
-            self._log.info("content version %s is live (was %s)", live[0][:12], old.version[:12] or "unversioned")
+            self._log.info("content version %s is live (was %s)", live[0][:12], previous[:12])
             return True
 
     async def follow(self, wakeups: Wakeups, poll_seconds: float) -> None:
@@ -108,14 +110,18 @@ class LiveContent:
 
     async def start(self, seed: Path) -> None:
         """Import the deployed intents/ as a version (see `import_seed`), then serve the live version."""
-        current = self._holder.current
         files = await asyncio.get_running_loop().run_in_executor(None, read_directory, seed)
-        seed_id = version_id(files)
-        if not current.version:  # loaded from the seed folder by bootstrap
-            self._holder.swap(dataclasses.replace(current, version=seed_id))
-        self._remember(self._holder.current)
+        if not self._serving:  # content a test passed in, loaded from the seed folder
+            self._serving = version_id(files)
+        if self._holder.current.version:
+            self._remember(self._holder.current)
         await import_seed(self._store, files, self._log)
         await self.refresh()
+
+
+def load_versioned(build: Build, directory: Path) -> Content:
+    """The content of a folder, named by its version id (what bootstrap serves until the live version is known)."""
+    return dataclasses.replace(build(directory), version=version_id(read_directory(directory)))
 
 
 async def import_seed(store: VersionStore, files: Files, log: logging.Logger) -> None:

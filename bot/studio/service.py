@@ -105,9 +105,9 @@ class Studio:
             if files is None:
                 raise NotFound(f"no content version {version}")
         draft = self._live.loaded(version) or await self._live.build_files(files)
-        live = self._live.current()
+        live, content = self._live.current()
         await self._audit.record(staff, "studio_try", None, {"version": version})
-        return {"text": text, "draft": _matched(draft, text), "live": _matched(live, text)}
+        return {"text": text, "draft": _matched(version, draft, text), "live": _matched(live, content, text)}
 
     async def publish(self, staff: Staff, version: str) -> GateReport:
         async with audit_refusals(self._audit, staff, "studio_publish", None, version=version):
@@ -136,5 +136,5 @@ def _require(staff: Staff, roles: frozenset[Role]) -> None:
         raise Forbidden("the studio needs the role " + " or ".join(sorted(r.value for r in roles)))
 
 
-def _matched(content: Content, text: str) -> dict[str, object]:
-    return {"version": content.version, **content.matcher.match(text).to_json()}
+def _matched(version: str, content: Content, text: str) -> dict[str, object]:
+    return {"version": version, **content.matcher.match(text).to_json()}

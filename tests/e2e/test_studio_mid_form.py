@@ -9,7 +9,6 @@ from aiohttp.test_utils import TestClient
 
 from app import SERVICES, build_app
 from bot.config import Settings
-from bot.content import Content
 from tests.chat import Chat
 from tests.clock import Clock
 from tests.e2e.studio import CATALOG, draft_edit, publish, studio_staff, with_alias
@@ -23,10 +22,11 @@ def without_phone(text: str) -> str:
     return text.replace("  - field: phone\n", "", 1)
 
 
-async def _app(aiohttp_client: Callable[..., Awaitable[TestClient]], settings: Settings, content: Content,
-               clock: Clock, kept: int) -> tuple[TestClient, dict[str, str]]:
+async def _app(aiohttp_client: Callable[..., Awaitable[TestClient]], settings: Settings, clock: Clock,
+               kept: int) -> tuple[TestClient, dict[str, str]]:
+    """The app as deployed: it loads intents/ itself, as the version it was deployed with."""
     client = await aiohttp_client(build_app(settings.model_copy(update={
-        "semantic_tiebreaker": False, "studio_versions_kept": kept}), content, clock))
+        "semantic_tiebreaker": False, "studio_versions_kept": kept}), None, clock))
     return client, await studio_staff(client.app[SERVICES].stores.staff)
 
 
@@ -38,16 +38,16 @@ async def _at_id_number(client: TestClient, user: str) -> Chat:
     return citizen
 
 
-async def test_a_compatible_publish_carries_the_form_over(aiohttp_client, settings, content, clock) -> None:
-    client, tokens = await _app(aiohttp_client, settings, content, clock, kept=2)
+async def test_a_compatible_publish_carries_the_form_over(aiohttp_client, settings, clock) -> None:
+    client, tokens = await _app(aiohttp_client, settings, clock, kept=2)
     citizen = await _at_id_number(client, "carried")
     await publish(client, tokens["publisher"], await draft_edit(client, tokens["editor"], CATALOG, with_alias))
     await citizen.say(VALID_ID)
     assert citizen.last()["key"] == "phone", citizen.replies
 
 
-async def test_a_form_whose_steps_changed_finishes_on_its_version(aiohttp_client, settings, content, clock) -> None:
-    client, tokens = await _app(aiohttp_client, settings, content, clock, kept=2)
+async def test_a_form_whose_steps_changed_finishes_on_its_version(aiohttp_client, settings, clock) -> None:
+    client, tokens = await _app(aiohttp_client, settings, clock, kept=2)
     citizen = await _at_id_number(client, "stays")
     await publish(client, tokens["publisher"], await draft_edit(client, tokens["editor"], RENEWAL, without_phone))
     await citizen.say(VALID_ID)
@@ -57,8 +57,8 @@ async def test_a_form_whose_steps_changed_finishes_on_its_version(aiohttp_client
     assert newcomer.last()["key"] == "reason", newcomer.replies  # new forms follow the new version
 
 
-async def test_a_form_whose_version_is_gone_here_resumes_politely(aiohttp_client, settings, content, clock) -> None:
-    client, tokens = await _app(aiohttp_client, settings, content, clock, kept=1)
+async def test_a_form_whose_version_is_gone_here_resumes_politely(aiohttp_client, settings, clock) -> None:
+    client, tokens = await _app(aiohttp_client, settings, clock, kept=1)
     citizen = await _at_id_number(client, "resumed")
     await publish(client, tokens["publisher"], await draft_edit(client, tokens["editor"], RENEWAL, without_phone))
     await citizen.say(VALID_ID)
