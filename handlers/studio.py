@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field, ValidationError
 from bot.staff import Staff
 from bot.studio.releases import GateFailed
 from bot.studio.service import Studio
+from handlers.pages import STATIC
 from handlers.problems import dumps, problem, validation_problem
 from handlers.routes import Param, Route
 from handlers.staff_auth import StaffRoutes
@@ -88,10 +89,15 @@ class StudioHandlers:
     async def rollback(self, request: web.Request, staff: Staff) -> web.Response:
         return web.json_response({"live": await self._studio.rollback(staff)}, dumps=dumps)
 
+    async def page(self, request: web.Request) -> web.FileResponse:
+        """The studio page (its script signs in with a staff token and calls the API above)."""
+        return web.FileResponse(STATIC / "studio.html", headers={"Cache-Control": "no-store"})
+
 
 def routes(studio: StudioHandlers, guard: StaffRoutes) -> list[Route]:
     base, version = "/api/v1/studio/versions", (Param("version", where="path", description="a version id (sha256)"),)
     return [
+        Route("GET", "/studio/", studio.page, "The intent studio page", ok=(200, "text/html")),
         guard.route("GET", base, studio.versions, "Content versions (newest first), the live one and the history of "
                     "publishes and rollbacks", ok=(200, "{live, versions, history}")),
         guard.route("GET", f"{base}/{_VERSION}", studio.files, "A version with its files (path -> text)",
