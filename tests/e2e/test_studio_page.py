@@ -108,6 +108,9 @@ def test_edit_try_publish_on_another_instance_and_roll_back(browser, apps, postg
         history.get_by_role("row").nth(1).get_by_role("button", name="看改动").click()
         publisher_page.wait_for_function("line => document.getElementById('diff').textContent.includes(line)",
                                          arg=f"+      - {NEW_ALIAS}")
+        diff = publisher_page.get_by_test_id("diff").inner_text().splitlines()
+        assert [line for line in diff if line[:1] in "+-" and line[:3] not in ("+++", "---")] == [
+            f"+      - {NEW_ALIAS}"]  # the edit and nothing else of the file
         publisher_page.screenshot(path=str(SCREENSHOTS / "studio-history.png"), full_page=True)
 
         publisher_page.get_by_test_id("rollback").click()
