@@ -76,6 +76,7 @@ VAR = ROOT / "var"  # development keys, the SQLite file and the e5 passages
 SANDBOX_LICENCES = {"居民身份证", "居民户口簿"}
 DEDUPE_SECONDS = 24 * 3600  # WeChat retries a callback within seconds; a day is plenty
 _SQLITE = "sqlite+aiosqlite:///"
+PUBLISH_GATE: Gate = basic_gate  # the checks a content version must pass before it goes live (app and CLI)
 
 def load_settings(path: Path = ROOT / "config.yaml") -> Settings:
     """The repository's config.yaml with ZWB_* overrides; relative paths (intents, blobs, the SQLite file) are
@@ -278,7 +279,7 @@ class Services:
         await self.stores.close()
 
 
-def bootstrap(settings: Settings, *, content: Content | None, clock: Clock, gate: Gate = basic_gate) -> Services:
+def bootstrap(settings: Settings, *, content: Content | None, clock: Clock, gate: Gate = PUBLISH_GATE) -> Services:
     """Build every service; call inside the running event loop. `content` None loads intents/; tests pass preloaded
     content and a clock they move, composition roots pass `utc_now`. `gate`: the checks before a publish."""
     build = content_builder(settings)
@@ -320,7 +321,7 @@ def bootstrap(settings: Settings, *, content: Content | None, clock: Clock, gate
                                  two_person_rule=settings.studio_two_person_rule))
 
 
-def releases(stores: Stores, gate: Gate = basic_gate) -> Releases:
+def releases(stores: Stores, gate: Gate = PUBLISH_GATE) -> Releases:
     """Publishing content versions (the studio and `python -m bot content`); a publish wakes every instance."""
     return Releases(stores.content_versions, gate, VAR / "content", stores.shared.content_wakeups.notify)
 

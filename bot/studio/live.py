@@ -105,8 +105,8 @@ class LiveContent:
             await wakeups.wait(poll_seconds)
             try:
                 await self.refresh()
-            except Exception:  # a database outage or a version that fails here: serve on, try at the next poll
-                self._log.exception("could not switch to the live content version")
+            except Exception as exc:  # a database outage or a version that fails here: serve on, try again
+                self._log.warning("could not switch to the live content version: %r", exc)
 
     async def start(self, seed: Path) -> None:
         """Import the deployed intents/ as a version (see `import_seed`), then serve the live version."""

@@ -5,6 +5,7 @@ two-person rule) never a draft they authored."""
 from __future__ import annotations
 
 import difflib
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from bot.content import Content
@@ -21,6 +22,7 @@ from bot.studio.versions import ContentVersion, Files, Publication, VersionStore
 STUDIO_ROLES = frozenset({Role.editor, Role.publisher})
 PUBLISHERS = frozenset({Role.publisher})
 MAX_FILE_CHARS = 2_000_000
+DRAFTS_KEPT = 2  # drafts tried lately, kept built: trying one utterance after another does not rebuild
 
 
 def author_of(staff: Staff) -> str:
@@ -46,6 +48,7 @@ class Studio:
                  two_person_rule: bool) -> None:
         self._store, self._releases, self._live, self._audit = store, releases, live, audit
         self._two_person_rule = two_person_rule
+        self._drafts: OrderedDict[str, Content] = OrderedDict()
 
     async def overview(self, staff: Staff) -> Overview:
         async with audit_refusals(self._audit, staff, "studio_list", None):
@@ -104,10 +107,18 @@ class Studio:
             files = await self._store.files(version)
             if files is None:
                 raise NotFound(f"no content version {version}")
-        draft = self._live.loaded(version) or await self._live.build_files(files)
+        draft = self._live.loaded(version) or await self._draft_content(version, files)
         live, content = self._live.current()
         await self._audit.record(staff, "studio_try", None, {"version": version})
         return {"text": text, "draft": _matched(version, draft, text), "live": _matched(live, content, text)}
+
+    async def _draft_content(self, version: str, files: Files) -> Content:
+        if (content := self._drafts.get(version)) is None:
+            content = self._drafts[version] = await self._live.build_files(files)
+            while len(self._drafts) > DRAFTS_KEPT:
+                self._drafts.popitem(last=False)
+        self._drafts.move_to_end(version)
+        return content
 
     async def publish(self, staff: Staff, version: str) -> GateReport:
         async with audit_refusals(self._audit, staff, "studio_publish", None, version=version):
