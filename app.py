@@ -16,8 +16,8 @@ from bot.clock import Clock, utc_now
 from bot.config import Settings, production_problems
 from bot.content import Content
 from bot.customer_service import CustomerService
-from bot.lifecycle import CASEWORK
 from bot.feedback import Feedback
+from bot.lifecycle import CASEWORK
 from bot.outbox.dispatcher import Dispatcher
 from bot.payments.service import Payments
 from handlers import auth, cases, chat, feedback, pages, payments, staff, studio, subscriptions, wechat

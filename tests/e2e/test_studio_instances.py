@@ -7,11 +7,9 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import aiohttp
-import pytest
 
 from bootstrap import ROOT
 from tests.apps import TEST_FIELD_KEY, TEST_SEARCH_KEY, AppProcess
@@ -49,22 +47,9 @@ async def seconds_until(http: aiohttp.ClientSession, app: AppProcess, user: str,
     return time.monotonic() - started
 
 
-@pytest.fixture
-def backends(postgres_url: str, redis_server: str, redis_prefix: str, tmp_path: Path) -> dict[str, str]:
-    return {"database_url": postgres_url, "redis_url": redis_server, "redis_prefix": redis_prefix,
-            "blob_dir": str(tmp_path / "blobs")}
-
-
-@pytest.fixture
-def two_apps(backends: dict[str, str], tmp_path: Path) -> Iterator[list[AppProcess]]:
-    apps = [AppProcess(tmp_path, **backends).start(), AppProcess(tmp_path, **backends).start()]
-    yield apps
-    for app in apps:
-        app.stop()
-
-
 async def test_a_cli_publish_reaches_both_instances_and_an_api_rollback_undoes_it(
-        two_apps: list[AppProcess], backends: dict[str, str], tmp_path: Path) -> None:
+        two_apps: list[AppProcess], shared_backends: dict[str, str], tmp_path: Path) -> None:
+    backends = shared_backends
     async with aiohttp.ClientSession() as http:
         assert not await understands(http, two_apps[1], "before")
         published = cli(backends, "content", "publish", "--from", str(edited_intents(tmp_path)),

@@ -7,10 +7,8 @@ import json
 import os
 import time
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.clock import utc_now
@@ -24,15 +22,6 @@ require_chromium()
 
 SCREENSHOTS = Path(os.environ.get("ZWB_SCREENSHOTS", "/tmp/studio_screens"))
 SWITCH_SECONDS = 5.0
-
-
-@pytest.fixture
-def apps(postgres_url: str, redis_server: str, redis_prefix: str, tmp_path: Path) -> Iterator[list[AppProcess]]:
-    backends = {"database_url": postgres_url, "redis_url": redis_server, "redis_prefix": redis_prefix}
-    started = [AppProcess(tmp_path, **backends).start(), AppProcess(tmp_path, **backends).start()]
-    yield started
-    for app in started:
-        app.stop()
 
 
 def tokens_on(database_url: str) -> dict[str, str]:
@@ -69,7 +58,8 @@ def sign_in(page, url: str, token: str) -> None:
     assert token not in page.url
 
 
-def test_edit_try_publish_on_another_instance_and_roll_back(browser, apps, postgres_url: str) -> None:
+def test_edit_try_publish_on_another_instance_and_roll_back(browser, two_apps, postgres_url: str) -> None:
+    apps = two_apps
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     tokens = tokens_on(postgres_url)
     context = browser.new_context(viewport={"width": 1280, "height": 1000}, locale="zh-CN")
