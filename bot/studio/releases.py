@@ -3,12 +3,15 @@ refuse), the live pointer moves, and every instance is told."""
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 
 from bot.errors import Conflict, Invalid, NotFound
 from bot.studio.gate import Gate, GateReport
-from bot.studio.versions import ContentVersion, Files, Source, VersionStore, materialise
+from bot.studio.versions import ContentVersion, Files, Source, VersionStore, materialise, version_id
+
+REPORTS_KEPT = 16  # a version's files never change: its checks' report is reused (a draft checked, then published)
 
 
 class GateFailed(Invalid):
@@ -24,12 +27,18 @@ class GateFailed(Invalid):
 class Releases:
     def __init__(self, store: VersionStore, gate: Gate, cache: Path, notify: Callable[[], None]) -> None:
         self._store, self._gate, self._cache, self._notify = store, gate, cache, notify
+        self._reports: OrderedDict[str, GateReport] = OrderedDict()
 
     async def check(self, files: Files) -> GateReport:
-        """The gate over these files, in a worker thread."""
-        loop = asyncio.get_running_loop()
-        directory = await loop.run_in_executor(None, materialise, files, self._cache)
-        return await loop.run_in_executor(None, self._gate, directory)
+        """The gate over these files, in a worker thread (once per version and process)."""
+        key = version_id(files)
+        if (report := self._reports.get(key)) is None:
+            loop = asyncio.get_running_loop()
+            directory = await loop.run_in_executor(None, materialise, files, self._cache)
+            report = self._reports[key] = await loop.run_in_executor(None, self._gate, directory)
+            while len(self._reports) > REPORTS_KEPT:
+                self._reports.popitem(last=False)
+        return report
 
     async def store(self, files: Files, *, parent: str | None, source: Source, author: str,
                     message: str) -> ContentVersion:
