@@ -133,7 +133,7 @@ async def import_seed(store: VersionStore, files: Files, log: logging.Logger) ->
     stored = await store.get(seed_id)
     if stored is None:
         stored = await store.add(files, parent=live[0] if live else None, source="seed", author="deploy",
-                                 message="intents/ of the deployed release")
+                                 message="部署自带的 intents/")
     if live is not None and live[0] == seed_id or stored.published_at is not None:
         return  # already live, or published once and rolled back since: left as it is
     live_version = await store.get(live[0]) if live else None
