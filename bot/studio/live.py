@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Protocol
 
 from bot.content import Content
+from bot.content_errors import ContentInvalid
 from bot.content_holder import ContentHolder
 from bot.studio.versions import Files, VersionStore, materialise, read_directory, version_id
 
@@ -39,6 +40,7 @@ class LiveContent:
         self._building: dict[str, asyncio.Task[Content]] = {}
         self._switching = asyncio.Lock()
         self._serving = holder.current.version  # the live version's id as this instance last switched to it
+        self._broken: set[str] = set()  # versions that do not load with this release's code: not tried again
 
     def current(self) -> tuple[str, Content]:
         """The live version this instance serves now, and its content."""
@@ -90,9 +92,15 @@ class LiveContent:
         """Switch to the store's live version if it is not the one served; True when it switched."""
         async with self._switching:
             live = await self._store.live()
-            if live is None or live[0] == self._serving:
+            if live is None or live[0] == self._serving or live[0] in self._broken:
                 return False
-            content = await self.content_of(live[0])
+            try:
+                content = await self.content_of(live[0])
+            except ContentInvalid as exc:
+                self._broken.add(live[0])
+                self._log.error("content version %s does not load with this release, serving %s: %s", live[0][:12],
+                                self._serving[:12], exc)
+                return False
             self._holder.swap(content)
             previous, self._serving = self._serving, content.version
             self._trim({content.version})
