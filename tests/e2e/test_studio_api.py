@@ -4,7 +4,6 @@ rule are enforced and every refusal is audited."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
