@@ -18,7 +18,9 @@ from typing import Protocol
 from bot.content import Content
 from bot.content_errors import ContentInvalid
 from bot.content_holder import ContentHolder
-from bot.studio.versions import Files, VersionStore, materialise, read_directory, version_id
+from bot.studio.versions import Files, VersionStore, materialise, prune, read_directory, version_id
+
+CACHE_DAYS = 7  # versions written to the cache folder and not used for this long are removed at start
 
 Build = Callable[[Path], Content]  # load_content with this instance's embedder; raises ContentInvalid
 
@@ -118,7 +120,9 @@ class LiveContent:
 
     async def start(self, seed: Path) -> None:
         """Import the deployed intents/ as a version (see `import_seed`), then serve the live version."""
-        files = await asyncio.get_running_loop().run_in_executor(None, read_directory, seed)
+        loop = asyncio.get_running_loop()
+        files = await loop.run_in_executor(None, read_directory, seed)
+        await loop.run_in_executor(None, prune, self._cache, CACHE_DAYS * 86400)
         if not self._serving:  # content a test passed in, loaded from the seed folder
             self._serving = version_id(files)
         if self._holder.current.version:

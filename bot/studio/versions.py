@@ -6,6 +6,7 @@ import hashlib
 import os
 import shutil
 import tempfile
+import time
 from datetime import datetime
 from pathlib import Path
 from typing import Literal, Protocol
@@ -70,6 +71,7 @@ def materialise(files: Files, cache: Path) -> Path:
     so a reader never sees half a version and two processes writing the same version do not clash."""
     target = cache / version_id(files)
     if target.is_dir():
+        os.utime(target)  # used now: `prune` keeps it
         return target
     cache.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=cache))
@@ -87,6 +89,19 @@ def materialise(files: Files, cache: Path) -> Path:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target
+
+
+def prune(cache: Path, older_than_seconds: float) -> int:
+    """Remove the versions written under `cache` and not used for that long (they are written again when needed);
+    how many were removed."""
+    if not cache.is_dir():
+        return 0
+    cutoff, removed = time.time() - older_than_seconds, 0
+    for entry in cache.iterdir():
+        if entry.is_dir() and entry.stat().st_mtime < cutoff:
+            shutil.rmtree(entry, ignore_errors=True)
+            removed += 1
+    return removed
 
 
 class VersionStore(Protocol):

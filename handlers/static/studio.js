@@ -34,7 +34,14 @@ function short(id) { return id ? id.slice(0, 12) : ""; }
 
 function when(iso) { return iso ? new Date(iso).toLocaleString("zh-CN", { hour12: false }) : "草稿"; }
 
-// Items are read from the catalog files: each "- code:" block of catalog/*.yaml.
+// Items are read from the catalog files: each "- code:" block of catalog/*.yaml; after them every file whole
+// (bundles, scripts, prompts, dictionaries), to edit what is not an item.
+function entriesOf(files) {
+  const whole = Object.keys(files).sort().map((path) => (
+    { path, code: path, name: "文件", whole: true, start: 0, end: files[path].split("\n").length }));
+  return [...itemsOf(files), ...whole];
+}
+
 function itemsOf(files) {
   const items = [];
   for (const [path, text] of Object.entries(files)) {
@@ -69,11 +76,11 @@ function showItems() {
   const list = $("items");
   list.replaceChildren();
   for (const item of state.items) {
-    if (query && !item.name.includes(query) && !item.code.includes(query)) continue;
+    if (query && !item.name.includes(query) && !item.code.includes(query) && !item.path.includes(query)) continue;
     const li = document.createElement("li");
     const button = document.createElement("button");
     button.type = "button";
-    button.textContent = item.name + " · " + item.code;
+    button.textContent = item.whole ? "文件 · " + item.path : item.name + " · " + item.code;
     button.setAttribute("aria-current", String(state.item === item));
     button.addEventListener("click", () => pick(item));
     li.append(button);
@@ -84,7 +91,7 @@ function showItems() {
 function pick(item) {
   state.item = item;
   $("item-name").textContent = item.name;
-  $("item-file").textContent = item.path + " 第 " + (item.start + 1) + " 行起";
+  $("item-file").textContent = item.whole ? item.path + "（整个文件）" : item.path + " 第 " + (item.start + 1) + " 行起";
   $("editor").value = state.files[item.path].split("\n").slice(item.start, item.end).join("\n");
   showItems();
 }
@@ -95,7 +102,7 @@ async function load() {
   $("live").textContent = short(overview.live) || "（还没有发布过版本）";
   if (overview.live) {
     state.files = (await call("GET", "/versions/" + overview.live)).files;
-    state.items = itemsOf(state.files);
+    state.items = entriesOf(state.files);
     const again = state.item && state.items.find((i) => i.code === state.item.code);
     state.item = null;
     showItems();
@@ -165,7 +172,8 @@ async function save() {
   const item = state.item;
   if (!item) { say("请先在左边选一个事项。", "error"); return; }
   const lines = state.files[item.path].split("\n");
-  lines.splice(item.start, item.end - item.start, ...$("editor").value.replace(/\n+$/, "").split("\n"));
+  if (item.whole) lines.splice(0, lines.length, ...$("editor").value.split("\n"));
+  else lines.splice(item.start, item.end - item.start, ...$("editor").value.replace(/\n+$/, "").split("\n"));
   const message = $("message").value.trim() || ("修改「" + item.name + "」");
   say("正在保存并检查……");
   try {

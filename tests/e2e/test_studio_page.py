@@ -69,6 +69,9 @@ def test_edit_try_publish_on_another_instance_and_roll_back(browser, two_apps, p
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     try:
         sign_in(page, apps[0].url, tokens["editor"])
+        page.get_by_test_id("search").fill("prompts")
+        page.get_by_role("button", name="文件 · scripts/prompts.yaml").click()
+        assert page.get_by_test_id("editor").input_value().startswith("# What the bot says.")
         page.get_by_test_id("search").fill("居住证")
         page.get_by_role("button", name="居住证申领 · GA0050000").click()
         editor = page.get_by_test_id("editor")
