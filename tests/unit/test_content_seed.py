@@ -3,29 +3,13 @@ version published from the studio or the CLI it is kept as a draft and a warning
 from __future__ import annotations
 
 import logging
-from pathlib import Path
-
-import pytest
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.studio.live import import_seed
 from bot.studio.versions import version_id
-from storage.content_versions import SqlContentVersions
-from storage.migrate import upgrade
-from tests.clock import Clock
-from tests.contract.cases import NOW
 
 FIRST = {"catalog/a.yaml": "items: []\n"}
 SECOND = {"catalog/a.yaml": "items: [一]\n"}
 STUDIO = {"catalog/a.yaml": "items: [二]\n"}
-
-
-@pytest.fixture
-async def store(tmp_path: Path):
-    db = create_async_engine(f"sqlite+aiosqlite:///{tmp_path}/seed.db")
-    await upgrade(db)
-    yield SqlContentVersions(db, Clock(NOW))
-    await db.dispose()
 
 
 async def test_a_new_deploy_replaces_a_seed_and_is_imported_once(store) -> None:

@@ -6,26 +6,11 @@ import dataclasses
 import logging
 from pathlib import Path
 
-import pytest
-from sqlalchemy.ext.asyncio import create_async_engine
-
 from bot.content import Content, load_content
 from bot.content_holder import ContentHolder
 from bot.studio.live import LiveContent
 from bot.studio.versions import read_directory, version_id
-from storage.content_versions import SqlContentVersions
-from storage.migrate import upgrade
 from tests.chat import ROOT
-from tests.clock import Clock
-from tests.contract.cases import NOW
-
-
-@pytest.fixture
-async def store(tmp_path: Path):
-    db = create_async_engine(f"sqlite+aiosqlite:///{tmp_path}/live.db")
-    await upgrade(db)
-    yield SqlContentVersions(db, Clock(NOW))
-    await db.dispose()
 
 
 async def test_a_published_version_is_built_once_and_a_broken_one_is_left_alone(store, content: Content,
