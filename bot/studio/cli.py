@@ -52,8 +52,9 @@ async def _run(args: argparse.Namespace) -> int:
                 print(f"{args.source}: not a directory", file=sys.stderr)
                 return 2
             files = await asyncio.get_running_loop().run_in_executor(None, read_directory, args.source)
-            version = await publishing.publish_files(files, source="cli", author=args.author, message=args.message)
-            print(f"published {version.id}")
+            version, moved = await publishing.publish_files(files, source="cli", author=args.author,
+                                                            message=args.message)
+            print(f"published {version.id}" if moved else f"{version.id} is live already: nothing to do")
         else:
             print(f"rolled back: {await publishing.rollback(f'cli:{getpass.getuser()}')} is live")
         await stores.shared.content_wakeups.flush()

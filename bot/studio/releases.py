@@ -64,8 +64,10 @@ class Releases:
             raise Conflict("another publish or rollback came first; look again")
         self._notify()
 
-    async def publish_files(self, files: Files, *, source: Source, author: str, message: str) -> ContentVersion:
-        """Check, store and publish a complete set of files (the CLI's `content publish --from DIR`)."""
+    async def publish_files(self, files: Files, *, source: Source, author: str,
+                            message: str) -> tuple[ContentVersion, bool]:
+        """Check, store and publish a complete set of files (the CLI's `content publish --from DIR`); the version and
+        whether it was moved live (False: it was live already, so a pipeline may run this twice)."""
         report = await self.check(files)
         if not report.passed:
             raise GateFailed(report)
@@ -73,9 +75,9 @@ class Releases:
         version = await self.store(files, parent=live[0] if live else None, source=source, author=author,
                                    message=message)
         if live is not None and live[0] == version.id:
-            raise Conflict("these files are the live version already")
+            return version, False
         await self._move(version.id, author, live)
-        return version
+        return version, True
 
     async def rollback(self, actor: str) -> str:
         """The version live before the latest publish is live again (returned); Conflict when there is none."""
