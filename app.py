@@ -18,9 +18,11 @@ from bot.config import Settings, production_problems
 from bot.content import Content
 from bot.customer_service import CustomerService
 from bot.feedback import Feedback
+from bot.lifecycle import CASEWORK
 from bot.outbox.dispatcher import Dispatcher
 from bot.payments.service import Payments
-from handlers import auth, cases, chat, console, feedback, ops, pages, payments, staff, subscriptions, wechat
+from handlers import (auth, cases, chat, console, feedback, ops, pages, payments, staff, studio, subscriptions,
+                      wechat)
 from handlers.access_log import RedactingAccessLogger
 from handlers.auth import RequestAuth
 from handlers.openapi import OpenApiHandler
@@ -45,9 +47,9 @@ def api_routes(services: Services) -> list[Route]:
     """Every route the services support (WeChat's only when it is configured), in registration order."""
     s, settings = services, services.settings
     request_auth = RequestAuth(s.logins, settings.require_login)
-    guard = StaffRoutes(s.stores.staff, read_limiter(RateLimit(settings.staff_rate_limit.messages,
-                                                               settings.staff_rate_limit.per_seconds),
-                                                     s.stores.shared.redis, f"{settings.redis_prefix}:staff-api"))
+    staff_calls = read_limiter(RateLimit(settings.staff_rate_limit.messages, settings.staff_rate_limit.per_seconds),
+                               s.stores.shared.redis, f"{settings.redis_prefix}:staff-api")
+    guard = StaffRoutes(s.stores.staff, staff_calls, CASEWORK, s.stores.audit)  # editors and publishers see no cases
     table = [
         *chat.routes(chat.ChatHandlers(s.engine, s.content, request_auth, upload_gate(services))),
         *cases.routes(cases.CaseHandlers(s.stores.cases, s.stores.inbox, s.payments, s.clock, request_auth,
@@ -61,6 +63,7 @@ def api_routes(services: Services) -> list[Route]:
         *console.routes(console.ConsoleHandlers(), guard),
         *ops.routes(ops.OpsHandlers(s.metrics, ops.readiness(s.stores.db, s.stores.shared.redis, s.content),
                                     settings.metrics_token)),
+        *studio.routes(studio.StudioHandlers(s.studio), StaffRoutes(s.stores.staff, staff_calls)),
     ]
     if (w := s.wechat) is not None:
         table += [*wechat.routes(wechat.WeChatHandlers(w.decoder, w.customer_service, w.signed)),
@@ -83,12 +86,14 @@ async def _lifecycle(services: Services, app: web.Application) -> AsyncIterator[
     """Migrate, run the background jobs while serving, then stop them and close everything in order."""
     settings, stores, log = services.settings, services.stores, logging.getLogger("zhengwu")
     await upgrade(stores.db)
+    await services.live.start(settings.intents_dir)  # the deployed intents/ as a version, then the live one
     catalog = services.content.current.catalog
     log.info("serving %d items, %d bundles; database %s; sessions in %s", len(catalog.items), len(catalog.bundles),
              stores.db.url.render_as_string(hide_password=True), "redis" if settings.redis_url else "the database")
     background = [asyncio.create_task(housekeeping(housekeeping_jobs(services))),
                   asyncio.create_task(dispatch_progress(services.dispatcher, stores.shared.wakeups,
-                                                        settings.dispatch_interval_seconds))]
+                                                        settings.dispatch_interval_seconds)),
+                  asyncio.create_task(services.live.follow(stores.shared.content_wakeups, settings.studio_poll_seconds))]
     yield
     for task in background:
         task.cancel()

@@ -185,6 +185,12 @@ class Settings(BaseSettings):
     def effective_log_format(self) -> Literal["json", "text"]:
         """log_format, or its default for the environment."""
         return self.log_format or ("json" if self.environment == "production" else "text")
+    studio_two_person_rule: bool = Field(default=True, description="A publisher cannot publish a draft they "
+                                         "authored (false only for development)")
+    studio_poll_seconds: float = Field(default=2.0, gt=0, description="Each instance checks the live content "
+                                       "version this often (a publish also notifies them at once)")
+    studio_versions_kept: int = Field(default=2, ge=1, description="Content versions kept loaded per instance, "
+                                      "so a form under way can finish on the version it started with")
 
     @model_validator(mode="after")
     def _drafts_outlive_conversations(self) -> "Settings":

@@ -36,7 +36,11 @@ class Role(str, Enum):
     clerk = "clerk"            # 窗口受理
     approver = "approver"      # 审批
     supervisor = "supervisor"  # 督办 (reads, never moves cases)
+    editor = "editor"          # intent studio: drafts content versions (never sees cases)
+    publisher = "publisher"    # intent studio: also publishes and rolls back (never sees cases)
 
+
+CASEWORK = frozenset({Role.clerk, Role.approver, Role.supervisor})  # the roles the case APIs serve
 
 OPEN = {CaseStatus.submitted, CaseStatus.returned, CaseStatus.pre_reviewed, CaseStatus.accepted,
         CaseStatus.in_progress}

@@ -7,7 +7,8 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from pydantic import BaseModel
 
-from bot.ports import StaffDirectory
+from bot.lifecycle import Role
+from bot.ports import AuditLog, StaffDirectory
 from bot.staff import Staff
 from handlers.cases import ReadLimiter
 from handlers.problems import problem
@@ -17,8 +18,11 @@ StaffHandler = Callable[[web.Request, Staff], Awaitable[web.Response]]
 
 
 class StaffRoutes:
-    def __init__(self, directory: StaffDirectory, calls: ReadLimiter) -> None:
-        self._directory, self._calls = directory, calls
+    """With `roles`, a staff member of another role is refused (403, audited as `refused`) before the handler."""
+
+    def __init__(self, directory: StaffDirectory, calls: ReadLimiter, roles: frozenset[Role] | None = None,
+                 audit: AuditLog | None = None) -> None:
+        self._directory, self._calls, self._roles, self._audit = directory, calls, roles, audit
 
     def __call__(self, handler: StaffHandler) -> Callable[[web.Request], Awaitable[web.Response]]:
         """An aiohttp handler that authenticates, then calls `handler(request, staff)`."""
@@ -33,6 +37,10 @@ class StaffRoutes:
                 response = problem(429, "Too many requests", "操作太频繁了，请稍等几秒再试。")
                 response.headers["Retry-After"] = str(wait)
                 return response
+            if self._roles is not None and staff.role not in self._roles:
+                if self._audit is not None:
+                    await self._audit.record(staff, "refused", None, {"attempt": request.path, "status": 403})
+                return problem(403, "Forbidden", "您的岗位不能执行这个操作。")
             return await handler(request, staff)
 
         return route

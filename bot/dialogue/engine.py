@@ -14,6 +14,7 @@ from typing import Callable
 
 from bot.content import Content
 from bot.content_check import ContentCheck
+from bot.dialogue.carry_over import Loaded, content_for_turn
 from bot.dialogue.context import EngineSettings, Ports, TargetGone, TurnContext
 from bot.dialogue.idempotency import earlier_answer, message_digest, remember_answer
 from bot.dialogue.replies import Reply, TextReply, numbered_options
@@ -58,8 +59,10 @@ class Engine:
                  profiles: ProfileStore, blobs: BlobStore, licences: LicenceProvider,
                  settings: EngineSettings, clock: Callable[[], datetime], inbox: Inbox,
                  feedback: Feedback, payments: Payments, *, identity: IdentityVerifier,
-                 content_check: ContentCheck, observer: TurnObserver = NoObserver()) -> None:
-        self._content, self._sessions, self._clock = content, sessions, clock
+                 content_check: ContentCheck, observer: TurnObserver = NoObserver(),
+                 loaded: Loaded = lambda version: None) -> None:
+        """`loaded` gives a content version this instance still has loaded (bot/dialogue/carry_over.py)."""
+        self._content, self._sessions, self._clock, self._loaded = content, sessions, clock, loaded
         self._observer = observer
         self._ports = Ports(cases=cases, profiles=profiles, blobs=blobs, licences=licences, settings=settings,
                             clock=clock, inbox=inbox, feedback=feedback, payments=payments, identity=identity,
@@ -81,11 +84,15 @@ class Engine:
                 digest = message_digest(message.text, message.upload) if message.client_id else ""
                 if message.client_id and (earlier := earlier_answer(state, message.client_id, digest)) is not None:
                     return earlier  # answered before: nothing runs again, nothing is saved
-                ctx = TurnContext(user, state, self._content(), self._ports, elder=message.elder)
+                turn = content_for_turn(state, self._content(), self._loaded)
+                ctx = TurnContext(user, state, turn.content, self._ports, elder=message.elder)
                 if state.recovered:
                     replies = await self._recover(ctx, message)
+                elif turn.resumed:
+                    replies = await self._resume(ctx)
                 else:
                     replies = await self._turn(ctx, _picked(message, state.last_options))
+                state.content_version = ctx.content.version or None
                 state.last_options = [o.value for o in numbered_options(replies)]
                 state.updated_at = self._clock()
                 if message.client_id:
@@ -103,6 +110,14 @@ class Engine:
         except TargetGone:
             ctx.state.reset()
             return [TextReply(text=ctx.prompts.item_gone)]
+
+    async def _resume(self, ctx: TurnContext) -> list[Reply]:
+        """A form started on a content version no longer loaded here: go on with the live version at its first open
+        step, with an apology (the message is not taken as an answer: it may have answered another step)."""
+        log.info("form of %s carried over from content %s to %s at its first open step", ctx.state.target,
+                 (ctx.state.content_version or "")[:12], ctx.content.version[:12])
+        resumed = await self._table.resume(ctx)
+        return [TextReply(text=ctx.prompts.state_resumed.format(name=ctx.target().name)), *resumed]
 
     async def _recover(self, ctx: TurnContext, message: Inbound) -> list[Reply]:
         """The stored state no longer decodes: apologise and go on with what could be kept (see state.decode).

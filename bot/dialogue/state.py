@@ -68,6 +68,8 @@ class Conversation(BaseModel):
     updated_at: datetime | None = None
     answered: list[AnsweredMessage] = Field(default_factory=list, description="The last few client message ids "
                                             "and their answers, oldest first: a retry gets the first answer")
+    content_version: str | None = Field(default=None, description="The content version the last turn ran on: "
+                                        "a form under way across a publish stays on it or is carried over")
     recovered: str | None = Field(default=None, exclude=True, description="Set by `decode` (never stored) when the "
                                   "stored state could not be used as it was: why, without personal data")
 

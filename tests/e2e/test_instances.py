@@ -65,20 +65,6 @@ async def fill_to_confirmation(citizen: Citizen, apps: list[AppProcess]) -> None
     assert "核对" in last(body)["title"], body
 
 
-@pytest.fixture
-def shared_backends(postgres_url: str, redis_server: str, redis_prefix: str, tmp_path: Path) -> dict[str, str]:
-    return {"database_url": postgres_url, "redis_url": redis_server, "redis_prefix": redis_prefix,
-            "blob_dir": str(tmp_path / "blobs")}
-
-
-@pytest.fixture
-def two_apps(shared_backends: dict[str, str], tmp_path: Path) -> Iterator[list[AppProcess]]:
-    apps = [AppProcess(tmp_path, **shared_backends).start(), AppProcess(tmp_path, **shared_backends).start()]
-    yield apps
-    for app in apps:
-        app.stop()
-
-
 async def test_one_conversation_across_two_instances(two_apps: list[AppProcess]) -> None:
     async with fresh_connections() as http:
         citizen = Citizen(http, "roaming")
