@@ -12,7 +12,8 @@ from typing import Any
 import jieba
 from aiohttp import web
 
-from bootstrap import Services, bootstrap, load_settings
+from bootstrap import PUBLISH_GATE, Services, bootstrap, load_settings
+from bot.studio.gate import Gate
 from bot.clock import Clock, utc_now
 from bot.config import Settings, production_problems
 from bot.content import Content
@@ -101,10 +102,11 @@ async def _lifecycle(services: Services, app: web.Application) -> AsyncIterator[
     await services.close()
 
 
-def build_app(settings: Settings, content: Content | None, clock: Clock) -> web.Application:
+def build_app(settings: Settings, content: Content | None, clock: Clock, gate: Gate = PUBLISH_GATE
+              ) -> web.Application:
     """Wire every dependency; nothing is created at import time. `content` None loads intents/; tests pass
-    preloaded content and a clock they move."""
-    services = bootstrap(settings, content=content, clock=clock)
+    preloaded content and a clock they move. `gate`: what a content version must pass to be published."""
+    services = bootstrap(settings, content=content, clock=clock, gate=gate)
     app = web.Application(middlewares=[ops.request_middleware(services.metrics),
                                        problems_middleware(logging.getLogger("zhengwu"))], client_max_size=64 * 1024)
     table = api_routes(services)
