@@ -19,7 +19,7 @@ from bot.customer_service import CustomerService
 from bot.feedback import Feedback
 from bot.outbox.dispatcher import Dispatcher
 from bot.payments.service import Payments
-from handlers import auth, cases, chat, feedback, pages, payments, staff, subscriptions, wechat
+from handlers import auth, cases, chat, feedback, handoffs, live, pages, payments, staff, subscriptions, wechat
 from handlers.auth import RequestAuth
 from handlers.openapi import OpenApiHandler
 from handlers.problems import problems_middleware
@@ -52,6 +52,12 @@ def api_routes(services: Services) -> list[Route]:
         *feedback.routes(feedback.FeedbackHandlers(s.feedback), guard),
         *payments.routes(payments.PaymentHandlers(s.payments, s.review, s.sandbox, request_auth), guard),
         *pages.routes(pages.PageHandlers(s.stores.db)),
+        *handoffs.routes(handoffs.HandoffHandlers(
+            s.handoffs, s.engine, s.content, s.live, s.stores.staff,
+            read_limiter(RateLimit(settings.rate_limit.messages, settings.rate_limit.per_seconds),
+                         s.stores.shared.redis, f"{settings.redis_prefix}:staff")), guard),
+        *live.routes(live.LiveHandlers(s.live, s.presence, s.logins, settings.require_login, s.stores.staff,
+                                       settings.handoff.allowed_origins)),
     ]
     if (w := s.wechat) is not None:
         table += [*wechat.routes(wechat.WeChatHandlers(w.decoder, w.customer_service)),

@@ -20,6 +20,7 @@ from bot.ports import BlobStore, CaseRepository, LicenceProvider, ProfileStore
 
 if TYPE_CHECKING:
     from bot.dialogue.script import Plan
+    from bot.handoff.desk import HandoffDesk
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ class Ports:
     payments: Payments
     identity: IdentityVerifier
     content_check: ContentCheck
+    handoffs: "HandoffDesk | None" = None  # the human service (None: the bot gives the hotline instead)
 
 
 class TargetGone(Exception):

@@ -18,6 +18,7 @@ from bot.dialogue.replies import Reply, TextReply, numbered_options
 from bot.dialogue.state import Conversation
 from bot.dialogue.table import build_table
 from bot.feedback import Feedback
+from bot.handoff.desk import HandoffDesk
 from bot.identity import IdentityVerifier
 from bot.notify import Inbox
 from bot.payments.service import Payments
@@ -54,11 +55,11 @@ class Engine:
                  profiles: ProfileStore, blobs: BlobStore, licences: LicenceProvider,
                  settings: EngineSettings, clock: Callable[[], datetime], inbox: Inbox,
                  feedback: Feedback, payments: Payments, *, identity: IdentityVerifier,
-                 content_check: ContentCheck) -> None:
+                 content_check: ContentCheck, handoffs: HandoffDesk | None = None) -> None:
         self._content, self._sessions, self._clock = content, sessions, clock
         self._ports = Ports(cases=cases, profiles=profiles, blobs=blobs, licences=licences, settings=settings,
                             clock=clock, inbox=inbox, feedback=feedback, payments=payments, identity=identity,
-                            content_check=content_check)
+                            content_check=content_check, handoffs=handoffs)
         self._table = build_table()
         self.restarted_conversations = 0  # conversations started again because their stored state could not be used
 
@@ -78,6 +79,22 @@ class Engine:
                     replies = await self._turn(ctx, _picked(message, state.last_options))
                 state.last_options = [o.value for o in numbered_options(replies)]
                 state.updated_at = self._clock()
+                await session.save(state)
+                return replies
+        except (SessionUnavailable, BlobStoreUnavailable) as exc:
+            raise TryAgain(self._content().prompts.retry_later) from exc
+
+    async def hand_back(self, user: str, handoff_id: int) -> list[Reply]:
+        """Staff closed the user's handoff: the bot takes the chat back at the step the citizen was in, under the
+        user's lock; the replies (a rating question, then what that step asks) are for the live channel."""
+        try:
+            async with self._sessions.session(user) as session:
+                state = await session.load()
+                if state is None:
+                    return []
+                replies = await self._table.hand_back(TurnContext(user, state, self._content(), self._ports),
+                                                      handoff_id)
+                state.last_options = [o.value for o in numbered_options(replies)] or state.last_options
                 await session.save(state)
                 return replies
         except (SessionUnavailable, BlobStoreUnavailable) as exc:

@@ -1,0 +1,94 @@
+"""转人工 end to end through the real app: a citizen in the middle of an application asks for a person, a clerk of
+the item's department (online: console connected) claims the chat, they write to each other (the staff answers
+reach the citizen's page live over its WebSocket), the clerk closes, and the bot goes on at the same step and asks
+for a rating of the human session."""
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import sqlalchemy as sa
+from aiohttp import ClientWebSocketResponse
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from storage import tables
+from tests.e2e.casework import VALID_ID, auth, start_renewal
+
+BASE = "/api/v1/staff/handoffs"
+
+
+async def connect(client, path: str, hello: dict[str, str]) -> ClientWebSocketResponse:
+    ws = await client.ws_connect(path)
+    await ws.send_json(hello)
+    assert (await next_event(ws))["kind"] == "ready"
+    return ws
+
+
+async def next_event(ws: ClientWebSocketResponse, kind: str | None = None, **match: str) -> dict[str, Any]:
+    """The next event of this kind (with these values), within two seconds."""
+    while True:
+        frame = await asyncio.wait_for(ws.receive(), 2)
+        event = json.loads(frame.data)
+        if (kind is None or event["kind"] == kind) and all(event.get(k) == v for k, v in match.items()):
+            return event
+
+
+async def test_citizen_reaches_a_clerk_and_the_bot_resumes_at_the_same_step(client, chat_factory, tokens,
+                                                                            settings) -> None:
+    console = await connect(client, "/api/v1/staff/live", {"token": tokens["clerk"]})
+    citizen = chat_factory("h1")
+    await start_renewal(citizen)
+    await citizen.say("张三")
+    assert citizen.last()["key"] == "id_number"
+    await citizen.say("找工作人员")
+    assert "德令哈市公安局" in citizen.text() and "前面还有 0 位" in citizen.text()
+    page = await connect(client, "/api/v1/chat/live", {"user": "h1"})
+
+    waiting = await (await client.get(BASE + "?status=waiting", headers=auth(tokens["clerk"]))).json()
+    chat = next(h for h in waiting["items"] if h["user"] == "h1")
+    assert chat["department"] == "德令哈市公安局" and chat["status"] == "waiting" and chat["waiting_seconds"] >= 0
+    assert (await client.get(f"{BASE}/{chat['id']}", headers=auth(tokens["other_clerk"]))).status == 404
+    view = await (await client.get(f"{BASE}/{chat['id']}", headers=auth(tokens["clerk"]))).json()
+    assert view["item"] == view["context"]["target_name"] == "居民身份证换领" and view["context"]["step"] == "身份证号"
+    assert view["context"]["fields"]["applicant_name"] == "张*"  # masked
+    assert any("一次性告知" in c["title"] for c in view["canned"])
+
+    assert (await client.post(f"{BASE}/{chat['id']}/claim", headers=auth(tokens["clerk"]))).status == 200
+    assert "已接入" in (await next_event(page, "message"))["text"]
+    assert (await client.post(f"{BASE}/{chat['id']}/claim", headers=auth(tokens["approver"]))).status == 409
+
+    for n in range(3):
+        await citizen.say(f"问题{n}：照片有什么要求？")
+        assert citizen.replies == []  # the bot stays silent: the clerk answers
+        event = await next_event(console, "message", author="citizen")
+        assert (event["author"], event["text"]) == ("citizen", f"问题{n}：照片有什么要求？")
+        sent = await client.post(f"{BASE}/{chat['id']}/messages", json={"text": f"回答{n}"},
+                                 headers=auth(tokens["clerk"]))
+        assert sent.status == 201
+        assert (await next_event(page, "message"))["text"] == f"回答{n}"
+    listed = await (await client.get(f"/api/v1/messages?user=h1")).json()
+    assert [m["text"] for m in listed["messages"]][-3:] == ["回答0", "回答1", "回答2"]
+
+    closed = await client.post(f"{BASE}/{chat['id']}/close", json={"summary": "已说明照片要求"},
+                               headers=auth(tokens["clerk"]))
+    assert closed.status == 200
+    taken_back = (await next_event(page, "replies"))["replies"]
+    assert "已结束" in taken_back[0]["text"] and taken_back[-1]["key"] == "id_number"
+    rate = next(o["value"] for o in taken_back[1]["options"] if o["label"] == "不满意")
+
+    await citizen.say(VALID_ID)  # the bot goes on at the step the citizen was in
+    assert citizen.last()["key"] == "phone"
+    await citizen.say(rate)
+    assert "不满意" in citizen.text() or "回访" in citizen.text()
+    engine = create_async_engine(settings.database_url)
+    async with engine.connect() as conn:
+        rating = (await conn.execute(sa.select(tables.ratings))).mappings().one()
+        ticket = (await conn.execute(sa.select(tables.rectifications))).mappings().one()
+        audit = (await conn.execute(sa.select(tables.audit_log.c.action))).scalars().all()
+    await engine.dispose()
+    assert rating["case_number"].startswith("RG") and rating["tags"] == ["人工服务"] and rating["level"] == 2
+    assert ticket["department"] == "德令哈市公安局"
+    assert {"handoff_view", "handoff_claim", "handoff_close", "refused"} <= set(audit)
+    await page.close()
+    await console.close()
