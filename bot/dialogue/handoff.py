@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from bot.catalog.models import LEVEL_LABELS, Level
 from bot.dialogue.commands import Command, HumanRating, Invocation, option
 from bot.dialogue.context import Outcome, TurnContext, reprompt, stay
 from bot.dialogue.replies import ChoicesReply, Reply, TextReply
@@ -41,7 +40,7 @@ class HandoffFlow:
         context = await self._context(ctx)
         opening = await desk.open(ctx.user, context, target, "chat")
         s.handoff, s.handoff_resume, s.misses = opening.handoff.id, s.stage, 0
-        where = f"{target.department}（{LEVEL_LABELS.get(Level(target.level), '')}）"
+        where = target.department
         if opening.handoff.status is HandoffStatus.callback:
             text = p.handoff_callback.format(department=where, opens=desk.settings.opens.strftime("%H:%M"),
                                              closes=desk.settings.closes.strftime("%H:%M"),
