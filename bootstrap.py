@@ -21,7 +21,7 @@ from bot.config import PaymentConfig, Settings
 from bot.content import Content, load_content
 from bot.content_check import ContentCheck, PermissiveContentCheck
 from bot.content_holder import ContentHolder
-from bot.customer_service import CustomerService
+from bot.customer_service import CustomerService, OutOfTurn
 from bot.dialogue.engine import Engine, EngineSettings
 from bot.feedback import Feedback, FeedbackSettings
 from bot.handoff.desk import HandoffDesk
@@ -281,7 +281,8 @@ def bootstrap(settings: Settings, *, content: Content | None, clock: Clock) -> S
                                     timedelta(hours=settings.session_token_hours), clock), stores.revocations)
     content_check: ContentCheck = (WeChatContentCheck(wechat, logging.getLogger("zhengwu.content_check"))
                                    if wechat is not None else PermissiveContentCheck())
-    live, presence, handoffs = _human_service(settings, stores, holder, clock)
+    out_of_turn = OutOfTurn(WeChatCustomerService(wechat), logging.getLogger("zhengwu.wechat")) if wechat else None
+    live, presence, handoffs = _human_service(settings, stores, holder, clock, out_of_turn)
     engine = Engine(
         content=holder, sessions=stores.shared.sessions, cases=stores.cases, profiles=stores.profiles,
         blobs=stores.blobs, licences=SandboxLicences(SANDBOX_LICENCES),
@@ -301,8 +302,8 @@ def bootstrap(settings: Settings, *, content: Content | None, clock: Clock) -> S
         handoffs=handoffs, live=live, presence=presence)
 
 
-def _human_service(settings: Settings, stores: Stores, content: ContentHolder,
-                   clock: Clock) -> tuple[Live, Online, HandoffDesk]:
+def _human_service(settings: Settings, stores: Stores, content: ContentHolder, clock: Clock,
+                   wechat: OutOfTurn | None) -> tuple[Live, Online, HandoffDesk]:
     """The live channel and staff presence (over Redis when it is configured), and the desk on them."""
     redis, prefix = stores.shared.redis, settings.redis_prefix
     live: Live = RedisLive(redis, prefix, logging.getLogger("zhengwu.live")) if redis is not None else MemoryLive()
@@ -314,7 +315,7 @@ def _human_service(settings: Settings, stores: Stores, content: ContentHolder,
         seconds_per_chat=h.seconds_per_chat, retention_days=h.retention_days, snippets=tuple(h.snippets),
         targets=SlaTargets(h.first_response_seconds, h.next_response_seconds, h.resolution_seconds))
     desk = HandoffDesk(SqlHandoffs(stores.db, stores.cipher), content, clock, desk_settings, presence, live,
-                       LiveInbox(stores.inbox, live), stores.ratings, stores.audit)
+                       LiveInbox(stores.inbox, live), stores.ratings, stores.audit, wechat)
     return live, presence, desk
 
 
@@ -322,7 +323,8 @@ def _wechat_services(settings: Settings, wechat: WeChatApi, engine: Engine, stor
                      logins: Sessions, clock: Clock) -> WeChatServices:
     customer_service = CustomerService(engine, WeChatCustomerService(wechat), stores.shared.dedupe, stores.inbox,
                                        content, clock, logging.getLogger("zhengwu.wechat"), settings.uploads.max_bytes,
-                                       settings.wechat_pay_page)
+                                       settings.wechat_pay_page,
+                                       transfer=settings.handoff.transfer_customer_service)
     return WeChatServices(wechat, callback_decoder(settings), customer_service,
                           Accounts(WeChatLogin(wechat), logins, stores.profiles),
                           Subscriptions(stores.subscribe_quota, settings.wechat_templates.model_dump(), clock))

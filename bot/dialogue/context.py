@@ -62,6 +62,7 @@ class TurnContext:
     content: Content
     ports: Ports
     prompts: Prompts = field(init=False)
+    channel: str = "chat"  # where the message came from (bot/dialogue/engine.py Inbound)
 
     def __post_init__(self) -> None:
         self.prompts = self.content.prompts

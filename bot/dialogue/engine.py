@@ -38,13 +38,14 @@ class Inbound:
     text: str | None = None
     upload: Upload | None = None
     numbered: bool = False  # a text-only channel: a bare number picks one of the options last shown
+    channel: str = "chat"   # chat (H5 page, mini-program) or wechat (customer-service messages)
 
 
 def _picked(message: Inbound, options: list[str]) -> Inbound:
     """"2" on a text-only channel means the second option last shown."""
     text = (message.text or "").strip()
     if message.numbered and text.isdecimal() and 1 <= int(text) <= len(options):
-        return Inbound(text=options[int(text) - 1])
+        return Inbound(text=options[int(text) - 1], channel=message.channel)
     return message
 
 
@@ -72,7 +73,7 @@ class Engine:
         try:
             async with self._sessions.session(user) as session:
                 state = await session.load() or Conversation()  # a fresh object: stores decode it on every load
-                ctx = TurnContext(user, state, self._content(), self._ports)
+                ctx = TurnContext(user, state, self._content(), self._ports, channel=message.channel)
                 if state.recovered:
                     replies = await self._recover(ctx, message)
                 else:

@@ -38,7 +38,7 @@ class HandoffFlow:
                 option(desk.settings.general.department, Command.human, desk.settings.general.department)]))
         target = route(ctx.content.catalog, s.target, picked, desk.settings.general)
         context = await self._context(ctx)
-        opening = await desk.open(ctx.user, context, target, "chat")
+        opening = await desk.open(ctx.user, context, target, ctx.channel)
         s.handoff, s.handoff_resume, s.misses = opening.handoff.id, s.stage, 0
         where = target.department
         if opening.handoff.status is HandoffStatus.callback:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Callable
+from typing import Awaitable, Callable
 
 from bot.content import Content
 from bot.errors import Forbidden, Invalid
@@ -41,13 +41,13 @@ class Opening:
 class HandoffDesk:
     def __init__(self, store: HandoffStore, content: Callable[[], Content], clock: Callable[[], datetime],
                  settings: DeskSettings, presence: Presence, live: LiveChannel, inbox: Inbox, ratings: RatingStore,
-                 audit: AuditLog) -> None:
+                 audit: AuditLog, wechat: Callable[[str, str], Awaitable[bool]] | None = None) -> None:
         self._store, self._content, self._clock, self.settings = store, content, clock, settings
         self._presence, self._live, self._inbox, self._ratings, self._audit = presence, live, inbox, ratings, audit
         self.hours = WorkingHours(lambda day: content().calendar.is_workday(day), settings.opens, settings.closes)
         self.sla = Sla(self.hours, settings.targets)
         self.board = Board(store, self.sla, presence, clock)
-        self._log = logging.getLogger("zhengwu.handoff")
+        self._log, self._wechat = logging.getLogger("zhengwu.handoff"), wechat
 
     def now(self) -> datetime:
         return self._clock()
@@ -283,8 +283,11 @@ class HandoffDesk:
                                                      text=text, created_at=self._clock()))
 
     async def _tell(self, handoff: Handoff, text: str, key: str) -> None:
-        """Into the citizen's chat list, and (the inbox is a LiveInbox) live to their open page."""
+        """Into the citizen's chat list, and (the inbox is a LiveInbox) live to their open page; to a WeChat user
+        through the send API too."""
         await self._inbox.put(handoff.user, None, text, f"handoff:{handoff.id}:{key}"[:64], self._clock())
+        if handoff.channel == "wechat" and self._wechat is not None:
+            await self._wechat(handoff.user, text)
 
     async def _queue_changed(self, handoff: Handoff) -> None:
         await self._live.publish(department_topic(handoff.department),
