@@ -98,7 +98,8 @@ class HandoffHandlers:
             return problem(422, "Invalid request", "status 取值不对。")
         now = self._desk_now()
         chats = await self._desk.listing(staff, statuses)
-        return web.json_response({"items": [_summary(h, now, self._desk) for h in chats]}, dumps=dumps)
+        return web.json_response({"items": [_summary(h, now, self._desk) for h in chats],
+                                  "online": await self._desk.online(staff.department)}, dumps=dumps)
 
     async def view(self, request: web.Request, staff: Staff) -> web.Response:
         if limited := await self._limited(staff):

@@ -80,7 +80,7 @@ class LiveHandlers:
         try:
             async with self._live.subscribe([department_topic(staff.department)]) as events:
                 await self._presence.beat(staff.id, staff.department, BEAT_SECONDS * 3)
-                await ws.send_json({"kind": "ready", "staff": staff.id})
+                await ws.send_json({"kind": "ready", "staff": staff.id, "name": staff.name})
                 await _relay(ws, events)
         finally:
             beating.cancel()

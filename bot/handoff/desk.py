@@ -52,6 +52,10 @@ class HandoffDesk:
     def now(self) -> datetime:
         return self._clock()
 
+    async def online(self, department: str) -> list[int]:
+        """Ids of the department's staff with their console open."""
+        return await self._presence.online(department)
+
     # --- the citizen's side -------------------------------------------------------------------------------
 
     async def current(self, user: str) -> Handoff | None:
