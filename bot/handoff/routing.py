@@ -28,9 +28,11 @@ def route(catalog: Catalog, target: str | None, picked: str | None, general: Des
 
 
 def departments(catalog: Catalog) -> list[Desk]:
-    """The departments of the catalog, one desk each (the level its items are mostly handled at), by name."""
+    """The departments of the catalog, one desk each (at the level most of its items are handled), those with the
+    most items first."""
     levels: dict[str, dict[str, int]] = {}
     for item in catalog.items.values():
         counts = levels.setdefault(item.department, {})
         counts[item.level.value] = counts.get(item.level.value, 0) + 1
-    return [Desk(name, max(counts, key=lambda level: counts[level])) for name, counts in sorted(levels.items())]
+    ranked = sorted(levels.items(), key=lambda entry: (-sum(entry[1].values()), entry[0]))
+    return [Desk(name, max(counts, key=lambda level: counts[level])) for name, counts in ranked]
