@@ -194,6 +194,7 @@ class Prompts(BaseModel):
     handoff_rate: str
     handoff_rated_none: str
     handoff_offer: str
+    handoff_offer_step: str
     escalated_handoff: str
 
     @field_validator("case_states")

@@ -61,6 +61,7 @@ class Conversation(BaseModel):
     handoff: int | None = Field(default=None, description="The handoff (转人工) the chat is in")
     handoff_resume: Stage | None = Field(default=None, description="The stage to go back to when staff close it")
     misses: int = Field(default=0, description="Messages in a row that matched no item")
+    refusals: int = Field(default=0, description="Answers in a row refused at the current step")
     updated_at: datetime | None = None
     recovered: str | None = Field(default=None, exclude=True, description="Set by `decode` (never stored) when the "
                                   "stored state could not be used as it was: why, without personal data")

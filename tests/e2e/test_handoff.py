@@ -92,3 +92,35 @@ async def test_citizen_reaches_a_clerk_and_the_bot_resumes_at_the_same_step(clie
     assert {"handoff_view", "handoff_claim", "handoff_close", "refused"} <= set(audit)
     await page.close()
     await console.close()
+
+
+async def test_a_person_is_offered_after_two_misses_or_three_refused_answers(chat_factory) -> None:
+    lost = chat_factory("h2")
+    await lost.say("今天天气怎么样")
+    assert "要不要转人工" not in lost.text()
+    await lost.say("明天会下雨吗")
+    assert "要不要转人工" in lost.text() and lost.option("转人工")
+    stuck = chat_factory("h3")
+    await start_renewal(stuck)
+    await stuck.say("张三")
+    for _ in range(2):
+        await stuck.say("12345")
+        assert "转人工" not in stuck.text()
+    await stuck.say("12345")
+    assert "转人工" in stuck.text() and stuck.last()["key"] == "id_number"
+    await stuck.tap("转人工")
+    assert "德令哈市公安局" in stuck.text()  # nobody online: a message to call back about
+
+
+async def test_the_citizen_picks_a_department_when_nothing_is_in_context(chat_factory) -> None:
+    citizen = chat_factory("h4")
+    await citizen.say("我要投诉")
+    assert citizen.last()["type"] == "choices" and "政务服务中心综合窗口" in citizen.text()
+    await citizen.tap("政务服务中心综合窗口")
+    assert "政务服务中心综合窗口" in citizen.text() and "留言" in citizen.text()
+    await citizen.say("窗口排队太久了")
+    assert "留言已收到" in citizen.text()
+    await citizen.say("结束人工")
+    assert "小助手继续为您服务" in citizen.text()
+    await citizen.say("居住证怎么办")
+    assert "居住证" in citizen.text()  # the bot has the chat again
