@@ -310,7 +310,7 @@ def _human_service(settings: Settings, stores: Stores, content: ContentHolder, c
     presence: Online = RedisPresence(redis, prefix) if redis is not None else MemoryPresence()
     h = settings.handoff
     desk_settings = DeskSettings(
-        general=Desk(h.general_desk, h.general_level.value), opens=h.opens, closes=h.closes,
+        general=Desk(h.general_desk, h.general_level.value), opens=h.opens, closes=h.closes, every_day=h.every_day,
         per_person_limit=h.per_person_limit, max_transfers=h.max_transfers, auto_assign=h.auto_assign,
         seconds_per_chat=h.seconds_per_chat, retention_days=h.retention_days, snippets=tuple(h.snippets),
         targets=SlaTargets(h.first_response_seconds, h.next_response_seconds, h.resolution_seconds))

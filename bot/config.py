@@ -82,6 +82,7 @@ class HandoffConfig(BaseModel):
 
     opens: time = Field(default=time(9, 0), description="Working hours start (China time), on working days")
     closes: time = Field(default=time(17, 30), description="Working hours end (China time)")
+    every_day: bool = Field(default=False, description="Open every day, not only working days (a 24-hour hotline)")
     general_desk: str = Field(default="政务服务中心综合窗口", description="Where a chat with no item in context goes")
     general_level: Level = Level.city
     per_person_limit: int = Field(default=5, gt=0, description="Chats one staff member has at a time")

@@ -44,7 +44,8 @@ class HandoffDesk:
                  audit: AuditLog, wechat: Callable[[str, str], Awaitable[bool]] | None = None) -> None:
         self._store, self._content, self._clock, self.settings = store, content, clock, settings
         self._presence, self._live, self._inbox, self._ratings, self._audit = presence, live, inbox, ratings, audit
-        self.hours = WorkingHours(lambda day: content().calendar.is_workday(day), settings.opens, settings.closes)
+        self.hours = WorkingHours(lambda day: settings.every_day or content().calendar.is_workday(day),
+                                  settings.opens, settings.closes)
         self.sla = Sla(self.hours, settings.targets)
         self.board = Board(store, self.sla, presence, clock)
         self._log, self._wechat = logging.getLogger("zhengwu.handoff"), wechat

@@ -13,6 +13,7 @@ class DeskSettings:
     general: Desk
     opens: time = time(9, 0)
     closes: time = time(17, 30)
+    every_day: bool = False  # open on weekends and holidays too
     per_person_limit: int = 5
     max_transfers: int = 2
     auto_assign: bool = False
