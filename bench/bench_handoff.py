@@ -152,6 +152,8 @@ async def run(chats: int, rounds: int, database_url: str, redis_url: str, workdi
 
             up: list[float] = []
             down: list[float] = []
+            posted_up: list[float] = []
+            posted_down: list[float] = []
             sent_up: dict[str, list[str]] = defaultdict(list)
             sent_down: dict[str, list[str]] = defaultdict(list)
 
@@ -163,6 +165,7 @@ async def run(chats: int, rounds: int, database_url: str, redis_url: str, workdi
                     sent_up[user].append(text)
                     started = time.perf_counter()
                     await say(user, text)
+                    posted_up.append(time.perf_counter() - started)
                     event = await console.wait(lambda e: e.get("handoff") == handoff and e.get("text") == text
                                                and e.get("author") == "citizen")
                     up.append(event["_at"] - started)
@@ -172,6 +175,7 @@ async def run(chats: int, rounds: int, database_url: str, redis_url: str, workdi
                     async with http.post(f"{b.url}/api/v1/staff/handoffs/{handoff}/messages", json={"text": answer},
                                          headers={"Authorization": f"Bearer {token}"}) as r:
                         assert r.status == 201, await r.text()
+                    posted_down.append(time.perf_counter() - started)
                     event = await page.wait(lambda e: e.get("kind") == "message" and e.get("text") == answer)
                     down.append(event["_at"] - started)
 
@@ -188,6 +192,8 @@ async def run(chats: int, rounds: int, database_url: str, redis_url: str, workdi
                 if got_up != sent_up[user] or got_down != sent_down[user]:
                     ok = False
                     print(f"MISMATCH {user}: up {got_up} vs {sent_up[user]}; down {got_down} vs {sent_down[user]}")
+            print(f"citizen POST answered                               {percentiles(posted_up)}")
+            print(f"staff POST answered                                 {percentiles(posted_down)}")
             print(f"citizen -> staff (POST chat, A -> Redis -> B socket)  {percentiles(up)}")
             print(f"staff -> citizen (POST staff, B -> Redis -> A socket)  {percentiles(down)}")
             print(f"{chats} chats x {rounds} rounds each way in {wall:.1f} s; "

@@ -1,6 +1,7 @@
 """Handoffs and their transcripts in SQL: the context card and every message text encrypted at rest."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
 
 import sqlalchemy as sa
@@ -13,6 +14,7 @@ from storage.cipher import FieldCipher
 from storage.sql import _utc
 
 h, m = tables.handoffs.c, tables.handoff_messages.c
+_TOUCHED = ("last_citizen_at", "last_staff_at", "first_response_at")  # set with each message only (add_message)
 _TIMES = ("created_at", "claimed_at", "first_response_at", "last_citizen_at", "last_staff_at", "closed_at",
           "escalated_at")
 
@@ -77,15 +79,18 @@ class SqlHandoffs:
             query = query.where(h.status == expect.value)
         if expect_owner is not None:
             query = query.where(h.owner_id == expect_owner)
+        values = {k: v for k, v in self._row(handoff).items() if k not in _TOUCHED}
         async with self._engine.begin() as conn:
-            result = await conn.execute(query.values(**self._row(handoff)))
+            result = await conn.execute(query.values(**values))
         return result.rowcount == 1
 
-    async def add_message(self, message: HandoffMessage) -> HandoffMessage:
+    async def add_message(self, message: HandoffMessage, touch: Mapping[str, object] | None = None) -> HandoffMessage:
         async with self._engine.begin() as conn:
             new_id = (await conn.execute(tables.handoff_messages.insert().values(
                 handoff_id=message.handoff_id, author=message.author.value, staff_id=message.staff_id,
                 text=self._cipher.encrypt(message.text), created_at=message.created_at).returning(m.id))).scalar_one()
+            if touch:
+                await conn.execute(tables.handoffs.update().where(h.id == message.handoff_id).values(**touch))
         return message.model_copy(update={"id": new_id})
 
     async def messages(self, handoff_id: int, include_private: bool) -> list[HandoffMessage]:

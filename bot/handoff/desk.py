@@ -92,10 +92,10 @@ class HandoffDesk:
         if handoff is None or handoff.status is HandoffStatus.closed:
             return None
         now = self._clock()
+        touch = {"last_citizen_at": now}
         message = await self._store.add_message(HandoffMessage(handoff_id=handoff_id, author=Author.citizen,
-                                                               text=text, created_at=now))
-        handoff = handoff.model_copy(update={"last_citizen_at": now})
-        await self._store.update(handoff)
+                                                               text=text, created_at=now), touch)
+        handoff = handoff.model_copy(update=touch)
         await self._live.publish(department_topic(handoff.department), _message_event(handoff, message))
         return handoff
 
@@ -126,7 +126,9 @@ class HandoffDesk:
             ticket = Rectification(id=0, case_number=handoff.reference, department=handoff.department, level=level,
                                    status="open", callback_due=calendar.add_workdays(today, 1).date,
                                    rectify_due=calendar.add_workdays(today, 15).date)
-        await self._store.update(handoff.model_copy(update={"rating": int(level)}))
+        if not await self._store.update(handoff.model_copy(update={"rating": int(level)}),
+                                        expect=HandoffStatus.closed):
+            return None
         await self._ratings.save(rating, ticket)
         return rating
 
@@ -169,12 +171,11 @@ class HandoffDesk:
         """The owner's answer: to the citizen's chat, live; timers checked."""
         handoff = await self._owned(staff, handoff_id, "handoff_message")
         now = self._clock()
+        touch = {"last_staff_at": now, "breaches": self.sla.on_staff_answer(handoff, now),
+                 "first_response_at": handoff.first_response_at or now}
         message = await self._store.add_message(HandoffMessage(handoff_id=handoff_id, author=Author.staff,
-                                                               staff_id=staff.id, text=text, created_at=now))
-        late = self.sla.on_staff_answer(handoff, now)
-        updated = handoff.model_copy(update={"last_staff_at": now, "breaches": late,
-                                             "first_response_at": handoff.first_response_at or now})
-        await self._store.update(updated)
+                                                               staff_id=staff.id, text=text, created_at=now), touch)
+        updated = handoff.model_copy(update=touch)
         await self._tell(updated, text, f"msg:{message.id}")
         await self._live.publish(department_topic(handoff.department), _message_event(updated, message))
         return message

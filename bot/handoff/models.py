@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import Enum
+from collections.abc import Mapping
 from typing import Protocol
 
 from pydantic import BaseModel, Field
@@ -104,7 +105,9 @@ class HandoffStore(Protocol):
     async def update(self, handoff: Handoff, expect: HandoffStatus | None = None,
                      expect_owner: int | None = None) -> bool:
         """Write the handoff if its stored status (and owner) are still as expected; False if not."""
-    async def add_message(self, message: HandoffMessage) -> HandoffMessage: ...
+    async def add_message(self, message: HandoffMessage, touch: Mapping[str, object] | None = None) -> HandoffMessage:
+        """Store the message, and set these columns of its handoff in the same transaction (only these: a claim or
+        a message from the other side at the same moment is not overwritten)."""
     async def messages(self, handoff_id: int, include_private: bool) -> list[HandoffMessage]: ...
     async def active_count(self, staff_id: int) -> int: ...
     async def last_auto_owner(self, department: str) -> int | None: ...
