@@ -36,6 +36,7 @@ from tests.backends import SHARED_POSTGRES, SHARED_REDIS, create_database, drop_
 
 DEPARTMENTS = ["德令哈市公安局", "德令哈市民政局", "德令哈市人力资源和社会保障局", "德令哈市医疗保障局"]
 PER_STAFF = 5
+HTTP_CONNECTIONS = 50
 
 
 def percentiles(samples: list[float]) -> str:
@@ -122,10 +123,11 @@ async def run(chats: int, rounds: int, database_url: str, redis_url: str, workdi
                 person, token = await directory.add(f"{department[-3:]}{n}", Role.clerk, department, Level.city)
                 staff[department].append((person.id, token))
         await engine.dispose()
-        connector = aiohttp.TCPConnector(limit=400)
-        async with aiohttp.ClientSession(connector=connector) as http:
+        # Requests go through a pool of HTTP_CONNECTIONS per client (as behind a load balancer); sockets apart.
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as sockets, \
+                aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=HTTP_CONNECTIONS)) as http:
             await baselines(http, a, redis_url)
-            consoles = {sid: await open_socket(http, f"{b.url}/api/v1/staff/live", {"token": token})
+            consoles = {sid: await open_socket(sockets, f"{b.url}/api/v1/staff/live", {"token": token})
                         for people in staff.values() for sid, token in people}
             users = [(f"bench-{i}", DEPARTMENTS[i % len(DEPARTMENTS)]) for i in range(chats)]
 
@@ -136,7 +138,7 @@ async def run(chats: int, rounds: int, database_url: str, redis_url: str, workdi
 
             await asyncio.gather(*(say(u, f"/human {d}") for u, d in users))
             pages = dict(zip([u for u, _ in users], await asyncio.gather(
-                *(open_socket(http, f"{a.url}/api/v1/chat/live", {"user": u}) for u, _ in users))))
+                *(open_socket(sockets, f"{a.url}/api/v1/chat/live", {"user": u}) for u, _ in users))))
             owner: dict[str, tuple[int, str, int]] = {}  # user -> (staff id, token, handoff id)
             for department, people in staff.items():
                 async with http.get(f"{b.url}/api/v1/staff/handoffs?status=waiting",

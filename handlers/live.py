@@ -16,7 +16,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from bot.accounts import Sessions
-from bot.handoff.live import LiveChannel, Presence, citizen_topic, department_topic
+from bot.handoff.live import LiveChannel, Presence, citizen_topic, department_topic, staff_topic
 from bot.ports import StaffDirectory
 from handlers.auth import USER_PATTERN
 from handlers.problems import problem
@@ -78,7 +78,7 @@ class LiveHandlers:
             return ws
         beating = asyncio.get_running_loop().create_task(self._beat(staff.id, staff.department))
         try:
-            async with self._live.subscribe([department_topic(staff.department)]) as events:
+            async with self._live.subscribe([department_topic(staff.department), staff_topic(staff.id)]) as events:
                 await self._presence.beat(staff.id, staff.department, BEAT_SECONDS * 3)
                 await ws.send_json({"kind": "ready", "staff": staff.id, "name": staff.name})
                 await _relay(ws, events)

@@ -14,7 +14,7 @@ from bot.content import Content
 from bot.errors import Forbidden, Invalid
 from bot.handoff.board import Board
 from bot.handoff.hours import WorkingHours
-from bot.handoff.live import LiveChannel, Presence, department_topic
+from bot.handoff.live import LiveChannel, Presence, department_topic, staff_topic
 from bot.handoff.models import (OPEN, Author, Handoff, HandoffConflict, HandoffContext, HandoffMessage,
                                 HandoffNotFound, HandoffStatus, HandoffStore)
 from bot.handoff.routing import Desk, departments
@@ -96,7 +96,7 @@ class HandoffDesk:
         message = await self._store.add_message(HandoffMessage(handoff_id=handoff_id, author=Author.citizen,
                                                                text=text, created_at=now), touch)
         handoff = handoff.model_copy(update=touch)
-        await self._live.publish(department_topic(handoff.department), _message_event(handoff, message))
+        await self._to_staff(handoff, _message_event(handoff, message))
         return handoff
 
     async def leave(self, handoff_id: int) -> None:
@@ -177,7 +177,7 @@ class HandoffDesk:
                                                                staff_id=staff.id, text=text, created_at=now), touch)
         updated = handoff.model_copy(update=touch)
         await self._tell(updated, text, f"msg:{message.id}")
-        await self._live.publish(department_topic(handoff.department), _message_event(updated, message))
+        await self._to_staff(updated, _message_event(updated, message))
         return message
 
     async def note(self, staff: Staff, handoff_id: int, text: str) -> HandoffMessage:
@@ -294,6 +294,11 @@ class HandoffDesk:
         await self._inbox.put(handoff.user, None, text, f"handoff:{handoff.id}:{key}"[:64], self._clock())
         if handoff.channel == "wechat" and self._wechat is not None:
             await self._wechat(handoff.user, text)
+
+    async def _to_staff(self, handoff: Handoff, event: dict[str, object]) -> None:
+        """A message of a chat: to its owner's consoles, or to the department's while nobody has it."""
+        topic = staff_topic(handoff.owner_id) if handoff.owner_id else department_topic(handoff.department)
+        await self._live.publish(topic, event)
 
     async def _queue_changed(self, handoff: Handoff) -> None:
         await self._live.publish(department_topic(handoff.department),

@@ -16,6 +16,10 @@ def department_topic(department: str) -> str:
     return f"dept:{department}"
 
 
+def staff_topic(staff_id: int) -> str:
+    return f"staff:{staff_id}"
+
+
 class LiveChannel(Protocol):
     async def publish(self, topic: str, event: Event) -> None:
         """Deliver the event to every subscriber of the topic, on any instance (at most once, in order)."""
