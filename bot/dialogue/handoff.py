@@ -107,11 +107,14 @@ class HandoffFlow:
         """The context card: the item, the step, what was given, and the bot's question at that step."""
         s = ctx.state
         target = ctx.content.catalog.target(s.target) if s.target else None
-        step = None
-        if target is not None and s.stage is Stage.collect:
-            steps = ctx.plan().steps
-            step = steps[s.step].label if s.step < len(steps) else None
-        asked = [r.text for r in await self._waiting(ctx, s.stage) if isinstance(r, (TextReply, ChoicesReply))]
+        step, labels, materials = None, {}, list(s.materials)
+        if target is not None:
+            plan = ctx.plan()
+            step = plan.steps[s.step].label if s.stage is Stage.collect and s.step < len(plan.steps) else None
+            labels = {f.key: f.label for f in plan.fields}
+            names = {m.key: m.name for m in plan.materials}
+            materials = [names.get(key, key) for key in s.materials]
+        asked = [text for r in await self._waiting(ctx, s.stage) if isinstance(text := getattr(r, "text", None), str)]
         return HandoffContext(target=s.target, target_name=target.name if target else None, stage=s.stage.value,
-                              step=step, fields=dict(s.answers),
-                              materials=[key for key, entry in s.materials.items()], last_turns=asked[-2:])
+                              step=step, fields=dict(s.answers), labels=labels, materials=materials,
+                              last_turns=asked[-2:])

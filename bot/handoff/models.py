@@ -38,6 +38,7 @@ class HandoffContext(BaseModel):
     stage: str = "idle"
     step: str | None = None          # the name of the field or material the citizen was at
     fields: dict[str, str] = Field(default_factory=dict)   # as given: masked in views unless revealed
+    labels: dict[str, str] = Field(default_factory=dict)   # field key -> its label (姓名, 身份证号 …)
     materials: list[str] = Field(default_factory=list)     # names of the materials provided
     last_turns: list[str] = Field(default_factory=list)    # the bot's last words and the citizen's request
 

@@ -105,7 +105,7 @@
     dl.textContent = "";
     var c = chat.context;
     var rows = [["事项", c.target_name || "（未选事项）"], ["进行到", c.step || c.stage]];
-    Object.keys(c.fields || {}).forEach(function (k) { rows.push([k, c.fields[k]]); });
+    Object.keys(c.fields || {}).forEach(function (k) { rows.push([(c.labels || {})[k] || k, c.fields[k]]); });
     if (c.materials && c.materials.length) rows.push(["已交材料", c.materials.join("、")]);
     (c.last_turns || []).forEach(function (t) { rows.push(["小助手", t]); });
     rows.forEach(function (r) { dl.appendChild(el("dt", null, r[0])); dl.appendChild(el("dd", null, r[1])); });
@@ -135,7 +135,8 @@
     chat.messages.forEach(addMessage);
     var mine = chat.status === "active" && chat.owner_id === state.me;
     $("claim").hidden = chat.status !== "waiting";
-    ["reply", "transfer", "close"].forEach(function (f) { $(f).hidden = !mine; });
+    ["reply", "close"].forEach(function (f) { $(f).hidden = !mine; });
+    $("transfer").closest("details").hidden = !mine;
     if (chat.status === "callback") $("close").hidden = false;
     showCard(chat);
     refreshQueues().catch(function () { /* the list refreshes on the next event */ });
