@@ -89,6 +89,8 @@ async def test_citizen_reaches_a_clerk_and_the_bot_resumes_at_the_same_step(clie
     await engine.dispose()
     assert rating["case_number"].startswith("RG") and rating["tags"] == ["人工服务"] and rating["level"] == 2
     assert ticket["department"] == "德令哈市公安局"
+    tickets = await (await client.get("/api/v1/staff/rectifications", headers=auth(tokens["clerk"]))).json()
+    assert [t["case_number"] for t in tickets["rectifications"]] == [rating["case_number"]]  # the clerks follow it up
     assert {"handoff_view", "handoff_claim", "handoff_close", "refused"} <= set(audit)
     await page.close()
     await console.close()
@@ -124,3 +126,25 @@ async def test_the_citizen_picks_a_department_when_nothing_is_in_context(chat_fa
     assert "小助手继续为您服务" in citizen.text()
     await citizen.say("居住证怎么办")
     assert "居住证" in citizen.text()  # the bot has the chat again
+
+
+async def test_live_channels_check_origin_and_credentials(client, tokens) -> None:
+    foreign = await client.get("/api/v1/chat/live", headers={"Origin": "https://evil.example",
+                                                              "Connection": "Upgrade", "Upgrade": "websocket",
+                                                              "Sec-WebSocket-Version": "13",
+                                                              "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="})
+    assert foreign.status == 403
+    for path, hello in (("/api/v1/staff/live", {"token": "not-a-token"}), ("/api/v1/chat/live", {"user": "bad id!"})):
+        ws = await client.ws_connect(path)
+        await ws.send_json(hello)
+        frame = await ws.receive()
+        assert frame.type.name == "CLOSE" and ws.close_code == 4401
+    own = await client.ws_connect("/api/v1/staff/live", headers={"Origin": str(client.make_url("")).rstrip("/")})
+    await own.send_json({"token": tokens["clerk"]})
+    assert (await own.receive_json())["kind"] == "ready"
+    await own.close()
+
+
+async def test_staff_calls_are_rate_limited(client, tokens) -> None:
+    statuses = [(await client.get(BASE, headers=auth(tokens["clerk"]))).status for _ in range(40)]
+    assert statuses[:30] == [200] * 30 and statuses[-1] == 429  # the test settings: 30 per 10 s
