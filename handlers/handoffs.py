@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from typing import TypeVar
 
 from aiohttp import web
 from pydantic import BaseModel, Field, ValidationError, model_validator
@@ -27,11 +28,12 @@ from bot.staff import Staff
 from handlers.problems import dumps, problem, stored_int, validation_problem
 from handlers.pages import STATIC
 from handlers.routes import Param, Route
-from handlers.staff_auth import StaffRoutes
+from handlers.staff_auth import StaffHandler, StaffRoutes
 from storage.read_limits import MemoryReadLimiter, RedisReadLimiter
 from storage.staff import SqlStaff
 
 BASE = "/api/v1/staff/handoffs"
+Body = TypeVar("Body", bound=BaseModel)
 
 
 class TextRequest(BaseModel):
@@ -70,6 +72,14 @@ def _summary(h: Handoff, now: datetime, desk: HandoffDesk) -> dict[str, object]:
             "summary": h.summary}
 
 
+async def _body(request: web.Request, model: type[Body]) -> Body | web.Response:
+    """The request's JSON as `model`, or the 422 problem saying what is wrong."""
+    try:
+        return model.model_validate_json(await request.read())
+    except ValidationError as exc:
+        return validation_problem(exc)
+
+
 def _message(m: HandoffMessage) -> dict[str, object]:
     return {"id": m.id, "author": m.author.value, "staff_id": m.staff_id, "text": m.text,
             "at": m.created_at.isoformat()}
@@ -81,17 +91,20 @@ class HandoffHandlers:
         self._desk, self._board, self._engine, self._content = desk, desk.board, engine, content
         self._live, self._directory, self._limiter = live, directory, limiter
 
-    async def _limited(self, staff: Staff) -> web.Response | None:
-        wait = await self._limiter.wait(f"staff:{staff.id}")
-        if not wait:
-            return None
-        response = problem(429, "Too many requests", "操作太频繁了，请稍等几秒。")
-        response.headers["Retry-After"] = str(wait)
-        return response
+    def limited(self, handler: StaffHandler) -> StaffHandler:
+        """The handler behind the staff member's rate limit (429 with Retry-After over it)."""
+
+        async def checked(request: web.Request, staff: Staff) -> web.Response:
+            wait = await self._limiter.wait(f"staff:{staff.id}")
+            if not wait:
+                return await handler(request, staff)
+            response = problem(429, "Too many requests", "操作太频繁了，请稍等几秒。")
+            response.headers["Retry-After"] = str(wait)
+            return response
+
+        return checked
 
     async def listing(self, request: web.Request, staff: Staff) -> web.Response:
-        if limited := await self._limited(staff):
-            return limited
         try:
             statuses = [HandoffStatus(s) for s in request.query.get("status", "waiting,active").split(",") if s]
         except ValueError:
@@ -102,8 +115,6 @@ class HandoffHandlers:
                                   "online": await self._desk.online(staff.department)}, dumps=dumps)
 
     async def view(self, request: web.Request, staff: Staff) -> web.Response:
-        if limited := await self._limited(staff):
-            return limited
         handoff, messages = await self._desk.view(staff, self._id(request))
         content = self._content()
         target = content.catalog.target(handoff.context.target) if handoff.context.target else None
@@ -115,42 +126,34 @@ class HandoffHandlers:
         return web.json_response(body, dumps=dumps)
 
     async def reveal(self, request: web.Request, staff: Staff) -> web.Response:
-        try:
-            body = RevealRequest.model_validate_json(await request.read())
-        except ValidationError as exc:
-            return validation_problem(exc)
+        body = await _body(request, RevealRequest)
+        if isinstance(body, web.Response):
+            return body
         return web.json_response({"fields": await self._desk.reveal(staff, self._id(request), body.reason)},
                                  dumps=dumps)
 
     async def claim(self, request: web.Request, staff: Staff) -> web.Response:
-        if limited := await self._limited(staff):
-            return limited
         handoff = await self._desk.claim(staff, self._id(request))
         return web.json_response(_summary(handoff, self._desk_now(), self._desk), dumps=dumps)
 
     async def say(self, request: web.Request, staff: Staff) -> web.Response:
-        if limited := await self._limited(staff):
-            return limited
-        try:
-            body = TextRequest.model_validate_json(await request.read())
-        except ValidationError as exc:
-            return validation_problem(exc)
+        body = await _body(request, TextRequest)
+        if isinstance(body, web.Response):
+            return body
         message = await self._desk.say(staff, self._id(request), body.text)
         return web.json_response(_message(message), status=201, dumps=dumps)
 
     async def note(self, request: web.Request, staff: Staff) -> web.Response:
-        try:
-            body = TextRequest.model_validate_json(await request.read())
-        except ValidationError as exc:
-            return validation_problem(exc)
+        body = await _body(request, TextRequest)
+        if isinstance(body, web.Response):
+            return body
         message = await self._desk.note(staff, self._id(request), body.text)
         return web.json_response(_message(message), status=201, dumps=dumps)
 
     async def transfer(self, request: web.Request, staff: Staff) -> web.Response:
-        try:
-            body = TransferRequest.model_validate_json(await request.read())
-        except ValidationError as exc:
-            return validation_problem(exc)
+        body = await _body(request, TransferRequest)
+        if isinstance(body, web.Response):
+            return body
         to_staff = None
         if body.staff is not None:
             to_staff = await self._directory.get(body.staff)
@@ -160,10 +163,9 @@ class HandoffHandlers:
         return web.json_response(_summary(handoff, self._desk_now(), self._desk), dumps=dumps)
 
     async def close(self, request: web.Request, staff: Staff) -> web.Response:
-        try:
-            body = CloseRequest.model_validate_json(await request.read())
-        except ValidationError as exc:
-            return validation_problem(exc)
+        body = await _body(request, CloseRequest)
+        if isinstance(body, web.Response):
+            return body
         handoff = await self._desk.close(staff, self._id(request), body.summary)
         replies = await self._engine.hand_back(handoff.user, handoff.id)
         if replies:
@@ -194,31 +196,39 @@ class HandoffHandlers:
 
 
 def routes(h: HandoffHandlers, guard: StaffRoutes) -> list[Route]:
+    """Every staff route here is rate-limited per staff member."""
     one = BASE + "/{id}"
+
+    def route(method: str, path: str, handler: StaffHandler, summary: str, *, ok: tuple[int, str],
+              request: type[BaseModel] | None = None, params: tuple[Param, ...] = (),
+              problems: tuple[int, ...] = ()) -> Route:
+        return guard.route(method, path, h.limited(handler), summary, ok=ok, request=request, params=params,
+                           problems=(*problems, 429))
+
     return [
         Route("GET", "/staff/chats", h.page, "The staff console's chat page (sign in with the staff token)",
               ok=(200, "text/html")),
-        guard.route("GET", BASE, h.listing, "The department's chats handed to staff (and those the caller first "
+        route("GET", BASE, h.listing, "The department's chats handed to staff (and those the caller first "
                     "owned), oldest first, each with its waiting time and SLA breaches",
                     params=(Param("status", description="comma-separated: waiting, active, callback, closed "
-                                  "(default waiting,active)"),), ok=(200, "{items: [...]}"), problems=(422, 429)),
-        guard.route("GET", one, h.view, "One chat: its messages (citizen, staff, bot, private notes, log), the "
+                                  "(default waiting,active)"),), ok=(200, "{items: [...]}"), problems=(422,)),
+        route("GET", one, h.view, "One chat: its messages (citizen, staff, bot, private notes, log), the "
                     "context card (personal data masked) and canned answers; audited", ok=(200, "the chat"),
-                    problems=(404, 429)),
-        guard.route("POST", one + "/claim", h.claim, "Claim a waiting chat (首问负责: the claimer owns it until "
-                    "closed); refused over the per-person limit", ok=(200, "the chat"), problems=(404, 409, 429)),
-        guard.route("POST", one + "/messages", h.say, "The owner answers; the citizen sees it live",
-                    request=TextRequest, ok=(201, "the message"), problems=(404, 409, 422, 429)),
-        guard.route("POST", one + "/notes", h.note, "A private note (never shown to the citizen)",
+                    problems=(404,)),
+        route("POST", one + "/claim", h.claim, "Claim a waiting chat (首问负责: the claimer owns it until "
+                    "closed); refused over the per-person limit", ok=(200, "the chat"), problems=(404, 409)),
+        route("POST", one + "/messages", h.say, "The owner answers; the citizen sees it live",
+                    request=TextRequest, ok=(201, "the message"), problems=(404, 409, 422)),
+        route("POST", one + "/notes", h.note, "A private note (never shown to the citizen)",
                     request=TextRequest, ok=(201, "the note"), problems=(404, 422)),
-        guard.route("POST", one + "/transfer", h.transfer, "Transfer to a department's queue or a staff member "
+        route("POST", one + "/transfer", h.transfer, "Transfer to a department's queue or a staff member "
                     "with a note (at most twice)", request=TransferRequest, ok=(200, "the chat"),
                     problems=(404, 409, 422)),
-        guard.route("POST", one + "/close", h.close, "Close with a summary: the bot takes over at the citizen's "
+        route("POST", one + "/close", h.close, "Close with a summary: the bot takes over at the citizen's "
                     "step and asks for a rating", request=CloseRequest, ok=(200, "the chat"),
                     problems=(404, 409, 422)),
-        guard.route("POST", one + "/reveal", h.reveal, "The context card's personal data in full, for a reason "
+        route("POST", one + "/reveal", h.reveal, "The context card's personal data in full, for a reason "
                     "(audited)", request=RevealRequest, ok=(200, "{fields}"), problems=(404, 422)),
-        guard.route("GET", "/api/v1/staff/handoff-board", h.board, "Supervisors: the live board and statistics "
+        route("GET", "/api/v1/staff/handoff-board", h.board, "Supervisors: the live board and statistics "
                     "of the department's human service", ok=(200, "{board, statistics}")),
     ]
