@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -148,3 +149,26 @@ async def test_live_channels_check_origin_and_credentials(client, tokens) -> Non
 async def test_staff_calls_are_rate_limited(client, tokens) -> None:
     statuses = [(await client.get(BASE, headers=auth(tokens["clerk"]))).status for _ in range(40)]
     assert statuses[:30] == [200] * 30 and statuses[-1] == 429  # the test settings: 30 per 10 s
+
+
+async def test_supervisors_see_the_board_and_statistics(client, chat_factory, tokens, clock) -> None:
+    console = await connect(client, "/api/v1/staff/live", {"token": tokens["clerk"]})
+    await chat_factory("h5").say("居住证怎么办")
+    await chat_factory("h5").say("转人工")
+    await chat_factory("h6").say("身份证过期了咋办")
+    await chat_factory("h6").say("人工客服")
+    assert (await client.get("/api/v1/staff/handoff-board", headers=auth(tokens["clerk"]))).status == 403
+    clock.now += timedelta(seconds=90)  # both waited past the 60 s first-response target
+    board = (await (await client.get("/api/v1/staff/handoff-board", headers=auth(tokens["supervisor"]))).json())
+    assert board["board"] == {"department": "德令哈市公安局", "waiting": 2, "longest_wait_seconds": 90,
+                                "in_progress": 0, "callbacks": 0, "online": 1, "breaches_today": 2}
+    waiting = (await (await client.get(BASE, headers=auth(tokens["clerk"]))).json())["items"]
+    assert all(chat["breaches"] == ["first_response"] for chat in waiting)  # shown as it happens
+    first = waiting[0]["id"]
+    await client.post(f"{BASE}/{first}/claim", headers=auth(tokens["clerk"]))
+    await client.post(f"{BASE}/{first}/messages", json={"text": "您好"}, headers=auth(tokens["clerk"]))
+    await client.post(f"{BASE}/{first}/close", json={"summary": "已解答"}, headers=auth(tokens["clerk"]))
+    stats = (await (await client.get("/api/v1/staff/handoff-board", headers=auth(tokens["supervisor"]))).json())
+    assert stats["statistics"]["first_response_p50"] == 90.0 and stats["statistics"]["chats"] == 2
+    assert stats["statistics"]["resolution_rate"] == 0.5
+    await console.close()
