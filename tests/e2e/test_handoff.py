@@ -14,7 +14,7 @@ from aiohttp import ClientWebSocketResponse
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from storage import tables
-from tests.e2e.casework import VALID_ID, auth, start_renewal
+from tests.e2e.casework import VALID_ID, auth, move, start_renewal, submitted_renewal
 
 BASE = "/api/v1/staff/handoffs"
 
@@ -172,3 +172,15 @@ async def test_supervisors_see_the_board_and_statistics(client, chat_factory, to
     assert stats["statistics"]["first_response_p50"] == 90.0 and stats["statistics"]["chats"] == 2
     assert stats["statistics"]["resolution_rate"] == 0.5
     await console.close()
+
+
+async def test_an_open_page_hears_progress_messages_live(client, chat_factory, tokens) -> None:
+    number = await submitted_renewal(chat_factory("h7"))
+    page = await connect(client, "/api/v1/chat/live", {"user": "h7"})
+    assert (await move(client, tokens["clerk"], number, to="returned", reason="照片不清晰",
+                       materials={"old_id_card": "请重新拍摄"}))[0] == 200
+    event = await next_event(page, "message")
+    assert number in event["text"] and "照片不清晰" in event["text"]
+    listed = (await (await client.get("/api/v1/messages?user=h7")).json())["messages"]
+    assert event["id"] in [m["id"] for m in listed]  # the same message the list has, acknowledged by its id
+    await page.close()
