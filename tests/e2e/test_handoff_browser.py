@@ -1,14 +1,15 @@
 """转人工 in two browsers against two app instances on PostgreSQL + Redis: a citizen on the H5 page of instance A, a
 clerk on the staff console (/staff/chats) of instance B. The citizen asks for a person in the middle of an
-application, the clerk claims, three messages go each way and appear live on the other side, the clerk closes,
-the bot goes on at the citizen's step and the citizen rates the human service. Screenshots of the console go to
+application, the clerk claims, three messages go each way and appear live on the other side, the chat is
+transferred to a colleague and back, the clerk closes, the bot goes on at the citizen's step and the citizen rates
+the human service. Screenshots of the console go to
 docs/screenshots/."""
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -41,11 +42,26 @@ def two_apps(postgres_url: str, redis_server: str, redis_prefix: str, tmp_path: 
         app.stop()
 
 
-async def _clerk_token(database_url: str) -> str:
+async def _clerks(database_url: str) -> list[tuple[int, str]]:
     engine = create_async_engine(database_url)
-    _, token = await SqlStaff(engine, utc_now).add("李警官", Role.clerk, "德令哈市公安局", Level.township)
+    directory = SqlStaff(engine, utc_now)
+    people = [await directory.add(name, Role.clerk, "德令哈市公安局", Level.township) for name in ("李警官", "王警官")]
     await engine.dispose()
-    return token
+    return [(person.id, token) for person, token in people]
+
+
+async def _transfer(app: AppProcess, token: str, to_staff: int) -> dict:
+    """The colleague hands the chat back (through the API, on the other instance)."""
+    async with aiohttp.ClientSession() as http:
+        headers = {"Authorization": f"Bearer {token}"}
+        async with http.get(f"{app.url}/api/v1/staff/handoffs?status=active", headers=headers) as r:
+            chat = (await r.json())["items"][0]
+        async with http.post(f"{app.url}/api/v1/staff/handoffs/{chat['id']}/messages", headers=headers,
+                             json={"text": "我是王警官，这个问题李警官更清楚。"}) as r:
+            assert r.status == 201
+        async with http.post(f"{app.url}/api/v1/staff/handoffs/{chat['id']}/transfer", headers=headers,
+                             json={"staff": to_staff, "note": "请李警官继续"}) as r:
+            return await r.json()
 
 
 async def _human_rating(database_url: str) -> list[tuple[str, int, list[str]]]:
@@ -74,7 +90,7 @@ def citizen_says(page, text: str) -> None:
 def test_citizen_and_clerk_in_two_browsers_on_two_instances(two_apps: list[AppProcess], browser,
                                                               postgres_url: str) -> None:
     a, b = two_apps
-    token = run_sync(_clerk_token(postgres_url))
+    (li_id, token), (wang_id, wang_token) = run_sync(_clerks(postgres_url))
     clerk_ctx = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
     citizen_ctx = browser.new_context(viewport={"width": 375, "height": 667}, is_mobile=True, has_touch=True,
                                       locale="zh-CN")
@@ -114,6 +130,16 @@ def test_citizen_and_clerk_in_two_browsers_on_two_instances(two_apps: list[AppPr
             bot_said(citizen, f"白底证件照即可{n}。")
         SHOTS.mkdir(parents=True, exist_ok=True)
         console.screenshot(path=str(SHOTS / "staff-chats-1280.png"))
+
+        console.locator("summary", has_text="转办").click()
+        console.locator("#transfer-staff").fill(str(wang_id))
+        console.locator("#transfer-note").fill("请王警官看一下")
+        console.get_by_test_id("transfer-send").click()
+        bot_said(citizen, "已为您转接到王警官")
+        back = run_sync(_transfer(a, wang_token, li_id))  # instance A, while the clerk's console is on B
+        assert (back["owner_id"], back["transfers"]) == (li_id, 2)
+        bot_said(citizen, "我是王警官")
+        console.get_by_test_id("close-send").wait_for()  # the console shows the chat is the clerk's again
 
         console.get_by_test_id("close-summary").fill("已说明照片要求")
         console.get_by_test_id("close-send").click()

@@ -209,6 +209,8 @@
     } else if (event.kind === "message" && event.handoff === state.current) {
       var shown = $("messages").querySelector('[data-id="' + event.id + '"]');
       if (!shown) addMessage(event);
+    } else if (event.kind === "queue" && event.handoff === state.current) {
+      openChat(state.current).catch(function () { /* shown on the next event */ });
     } else if (event.kind === "queue" || event.kind === "message") {
       refreshQueues().catch(function () { /* shown on the next event */ });
     }
