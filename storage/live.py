@@ -11,13 +11,12 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-
 from redis.asyncio import Redis, RedisCluster
 
 from bot.handoff.live import Event
 from storage.redis_scripts import REDIS_ERRORS
 
-QUEUE_LIMIT = 1000  # events waiting for one slow page before it is dropped (it reads the list when it comes back)
+QUEUE_LIMIT = 1000  # events waiting for one slow page; more are skipped for it (its message list has them)
 
 
 class MemoryLive:

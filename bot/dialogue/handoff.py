@@ -10,7 +10,6 @@ from bot.dialogue.commands import Command, HumanRating, Invocation, option
 from bot.dialogue.context import Outcome, TurnContext, reprompt, stay
 from bot.dialogue.replies import ChoicesReply, Reply, TextReply
 from bot.dialogue.state import Stage
-from bot.handoff.desk import HandoffDesk
 from bot.handoff.models import HandoffContext, HandoffStatus
 from bot.handoff.routing import departments, route
 from bot.ratings import RATING_LABELS, RatingLevel
