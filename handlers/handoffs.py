@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from bot.content_holder import ContentHolder
 from bot.dialogue.engine import Engine
+from bot.dialogue.plain import as_text
 from bot.dialogue.replies import response_json
 from bot.errors import Forbidden, Invalid
 from bot.handoff.desk import HandoffDesk
@@ -171,6 +172,7 @@ class HandoffHandlers:
         if replies:
             rendered = json.loads(response_json(replies, self._content().card_json))["replies"]
             await self._live.publish(citizen_topic(handoff.user), {"kind": "replies", "replies": rendered})
+            await self._desk.to_wechat(handoff, as_text(replies, self._content().prompts))
         return web.json_response(_summary(handoff, self._desk_now(), self._desk), dumps=dumps)
 
     async def board(self, request: web.Request, staff: Staff) -> web.Response:

@@ -236,6 +236,13 @@ class HandoffDesk:
         await self._queue_changed(closed)
         return closed
 
+    async def to_wechat(self, handoff: Handoff, texts: list[str]) -> None:
+        """What the bot says when it takes a WeChat user's chat back (the rating question, the step it goes on
+        at), through the send API; nothing for other channels (their page hears it live)."""
+        if handoff.channel == "wechat" and self._wechat is not None:
+            for text in texts:
+                await self._wechat(handoff.user, text)
+
     # --- background --------------------------------------------------------------------------------------
 
     async def escalate_callbacks(self) -> int:

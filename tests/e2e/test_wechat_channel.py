@@ -235,6 +235,12 @@ async def test_a_person_answers_a_wechat_user_through_the_send_api(client, sim, 
     assert (await client.post(f"/api/v1/staff/handoffs/{chat['id']}/messages", json={"text": "您好，请讲"},
                               headers=staff)).status == 201
     assert "您好，请讲" in user.replies_since(sent)
+    sent = len(simulator.sent)
+    assert (await client.post(f"/api/v1/staff/handoffs/{chat['id']}/close", json={"summary": "已解答"},
+                              headers=staff)).status == 200
+    closing = user.replies_since(sent)
+    assert "本次人工服务已结束" in closing and "非常满意" in closing  # the rating question, numbered
+    assert "感谢您的评价" in await user.say("1")  # 1 = 非常满意
     await console.close()
 
 
