@@ -14,7 +14,7 @@ from bootstrap import Services
 from bot.accounts import Sessions
 from bot.cancellation import raise_if_cancelling
 from bot.feedback import Feedback
-from bot.handoff.desk import HandoffDesk
+from bot.handoff.upkeep import Upkeep
 from bot.outbox.dispatcher import Dispatcher
 from bot.payments.service import Payments
 from bot.ports import BlobStore
@@ -102,12 +102,12 @@ class Settle:
 class HumanService:
     """督办 of callbacks (人工留言) not made by their due day; transcripts past their retention (the desk logs it)."""
 
-    desk: HandoffDesk
+    upkeep: Upkeep
 
     async def __call__(self) -> None:
-        if escalated := await self.desk.escalate_callbacks():
+        if escalated := await self.upkeep.escalate_callbacks():
             _log.info("督办: %d missed callbacks of the human service escalated to supervisors", escalated)
-        await self.desk.purge()
+        await self.upkeep.purge()
 
 
 def housekeeping_jobs(services: Services) -> list[Job]:
@@ -117,7 +117,7 @@ def housekeeping_jobs(services: Services) -> list[Job]:
                       clock),
             Ratings(services.feedback), ForgetRevocations(services.logins, clock),
             Settle(services.payments, timedelta(seconds=settings.payments.notification_window_seconds)),
-            HumanService(services.handoffs)]
+            HumanService(services.handoffs.upkeep)]
 
 
 async def housekeeping(jobs: Sequence[Job], interval_s: float = HOUSEKEEPING_SECONDS) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Awaitable, Callable
 
 from bot.content import Content
@@ -20,12 +20,12 @@ from bot.handoff.models import (OPEN, Author, Handoff, HandoffConflict, HandoffC
 from bot.handoff.routing import Desk, departments
 from bot.handoff.settings import DeskSettings
 from bot.handoff.sla import Sla
-from bot.lifecycle import Role
+from bot.handoff.upkeep import Upkeep
 from bot.notify import Inbox
 from bot.ports import AuditLog
 from bot.ratings import Rating, RatingLevel, RatingStore, Rectification
 from bot.refusals import audit_refusals
-from bot.staff import Staff, StaffNotice
+from bot.staff import Staff
 from bot.workdays import china_date
 
 
@@ -48,6 +48,7 @@ class HandoffDesk:
                                   settings.opens, settings.closes)
         self.sla = Sla(self.hours, settings.targets)
         self.board = Board(store, self.sla, presence, clock)
+        self.upkeep = Upkeep(store, content, clock, settings.retention_days)
         self._log, self._wechat = logging.getLogger("zhengwu.handoff"), wechat
 
     def now(self) -> datetime:
@@ -242,26 +243,6 @@ class HandoffDesk:
         if handoff.channel == "wechat" and self._wechat is not None:
             for text in texts:
                 await self._wechat(handoff.user, text)
-
-    # --- background --------------------------------------------------------------------------------------
-
-    async def escalate_callbacks(self) -> int:
-        """督办: every callback not made by its due day becomes a notice to the department's supervisors, once."""
-        now, escalated = self._clock(), 0
-        for handoff in await self._store.overdue_callbacks(china_date(now)):
-            notice = StaffNotice(department=handoff.department, role=Role.supervisor, kind="escalation.handoff",
-                                 text=self._content().prompts.escalated_handoff.format(
-                                     reference=handoff.reference, due=handoff.callback_due),
-                                 created_at=now)
-            escalated += await self._store.escalate(handoff.id, notice)
-        return escalated
-
-    async def purge(self) -> int:
-        """Delete transcripts past the retention period."""
-        purged = await self._store.purge(self._clock() - timedelta(days=self.settings.retention_days))
-        if purged:
-            self._log.info("purged %d closed chats older than %d days", purged, self.settings.retention_days)
-        return purged
 
     # --- helpers -----------------------------------------------------------------------------------------
 

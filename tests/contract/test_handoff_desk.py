@@ -123,9 +123,9 @@ async def test_after_hours_a_message_is_due_the_next_working_day_and_escalated_o
     assert (handoff.status, handoff.callback_due) == (HandoffStatus.callback, date(2026, 11, 30))  # Monday
     await world.desk.citizen_says(chat, "我的身份证丢了，明天要坐火车怎么办？")
     world.clock.now = datetime(2026, 11, 30, 12, 0, tzinfo=timezone.utc)  # Monday evening: due today, not late
-    assert await world.desk.escalate_callbacks() == 0
+    assert await world.desk.upkeep.escalate_callbacks() == 0
     world.clock.now += timedelta(days=1)
-    assert await asyncio.gather(world.desk.escalate_callbacks(), world.desk.escalate_callbacks()) in ([1, 0], [0, 1])
+    assert await asyncio.gather(world.desk.upkeep.escalate_callbacks(), world.desk.upkeep.escalate_callbacks()) in ([1, 0], [0, 1])
     async with world.db.connect() as conn:
         notices = (await conn.execute(sa.select(tables.staff_notices))).mappings().all()
     assert [(n["kind"], n["role"], n["department"]) for n in notices] == [
@@ -161,7 +161,7 @@ async def test_transcripts_past_retention_are_purged(world: World, caplog: pytes
     world.clock.now += timedelta(days=181)
     await world.desk.close(a, recent, "已解答")
     with caplog.at_level(logging.INFO, "zhengwu.handoff"):
-        assert await world.desk.purge() == 1
+        assert await world.desk.upkeep.purge() == 1
     assert "purged 1 closed chats" in caplog.text
     with pytest.raises(HandoffNotFound):
         await world.desk.view(a, old)
