@@ -27,9 +27,9 @@ async def connect(client, path: str, hello: dict[str, str]) -> ClientWebSocketRe
 
 
 async def next_event(ws: ClientWebSocketResponse, kind: str | None = None, **match: str) -> dict[str, Any]:
-    """The next event of this kind (with these values), within two seconds."""
+    """The next event of this kind (with these values), within five seconds."""
     while True:
-        frame = await asyncio.wait_for(ws.receive(), 2)
+        frame = await asyncio.wait_for(ws.receive(), 5)
         event = json.loads(frame.data)
         if (kind is None or event["kind"] == kind) and all(event.get(k) == v for k, v in match.items()):
             return event
@@ -147,8 +147,9 @@ async def test_live_channels_check_origin_and_credentials(client, tokens) -> Non
 
 
 async def test_staff_calls_are_rate_limited(client, tokens) -> None:
-    statuses = [(await client.get(BASE, headers=auth(tokens["clerk"]))).status for _ in range(40)]
-    assert statuses[:30] == [200] * 30 and statuses[-1] == 429  # the test settings: 30 per 10 s
+    # The test settings allow 30 per 10 s window: 70 calls in under 10 s put more than 30 in one window.
+    statuses = [(await client.get(BASE, headers=auth(tokens["clerk"]))).status for _ in range(70)]
+    assert statuses[:30] == [200] * 30 and 429 in statuses
 
 
 async def test_supervisors_see_the_board_and_statistics(client, chat_factory, tokens, clock) -> None:
