@@ -22,8 +22,8 @@ from bot.feedback import Feedback
 from bot.lifecycle import CASEWORK
 from bot.outbox.dispatcher import Dispatcher
 from bot.payments.service import Payments
-from handlers import (auth, cases, chat, console, feedback, ops, pages, payments, staff, studio, subscriptions,
-                      wechat)
+from handlers import (auth, cases, chat, console, feedback, handoffs, live, ops, pages, payments, staff, studio,
+                      subscriptions, wechat)
 from handlers.access_log import RedactingAccessLogger
 from handlers.auth import RequestAuth
 from handlers.openapi import OpenApiHandler
@@ -65,6 +65,12 @@ def api_routes(services: Services) -> list[Route]:
         *ops.routes(ops.OpsHandlers(s.metrics, ops.readiness(s.stores.db, s.stores.shared.redis, s.content),
                                     settings.metrics_token)),
         *studio.routes(studio.StudioHandlers(s.studio), StaffRoutes(s.stores.staff, staff_calls)),
+        *handoffs.routes(handoffs.HandoffHandlers(
+            s.handoffs, s.engine, s.content, s.channel, s.stores.staff,
+            read_limiter(RateLimit(settings.rate_limit.messages, settings.rate_limit.per_seconds),
+                         s.stores.shared.redis, f"{settings.redis_prefix}:staff")), guard),
+        *live.routes(live.LiveHandlers(s.channel, s.presence, s.logins, settings.require_login, s.stores.staff,
+                                       settings.handoff.allowed_origins)),
     ]
     if (w := s.wechat) is not None:
         table += [*wechat.routes(wechat.WeChatHandlers(w.decoder, w.customer_service, w.signed)),

@@ -14,6 +14,7 @@ from bootstrap import Services
 from bot.accounts import Sessions
 from bot.cancellation import raise_if_cancelling
 from bot.feedback import Feedback
+from bot.handoff.upkeep import Upkeep
 from bot.outbox.dispatcher import Dispatcher
 from bot.payments.service import Payments
 from bot.ports import BlobStore
@@ -97,13 +98,26 @@ class Settle:
         await self.payments.forget_deliveries(self.notification_window)
 
 
+@dataclass(frozen=True)
+class HumanService:
+    """督办 of callbacks (人工留言) not made by their due day; transcripts past their retention (the desk logs it)."""
+
+    upkeep: Upkeep
+
+    async def __call__(self) -> None:
+        if escalated := await self.upkeep.escalate_callbacks():
+            _log.info("督办: %d missed callbacks of the human service escalated to supervisors", escalated)
+        await self.upkeep.purge()
+
+
 def housekeeping_jobs(services: Services) -> list[Job]:
     settings, clock = services.settings, services.clock
     return [Reconcile(services.payments, clock),
             Retention(services.stores.shared.local_sessions, services.stores.blobs, settings.draft_retention_days,
                       clock),
             Ratings(services.feedback), ForgetRevocations(services.logins, clock),
-            Settle(services.payments, timedelta(seconds=settings.payments.notification_window_seconds))]
+            Settle(services.payments, timedelta(seconds=settings.payments.notification_window_seconds)),
+            HumanService(services.handoffs.upkeep)]
 
 
 async def housekeeping(jobs: Sequence[Job], interval_s: float = HOUSEKEEPING_SECONDS) -> None:

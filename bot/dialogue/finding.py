@@ -12,6 +12,9 @@ from bot.dialogue.topics import Topic
 from bot.matching import Decision, MatchResult
 
 
+MISSES_BEFORE_OFFER = 2
+
+
 class FindingFlow:
     async def find(self, ctx: TurnContext, text: str) -> Outcome:
         """Free text when no application is under way."""
@@ -20,6 +23,7 @@ class FindingFlow:
         # "条件是什么" about the item on screen must not be matched to an item named "...条件..."
         query = c.words.without_topic_words(text) if topic and s.target else text
         result = await self._match(ctx, query)
+        s.misses = 0 if result.decision is not Decision.none else s.misses + 1
         if result.decision is Decision.match:
             offered = self.offer(ctx, result.candidates[0].key)
             return Outcome([answer(topic, ctx.target(), p)], offered.stage, True) if topic else offered
@@ -30,8 +34,8 @@ class FindingFlow:
             options = [option(candidate.name, Command.pick, candidate.key) for candidate in result.candidates]
             options.append(option(p.none_of_these, Command.human))
             return Outcome([ChoicesReply(text=p.clarify, options=options)], Stage.clarify)
-        return stay(ctx, ChoicesReply(text=p.no_match.format(text=text[:20]),
-                                      options=[option(p.ask_human, Command.human)]))
+        missed = p.handoff_offer if s.misses >= MISSES_BEFORE_OFFER else p.no_match  # two in a row: offer a person
+        return stay(ctx, ChoicesReply(text=missed.format(text=text[:20]), options=[option(p.ask_human, Command.human)]))
 
     @staticmethod
     async def _match(ctx: TurnContext, query: str) -> MatchResult:
