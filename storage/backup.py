@@ -83,11 +83,11 @@ def backup(settings: Settings, cipher: FieldCipher, target: Path) -> dict[str, o
 def restore(settings: Settings, cipher: FieldCipher, source: Path) -> dict[str, object]:
     """Restore a backup into the (empty) database and the (empty or missing) blob folder of the settings."""
     try:
-        manifest = json.loads((source / MANIFEST).read_text(encoding="utf-8"))
+        manifest: dict[str, object] = json.loads((source / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise BackupError(f"{source} is not a backup: {exc}") from exc
     try:
-        cipher.decrypt(manifest["key_probe"])
+        cipher.decrypt(str(manifest["key_probe"]))
     except (ValueError, KeyError) as exc:
         raise BackupError("this backup was encrypted with a field key that is not configured: set ZWB_FIELD_KEY "
                           "(or ZWB_FIELD_OLD_KEYS) to the key of the backed-up installation") from exc

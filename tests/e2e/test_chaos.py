@@ -26,11 +26,11 @@ import asyncpg
 import pytest
 
 from tests.apps import REPO, TEST_FIELD_KEY, TEST_SEARCH_KEY, AppProcess
-from tests.backends import asyncpg_dsn, create_database, own_redis, run_sync
+from tests.backends import asyncpg_dsn, create_database, run_sync
 from tests.chat import PNG
 from tests.e2e.test_cli import run_cli
-from tests.e2e.test_instances import VALID_ID
-from tests.servers import PrivatePostgres, PrivateRedis, _wait_port, free_port, postgres_bin
+from tests.e2e.test_instances import VALID_ID, private_postgres, private_redis  # noqa: F401 (fixtures)
+from tests.servers import PrivatePostgres, PrivateRedis, _wait_port, free_port
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.slow
@@ -181,16 +181,6 @@ async def faults(apps: list[AppProcess], redis: PrivateRedis, postgres: PrivateP
 
 
 @pytest.fixture
-def private_postgres() -> Iterator[PrivatePostgres]:
-    if postgres_bin() is None:
-        pytest.skip("the chaos run needs its own PostgreSQL: server binaries (initdb, pg_ctl) not found")
-    server = PrivatePostgres()
-    server.start()
-    yield server
-    server.destroy()
-
-
-@pytest.fixture
 def pay_simulator(tmp_path: Path) -> Iterator[tuple[str, dict[str, str], int]]:
     """WeChat Pay (sim.wechatpay) as a process of its own, notifying the second instance's port; its URL, the
     app settings it wrote, and that port. Every instance can create and query orders, unlike the in-process
@@ -207,11 +197,6 @@ def pay_simulator(tmp_path: Path) -> Iterator[tuple[str, dict[str, str], int]]:
     finally:
         sim.terminate()
         sim.wait(timeout=10)
-
-
-@pytest.fixture
-def private_redis() -> Iterator[PrivateRedis]:
-    yield from own_redis("the chaos run", persistent=True)
 
 
 async def stored(database: str) -> dict[str, list[asyncpg.Record]]:
@@ -262,12 +247,13 @@ async def test_chaos_run(private_postgres: PrivatePostgres, private_redis: Priva
     events = Counter((row["case_number"], row["event_type"]) for row in rows["outbox"])
     delivery = Counter("dead" if row["dead"] else "delivered" if row["dispatched"] else "pending"
                        for row in rows["outbox"])
+    types = Counter(row["event_type"] for row in rows["outbox"])
     print(f"\nchaos run: {'; '.join(log)}")
     print(f"applications acknowledged {len(tally.acknowledged)}, cases stored {len(rows['cases'])}, "
           f"users with more than one case {sum(1 for n in cases_by_user.values() if n > 1)}")
     print(f"fees paid (client) {len(tally.paid)}, paid orders stored {sum(paid.values())}, "
           f"cases paid more than once {sum(1 for n in paid.values() if n > 1)}")
-    print(f"outbox events {len(rows['outbox'])}: {dict(delivery)}; by type {dict(Counter(row["event_type"] for row in rows["outbox"]))}")
+    print(f"outbox events {len(rows['outbox'])}: {dict(delivery)}; by type {dict(types)}")
     print(f"client retries by cause: {dict(tally.retries)}")
 
     assert all(stored_numbers[number] == 1 for number in tally.acknowledged.values())
