@@ -14,6 +14,8 @@ from contextvars import ContextVar
 from datetime import datetime, timezone
 from typing import Literal
 
+from aiohttp.http_exceptions import HttpProcessingError
+
 REQUEST_ID: ContextVar[str | None] = ContextVar("request_id", default=None)
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "request_id"}
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
@@ -24,6 +26,20 @@ class RequestIdFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = REQUEST_ID.get()
+        return True
+
+
+class ClientErrorFilter(logging.Filter):
+    """aiohttp logs a request its parser refuses (a NUL byte in a header, a malformed request line) at ERROR
+    with a traceback, though it answers 400: a client's mistake, not ours. Such a record becomes one INFO line
+    naming the problem, with no traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if record.name == "aiohttp.server" and isinstance(exc, HttpProcessingError) and exc.code < 500:
+            record.msg, record.args = "bad request refused (%s): %.200s", (exc.code, exc.message)
+            record.exc_info, record.exc_text = None, None
+            record.levelno, record.levelname = logging.INFO, "INFO"
         return True
 
 
@@ -45,6 +61,7 @@ def configure_logging(level: str, form: Literal["json", "text"]) -> None:
     """The root logger writes to stderr in the chosen form, with request ids; replaces earlier handlers."""
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(RequestIdFilter())
+    handler.addFilter(ClientErrorFilter())
     handler.setFormatter(JsonFormatter() if form == "json" else logging.Formatter(TEXT_FORMAT))
     root = logging.getLogger()
     for old in list(root.handlers):

@@ -44,14 +44,9 @@ class SqlCases:
         existing = await self._by_key(case.idempotency_key)
         if existing:
             return existing
-        day = case.submitted_at.strftime("%Y%m%d")
+        number = await self._next_number(case.submitted_at.strftime("%Y%m%d"), number_prefix)
         try:
             async with self._engine.begin() as conn:
-                stmt = _upsert(conn, tables.case_counters).values(day=day, last=1)
-                stmt = stmt.on_conflict_do_update(index_elements=["day"],
-                                                  set_={"last": tables.case_counters.c.last + 1})
-                seq = (await conn.execute(stmt.returning(tables.case_counters.c.last))).scalar_one()
-                number = f"{number_prefix}{day}{seq:06d}"
                 payload = {"item_codes": case.item_codes, "fields": case.fields,
                            "materials": [m.model_dump(mode="json") for m in case.materials]}
                 await conn.execute(tables.cases.insert().values(
@@ -72,6 +67,16 @@ class SqlCases:
                 raise
             return existing
         return Case(**case.model_dump(), number=number, status="submitted")
+
+    async def _next_number(self, day: str, prefix: str) -> str:
+        """The day's next case number, in its own short transaction: the day's counter row is locked for one
+        statement, not while the case is written (every submit of every instance takes that row). A submit that
+        fails afterwards leaves a gap in the day's numbers, as a database sequence would."""
+        async with self._engine.begin() as conn:
+            stmt = _upsert(conn, tables.case_counters).values(day=day, last=1)
+            stmt = stmt.on_conflict_do_update(index_elements=["day"], set_={"last": tables.case_counters.c.last + 1})
+            seq = (await conn.execute(stmt.returning(tables.case_counters.c.last))).scalar_one()
+        return f"{prefix}{day}{seq:06d}"
 
     async def get(self, number: str) -> Case | None:
         return await self._one(tables.cases.c.number == number)
