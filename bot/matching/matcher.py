@@ -87,12 +87,12 @@ class Thresholds:
     """Decision rule (chosen on the tune splits of tests/data/utterances.tsv and tests/data/colloquial.tsv)."""
 
     alpha: float = 0.5            # share of the lexical score in the fused one
-    dense_low: float = 0.78       # cosine mapped to 0 ...
-    dense_high: float = 0.92      # ... and to 1
+    dense_low: float = 0.83       # cosine mapped to 0 ...
+    dense_high: float = 0.95      # ... and to 1
     min_score: float = 0.35       # fused score below: none
-    min_lexical: float = 0.30     # without an embedder: lexical score below: none
-    margin: float = 0.03          # runner-ups this close to the top score: clarify
-    bundle_penalty: float = 0.85  # a bundle's score when the query does not ask for several things at once
+    min_lexical: float = 0.1      # without an embedder: lexical score below: none
+    margin: float = 0.01          # runner-ups this close to the top score: clarify
+    bundle_penalty: float = 0.9   # a bundle's score when the query does not ask for several things at once
     max_choices: int = 3
 
 

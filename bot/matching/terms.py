@@ -4,6 +4,8 @@ jieba words, and fuzzy-pinyin n-grams for homophone typos (居注证, 公基金)
 the lexicon adds ways to meet, it never takes the typed words away (广州 stays 广州 as well as 外地)."""
 from __future__ import annotations
 
+import re
+
 from bot.matching.lexicon import Lexicon
 
 MAX_GRAM = 3
@@ -31,14 +33,27 @@ def _segment_terms(lexicon: Lexicon, segment: str, out: set[str]) -> None:
     for s in range(n):
         for e in range(s + 1, min(n, s + MAX_GRAM) + 1):
             gram = segment[s:e]
+            if _LETTERS.search(gram):
+                continue   # Latin words count as whole words (w:idcard), not as letters
             if e - s == 1:
                 if gram not in lexicon.stop_chars:
                     out.add(CHARS + gram)
                 continue
             out.add(CHARS + gram)
             # a sound window may hold whole words or lie inside one word, never cut a word in two
-            if (starts[s] == s or ends[s] >= e) and (ends[e - 1] == e or starts[e - 1] <= s):
+            if (starts[s] == s or ends[s] >= e) and (ends[e - 1] == e or starts[e - 1] <= s) \
+                    and all(ch in lexicon.pinyin for ch in gram):
                 out.add(SOUND + " ".join(syllables[s:e]))
+
+
+_LETTERS = re.compile(r"[a-z]+")
+
+
+def _spelled_terms(syllables: list[str], out: set[str]) -> None:
+    """Sound n-grams of pinyin typed in Latin letters (gei baobao shang hukou)."""
+    for s in range(len(syllables)):
+        for e in range(s + 2, min(len(syllables), s + MAX_GRAM) + 1):
+            out.add(SOUND + " ".join(syllables[s:e]))
 
 
 def terms(lexicon: Lexicon, text: str) -> set[str]:
@@ -46,5 +61,11 @@ def terms(lexicon: Lexicon, text: str) -> set[str]:
     out: set[str] = set()
     for form in {lexicon.clean(text), lexicon.normalize(text)}:
         for segment in lexicon.strip_fillers(form).split():
-            _segment_terms(lexicon, segment, out)
+            for run in _LETTERS.findall(segment):
+                syllables = lexicon.spelled_syllables(run)
+                if syllables and len(syllables) >= 2:   # pinyin, not an English word
+                    _spelled_terms(syllables, out)
+                    segment = segment.replace(run, " ")
+            for part in segment.split():
+                _segment_terms(lexicon, part, out)
     return out
