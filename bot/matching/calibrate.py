@@ -25,7 +25,7 @@ GRID = {
 }
 LEXICAL_GRID = {
     "min_lexical": [0.1, 0.15, 0.2, 0.25, 0.3],
-    "margin": [0.0, 0.02, 0.04, 0.06],
+    "margin_lexical": [0.0, 0.02, 0.04, 0.06],
     "bundle_penalty": [0.7, 0.8, 0.9],
 }
 
@@ -36,9 +36,9 @@ def _query_vectors(matcher: Matcher, texts: list[str], path: Path) -> dict[str, 
     if path.exists():
         with np.load(path) as stored:
             known = dict(zip(stored["texts"].tolist(), stored["vectors"]))
-    for text in texts:
-        if text not in known and (vector := matcher.embed(text)) is not None:
-            known[text] = vector
+    for text in texts:   # kept by the text the model reads (pinyin in letters is transliterated first)
+        if matcher.readable(text) not in known and (vector := matcher.embed(text)) is not None:
+            known[matcher.readable(text)] = vector
     path.parent.mkdir(parents=True, exist_ok=True)
     np.savez(path, texts=np.array(list(known)), vectors=np.stack(list(known.values())))
     return known
@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = [r for f in args.file or ["tests/data/utterances.tsv"] for r in load_rows(Path(f), "tune")
             if r["expected"] == "NONE" or all(n in names for n in r["expected"].removeprefix("CLARIFY:").split("|"))]
     vectors = {} if args.lexical else _query_vectors(matcher, [r["text"] for r in rows], Path("var/queries.npz"))
-    scored = [(r["expected"], *matcher.parts(r["text"], vectors.get(r["text"]))) for r in rows]
+    scored = [(r["expected"], *matcher.parts(r["text"], vectors.get(matcher.readable(r["text"])))) for r in rows]
     grid = LEXICAL_GRID if args.lexical else GRID
     results = []
     for values in itertools.product(*grid.values()):
@@ -70,7 +70,8 @@ def main(argv: list[str] | None = None) -> int:
         results.append((ok / len(scored), values))
     results.sort(reverse=True)
     print(f"{len(scored)} tune rows; best of {len(results)}:")
-    for accuracy, values in results[:8] + [next(r for r in results if r[1][list(grid).index("margin")] > 0)]:
+    margin = "margin_lexical" if args.lexical else "margin"
+    for accuracy, values in results[:8] + [next(r for r in results if r[1][list(grid).index(margin)] > 0)]:
         print(f"  {accuracy:.3f}  " + "  ".join(f"{k}={v}" for k, v in zip(grid, values)))
     matcher.close()
     return 0

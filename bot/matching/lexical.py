@@ -12,10 +12,10 @@ from collections import defaultdict
 
 import numpy as np
 
-from bot.matching.terms import CHARS, SOUND, WORD
+from bot.matching.terms import CHARS, SHAPE, SOUND, WORD
 
 GAMMA = 0.5
-KIND_WEIGHT = {WORD: 1.0, CHARS: 1.0, SOUND: 0.5}   # a homophone is weaker evidence than the same characters
+KIND_WEIGHT = {WORD: 1.0, CHARS: 1.0, SOUND: 0.5, SHAPE: 0.3}   # a typo is weaker evidence than the characters
 UNKNOWN = 0.5       # share of the highest IDF that a query term no target has counts against the score
 
 

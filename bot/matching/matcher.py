@@ -11,6 +11,7 @@ and can be told apart by their labels; else match. Thresholds were chosen on tun
 (`python -m bot evaluate`)."""
 from __future__ import annotations
 
+import re
 from collections import OrderedDict
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
@@ -28,6 +29,8 @@ BUNDLE_CUE = WORD + "一件事"   # canonical word for "all at once" (一起办,
 RECENT_RESULTS = 4096         # match results kept per matcher (a content reload starts afresh)
 KEEP = 3                      # candidates returned
 MAX_CONDITION = 60            # characters of a condition given to the embedding model
+MAX_SPOKEN = 6                # syllables of the longest word looked up for pinyin typed in letters
+_LETTERS = re.compile(r"[a-z]+")
 MAX_CONDITIONS = 2            # conditions of a target given to it (real exports list long legal ones)
 
 
@@ -91,7 +94,8 @@ class Thresholds:
     dense_high: float = 0.95      # ... and to 1
     min_score: float = 0.35       # fused score below: none
     min_lexical: float = 0.1      # without an embedder: lexical score below: none
-    margin: float = 0.01          # runner-ups this close to the top score: clarify
+    margin: float = 0.04          # runner-ups this close to the top score: clarify
+    margin_lexical: float = 0.03  # the same without an embedder
     bundle_penalty: float = 0.9   # a bundle's score when the query does not ask for several things at once
     max_choices: int = 3
 
@@ -127,6 +131,7 @@ class Matcher:
             phrases.extend(own)
             words.append(frozenset(t for _, _, ts in own for t in ts if t.startswith(WORD)))
         phrases.extend((self._none, text, terms(lexicon, text)) for text in negatives or ["-"])
+        self._spoken = _spoken_words(lexicon, words)
         lexical = LexicalIndex(phrases, len(entries) + 1)
         dense = None
         if embedder is not None:
@@ -154,7 +159,24 @@ class Matcher:
 
     def embed(self, text: str) -> np.ndarray | None:
         """The query vector for `match` (None without an embedding model). Slow: call it on `executor`."""
-        return self._built.dense.embed(text) if self._built.dense else None
+        return self._built.dense.embed(self.readable(text)) if self._built.dense else None
+
+    def readable(self, text: str) -> str:
+        """The text with pinyin typed in Latin letters written as the catalog's words it sounds like
+        (gei baobao shang hukou -> gei 宝宝 上户口), so both scores can read it."""
+        return _LETTERS.sub(lambda m: self._transliterate(m.group(0)), text.lower())
+
+    def _transliterate(self, run: str) -> str:
+        syllables = self._lexicon.spelled_syllables(run)
+        if not syllables or len(syllables) < 2 and " ".join(syllables) not in self._spoken:
+            return run
+        out, at = [], 0
+        while at < len(syllables):
+            size = next((n for n in range(min(MAX_SPOKEN, len(syllables) - at), 0, -1)
+                         if " ".join(syllables[at:at + n]) in self._spoken), 0)
+            out.append(self._spoken[" ".join(syllables[at:at + size])] if size else syllables[at])
+            at += max(size, 1)
+        return "".join(out) if all(not w.isascii() for w in out) else " ".join(out)
 
     def match(self, utterance: str, vector: np.ndarray | None = None) -> MatchResult:
         """Rank targets for an utterance (with its vector from `embed`, dense scores count) and decide."""
@@ -171,7 +193,7 @@ class Matcher:
     def parts(self, utterance: str, vector: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None, set[str]]:
         """Lexical and (with a vector) dense score of every target, the out-of-scope pseudo-target last, and the
         query's terms."""
-        query = terms(self._lexicon, utterance)
+        query = terms(self._lexicon, self.readable(utterance))
         dense = self._built.dense.scores(vector) if vector is not None and self._built.dense else None
         return self._built.lexical.scores(query), dense, query
 
@@ -195,7 +217,7 @@ class Matcher:
             return MatchResult(Decision.none, candidates, out_of_scope=True)
         if not top or fused[top[0]] < (t.min_score if dense else t.min_lexical):
             return MatchResult(Decision.none, candidates)
-        close = [i for i in top[:t.max_choices] if fused[i] >= fused[top[0]] - t.margin]
+        close = [i for i in top[:t.max_choices] if fused[i] >= fused[top[0]] - (t.margin if dense else t.margin_lexical)]
         if len(close) > 1:
             choices = _distinct([self._candidate(i, float(fused[i]), query) for i in close],
                                 [entries[i] for i in close])
@@ -215,6 +237,16 @@ class Matcher:
     def close(self) -> None:
         if self._built.dense:
             self._built.dense.close()
+
+
+def _spoken_words(lexicon: Lexicon, words: list[frozenset[str]]) -> dict[str, str]:
+    """Fuzzy syllables -> the catalog word of two or more characters that sounds so (the longest, then the
+    first in order)."""
+    spoken: dict[str, str] = {}
+    for word in sorted({w[len(WORD):] for ws in words for w in ws}, key=lambda w: (-len(w), w)):
+        if len(word) >= 2 and all(ch in lexicon.pinyin for ch in word):
+            spoken.setdefault(" ".join(lexicon.syllables(word)), word)
+    return spoken
 
 
 def _distinct(candidates: list[Candidate], entries: list[Entry]) -> tuple[Candidate, ...]:

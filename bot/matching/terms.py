@@ -1,6 +1,6 @@
 """The terms a phrase or a query is made of: character n-grams (so words no dictionary knows still count),
-jieba words, and fuzzy-pinyin n-grams for homophone typos (居注证, 公基金) that never straddle a word boundary
-(套牌出租车 has no 牌出 ≈ 派出). Both the text as typed and the text with the lexicon's canonical words are used:
+jieba words, fuzzy-pinyin n-grams for homophone typos (居注证, 公基金) that never straddle a word boundary
+(套牌出租车 has no 牌出 ≈ 派出), and three characters with the middle one left open for shape typos (居往证). Both the text as typed and the text with the lexicon's canonical words are used:
 the lexicon adds ways to meet, it never takes the typed words away (广州 stays 广州 as well as 外地)."""
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import re
 from bot.matching.lexicon import Lexicon
 
 MAX_GRAM = 3
-WORD, CHARS, SOUND = "w:", "c:", "p:"   # term prefixes by kind
+WORD, CHARS, SOUND, SHAPE = "w:", "c:", "p:", "t:"   # term prefixes by kind
 
 
 def _spans(words: list[str]) -> tuple[list[int], list[int]]:
@@ -40,6 +40,8 @@ def _segment_terms(lexicon: Lexicon, segment: str, out: set[str]) -> None:
                     out.add(CHARS + gram)
                 continue
             out.add(CHARS + gram)
+            if e - s == MAX_GRAM:   # the middle character wrong (居往证 for 居住证)
+                out.add(SHAPE + gram[0] + "?" + gram[2])
             # a sound window may hold whole words or lie inside one word, never cut a word in two
             if (starts[s] == s or ends[s] >= e) and (ends[e - 1] == e or starts[e - 1] <= s) \
                     and all(ch in lexicon.pinyin for ch in gram):
