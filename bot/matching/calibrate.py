@@ -9,6 +9,7 @@ import logging
 import sys
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -64,7 +65,8 @@ def main(argv: list[str] | None = None) -> int:
     grid = LEXICAL_GRID if args.lexical else GRID
     results = []
     for values in itertools.product(*grid.values()):
-        t = replace(Thresholds(), **dict(zip(grid, values)))
+        changes: dict[str, Any] = dict(zip(grid, values))
+        t = replace(Thresholds(), **changes)
         ok = sum(judge(expected, matcher.decide(matcher.fuse(lex, dense, query, t), query, dense is not None, t))
                  for expected, lex, dense, query in scored)
         results.append((ok / len(scored), values))

@@ -90,7 +90,8 @@ class Lexicon:
 
     def words(self, text: str) -> list[str]:
         """jieba words of a cleaned text (dictionary words only, no guessing of new words)."""
-        return self.tokenizer.lcut(text, HMM=False)
+        words: list[str] = self.tokenizer.lcut(text, HMM=False)
+        return words
 
     def normalize(self, text: str) -> str:
         """Cleaned text with variants replaced by their canonical word, only where the variant is a whole word

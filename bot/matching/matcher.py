@@ -94,7 +94,7 @@ class Thresholds:
     dense_high: float = 0.95      # ... and to 1
     min_score: float = 0.35       # fused score below: none
     min_lexical: float = 0.1      # without an embedder: lexical score below: none
-    margin: float = 0.04          # runner-ups this close to the top score: clarify
+    margin: float = 0.01          # runner-ups this close to the top score: clarify
     margin_lexical: float = 0.03  # the same without an embedder
     bundle_penalty: float = 0.9   # a bundle's score when the query does not ask for several things at once
     max_choices: int = 3
