@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import time
+import zipfile
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -85,12 +87,14 @@ class CachedEmbedder:
         return self._inner.query(text)
 
     def _stored(self) -> dict[str, np.ndarray]:
-        if not self._path.exists():
+        try:
+            with np.load(self._path) as stored:
+                if "keys" not in stored.files:   # an older layout: embed again
+                    return {}
+                return dict(zip(stored["keys"].tolist(), stored["vectors"]))
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:   # absent or damaged: embed again
+            _LOG.info("passage cache %s not read (%s)", self._path, exc)
             return {}
-        with np.load(self._path) as stored:
-            if "keys" not in stored.files:   # an older layout: embed again
-                return {}
-            return dict(zip(stored["keys"].tolist(), stored["vectors"]))
 
     def passage(self, texts: list[str]) -> np.ndarray:
         keys = [hashlib.sha256(t.encode()).hexdigest()[:32] for t in texts]
@@ -107,7 +111,10 @@ class CachedEmbedder:
                           time.monotonic() - started)
             self._path.parent.mkdir(parents=True, exist_ok=True)
             names = sorted(cached)
-            np.savez(self._path, keys=np.array(names), vectors=np.stack([cached[k] for k in names]))
+            # written aside and renamed: another process reading the cache never sees half a file
+            partial = self._path.with_name(f"{self._path.stem}.{os.getpid()}.tmp.npz")
+            np.savez(partial, keys=np.array(names), vectors=np.stack([cached[k] for k in names]))
+            os.replace(partial, self._path)
         if not keys:
             return np.zeros((0, 384), dtype=np.float32)
         return np.stack([cached[k] for k in keys])
