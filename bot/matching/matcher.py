@@ -217,7 +217,8 @@ class Matcher:
             return MatchResult(Decision.none, candidates, out_of_scope=True)
         if not top or fused[top[0]] < (t.min_score if dense else t.min_lexical):
             return MatchResult(Decision.none, candidates)
-        close = [i for i in top[:t.max_choices] if fused[i] >= fused[top[0]] - (t.margin if dense else t.margin_lexical)]
+        margin = t.margin if dense else t.margin_lexical
+        close = [i for i in top[:t.max_choices] if fused[i] >= fused[top[0]] - margin]
         if len(close) > 1:
             choices = _distinct([self._candidate(i, float(fused[i]), query) for i in close],
                                 [entries[i] for i in close])

@@ -1,6 +1,7 @@
 """The terms a phrase or a query is made of: character n-grams (so words no dictionary knows still count),
 jieba words, fuzzy-pinyin n-grams for homophone typos (居注证, 公基金) that never straddle a word boundary
-(套牌出租车 has no 牌出 ≈ 派出), and three characters with the middle one left open for shape typos (居往证). Both the text as typed and the text with the lexicon's canonical words are used:
+(套牌出租车 has no 牌出 ≈ 派出), and three characters with the middle one left open for shape typos (居往证).
+Both the text as typed and the text with the lexicon's canonical words are used:
 the lexicon adds ways to meet, it never takes the typed words away (广州 stays 广州 as well as 外地)."""
 from __future__ import annotations
 
