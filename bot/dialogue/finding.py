@@ -31,19 +31,21 @@ class FindingFlow:
             return stay(ctx, answer(topic, ctx.target(), p))
         if result.decision is Decision.clarify:
             s.candidates = [candidate.key for candidate in result.candidates]
-            options = [option(candidate.name, Command.pick, candidate.key) for candidate in result.candidates]
+            options = [option(candidate.label, Command.pick, candidate.key) for candidate in result.candidates]
             options.append(option(p.none_of_these, Command.human))
             return Outcome([ChoicesReply(text=p.clarify, options=options)], Stage.clarify)
+        if result.out_of_scope:
+            return stay(ctx, TextReply(text=p.out_of_scope))
         missed = p.handoff_offer if s.misses >= MISSES_BEFORE_OFFER else p.no_match  # two in a row: offer a person
         return stay(ctx, ChoicesReply(text=missed.format(text=text[:20]), options=[option(p.ask_human, Command.human)]))
 
     @staticmethod
     async def _match(ctx: TurnContext, query: str) -> MatchResult:
-        c = ctx.content
-        result = c.matcher.match(query)
-        if c.tiebreaker and result.decision is Decision.clarify:
-            loop = asyncio.get_running_loop()
-            result = await loop.run_in_executor(c.tiebreaker.executor, c.tiebreaker.resolve, query, result)
+        matcher = ctx.content.matcher
+        vector = None
+        if matcher.executor is not None:
+            vector = await asyncio.get_running_loop().run_in_executor(matcher.executor, matcher.embed, query)
+        result = matcher.match(query, vector)
         ctx.ports.observer.matched(result.decision.value)
         return result
 

@@ -19,6 +19,7 @@ class Prompts(BaseModel):
 
     greeting: str
     no_match: str
+    out_of_scope: str  # a request that is not a public service (none from the out-of-scope examples)
     human_offer: str
     clarify: str
     clarify_again: str

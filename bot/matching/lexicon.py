@@ -1,4 +1,4 @@
-"""Text normalisation shared by the index and the query side: synonyms, fillers, pinyin keys."""
+"""Text normalisation shared by the index and the query side: synonyms, fillers, pinyin keys, word boundaries."""
 from __future__ import annotations
 
 import re
@@ -6,7 +6,9 @@ import unicodedata
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Iterable
 
+import jieba
 from pydantic import BaseModel, ConfigDict, Field
 from pypinyin import Style, lazy_pinyin
 
@@ -16,6 +18,8 @@ _NOT_WORD = re.compile(r"[^0-9a-z\u4e00-\u9fff]+")
 _CJK_FIRST, _CJK_LAST = 0x4E00, 0x9FFF
 # Sounds many speakers (and pinyin typists) do not tell apart.
 _FUZZY_SOUNDS = (("zh", "z"), ("ch", "c"), ("sh", "s"), ("ing", "in"), ("eng", "en"))
+WORD_FREQ = 2000        # jieba frequency given to the lexicon's and the catalog's words
+MAX_USER_WORD = 5       # longer user words (whole catalog names) are not given to jieba
 
 
 class Dictionary(BaseModel):
@@ -26,7 +30,7 @@ class Dictionary(BaseModel):
     synonyms: dict[str, list[str]] = Field(default_factory=dict)
     fillers: list[str] = Field(default_factory=list)
     stop_chars: str = ""
-    key_chars: str = ""     # the only single characters that are terms on their own (补, 换, 转...)
+    key_chars: str = ""     # single characters that tell services apart (补, 换, 转...)
 
 
 def _fuzzy_syllable(syllable: str) -> str:
@@ -36,11 +40,31 @@ def _fuzzy_syllable(syllable: str) -> str:
 
 
 @cache
-def _pinyin_table() -> dict[str, str]:
-    """CJK char -> fuzzy toneless syllable: the same for every content version, so built once per process
-    (seconds) and shared read-only."""
+def _pinyin_table() -> tuple[dict[str, str], frozenset[str]]:
+    """CJK char -> fuzzy toneless syllable, and every toneless syllable (to read pinyin typed in Latin letters):
+    the same for every content version, so built once per process (seconds) and shared read-only."""
     chars = "".join(chr(c) for c in range(_CJK_FIRST, _CJK_LAST + 1))
-    return {ch: _fuzzy_syllable(py) for ch, py in zip(chars, lazy_pinyin(chars, style=Style.NORMAL))}
+    spoken = lazy_pinyin(chars, style=Style.NORMAL)
+    return ({ch: _fuzzy_syllable(py) for ch, py in zip(chars, spoken)},
+            frozenset(py for py in spoken if py.isalpha() and py.isascii()))
+
+
+def _own_tokenizer() -> jieba.Tokenizer:
+    """A tokenizer to add user words to, on a copy of jieba's default dictionary: the dictionary is read once per
+    process (about a second), not once per content version."""
+    jieba.dt.check_initialized()
+    tokenizer = jieba.Tokenizer()
+    tokenizer.FREQ, tokenizer.total, tokenizer.initialized = dict(jieba.dt.FREQ), jieba.dt.total, True
+    return tokenizer
+
+
+def boundaries(words: Iterable[str]) -> set[int]:
+    """Offsets where one word ends and the next begins (0 and the end included)."""
+    at, out = 0, {0}
+    for word in words:
+        at += len(word)
+        out.add(at)
+    return out
 
 
 @dataclass(frozen=True)
@@ -53,33 +77,61 @@ class Lexicon:
     stop_chars: frozenset[str]
     key_chars: frozenset[str]
     pinyin: dict[str, str]                       # CJK char -> fuzzy toneless syllable
+    tokenizer: jieba.Tokenizer
+    spelled: frozenset[str]                      # every toneless syllable, to read pinyin typed in Latin letters
 
     @classmethod
-    def build(cls, dictionary: Dictionary) -> "Lexicon":
+    def build(cls, dictionary: Dictionary, user_words: Iterable[str] = ()) -> "Lexicon":
         canonical = {canon: canon for canon in dictionary.synonyms}
         canonical.update({v: canon for canon, variants in dictionary.synonyms.items() for v in variants})
         words = sorted(canonical, key=len, reverse=True)
         pattern = re.compile("|".join(map(re.escape, words))) if words else None
+        table, spelled = _pinyin_table()
         fillers = tuple(sorted(dictionary.fillers, key=len, reverse=True))
+        tokenizer = _own_tokenizer()
+        for word in [*canonical, *user_words]:
+            word = _NOT_WORD.sub("", unicodedata.normalize("NFKC", word).lower())
+            if 2 <= len(word) <= MAX_USER_WORD:
+                tokenizer.add_word(word, freq=WORD_FREQ)
         return cls(canonical, pattern, fillers, frozenset(dictionary.stop_chars),
-                   frozenset(dictionary.key_chars), _pinyin_table())
+                   frozenset(dictionary.key_chars), table, tokenizer, spelled)
 
     @classmethod
-    def load(cls, path: Path) -> "Lexicon":
-        return cls.build(load_model(path, Dictionary, path.parent.parent))
+    def load(cls, path: Path, user_words: Iterable[str] = ()) -> "Lexicon":
+        return cls.build(load_model(path, Dictionary, path.parent.parent), user_words)
+
+    @staticmethod
+    def clean(text: str) -> str:
+        """NFKC, lower case, no punctuation or spaces."""
+        return _NOT_WORD.sub("", unicodedata.normalize("NFKC", text).lower())
+
+    def words(self, text: str) -> list[str]:
+        """jieba words of a cleaned text (dictionary words only, no guessing of new words)."""
+        words: list[str] = self.tokenizer.lcut(text, HMM=False)
+        return words
 
     def normalize(self, text: str) -> str:
-        """NFKC, lower case, no punctuation or spaces, variants replaced by their canonical word."""
-        text = _NOT_WORD.sub("", unicodedata.normalize("NFKC", text).lower())
+        """Cleaned text with variants replaced by their canonical word, only where the variant is a whole word
+        (or run of words) of the text: 取 in 取公积金 is rewritten, 取 in 取消 never is."""
+        text = self.clean(text)
         if self.pattern is None:
             return text
         # Twice: a rewritten word can complete a longer variant (西宁住院 -> 外地住院 -> 外地看病).
         for _ in range(2):
-            text = self.pattern.sub(lambda m: self.canonical[m.group(0)], text)
+            cuts = boundaries(self.words(text))
+            text = self.pattern.sub(
+                lambda m: self.canonical[m.group(0)] if m.start() in cuts and m.end() in cuts else m.group(0), text)
         return text
 
+    def inside_words(self, variant: str, text: str) -> bool:
+        """Does `variant` occur in `text` only inside other words (so it would not be rewritten there)?"""
+        text = self.clean(text)
+        cuts = boundaries(self.words(text))
+        found = [m.start() for m in re.finditer(re.escape(variant), text)]
+        return bool(found) and all(s not in cuts or s + len(variant) not in cuts for s in found)
+
     def strip_fillers(self, text: str) -> str:
-        """Remove polite and question words that say nothing about the service."""
+        """Replace polite and question words that say nothing about the service by spaces."""
         for filler in self.fillers:
             text = text.replace(filler, " ")
         return text
@@ -88,6 +140,19 @@ class Lexicon:
         """One fuzzy syllable per character (non-CJK characters stand for themselves)."""
         return [self.pinyin.get(ch, ch) for ch in text]
 
+    def spelled_syllables(self, letters: str) -> list[str] | None:
+        """Fuzzy syllables of pinyin typed in Latin letters (shenfenzheng -> shen fen zen), longest syllable
+        first; None when the letters are not pinyin (an English word)."""
+        out: list[str] = []
+        at = 0
+        while at < len(letters):
+            size = next((n for n in range(min(6, len(letters) - at), 0, -1) if letters[at:at + n] in self.spelled), 0)
+            if not size:
+                return None
+            out.append(_fuzzy_syllable(letters[at:at + size]))
+            at += size
+        return out
+
 
 def load_user_words(path: Path) -> list[str]:
     """Extra words for jieba, one per line (# comments allowed)."""
@@ -95,5 +160,3 @@ def load_user_words(path: Path) -> list[str]:
         return []
     lines = path.read_text(encoding="utf-8").splitlines()
     return [ln.split()[0] for ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
-
-

@@ -24,11 +24,12 @@ import logging
 import string
 from pathlib import Path
 
-from bot.content import Content, load_content
+from bot.content import Content, content_phrases, load_content
 from bot.content_errors import ContentInvalid
 from bot.content_lint import CITIZEN_TEXT, punctuation_errors, reference_errors
 from bot.catalog.consistency import consistency_errors
 from bot.matching.lexicon import Lexicon
+from bot.matching.lexicon_check import rewrites_inside_words
 from bot.quality.engine_use import prompt_use, typed_commands
 from bot.quality.findings import Finding
 from bot.quality.phrases import duplicate_findings, lexicon_findings, routing_findings, target_phrases
@@ -62,6 +63,8 @@ def check_content(directory: Path, content: Content) -> list[Finding]:
             *command_findings(content, places),
             *duplicate_findings(phrases, Lexicon.load(directory / "dictionaries" / "synonyms.yaml")),
             *lexicon_findings(directory),
+            *(Finding.of(error, "lexicon-inside-word") for error in rewrites_inside_words(
+                content.matcher.lexicon, directory / "dictionaries" / "synonyms.yaml", content_phrases(content))),
             *routing_findings(phrases, content),
             *step_findings(content, places),
             *prompt_findings(content, places)]

