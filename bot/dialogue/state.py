@@ -58,6 +58,8 @@ class Conversation(BaseModel):
     last_options: list[str] = Field(default_factory=list, description="Values of the options last shown, "
                                     "in order: a text-only channel lets the user answer with their number")
     updated_at: datetime | None = None
+    unmatched: str | None = Field(default=None, description="What the citizen said that found nothing or was asked "
+                                  "back (masked): the unmatched inbox records it if no item follows")
     recovered: str | None = Field(default=None, exclude=True, description="Set by `decode` (never stored) when the "
                                   "stored state could not be used as it was: why, without personal data")
 
