@@ -232,6 +232,7 @@ unmatched_groups = sa.Table(
     sa.Column("status", sa.String(16), nullable=False),  # open, proposed
     sa.Column("proposal", sa.JSON, nullable=True),     # the draft change proposed from the studio
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sqlite_autoincrement=True,  # an id the studio saw never names another group after a purge
 )
 
 unmatched_examples = sa.Table(

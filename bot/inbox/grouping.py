@@ -9,13 +9,13 @@ from collections.abc import Iterable
 JACCARD = 0.4      # at least this share of bigrams in common: the same wish
 CONTAINED = 0.8    # or this share of the shorter one's bigrams found in the longer one
 _NOISE = re.compile(r"[\W_]+")
-_NUMBERS = re.compile(r"[\d*＊]+")
+_NUMBERS = re.compile(r"\d+")  # masks (*) went with the punctuation
 
 
 def normalise(text: str) -> str:
     """Width and case folded, punctuation and spaces gone, numbers and masked runs as one `#`."""
     folded = unicodedata.normalize("NFKC", text).lower()
-    return _NOISE.sub("", _NUMBERS.sub("#", folded))
+    return _NUMBERS.sub("#", _NOISE.sub("", folded))
 
 
 def bigrams(key: str) -> frozenset[str]:
