@@ -1,21 +1,49 @@
-"""Grouping similar utterances: normalised text, then char-bigram Jaccard (or containment for a short one)."""
+"""Grouping similar utterances: normalised text without the filler words the matcher ignores (synonyms.yaml),
+then char-bigram Jaccard, or containment of a short one in a longer one."""
 from __future__ import annotations
 
 import re
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.content_errors import load_model
+from bot.matching.lexicon import Dictionary
 
 JACCARD = 0.4      # at least this share of bigrams in common: the same wish
 CONTAINED = 0.8    # or this share of the shorter one's bigrams found in the longer one
-_NOISE = re.compile(r"[\W_]+")
-_NUMBERS = re.compile(r"\d+")  # masks (*) went with the punctuation
+_NOT_WORD = re.compile(r"[^0-9a-z*\u4e00-\u9fff]+")
+_NUMBERS = re.compile(r"\d+")
 
 
-def normalise(text: str) -> str:
-    """Width and case folded, punctuation and spaces gone, numbers and masked runs as one `#`."""
+@dataclass(frozen=True)
+class Words:
+    """What says nothing about the service: filler words (请问, 去哪里) and, at the ends of a part, stop characters
+    (办, 的)."""
+
+    fillers: tuple[str, ...] = ()
+    stop_chars: str = ""
+
+    @classmethod
+    def load(cls, synonyms: Path) -> "Words":
+        """The fillers and stop characters of intents/dictionaries/synonyms.yaml (no synonyms, no pinyin)."""
+        dictionary = load_model(synonyms, Dictionary, synonyms.parent.parent)
+        return cls(tuple(sorted(dictionary.fillers, key=len, reverse=True)), dictionary.stop_chars)
+
+
+def normalise(text: str, words: Words = Words()) -> str:
+    """The words of a wish: width and case folded; punctuation gone; the parts holding numbers or masked personal
+    data (电话138****5678) left out; fillers and stop characters around them gone. When nothing is left, the
+    whole text with numbers as `#`."""
     folded = unicodedata.normalize("NFKC", text).lower()
-    return _NUMBERS.sub("#", _NOISE.sub("", folded))
+    parts = [p for p in _NOT_WORD.split(folded) if p]
+    core = " ".join(p for p in parts if "*" not in p and not _NUMBERS.search(p))
+    for filler in words.fillers:
+        core = core.replace(filler, " ")
+    key = "".join(part.strip(words.stop_chars) for part in core.split())
+    return key if len(key) >= 2 else _NUMBERS.sub("#", "".join(parts).replace("*", ""))
 
 
 def bigrams(key: str) -> frozenset[str]:
@@ -26,7 +54,7 @@ def similar(a: frozenset[str], b: frozenset[str]) -> bool:
     common = len(a & b)
     if not common:
         return False
-    return common / len(a | b) >= JACCARD or (min(len(a), len(b)) >= 3 and common / min(len(a), len(b)) >= CONTAINED)
+    return common / len(a | b) >= JACCARD or (min(len(a), len(b)) >= 2 and common / min(len(a), len(b)) >= CONTAINED)
 
 
 class Grouper:

@@ -10,7 +10,7 @@ from typing import Protocol
 
 from bot.content import Content
 from bot.errors import Forbidden, NotFound
-from bot.inbox.grouping import Grouper, normalise
+from bot.inbox.grouping import Grouper, Words, normalise
 from bot.inbox.models import Miss, UnmatchedGroup
 from bot.inbox.proposals import Action, draft_change
 from bot.inbox.recorder import MissBuffer
@@ -35,6 +35,7 @@ class UnmatchedInbox:
                  intents_dir: Path, clock: Callable[[], datetime], retention_days: int) -> None:
         self._store, self._buffer, self._audit, self._content = store, buffer, audit, content
         self._dir, self._clock, self._days = intents_dir, clock, retention_days
+        self._words = Words.load(intents_dir / "dictionaries" / "synonyms.yaml")
 
     def _cutoff(self, days: int | None = None) -> datetime:
         return self._clock() - timedelta(days=min(days or self._days, self._days))
@@ -53,7 +54,7 @@ class UnmatchedInbox:
         batches: dict[int, list[Miss]] = defaultdict(list)
         keys: dict[int, str] = {}
         for miss in misses:
-            key = normalise(miss.text)
+            key = normalise(miss.text, self._words)
             group = grouper.assign(key)
             batches[group].append(miss)
             keys.setdefault(group, key)

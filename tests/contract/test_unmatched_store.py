@@ -9,6 +9,7 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.content import Content
 from bot.inbox.models import Miss, MissKind
 from bot.inbox.recorder import MissBuffer
 from bot.inbox.service import UnmatchedInbox
@@ -56,10 +57,11 @@ async def test_purge_forgets_old_utterances_and_empty_groups(db: AsyncEngine) ->
     assert await store.add(old, "钓鱼证", [miss("钓鱼证")]) != old  # a group purged meanwhile: a new one
 
 
-async def test_the_housekeeping_job_purges_after_the_retention_days_and_logs_it(db: AsyncEngine, caplog) -> None:
+async def test_the_housekeeping_job_purges_after_the_retention_days_and_logs_it(db: AsyncEngine, caplog,
+                                                                              content: Content) -> None:
     caplog.set_level(logging.INFO, "zhengwu")
     store, buffer = SqlUnmatched(db), MissBuffer(lambda: NOW)
-    inbox = UnmatchedInbox(store, buffer, SqlAudit(db, lambda: NOW), lambda: None,  # type: ignore[arg-type,return-value]
+    inbox = UnmatchedInbox(store, buffer, SqlAudit(db, lambda: NOW), lambda: content,
                            Path("intents"), lambda: NOW, retention_days=90)
     await store.add(None, "钓鱼证", [miss("钓鱼证", LONG_AGO)])
     buffer.record(MissKind.miss, "钓鱼证哪里办")

@@ -11,7 +11,9 @@ from app import SERVICES
 from bot.catalog.models import Level
 from bot.lifecycle import Role
 from storage import tables
+from tests.apps import TEST_FIELD_KEY, TEST_SEARCH_KEY
 from tests.e2e.casework import auth
+from tests.e2e.test_cli import run_cli
 
 UNMATCHED = "/api/v1/studio/unmatched"
 
@@ -100,3 +102,19 @@ async def test_proposals_and_roles(client, chat_factory, content) -> None:
                               json={"group_id": by_text["办狗证"], "action": "alias", "item_key": "nope"})).status == 422
     assert (await client.post(UNMATCHED + "/proposals", headers=auth(clerk),
                               json={"group_id": by_text["办狗证"], "action": "out_of_scope"})).status == 403
+
+
+async def test_the_cli_prints_the_top_groups(client, chat_factory, settings, tmp_path) -> None:
+    await chat_factory("c7").say("我想办宠物狗证，电话13812345678")
+    await chat_factory("c8").say("宠物狗证去哪里办")
+    await chat_factory("c9").say("钓鱼证")
+    await client.app[SERVICES].unmatched.flush()
+    # the app's clock is fixed, the CLI's is the wall clock: a retention long enough to reach back to it
+    result = run_cli(tmp_path, "unmatched", "--days", "36500", ZWB_DATABASE_URL=settings.database_url,
+                     ZWB_FIELD_KEY=TEST_FIELD_KEY, ZWB_SEARCH_KEY=TEST_SEARCH_KEY,
+                     ZWB_UNMATCHED_RETENTION_DAYS="36500")
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[1].split()[0] == "2" and "miss 2" in lines[1]  # the most frequent group first
+    assert "我想办宠物狗证，电话138****5678" in result.stdout and "13812345678" not in result.stdout
+    assert lines[-1] == "2 groups in the last 36500 days"

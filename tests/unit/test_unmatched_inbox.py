@@ -6,10 +6,11 @@ from datetime import datetime, timezone
 
 import pytest
 
-from bot.inbox.grouping import Grouper, normalise
+from bot.inbox.grouping import Grouper, Words, normalise
 from bot.inbox.models import MissKind
 from bot.inbox.recorder import MissBuffer
 from bot.privacy import mask_text
+from tests.chat import ROOT
 
 NOW = datetime(2026, 12, 7, 4, 0, tzinfo=timezone.utc)
 
@@ -33,18 +34,29 @@ def test_names_and_addresses_are_masked_like_in_staff_views(text: str, masked: s
     assert mask_text(text) == masked
 
 
-def test_normalising_folds_width_punctuation_and_numbers() -> None:
-    assert normalise("  办 狗证？？ＡＢ 138****5678 ") == "办狗证ab#"
+WORDS = Words.load(ROOT / "intents" / "dictionaries" / "synonyms.yaml")
+
+
+def test_normalising_folds_width_punctuation_numbers_and_fillers() -> None:
+    assert normalise("  办 狗证？？ＡＢ 138****5678 ") == "办狗证ab"  # personal data says nothing of the wish
+    assert normalise("2026年12月") == "#年#月"
+    assert normalise("请问我想办宠物狗证去哪里办呀？", WORDS) == "宠物狗"  # 办, 证: stop characters at the ends
+    assert normalise("办证", WORDS) == "办证"  # nothing would be left: kept as it is
+
+
+def key(text: str) -> str:
+    return normalise(text, WORDS)
 
 
 def test_similar_utterances_share_a_group_and_others_do_not() -> None:
-    grouper = Grouper([(7, normalise("我想办宠物狗证"))])
-    assert grouper.assign(normalise("我想办宠物狗证，电话138****5678")) == 7
-    assert grouper.assign(normalise("宠物狗证")) == 7  # contained in the longer one
-    fishing = grouper.assign(normalise("钓鱼证在哪里办"))
+    grouper = Grouper([(7, key("我想办宠物狗证"))])
+    assert grouper.assign(key("我想办宠物狗证，电话138****5678")) == 7
+    assert grouper.assign(key("宠物狗证去哪里办")) == 7
+    fishing = grouper.assign(key("钓鱼证在哪里办"))
     assert fishing < 0  # a new group
-    assert grouper.assign(normalise("钓鱼证哪里办")) == fishing
-    assert grouper.assign(normalise("驾照")) not in (7, fishing)
+    assert grouper.assign(key("请问钓鱼证怎么办理")) == fishing
+    assert grouper.assign(key("驾照")) not in (7, fishing)
+    assert grouper.assign(key("宠物医院")) not in (7, fishing)
 
 
 def test_a_full_buffer_drops_the_oldest_and_a_failed_flush_is_kept() -> None:
