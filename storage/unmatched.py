@@ -26,18 +26,23 @@ class SqlUnmatched:
             rows = await conn.execute(sa.select(g.id, g.key).where(g.id.in_(recent)).order_by(g.id))
         return [(row.id, row.key) for row in rows]
 
-    async def add(self, group_id: int | None, key: str, misses: Sequence[Miss]) -> int:
-        """Store `misses` in group `group_id`, or in a new group keyed `key` (None, or a group purged meanwhile);
-        the group's id."""
+    async def add(self, batches: Sequence[tuple[int | None, str, Sequence[Miss]]]) -> list[int]:
+        """Store each batch of misses in its group, or in a new group keyed as given (group None, or a group purged
+        meanwhile), in one transaction; the groups' ids."""
+        ids: list[int] = []
         async with self._engine.begin() as conn:
-            if group_id is None or (await conn.execute(sa.select(g.id).where(g.id == group_id))).first() is None:
-                group_id = (await conn.execute(tables.unmatched_groups.insert().values(
-                    key=key[:200], text=misses[0].text, status="open", created_at=misses[0].at)
-                    .returning(g.id))).scalar_one()
-            await conn.execute(tables.unmatched_examples.insert(), [
-                {"group_id": group_id, "kind": m.kind.value, "text": m.text, "candidates": list(m.candidates),
-                 "seen_at": m.at} for m in misses])
-        return group_id
+            known = set((await conn.execute(sa.select(g.id).where(
+                g.id.in_([group for group, _, _ in batches if group is not None])))).scalars())
+            rows = []
+            for wanted, key, misses in batches:
+                group_id: int = wanted if wanted is not None and wanted in known else (await conn.execute(
+                    tables.unmatched_groups.insert().values(key=key[:200], text=misses[0].text, status="open",
+                                                            created_at=misses[0].at).returning(g.id))).scalar_one()
+                ids.append(group_id)
+                rows += [{"group_id": group_id, "kind": m.kind.value, "text": m.text, "candidates": list(m.candidates),
+                          "seen_at": m.at} for m in misses]
+            await conn.execute(tables.unmatched_examples.insert(), rows)
+        return ids
 
     async def groups(self, since: datetime, limit: int, examples: int = 3) -> list[UnmatchedGroup]:
         """Groups with utterances since `since`, most frequent first, each with its newest distinct examples."""

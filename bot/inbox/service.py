@@ -23,7 +23,7 @@ EDITORS = frozenset({Role.editor, Role.publisher})
 
 class UnmatchedStore(Protocol):
     async def keys(self, since: datetime) -> list[tuple[int, str]]: ...
-    async def add(self, group_id: int | None, key: str, misses: Sequence[Miss]) -> int: ...
+    async def add(self, batches: Sequence[tuple[int | None, str, Sequence[Miss]]]) -> list[int]: ...
     async def groups(self, since: datetime, limit: int, examples: int = 3) -> list[UnmatchedGroup]: ...
     async def group(self, group_id: int) -> UnmatchedGroup | None: ...
     async def propose(self, group_id: int, proposal: dict[str, object]) -> None: ...
@@ -48,7 +48,7 @@ class UnmatchedInbox:
             return 0
         try:
             grouper = Grouper(await self._store.keys(self._cutoff()))
-        except Exception:
+        except Exception:  # the database away: the next flush tries again
             self._buffer.put_back(misses)
             raise
         batches: dict[int, list[Miss]] = defaultdict(list)
@@ -58,13 +58,12 @@ class UnmatchedInbox:
             group = grouper.assign(key)
             batches[group].append(miss)
             keys.setdefault(group, key)
-        pending = list(batches.items())
-        for done, (group, batch) in enumerate(pending):
-            try:
-                await self._store.add(group if group > 0 else None, keys[group], batch)
-            except Exception:
-                self._buffer.put_back([m for _, rest in pending[done:] for m in rest])
-                raise
+        try:
+            await self._store.add([(group if group > 0 else None, keys[group], batch)
+                                   for group, batch in batches.items()])
+        except Exception:
+            self._buffer.put_back(misses)
+            raise
         return len(misses)
 
     async def groups(self, staff: Staff, days: int | None = None, limit: int = 50) -> list[UnmatchedGroup]:

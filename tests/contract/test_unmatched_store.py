@@ -27,9 +27,9 @@ def miss(text: str, at: datetime = NOW, kind: MissKind = MissKind.miss) -> Miss:
 
 async def test_groups_count_by_kind_most_frequent_first(db: AsyncEngine) -> None:
     store = SqlUnmatched(db)
-    dogs = await store.add(None, "办狗证", [miss("办狗证", NOW - timedelta(hours=2)), miss("办狗证")])
-    assert await store.add(dogs, "办狗证", [miss("狗证在哪办", kind=MissKind.handoff)]) == dogs
-    fish = await store.add(None, "钓鱼证", [miss("钓鱼证", kind=MissKind.abandoned_clarify)])
+    dogs, = await store.add([(None, "办狗证", [miss("办狗证", NOW - timedelta(hours=2)), miss("办狗证")])])
+    assert await store.add([(dogs, "办狗证", [miss("狗证在哪办", kind=MissKind.handoff)])]) == [dogs]
+    fish, = await store.add([(None, "钓鱼证", [miss("钓鱼证", kind=MissKind.abandoned_clarify)])])
     assert await store.keys(NOW - timedelta(days=1)) == [(dogs, "办狗证"), (fish, "钓鱼证")]
 
     top = await store.groups(NOW - timedelta(days=90), limit=10)
@@ -48,13 +48,13 @@ async def test_groups_count_by_kind_most_frequent_first(db: AsyncEngine) -> None
 
 async def test_purge_forgets_old_utterances_and_empty_groups(db: AsyncEngine) -> None:
     store = SqlUnmatched(db)
-    mixed = await store.add(None, "办狗证", [miss("办狗证", LONG_AGO), miss("办狗证")])
-    old = await store.add(None, "钓鱼证", [miss("钓鱼证", LONG_AGO)])
+    mixed, old = await store.add([(None, "办狗证", [miss("办狗证", LONG_AGO), miss("办狗证")]),
+                                  (None, "钓鱼证", [miss("钓鱼证", LONG_AGO)])])
     assert await store.purge(NOW - timedelta(days=90)) == 2
     assert await store.group(old) is None
     kept = await store.group(mixed)
     assert kept is not None and (kept.count, kept.first_seen) == (1, NOW)
-    assert await store.add(old, "钓鱼证", [miss("钓鱼证")]) != old  # a group purged meanwhile: a new one
+    assert await store.add([(old, "钓鱼证", [miss("钓鱼证")])]) != [old]  # a group purged meanwhile: a new one
 
 
 async def test_the_housekeeping_job_purges_after_the_retention_days_and_logs_it(db: AsyncEngine, caplog,
@@ -63,7 +63,7 @@ async def test_the_housekeeping_job_purges_after_the_retention_days_and_logs_it(
     store, buffer = SqlUnmatched(db), MissBuffer(lambda: NOW)
     inbox = UnmatchedInbox(store, buffer, SqlAudit(db, lambda: NOW), lambda: content,
                            Path("intents"), lambda: NOW, retention_days=90)
-    await store.add(None, "钓鱼证", [miss("钓鱼证", LONG_AGO)])
+    await store.add([(None, "钓鱼证", [miss("钓鱼证", LONG_AGO)])])
     buffer.record(MissKind.miss, "钓鱼证哪里办")
     buffer.record(MissKind.miss, "驾照")
     assert await inbox.flush() == 2
