@@ -9,7 +9,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PY) -m pip install -q -r requirements-dev.txt
 	touch $@
 
-run: $(VENV)/.installed  ## serve on the embedded default (SQLite + in-memory sessions)
+run: $(VENV)/.installed  ## serve on the embedded default (SQLite, conversations included)
 	$(PY) app.py
 
 test: $(VENV)/.installed  ## every test; browser tests skip with a reason where /usr/bin/chromium is missing

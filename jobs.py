@@ -19,7 +19,7 @@ from bot.outbox.dispatcher import Dispatcher
 from bot.payments.service import Payments
 from bot.ports import BlobStore
 from bot.workdays import china_date
-from storage.sessions import MemorySessionStore
+from storage.sql_sessions import SqlSessionStore
 from storage.wakeups import MemoryWakeups
 
 HOUSEKEEPING_SECONDS = 600
@@ -44,16 +44,16 @@ class Reconcile:
 
 @dataclass(frozen=True)
 class Retention:
-    """Idle conversations (memory store; Redis expires them itself) and uploads of drafts that never became a
+    """Idle conversations (database store; Redis expires them itself) and uploads of drafts that never became a
     case, once older than draft_retention_days."""
 
-    local_sessions: MemorySessionStore | None
+    local_sessions: SqlSessionStore | None
     blobs: BlobStore
     draft_days: int
     clock: Callable[[], datetime]
 
     async def __call__(self) -> None:
-        if self.local_sessions is not None and (purged := self.local_sessions.purge_idle()):
+        if self.local_sessions is not None and (purged := await self.local_sessions.purge_idle()):
             _log.info("retention: purged %d idle conversations", purged)
         cutoff = self.clock() - timedelta(days=self.draft_days)
         if purged := await self.blobs.purge_unclaimed(cutoff):

@@ -1,5 +1,6 @@
 """`python -m bot <command>`: match, evaluate, chat, check, test, report, import-catalog, migrate, rotate-keys,
-add-staff, staff (disable|revoke|rotate), purge-drafts, unmatched. config.yaml and var/ are the repository's, whatever the working
+add-staff, staff (disable|revoke|rotate), purge-drafts,
+content (list|publish|rollback), unmatched. config.yaml and var/ are the repository's, whatever the working
 directory."""
 from __future__ import annotations
 
@@ -184,7 +185,7 @@ def _with_stores(job: Callable[[Stores, Settings], Awaitable[None]]) -> int:
 
 # Commands implemented in their own modules, each with a `main(argv) -> int`.
 _MODULES = {"match": "bot.matching.cli", "evaluate": "bot.matching.evaluate", "chat": "bot.chat_cli",
-            "import-catalog": "bot.catalog.importer"}
+            "import-catalog": "bot.catalog.importer", "content": "bot.studio.cli"}
 _LOCAL = {"check": _check, "migrate": _migrate, "rotate-keys": _rotate_keys, "purge-drafts": _purge_drafts,
           "add-staff": _add_staff, "staff": _staff, "unmatched": _unmatched}
 _LOCAL.update({"test": lambda argv: importlib.import_module("bot.quality.cli").test_main(argv),  # golden tests

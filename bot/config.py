@@ -158,6 +158,7 @@ class Settings(BaseSettings):
     uploads: UploadSettings = UploadSettings()
     http: HttpSettings = HttpSettings()
     rate_limit: RateLimitSettings = RateLimitSettings()
+    staff_rate_limit: RateLimitSettings = RateLimitSettings(messages=120, per_seconds=60)  # per staff member
     payments: PaymentConfig = PaymentConfig()
     wechat_appid: str = Field(default="", description="Mini-program AppID; empty: no WeChat channel")
     wechat_secret: str = Field(default="", repr=False)
@@ -178,6 +179,20 @@ class Settings(BaseSettings):
     real_name_deny: list[str] = Field(default_factory=list,
                                       description="Sandbox 实名核验: 身份证号 it refuses (tests, demos)")
     log_level: str = "INFO"
+    log_format: Literal["json", "text"] | None = Field(
+        default=None, description="json: one JSON object a line; empty: json in production, text otherwise")
+    metrics_token: str = Field(default="", repr=False, description="Bearer token GET /metrics needs; empty: "
+                               "only loopback clients may scrape")
+
+    def effective_log_format(self) -> Literal["json", "text"]:
+        """log_format, or its default for the environment."""
+        return self.log_format or ("json" if self.environment == "production" else "text")
+    studio_two_person_rule: bool = Field(default=True, description="A publisher cannot publish a draft they "
+                                         "authored (false only for development)")
+    studio_poll_seconds: float = Field(default=2.0, gt=0, description="Each instance checks the live content "
+                                       "version this often (a publish also notifies them at once)")
+    studio_versions_kept: int = Field(default=2, ge=1, description="Content versions kept loaded per instance, "
+                                      "so a form under way can finish on the version it started with")
 
     @model_validator(mode="after")
     def _drafts_outlive_conversations(self) -> "Settings":

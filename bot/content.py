@@ -33,6 +33,7 @@ class Content:
     phrases: Phrases
     dates: DateWords
     tiebreaker: SemanticTieBreaker | None = None
+    version: str = ""  # the content version's id (bot/studio/versions.py); empty when loaded from a bare folder
     # The card of an item depends only on this content: built once per target key, never changed after, and
     # serialised once: card_json maps id(card) to (card, its JSON) for response_json.
     cards: dict[str, CardReply] = field(default_factory=dict, repr=False, compare=False)

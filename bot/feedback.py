@@ -20,6 +20,16 @@ from bot.ratings import RATEABLE, Rating, RatingLevel, RatingStore, Rectificatio
 from bot.workdays import china_date
 
 
+@dataclass(frozen=True)
+class TicketRow:
+    """A ticket as staff see it: with the rating that opened it and when the citizen said it was not resolved."""
+
+    ticket: Rectification
+    overdue: bool
+    rating: Rating | None
+    reopened_at: list[datetime]
+
+
 class TicketNotFound(NotFound):
     """No such rectification ticket in the staff member's department, or its case lies outside their scope."""
 
@@ -93,12 +103,17 @@ class Feedback:
             missed.append("rectify")
         return missed
 
-    async def tickets(self, staff: Staff, escalated_only: bool = False) -> list[tuple[Rectification, bool]]:
-        """Tickets of the staff member's department whose case is in their scope (level), with an overdue flag
-        (supervisors see the same, to chase); only the escalated ones if asked."""
+    async def tickets(self, staff: Staff, escalated_only: bool = False) -> list[TicketRow]:
+        """Tickets of the staff member's department whose case is in their scope (level), with an overdue flag,
+        the rating (level, tags, comment) and the citizen's "not resolved" answers (supervisors see the same, to
+        chase); only the escalated ones if asked. The list is audited."""
         today = china_date(self._clock())
-        return [(t, bool(self._missed(t, today))) for t in await self._ratings.tickets([staff.department])
-                if (t.escalated or not escalated_only) and await self._in_scope(staff, t)]
+        shown = [t for t in await self._ratings.tickets([staff.department])
+                 if (t.escalated or not escalated_only) and await self._in_scope(staff, t)]
+        reopened = await self._ratings.reopenings([t.id for t in shown])
+        await self._audit.record(staff, "rectification_list", None, {"count": len(shown)})
+        return [TicketRow(t, bool(self._missed(t, today)), await self._ratings.get(t.case_number),
+                          reopened.get(t.id, [])) for t in shown]
 
     async def escalate_overdue(self) -> int:
         """Escalate every missed callback or rectification deadline to the department's supervisors as a staff
@@ -148,7 +163,8 @@ class Feedback:
         ticket = await self._own_ticket(staff, ticket_id, "rectification_close")
         if ticket.status == "closed":
             return ticket
-        closed = ticket.model_copy(update={"status": "closed", "result": result, "closed_at": self._clock()})
+        closed = ticket.model_copy(update={"status": "closed", "result": result, "closed_at": self._clock(),
+                                           "citizen_resolved": None})  # asked again, also after a reopening
         case = await self._cases.get(ticket.case_number)
         await self._ratings.update_ticket(closed, {"type": "rectification.closed", "number": ticket.case_number,
                                                    "user": case.user if case else "", "result": result,
@@ -159,12 +175,29 @@ class Feedback:
     async def awaiting_answer(self, user: str) -> list[Rectification]:
         return [t for t in await self._ratings.for_user(user) if t.status == "closed" and t.citizen_resolved is None]
 
-    async def answer(self, user: str, ticket_id: int, resolved: bool) -> bool:
+    async def answer(self, user: str, ticket_id: int, resolved: bool) -> Rectification | None:
+        """The citizen's answer to a closed ticket's result (None when that ticket awaits no answer of theirs).
+        Not resolved reopens the ticket with new working-day deadlines and leaves a 督办 notice for the
+        department's supervisors, once however often the answer is sent."""
         ticket = next((t for t in await self.awaiting_answer(user) if t.id == ticket_id), None)
         if ticket is None:
-            return False
-        await self._ratings.update_ticket(ticket.model_copy(update={"citizen_resolved": resolved}), None)
-        return True
+            return None
+        if resolved:
+            answered = ticket.model_copy(update={"citizen_resolved": True})
+            await self._ratings.update_ticket(answered, None)
+            return answered
+        now, content = self._clock(), self._content()
+        today = china_date(now)
+        reopened = ticket.model_copy(update={
+            "status": "open", "citizen_resolved": False, "closed_at": None,
+            "callback_due": content.calendar.add_workdays(today, self._settings.callback_days).date,
+            "rectify_due": content.calendar.add_workdays(today, self._settings.rectify_days).date,
+            "callback_escalated_at": None, "rectify_escalated_at": None})
+        notice = StaffNotice(department=ticket.department, role=Role.supervisor, kind="rectification.reopened",
+                             text=content.prompts.reopened_notice.format(ticket=ticket.id, number=ticket.case_number,
+                                                                         due=reopened.rectify_due.isoformat()),
+                             case_number=ticket.case_number, ticket_id=ticket.id, created_at=now)
+        return reopened if await self._ratings.reopen(reopened, notice) else None
 
     async def _own_ticket(self, staff: Staff, ticket_id: int, attempt: str) -> Rectification:
         async with audit_refusals(self._audit, staff, attempt, None, ticket=ticket_id):
@@ -186,7 +219,8 @@ class Feedback:
         return case is not None and part_of(self._content().catalog, staff, case.target) is not None
 
     async def statistics(self) -> dict[str, object]:
-        """Satisfaction and bad-rating rates per department and item, rectification on-time rate, 网上可办率."""
+        """Satisfaction and bad-rating rates per department and item, rectification on-time rate, 网上可办率 (overall
+        and per department)."""
         catalog = self._content().catalog
         by_department: dict[str, list[int]] = defaultdict(list)
         by_item: dict[str, list[int]] = defaultdict(list)
@@ -207,4 +241,5 @@ class Feedback:
                 "items": {i: rates(v) for i, v in sorted(by_item.items())},
                 "rectification": {"tickets": len(tickets), "closed": len(closed),
                                   "on_time_rate": round(on_time / len(closed), 4) if closed else None},
-                "online_rate": round(catalog.online_rate(), 4)}
+                "online_rate": round(catalog.online_rate(), 4),
+                "online_rates": {d: round(rate, 4) for d, rate in catalog.online_rates().items()}}

@@ -36,9 +36,11 @@ class Role(str, Enum):
     clerk = "clerk"            # 窗口受理
     approver = "approver"      # 审批
     supervisor = "supervisor"  # 督办 (reads, never moves cases)
-    editor = "editor"          # product team: edits content in the studio, works the unmatched inbox
-    publisher = "publisher"    # product team: publishes content versions
+    editor = "editor"          # intent studio: drafts content versions (never sees cases)
+    publisher = "publisher"    # intent studio: also publishes and rolls back (never sees cases)
 
+
+CASEWORK = frozenset({Role.clerk, Role.approver, Role.supervisor})  # the roles the case APIs serve
 
 OPEN = {CaseStatus.submitted, CaseStatus.returned, CaseStatus.pre_reviewed, CaseStatus.accepted,
         CaseStatus.in_progress}
@@ -61,6 +63,14 @@ class IllegalTransition(Conflict):
     """A move the lifecycle does not allow from the case's current state."""
 
     detail = "办件当前状态不允许这个操作。"
+
+
+def staff_moves(current: CaseStatus, role: Role, false_pledge: bool = False) -> list[CaseStatus]:
+    """The statuses `role` may move a case in `current` to (what the console offers; check_staff_move decides)."""
+    moves = [to for (source, to), roles in MOVES.items() if source is current and role in roles]
+    if false_pledge and current in OPEN and role is Role.approver and CaseStatus.refused not in moves:
+        moves.append(CaseStatus.refused)
+    return moves
 
 
 def check_staff_move(current: CaseStatus, target: CaseStatus, role: Role, reason: str | None,

@@ -102,8 +102,6 @@ def progress_text(event: OutboxEvent, prompts: Prompts) -> str:
     """The citizen-facing sentence for an event."""
     if event.type == "case.submitted":
         return prompts.progress_submitted.format(number=event.case_number)
-    if event.type == "rating.bad":
-        return prompts.progress_rating_bad.format(number=event.case_number)
     if event.type == "case.delivered":
         template = {"window": prompts.delivered_window, "mail": prompts.delivered_mail,
                     "elicence": prompts.delivered_elicence}[str(event.payload.get("delivery"))]

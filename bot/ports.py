@@ -45,6 +45,25 @@ class SessionStore(Protocol):
     async def close(self) -> None: ...
 
 
+class TurnObserver(Protocol):
+    """What the dialogue reports about its turns (metrics); implementations must not block."""
+
+    def matched(self, decision: str) -> None:
+        """The matcher decided on a citizen's free text: match, clarify or none."""
+    def turn_took(self, seconds: float) -> None:
+        """One message was handled (or refused) in this many seconds."""
+
+
+class NoObserver:
+    """A TurnObserver that records nothing (tools and tests without metrics)."""
+
+    def matched(self, decision: str) -> None:
+        return None
+
+    def turn_took(self, seconds: float) -> None:
+        return None
+
+
 class Dedupe(Protocol):
     async def first(self, key: str) -> bool:
         """True the first time `key` is seen (within the store's memory), False for every repeat."""

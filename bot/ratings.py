@@ -85,6 +85,11 @@ class RatingStore(Protocol):
     async def escalate(self, ticket_id: int, step: TicketStep, notice: StaffNotice) -> bool:
         """Mark the step of the ticket escalated at notice.created_at and store the notice, in one transaction,
         unless it was escalated already (False): however many instances sweep at once, one escalation."""
+    async def reopen(self, ticket: Rectification, notice: StaffNotice) -> bool:
+        """Write the reopened ticket (status, answer, new deadlines, escalations cleared) and store the notice in one
+        transaction, only while the stored ticket is closed and unanswered (False otherwise: reopened once)."""
+    async def reopenings(self, ticket_ids: list[int]) -> dict[int, list[datetime]]:
+        """When each ticket was reopened by the citizen's "not resolved", oldest first."""
     async def unrated_finished(self, before: datetime) -> list[tuple[str, str]]: ...
     async def all_ratings(self) -> list[tuple[str, int, bool]]:
         """(case target, level, is_default) of every rating."""

@@ -8,7 +8,7 @@ from typing import Awaitable, Callable, Literal
 from bot.errors import Conflict, Forbidden, Invalid, NotFound
 from bot.content import Content
 from bot.payments.orders import case_fee_fen
-from bot.lifecycle import OPEN, CaseStatus, IllegalTransition, Role, check_staff_move
+from bot.lifecycle import OPEN, CaseStatus, IllegalTransition, Role, check_staff_move, staff_moves
 from bot.cases import Case, CaseEvent, CaseMaterial, PledgeVerification, StaleCase
 from bot.ports import AuditLog, CaseRepository
 from bot.refusals import audit_refusals
@@ -65,6 +65,12 @@ class NotYourPart(Forbidden):
     detail = "这部分不属于您部门办理。"
 
 
+class NoUpload(NotFound):
+    """The case has no uploaded file for this material (not uploaded, or provided another way)."""
+
+    detail = "这份材料没有上传的文件。"
+
+
 class CaseChanged(Conflict):
     """The case's status moved while the staff member was acting on it."""
 
@@ -100,25 +106,64 @@ class CaseReview:
         await self._audit.record(staff, "list", None, {"statuses": wanted, "count": len(cases)})
         return [(case, self.deadlines(case)) for case in cases]
 
-    async def view(self, staff: Staff, number: str) -> Case:
-        """The case with personal data (身份证号, phone, names, addresses) masked unless the role needs it;
-        CaseNotFound outside the staff's scope. On a bundle, a department other than the lead one sees its own
-        items' materials, personal data masked."""
+    async def view(self, staff: Staff, number: str, masked: bool = False) -> Case:
+        """The case with personal data (身份证号, phone, names, addresses) masked unless the role needs it and
+        `masked` is not asked for (the console masks until a reason is given, see `reveal`); CaseNotFound outside
+        the staff's scope. On a bundle, a department other than the lead one sees its own items' materials,
+        personal data masked."""
         async with audit_refusals(self._audit, staff, "view", number):
             case, part = await self._in_scope(staff, number)
-        await self._audit.record(staff, "view", number, {"full_personal_data": self._full_view(staff, part)})
-        return self._shown(staff, part, case)
+        full = self._full_view(staff, part) and not masked
+        await self._audit.record(staff, "view", number, {"full_personal_data": full})
+        return self._shown(staff, part, case, full)
+
+    def moves(self, staff: Staff, case: Case) -> list[CaseStatus]:
+        """The moves the staff member may make on the case now (what the console offers): the role's moves from
+        its status; outside the lead department of a bundle, only a return for its own materials."""
+        part = part_of(self._content().catalog, staff, case.target)
+        moves = staff_moves(CaseStatus(case.status), staff.role, bool(false_pledges(case)))
+        if part is None:
+            return []
+        return moves if part.whole else [m for m in moves if m is CaseStatus.returned]
+
+    def field_labels(self, case: Case) -> dict[str, str]:
+        """The form's label of each field of the case (the key where the field library has none)."""
+        library = self._content().scripts.library
+        return {key: library[key].label if key in library else key for key in case.fields}
+
+    async def reveal(self, staff: Staff, number: str, reason: str) -> dict[str, str]:
+        """The case's personal data in full for a clerk or approver of the lead department who gives a reason
+        (audited with the reason). Raises CaseNotFound outside scope, Forbidden for supervisors and for other
+        departments of a bundle."""
+        async with audit_refusals(self._audit, staff, "reveal", number):
+            case, part = await self._in_scope(staff, number)
+            if staff.role is Role.supervisor or not part.whole:
+                raise Forbidden("personal data is revealed to the clerks and approvers of the lead department")
+        await self._audit.record(staff, "reveal", number, {"reason": reason, "fields": sorted(case.fields)})
+        return case.fields
+
+    async def material(self, staff: Staff, number: str, key: str) -> CaseMaterial:
+        """An uploaded material of a case in the staff member's part, to look at (audited). Raises CaseNotFound,
+        NotYourPart, NoUpload."""
+        async with audit_refusals(self._audit, staff, "material_view", number, material=key):
+            case, part = await self._in_scope(staff, number)
+            self._check_own_material(part, key)
+        found = next((m for m in case.materials if m.key == key and m.entry and m.entry.blob_id), None)
+        if found is None:
+            raise NoUpload()
+        await self._audit.record(staff, "material_view", number, {"material": key})
+        return found
 
     @staticmethod
     def _full_view(staff: Staff, part: Part) -> bool:
         """Personal data in full only for the clerks who accept the whole case (they check the identity)."""
         return staff.role is Role.clerk and part.whole
 
-    def _shown(self, staff: Staff, part: Part, case: Case) -> Case:
+    def _shown(self, staff: Staff, part: Part, case: Case, full: bool) -> Case:
         """What the staff member sees of the case: personal data masked unless the view is full; outside the lead
         department of a bundle, only the materials of their own items."""
         library = self._content().scripts.library
-        shown = case if self._full_view(staff, part) else case.model_copy(
+        shown = case if full else case.model_copy(
             update={"fields": mask_fields(case.fields, library)})
         if part.whole:
             return shown
@@ -149,7 +194,7 @@ class CaseReview:
         except StaleCase as exc:
             raise IllegalTransition(str(exc) or "state changed") from exc
         await self._audit.record(staff, "transition", number, {"from": current.value, "to": target.value})
-        return self._shown(staff, part, moved)
+        return self._shown(staff, part, moved, self._full_view(staff, part))
 
     @staticmethod
     def _check_materials(case: Case, target: CaseStatus, material_reasons: dict[str, str]) -> None:

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 
 from aiohttp import BodyPartReader, web
 from aiohttp.http_exceptions import BadHttpMessage, LineTooLong
@@ -11,16 +12,23 @@ from pydantic import BaseModel, Field, ValidationError
 
 from bot.content_holder import ContentHolder
 from bot.dialogue.engine import Engine, Inbound, TryAgain
+from bot.dialogue.idempotency import ClientIdReused
 from bot.dialogue.replies import ChatResponse, response_json
 from bot.ports import TooManyMessages
 from handlers.auth import USER_PARAM, USER_PATTERN, RequestAuth
 from handlers.cases import ReadLimiter
 from handlers.problems import problem, validation_problem
-from handlers.routes import Route
+from handlers.routes import Param, Route
 from handlers.upload_reader import SpoolLimits, UploadSlots, UploadTimeout, spool, within
 
+CLIENT_ID_PATTERN = r"^[A-Za-z0-9_-]{8,64}$"  # a UUID (with or without dashes) fits
+_CLIENT_ID_HELP = ("The client's id of this message (a UUID per message, the same on every retry): sent again, "
+                   "the message gets the first answer and nothing runs twice (no second case). Also accepted as "
+                   "the Idempotency-Key header; the same id with another message is refused (422).")
 _UPLOAD = {"multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
     "user": {"type": "string", "description": "without a session token or ?user=: a part before file"},
+    "elder": {"type": "boolean", "description": "长辈模式, as in a text message; a part before file"},
+    "client_message_id": {"type": "string", "pattern": CLIENT_ID_PATTERN, "description": "a part before file"},
     "file": {"type": "string", "format": "binary"}}}}}
 log = logging.getLogger(__name__)
 
@@ -30,6 +38,10 @@ class ChatRequest(BaseModel):
 
     user: str | None = Field(default=None, pattern=USER_PATTERN)
     text: str = Field(min_length=1, max_length=500)
+    elder: bool = Field(default=False, description="长辈模式 is on: fewer words per message (short variants of "
+                        "the long sentences; an item card opens with what to bring, where, how long and the cost, "
+                        "the rest marked `more`)", examples=[True])
+    client_message_id: str | None = Field(default=None, pattern=CLIENT_ID_PATTERN, description=_CLIENT_ID_HELP)
 
 
 @dataclass(frozen=True)
@@ -56,11 +68,17 @@ class ChatHandlers:
         user = await self._auth.user(request, body.user or request.query.get("user"))
         if user is None:
             return problem(422, "Invalid request", "缺少用户标识。")
-        return await self._answer(user, Inbound(text=body.text))
+        return await self._answer(request, user, Inbound(text=body.text, elder=body.elder,
+                                                         client_id=body.client_message_id))
 
-    async def _answer(self, user: str, inbound: Inbound) -> web.Response:
+    async def _answer(self, request: web.Request, user: str, inbound: Inbound) -> web.Response:
+        client_id = _client_id(request, inbound.client_id)
+        if isinstance(client_id, web.Response):
+            return client_id
         try:
-            replies = await self._engine.handle(user, inbound)
+            replies = await self._engine.handle(user, replace(inbound, client_id=client_id))
+        except ClientIdReused:
+            return problem(422, "Invalid request", "这条消息的编号已用于另一条消息，请重新发送。")
         except TooManyMessages:
             return _retry_after(problem(429, "Too many messages", "消息发得太快了，请稍等几秒再发。"), 5)
         except TryAgain as exc:
@@ -97,26 +115,46 @@ class ChatHandlers:
         """Read `user` (when the headers did not say who) up to the `file` part, then the file if the user may."""
         limits = self._uploads.limits
         reader = await request.multipart()
+        elder, client_id = False, None
         while (part := await within(reader.next(), limits.idle_seconds)) is not None:
             if not isinstance(part, BodyPartReader):  # a nested multipart carries nothing we read
                 continue
             if part.name == "user" and user is None:
                 claimed = await within(part.read_chunk(200), limits.idle_seconds)
                 user = await self._auth.user(request, claimed.decode(errors="replace").strip())
+            elif part.name == "elder":
+                elder = (await within(part.read_chunk(200), limits.idle_seconds)).strip() in (b"true", b"1")
+            elif part.name == "client_message_id":
+                sent = await within(part.read_chunk(200), limits.idle_seconds)
+                client_id = sent.decode(errors="replace").strip()
             elif part.name == "file":
                 if user is None:
                     return problem(422, "Invalid request", "缺少用户标识。")
-                return await self._receive(user, part)
+                return await self._receive(request, user, part, Inbound(elder=elder, client_id=client_id))
         return problem(422, "Invalid request", "没有收到文件，请重新上传。")
 
-    async def _receive(self, user: str, part: BodyPartReader) -> web.Response:
+    async def _receive(self, request: web.Request, user: str, part: BodyPartReader, inbound: Inbound
+                       ) -> web.Response:
         if wait := await self._uploads.rate.wait(user):
             return _retry_after(problem(429, "Too many uploads", "上传太频繁了，请稍等一会儿再传。"), wait)
         with self._uploads.slots.hold(user) as held:
             if not held:
                 return _retry_after(problem(429, "Too many uploads", "正在上传的文件太多了，请等前面的传完再试。"), 5)
             upload = await spool(part, self._uploads.limits)
-            return await self._answer(user, Inbound(upload=upload))
+            return await self._answer(request, user, replace(inbound, upload=upload))
+
+
+def _client_id(request: web.Request, in_body: str | None) -> str | None | web.Response:
+    """The message's client id from the body or the Idempotency-Key header (the same when both are sent), or a
+    422 problem for one that is malformed or two that differ."""
+    header = request.headers.get("Idempotency-Key")
+    if header is None:
+        if in_body is not None and not re.fullmatch(CLIENT_ID_PATTERN, in_body):  # a multipart field
+            return problem(422, "Invalid request", "消息编号的格式不对。")
+        return in_body
+    if not re.fullmatch(CLIENT_ID_PATTERN, header) or (in_body is not None and in_body != header):
+        return problem(422, "Invalid request", "消息编号的格式不对，或与请求头 Idempotency-Key 不一致。")
+    return header
 
 
 def _retry_after(response: web.Response, seconds: int) -> web.Response:
@@ -128,4 +166,6 @@ def routes(chat: ChatHandlers) -> list[Route]:
     return [Route("POST", "/api/v1/chat/messages", chat.post_message,
                   "Send a message (text, a tapped option's value, or a file) and get the bot's replies",
                   request=ChatRequest, response=ChatResponse, ok=(200, "Replies to render in order"),
-                  params=(USER_PARAM,), other_content=_UPLOAD, problems=(400, 401, 408, 413, 422, 429, 503))]
+                  params=(USER_PARAM, Param("Idempotency-Key", where="header", description=_CLIENT_ID_HELP,
+                                                 pattern=CLIENT_ID_PATTERN)),
+                  other_content=_UPLOAD, problems=(400, 401, 408, 413, 422, 429, 503))]

@@ -7,9 +7,9 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from pydantic import BaseModel, Field, ValidationError
 
-from bot.feedback import Feedback, TicketNotFound
+from bot.feedback import Feedback, TicketNotFound, TicketRow
 from bot.staff import Staff
-from bot.ratings import Rectification
+from bot.ratings import RATING_LABELS, Rectification
 from handlers.problems import dumps, query_flag, stored_int, validation_problem
 from handlers.routes import Param, Route
 from handlers.staff_auth import StaffRoutes
@@ -24,11 +24,21 @@ class NoteRequest(BaseModel):
                       examples=["已电话回访，群众反映排队时间长；已增开一个窗口"])
 
 
-def _ticket_view(ticket: Rectification, overdue: bool | None = None) -> dict[str, object]:
+def _ticket_view(ticket: Rectification) -> dict[str, object]:
     view = ticket.model_dump(mode="json")
     view["escalated"] = ticket.escalated
-    if overdue is not None:
-        view["overdue"] = overdue
+    view["level_label"] = RATING_LABELS[ticket.level]
+    return view
+
+
+def _row_view(row: TicketRow) -> dict[str, object]:
+    """A ticket of the list: the rating that opened it (level, tags, comment) and the citizen's answers."""
+    view = _ticket_view(row.ticket)
+    view["overdue"] = row.overdue
+    view["rating"] = None if row.rating is None else {
+        "level": int(row.rating.level), "label": RATING_LABELS[row.rating.level], "tags": row.rating.tags,
+        "comment": row.rating.text, "rated_at": row.rating.updated_at.isoformat()}
+    view["citizen_answers"] = [{"resolved": False, "at": at.isoformat()} for at in row.reopened_at]
     return view
 
 
@@ -39,7 +49,7 @@ class FeedbackHandlers:
     async def tickets(self, request: web.Request, staff: Staff) -> web.Response:
         """The department's tickets; `escalated=true` keeps those escalated to the supervisors (督办)."""
         rows = await self._feedback.tickets(staff, escalated_only=query_flag(request, "escalated"))
-        return web.json_response({"rectifications": [_ticket_view(t, late) for t, late in rows]}, dumps=dumps)
+        return web.json_response({"rectifications": [_row_view(row) for row in rows]}, dumps=dumps)
 
     async def call_back(self, request: web.Request, staff: Staff) -> web.Response:
         return await self._act(request, staff, self._feedback.call_back)
@@ -71,7 +81,8 @@ def routes(feedback: FeedbackHandlers, guard: StaffRoutes) -> list[Route]:
     ticket = (Param("id", "integer", "path"),)
     return [
         guard.route("GET", tickets, feedback.tickets,
-                    "差评整改 tickets of the staff member's department, with overdue and escalated (督办) flags",
+                    "差评整改 tickets of the staff member's department, with overdue and escalated (督办) flags, the "
+                    "rating (level, tags, comment) and the citizen's later 'not resolved' answers (each reopened it)",
                     params=(Param("escalated", "boolean",
                                   description="only tickets with a missed deadline escalated to the supervisors"),),
                     ok=(200, "{rectifications: [...]}"), problems=(422,)),

@@ -17,19 +17,22 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 @dataclass(frozen=True)
 class Param:
-    """A query or path parameter (path parameters not listed are documented as strings)."""
+    """A query, path or header parameter (path parameters not listed are documented as strings)."""
 
     name: str
     type: str = "string"
-    where: Literal["query", "path"] = "query"
+    where: Literal["query", "path", "header"] = "query"
     description: str = ""
     required: bool = False
     format: str | None = None
+    pattern: str | None = None
 
     def schema(self) -> dict[str, Any]:
         schema: dict[str, Any] = {"type": self.type}
         if self.format:
             schema["format"] = self.format
+        if self.pattern:
+            schema["pattern"] = self.pattern
         return schema
 
 

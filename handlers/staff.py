@@ -18,7 +18,7 @@ from bot.cases import Case
 from bot.errors import Forbidden
 from bot.lifecycle import CaseStatus, DeliveryMethod, Role
 from bot.outbox.dispatcher import Outbox
-from bot.ports import StaffNotices
+from bot.ports import BlobStore, StaffNotices
 from bot.review import PLEDGE, CaseReview, Deadlines, false_pledges
 from bot.staff import Staff
 from handlers.cases import case_view
@@ -51,6 +51,12 @@ class PledgeVerificationRequest(BaseModel):
                       examples=["已通过婚姻登记系统核实"])
 
 
+class CaseRevealRequest(BaseModel):
+    """Why the staff member needs the personal data in full (written to the audit log)."""
+
+    reason: str = Field(min_length=2, max_length=200, examples=["核对申请人身份证号与原件是否一致"])
+
+
 class MoveRequest(BaseModel):
     """A lifecycle move of a case (see the roles × transitions table)."""
 
@@ -69,7 +75,7 @@ def _deadline_view(d: Deadlines) -> dict[str, object]:
             "provisional": d.provisional, "overdue": d.overdue, "due_soon": d.due_soon}
 
 
-def _staff_case_view(case: Case) -> dict[str, object]:
+def _staff_case_view(case: Case, moves: list[CaseStatus]) -> dict[str, object]:
     view = case_view(case, {})
     view["fields"] = case.fields  # masked by CaseReview unless the view needs them in full
     view["user"] = case.user
@@ -77,12 +83,14 @@ def _staff_case_view(case: Case) -> dict[str, object]:
                         "verification": m.verification.model_dump(mode="json") if m.verification else None}
                        for m in case.materials if m.entry and m.entry.kind == PLEDGE]
     view["pledge_false"] = bool(false_pledges(case))
+    view["moves"] = moves
+    view["uploads"] = [m.key for m in case.materials if m.entry and m.entry.blob_id]
     return view
 
 
 class StaffHandlers:
-    def __init__(self, outbox: Outbox, review: CaseReview, notices: StaffNotices) -> None:
-        self._outbox, self._review, self._notices = outbox, review, notices
+    def __init__(self, outbox: Outbox, review: CaseReview, notices: StaffNotices, blobs: BlobStore) -> None:
+        self._outbox, self._review, self._notices, self._blobs = outbox, review, notices, blobs
 
     async def dead_letters(self, request: web.Request, staff: Staff) -> web.Response:
         """Deliveries given up after every retry, one per event and handler (supervisors). Refunds are never
@@ -106,11 +114,33 @@ class StaffHandlers:
 
     async def case(self, request: web.Request, staff: Staff) -> web.Response:
         number = request.match_info["number"]
-        case = await self._review.view(staff, number)
-        view = _staff_case_view(case)
+        case = await self._review.view(staff, number, masked=query_flag(request, "masked"))
+        view = _staff_case_view(case, self._review.moves(staff, case))
+        view["field_labels"] = self._review.field_labels(case)
         view["deadlines"] = _deadline_view(self._review.deadlines(case))
         view["events"] = [e.model_dump(mode="json") for e in await self._review.events(number)]
         return web.json_response(view, dumps=dumps)
+
+    async def reveal(self, request: web.Request, staff: Staff) -> web.Response:
+        """The case's personal data in full, given a reason (audited)."""
+        try:
+            body = CaseRevealRequest.model_validate_json(await request.read())
+        except ValidationError as exc:
+            return validation_problem(exc)
+        fields = await self._review.reveal(staff, request.match_info["number"], body.reason)
+        return web.json_response({"fields": fields}, dumps=dumps)
+
+    async def material_file(self, request: web.Request, staff: Staff) -> web.Response:
+        """An uploaded material's file, as uploaded (audited); never cached, never run as a page."""
+        material = await self._review.material(staff, request.match_info["number"], request.match_info["key"])
+        assert material.entry is not None and material.entry.blob_id is not None  # material() returns uploads only
+        data = await self._blobs.get(material.entry.blob_id)
+        if data is None:
+            return problem(404, "Not found", "文件已不在存储中。")
+        return web.Response(body=data, content_type=material.entry.mime or "application/octet-stream",
+                            headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff",
+                                     "Content-Security-Policy": "default-src 'none'; sandbox",
+                                     "Content-Disposition": "inline"})
 
     async def move(self, request: web.Request, staff: Staff) -> web.Response:
         try:
@@ -118,7 +148,7 @@ class StaffHandlers:
         except ValidationError as exc:
             return validation_problem(exc)
         case = await self._review.move(staff, request.match_info["number"], body.to, body.reason, body.materials)
-        return web.json_response(_staff_case_view(case), dumps=dumps)
+        return web.json_response(_staff_case_view(case, self._review.moves(staff, case)), dumps=dumps)
 
     async def deliver(self, request: web.Request, staff: Staff) -> web.Response:
         try:
@@ -163,7 +193,16 @@ def routes(staff: StaffHandlers, guard: StaffRoutes) -> list[Route]:
                             Param("overdue", "boolean")), ok=(200, "{cases: [...]}"), problems=(422,)),
         guard.route("GET", cases + "/{number}", staff.case,
                     "One case (audited; personal data masked unless the role is clerk), with its history",
-                    ok=(200, "case"), problems=(404,)),
+                    params=(Param("masked", "boolean", description="mask personal data also for clerks (the "
+                                  "console shows it only after a reason is given)"),),
+                    ok=(200, "case"), problems=(404, 422)),
+        guard.route("POST", cases + "/{number}/reveal", staff.reveal,
+                    "Personal data of a case in full, given a reason written to the audit log (clerks and "
+                    "approvers of the lead department)", request=CaseRevealRequest, ok=(200, "{fields: {...}}"),
+                    problems=(404, 422)),
+        guard.route("GET", cases + "/{number}/materials/{key}/file", staff.material_file,
+                    "The uploaded file of a material (audited; other departments of a bundle: their own items' "
+                    "materials only)", ok=(200, "the file"), problems=(404,)),
         guard.route("POST", cases + "/{number}/transitions", staff.move,
                     "Move a case: returned (with materials), pre_reviewed, accepted, refused, in_progress, completed",
                     request=MoveRequest, ok=(200, "the case after the move"), problems=(404, 409, 422)),

@@ -15,7 +15,7 @@ def _upgrade(connection: Connection, revision: str) -> None:
     config = Config()
     config.set_main_option("script_location", str(_HERE / "migrations"))
     config.attributes["connection"] = connection
-    command.upgrade(config, "heads" if revision == "head" else revision)  # branches until the lead relinks them
+    command.upgrade(config, revision)
 
 
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:

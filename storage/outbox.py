@@ -90,6 +90,15 @@ class SqlOutbox:
                 lease_until=None, next_attempt_at=next_attempt_at,
                 dispatched_at=now if next_attempt_at is None else None))
 
+    async def backlog(self) -> tuple[int, int]:
+        """(events not yet dispatched, given-up deliveries): the outbox's health at a glance (metrics)."""
+        count = sa.func.count()
+        pending = sa.select(count).select_from(tables.outbox).where(o.dispatched_at.is_(None)).scalar_subquery()
+        dead = sa.select(count).select_from(tables.event_deliveries).where(d.dead.is_(True)).scalar_subquery()
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(sa.select(pending, dead))).one()
+        return int(row[0]), int(row[1])
+
     async def dead_letters(self) -> list[dict[str, object]]:
         """Given-up deliveries, oldest event first: the event (id, case, type, created_at) and the handler with
         its attempts and last error."""

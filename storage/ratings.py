@@ -96,6 +96,32 @@ class SqlRatings:
                 **notice.model_dump(exclude={"id", "role"}), role=notice.role.value))
         return True
 
+    async def reopen(self, ticket: Rectification, notice: StaffNotice) -> bool:
+        """The conditional update is the claim: a second "not resolved" (or instance) matches no row."""
+        async with self._engine.begin() as conn:
+            claimed = await conn.execute(tables.rectifications.update()
+                                         .where(t.id == ticket.id, t.status == "closed", t.citizen_resolved.is_(None))
+                                         .values(status=ticket.status, citizen_resolved=ticket.citizen_resolved,
+                                                 closed_at=None, callback_due=ticket.callback_due,
+                                                 rectify_due=ticket.rectify_due, callback_escalated_at=None,
+                                                 rectify_escalated_at=None))
+            if claimed.rowcount != 1:
+                return False
+            await conn.execute(tables.staff_notices.insert().values(
+                **notice.model_dump(exclude={"id", "role"}), role=notice.role.value))
+        return True
+
+    async def reopenings(self, ticket_ids: list[int]) -> dict[int, list[datetime]]:
+        """Read from the supervisors' notices of kind rectification.reopened (one per reopening)."""
+        n = tables.staff_notices.c
+        query = (sa.select(n.ticket_id, n.created_at).where(n.kind == "rectification.reopened",
+                                                             n.ticket_id.in_(ticket_ids)).order_by(n.id))
+        result: dict[int, list[datetime]] = {}
+        async with self._engine.connect() as conn:
+            for row in (await conn.execute(query)).all():
+                result.setdefault(row.ticket_id, []).append(_utc(row.created_at))
+        return result
+
     async def for_user(self, user: str) -> list[Rectification]:
         """Tickets of the user's ratings (to ask whether a closed one resolved the problem)."""
         async with self._engine.connect() as conn:

@@ -14,18 +14,18 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
-import zlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from redis.exceptions import RedisError
 
-from bot.dialogue.state import Conversation, decode, encode
+from bot.dialogue.state import Conversation
 from bot.ports import SessionUnavailable, TooManyMessages
 from storage.cipher import FieldCipher
 from storage.rate_limits import RateLimit
 from storage.redis_scripts import Script, ScriptRunner
+from storage.session_codec import open_state, seal_state
 
 _OVER_LIMIT = """
 local function over_limit(key, limit, lifetime)
@@ -67,15 +67,6 @@ if redis.call('get', KEYS[1]) == ARGV[1] then
 end
 return 0
 """)
-
-
-COMPRESS_FROM = 512  # bytes of JSON; below, zlib's set-up (~9 µs) costs more than the few bytes it saves
-
-
-def _pack_state(state: Conversation) -> bytes:
-    """The state's JSON, zlib-compressed when it is long (a zlib stream never starts with "{")."""
-    data = encode(state)
-    return zlib.compress(data, 6) if len(data) >= COMPRESS_FROM else data
 
 
 @dataclass(frozen=True)
@@ -218,11 +209,10 @@ class RedisSessionStore:
         return [self._keys.legacy_state(user)] if self._legacy else []
 
     def _decode(self, stored: bytes) -> Conversation:
-        plain = self._cipher.decrypt_bytes(stored)
-        return decode(plain if plain.startswith(b"{") else zlib.decompress(plain))
+        return open_state(self._cipher, stored)
 
     async def _save_and_release(self, user: str, token: str, state: Conversation) -> None:
-        blob = self._cipher.encrypt_bytes(_pack_state(state))
+        blob = seal_state(self._cipher, state)
         try:
             saved = await self._redis.eval(
                 _SAVE_AND_RELEASE, [self._keys.lock(user), self._keys.state(user), *self._legacy_state(user)],

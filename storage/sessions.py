@@ -1,7 +1,6 @@
-"""In-memory session store (embedded default): state per user with idle expiry and per-user locks."""
+"""In-memory session store (tests, benchmarks): state per user with idle expiry and per-user locks."""
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -9,15 +8,8 @@ from typing import Callable
 
 from bot.dialogue.state import Conversation, decode, encode
 from bot.ports import TooManyMessages
+from storage.local_locks import UserLocks
 from storage.rate_limits import MemoryRateLimiter, RateLimit
-
-
-class _UserLock:
-    __slots__ = ("lock", "users")
-
-    def __init__(self) -> None:
-        self.lock = asyncio.Lock()
-        self.users = 0
 
 
 class _MemorySession:
@@ -40,22 +32,15 @@ class MemorySessionStore:
         self._rate = MemoryRateLimiter(rate) if rate else None
         self._now = monotonic
         self._data: dict[str, tuple[float, bytes]] = {}
-        self._locks: dict[str, _UserLock] = {}
+        self._locks = UserLocks()
 
     @asynccontextmanager
     async def session(self, user: str) -> AsyncIterator[_MemorySession]:
         """Serialise one user's messages (FIFO); the lock entry is dropped when nobody holds or waits for it."""
         if self._rate and not self._rate.allow(user):
             raise TooManyMessages(user)
-        entry = self._locks.setdefault(user, _UserLock())
-        entry.users += 1
-        try:
-            async with entry.lock:
-                yield _MemorySession(self, user)
-        finally:
-            entry.users -= 1
-            if entry.users == 0:
-                del self._locks[user]
+        async with self._locks.hold(user):
+            yield _MemorySession(self, user)
 
     def _load(self, user: str) -> Conversation | None:
         stored = self._data.get(user)

@@ -224,6 +224,49 @@ subscribe_sends = sa.Table(
     sa.Column("taken_at", sa.DateTime(timezone=True), nullable=False),
 )
 
+# Conversation state of the embedded mode (storage/sql_sessions.py): encrypted, with the lease of the process
+# handling the user's current message. Times are milliseconds since the epoch (compared, never shown).
+conversations = sa.Table(
+    "conversations", metadata,
+    sa.Column("user_id", sa.String(128), primary_key=True),
+    sa.Column("state", sa.LargeBinary, nullable=True),          # FieldCipher(packed state); none before the first save
+    sa.Column("saved_ms", sa.BigInteger, nullable=True),        # last save: the idle expiry counts from it
+    sa.Column("lock_token", sa.String(64), nullable=True),      # holder of the user's lock
+    sa.Column("lock_until_ms", sa.BigInteger, nullable=True),   # its lease; a later taker may take it over
+)
+
+# Content versions (intent studio): immutable snapshots of intents/, the history of what was made live, and the
+# pointer every instance follows. Written only by storage/content_versions.py.
+content_versions = sa.Table(
+    "content_versions", metadata,
+    sa.Column("id", sa.String(64), primary_key=True),            # sha256 over sorted paths and bytes
+    sa.Column("parent", sa.String(64), nullable=True),
+    sa.Column("source", sa.String(16), nullable=False),          # seed | cli | studio
+    sa.Column("author", sa.String(128), nullable=False),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),  # first time it went live
+    sa.Column("files", sa.Text, nullable=False),                 # JSON: relative path -> text
+)
+
+content_publications = sa.Table(
+    "content_publications", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("version_id", sa.String(64), nullable=False),      # what became live
+    sa.Column("previous_id", sa.String(64), nullable=True),      # what was live before
+    sa.Column("action", sa.String(16), nullable=False),          # publish | rollback
+    sa.Column("actor", sa.String(128), nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("undone_at", sa.DateTime(timezone=True), nullable=True),  # a publish taken back by a rollback
+)
+
+content_live = sa.Table(
+    "content_live", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),  # always 1
+    sa.Column("version_id", sa.String(64), nullable=False),
+    sa.Column("generation", sa.Integer, nullable=False),         # +1 per move: two movers cannot both win
+)
+
 unmatched_groups = sa.Table(
     "unmatched_groups", metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),

@@ -48,16 +48,21 @@ class MemoryWakeups:
             self._event.clear()
         return True
 
+    async def flush(self) -> None:
+        """Let a notify() just made take effect (a process about to exit calls this)."""
+        await asyncio.sleep(0)
+
     async def close(self) -> None:
         return None
 
 
 class RedisWakeups(MemoryWakeups):
-    """PUBLISH on `<prefix>:outbox`; a listener task turns every message into a local wake-up."""
+    """PUBLISH on `<prefix>:<channel>` (`outbox`, or `content` for content versions); a listener task turns every
+    message into a local wake-up."""
 
-    def __init__(self, client: Redis | RedisCluster, prefix: str, log: logging.Logger) -> None:
+    def __init__(self, client: Redis | RedisCluster, prefix: str, log: logging.Logger, channel: str = "outbox") -> None:
         super().__init__()
-        self._redis, self._channel, self._log = client, f"{prefix}:outbox", log
+        self._redis, self._channel, self._log = client, f"{prefix}:{channel}", log
         self._tasks: set[asyncio.Task[Any]] = set()
         self._listener: asyncio.Task[None] | None = None
 
@@ -91,6 +96,10 @@ class RedisWakeups(MemoryWakeups):
             except REDIS_ERRORS as exc:
                 self._log.debug("outbox wake-up listener: %s; retrying", exc)
                 await asyncio.sleep(5)
+
+    async def flush(self) -> None:
+        await super().flush()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def close(self) -> None:
         tasks = [*self._tasks, *([self._listener] if self._listener else [])]

@@ -100,6 +100,13 @@ class Catalog:
             return 0.0
         return sum(i.online.value == "full_online" for i in self.items.values()) / len(self.items)
 
+    def online_rates(self) -> dict[str, float]:
+        """网上可办率 per department: share of its items that can be done fully online."""
+        online: dict[str, list[bool]] = {}
+        for item in self.items.values():
+            online.setdefault(item.department, []).append(item.online.value == "full_online")
+        return {department: sum(done) / len(done) for department, done in sorted(online.items())}
+
     @classmethod
     def load(cls, directory: Path) -> "Catalog":
         """Load every *.yaml under directory; raise ContentInvalid listing every problem."""

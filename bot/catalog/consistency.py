@@ -6,7 +6,8 @@ never fails on them (the dialogue copes: a bundle drops what its items issue, an
   a document another item of its bundle asks for (出生医学证明签发, 出生医学证明) that does not declare it issues it;
 - 容缺 (`deferrable`) on a material that is not required: it is simply skipped, 容缺 would be a second way;
 - an item done on site (`online: on_site`) with online steps in a script, or with no window to go to; a script
-  without steps for anything else.
+  without steps for anything else; an on-site item of a bundle (applied for online, the item then finished at its
+  window) without a `result` to tell the citizen what they get there.
 """
 from __future__ import annotations
 
@@ -76,6 +77,15 @@ def _bundle_errors(file: _Parsed, index: int, bundle: Bundle, items: dict[str, S
     return errors
 
 
+def _on_site_errors(file: _Parsed, index: int, bundle: Bundle, items: dict[str, ServiceItem]) -> list[ContentError]:
+    """An on-site item of a bundle that does not say what the citizen gets at its window."""
+    return [file.error(("bundles", index, "items", position),
+                       f"bundle {bundle.id}: {code} is done on site after the online application: declare its "
+                       "`result` (what the citizen gets there)")
+            for position, code in enumerate(bundle.items)
+            if code in items and items[code].online is OnlineLevel.on_site and not items[code].result]
+
+
 def _undeclared_errors(file: _Parsed, index: int, bundle: Bundle, items: dict[str, ServiceItem]) -> list[ContentError]:
     """An item named after a document another item of the bundle asks for, without `produces` naming it."""
     found: dict[tuple[str, str], ContentError] = {}
@@ -119,7 +129,7 @@ def consistency_errors(directory: Path) -> list[ContentError]:
     errors = [error for file, content in catalog for i, item in enumerate(content.items)
               for error in _item_errors(file, i, item)]
     errors += [error for file, content in catalog for b, bundle in enumerate(content.bundles)
-               for check in (_bundle_errors, _undeclared_errors) for error in check(file, b, bundle, items)]
+               for check in (_bundle_errors, _undeclared_errors, _on_site_errors) for error in check(file, b, bundle, items)]
     scripts = [path for path in sorted((directory / "scripts").glob("*.yaml")) if path.name not in _NOT_SCRIPTS]
     for file, script in _parse(scripts, Script, directory):
         errors += _script_errors(file, script, items, bundles)

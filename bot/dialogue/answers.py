@@ -9,11 +9,11 @@ from typing import Callable
 from pydantic import BaseModel, ConfigDict
 
 from bot.catalog import Material, Target
-from bot.catalog.models import DAY_UNIT_LABELS, LEVEL_LABELS, ONLINE_LABELS, MaterialSource, TimeLimit
+from bot.catalog.models import DAY_UNIT_LABELS, LEVEL_LABELS, ONLINE_LABELS, MaterialSource, OnlineLevel, TimeLimit
 from bot.content_errors import load_model
 from bot.dialogue.commands import Command, option
 from bot.dialogue.prompts import Prompts
-from bot.dialogue.replies import CardField, CardReply, TextReply
+from bot.dialogue.replies import CardField, CardReply, Option, TextReply
 from bot.dialogue.script import FaqEntry
 from bot.dialogue.topics import Topic
 
@@ -174,6 +174,15 @@ def on_site_notice(target: Target, prompts: Prompts) -> TextReply:
     return TextReply(text="\n".join(lines))
 
 
+def still_on_site(target: Target, prompts: Prompts) -> list[TextReply]:
+    """After a bundle is submitted: each of its items done on site (预防接种证 at the clinic), where to go and what
+    the citizen gets there; the online application covered the shared form and materials."""
+    return [TextReply(text=prompts.bundle_on_site.format(
+                name=item.name, place="、".join(loc.name for loc in item.locations),
+                hours=item.locations[0].hours or "", result=item.result or item.name))
+            for item in target.items if target.is_bundle and item.online is OnlineLevel.on_site and item.locations]
+
+
 _ANSWERS: dict[Topic, Callable[[Target, Prompts], str]] = {
     Topic.materials: _materials, Topic.time: _time, Topic.fee: _fee, Topic.conditions: _conditions,
     Topic.location: _location, Topic.legal: _legal,
@@ -188,8 +197,9 @@ def faq_answer(text: str, faq: tuple[FaqEntry, ...]) -> TextReply | None:
     return None
 
 
-def item_card(target: Target, prompts: Prompts) -> CardReply:
-    """The card shown when an item is found: essentials and what to do next."""
+def item_card(target: Target, prompts: Prompts, elder: bool = False) -> CardReply:
+    """The card shown when an item is found: essentials and what to do next. In 长辈模式 (`elder`) the card opens
+    with what to bring, where, how long and the cost; the other facts are `more` (behind 「查看更多」)."""
     first = target.items[0]
     fields = [CardField(label="办理部门", value=target.bundle.department if target.bundle else first.department)]
     if target.is_bundle:
@@ -199,17 +209,33 @@ def item_card(target: Target, prompts: Prompts) -> CardReply:
         if first.situation:
             fields.append(CardField(label="情形", value=first.situation))
     fee = sum(i.fee.amount for i in target.items)
-    fields += [
+    time_and_fee = [
         CardField(label="承诺时限", value=_days(target.promised, prompts)),
         CardField(label="收费", value=prompts.to_confirm if any(i.fee.unknown for i in target.items)
                   else "免费" if fee == 0 else f"{fee} 元"),
-        CardField(label="办理方式", value=ONLINE_LABELS[first.online]),
     ]
+    fields += [*time_and_fee, CardField(label="办理方式", value=ONLINE_LABELS[first.online])]
     if not target.is_bundle and first.consult_phone:
         fields.append(CardField(label="咨询电话", value=first.consult_phone))
     guide = target.bundle.guide if target.bundle else first.guide
     if guide:
         fields.append(CardField(label="说明", value=re.sub(r"\s+", " ", guide)))
-    actions = [option("我要办理", Command.apply), option("需要什么材料", Command.ask, Topic.materials),
-               option("多久能办好", Command.ask, Topic.time), option("在哪办", Command.ask, Topic.location)]
-    return CardReply(title=prompts.offer.format(name=target.name), fields=fields, actions=actions)
+    if elder:
+        essentials = [*_bring_and_place(target), *time_and_fee]
+        fields = essentials + [f.model_copy(update={"more": True}) for f in fields if f not in time_and_fee]
+    return CardReply(title=prompts.offer.format(name=target.name), fields=fields, actions=item_actions())
+
+
+def item_actions() -> list[Option]:
+    """What can be done about an item on screen: apply, or ask about materials, time or place."""
+    return [option("我要办理", Command.apply), option("需要什么材料", Command.ask, Topic.materials),
+            option("多久能办好", Command.ask, Topic.time), option("在哪办", Command.ask, Topic.location)]
+
+
+def _bring_and_place(target: Target) -> list[CardField]:
+    """What to bring and the first place to go, in few words (the 长辈模式 card; 「在哪办」 gives the addresses)."""
+    materials = target.materials()
+    bring = "、".join(m.name for m in materials if m.required) or "不用另外准备材料"
+    places = [loc for i in target.items for loc in i.locations]
+    place = places[0].name if places else ONLINE_LABELS[target.items[0].online]
+    return [CardField(label="要带的材料", value=bring), CardField(label="办理地点", value=place)]

@@ -24,14 +24,15 @@ class BasicFlow:
         """The chat was opened: news since the last visit, fees due, then where the citizen left off; the greeting
         only when nothing asks the citizen anything."""
         p = ctx.prompts
-        unread = await ctx.ports.inbox.take_unread(ctx.user, ctx.ports.clock())
+        taken = await ctx.ports.inbox.take_unread(ctx.user, ctx.ports.clock())
+        unread, fees = await self._payment.fees_due(ctx, taken)
         news: list[Reply] = [TextReply(text="\n".join([p.unread_title, *unread]))] if unread else []
         for ticket in await ctx.ports.feedback.awaiting_answer(ctx.user):
             news.append(ChoicesReply(
                 text=p.rectified_ask.format(number=ticket.case_number, result=clause(ticket.result or "")),
                 options=[option(p.rectified_yes, Command.rectified, TicketAnswer(ticket.id, True)),
                          option(p.rectified_no, Command.rectified, TicketAnswer(ticket.id, False))]))
-        news += await self._payment.fees_due(ctx)
+        news += fees
         if ctx.state.stage in UNDER_WAY:
             return reprompt(ctx, *news, TextReply(text=p.resume.format(name=ctx.target().name)))
         correction = await self._correction.start(ctx)
@@ -74,9 +75,20 @@ class BasicFlow:
         return reprompt(ctx, TextReply(text=ctx.prompts.help))
 
     async def rectified(self, ctx: TurnContext, invocation: Invocation) -> Outcome:
-        """`/rectified ticket yes|no`: whether the rectification of a bad rating solved the problem."""
-        answer = invocation.arg
-        if isinstance(answer, TicketAnswer) and await ctx.ports.feedback.answer(ctx.user, answer.ticket,
-                                                                               answer.solved):
-            return stay(ctx, TextReply(text=ctx.prompts.rectified_thanks))
-        return stay(ctx, TextReply(text=ctx.prompts.help))
+        """`/rectified ticket yes|no`: whether the rectification of a bad rating solved the problem. Typed words for
+        "not solved" (phrases.yaml) answer no for the newest ticket awaiting an answer. Not solved reopens the
+        ticket and tells the citizen what happens next."""
+        p, answer = ctx.prompts, invocation.arg
+        if not isinstance(answer, TicketAnswer):
+            waiting = await ctx.ports.feedback.awaiting_answer(ctx.user)
+            if not waiting:
+                return reprompt(ctx, TextReply(text=p.rectified_nothing))
+            answer = TicketAnswer(waiting[-1].id, False)
+        ticket = await ctx.ports.feedback.answer(ctx.user, answer.ticket, answer.solved)
+        if ticket is None:
+            return reprompt(ctx, TextReply(text=p.rectified_nothing))
+        if ticket.citizen_resolved:
+            return stay(ctx, TextReply(text=p.rectified_thanks))
+        return stay(ctx, TextReply(text=p.rectified_reopened.format(
+            number=ticket.case_number, department=ticket.department, callback_due=ticket.callback_due.isoformat(),
+            rectify_due=ticket.rectify_due.isoformat())))

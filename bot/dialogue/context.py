@@ -17,7 +17,7 @@ from bot.identity import IdentityVerifier
 from bot.inbox.recorder import MissRecorder
 from bot.notify import Inbox
 from bot.payments.service import Payments
-from bot.ports import BlobStore, CaseRepository, LicenceProvider, ProfileStore
+from bot.ports import BlobStore, CaseRepository, LicenceProvider, ProfileStore, TurnObserver
 
 if TYPE_CHECKING:
     from bot.dialogue.script import Plan
@@ -46,6 +46,7 @@ class Ports:
     payments: Payments
     identity: IdentityVerifier
     content_check: ContentCheck
+    observer: TurnObserver
     unmatched: MissRecorder  # the unmatched inbox (bot/inbox)
 
 
@@ -61,10 +62,11 @@ class TurnContext:
     state: Conversation
     content: Content
     ports: Ports
+    elder: bool = False  # 长辈模式: fewer words per message (the short prompt variants, essentials-first cards)
     prompts: Prompts = field(init=False)
 
     def __post_init__(self) -> None:
-        self.prompts = self.content.prompts
+        self.prompts = self.content.prompts.elder if self.elder else self.content.prompts
 
     def target(self) -> Target:
         """The item or bundle of the conversation; TargetGone when it left the catalog meanwhile."""

@@ -7,13 +7,16 @@ again politely when its stored state can no longer be used.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable
 
 from bot.content import Content
 from bot.content_check import ContentCheck
+from bot.dialogue.carry_over import Loaded, content_for_turn
 from bot.dialogue.context import EngineSettings, Ports, TargetGone, TurnContext
+from bot.dialogue.idempotency import earlier_answer, message_digest, remember_answer
 from bot.dialogue.replies import Reply, TextReply, numbered_options
 from bot.dialogue.state import Conversation
 from bot.dialogue.table import build_table
@@ -22,8 +25,8 @@ from bot.identity import IdentityVerifier
 from bot.inbox.recorder import DiscardMisses, MissRecorder
 from bot.notify import Inbox
 from bot.payments.service import Payments
-from bot.ports import (BlobStore, BlobStoreUnavailable, CaseRepository, LicenceProvider, ProfileStore, SessionStore,
-                       SessionUnavailable)
+from bot.ports import (BlobStore, BlobStoreUnavailable, CaseRepository, LicenceProvider, NoObserver, ProfileStore,
+                       SessionStore, SessionUnavailable, TurnObserver)
 from bot.uploads import Upload
 
 __all__ = ["Engine", "EngineSettings", "Inbound", "TryAgain"]
@@ -38,13 +41,15 @@ class Inbound:
     text: str | None = None
     upload: Upload | None = None
     numbered: bool = False  # a text-only channel: a bare number picks one of the options last shown
+    elder: bool = False  # sent in 长辈模式: fewer words per message
+    client_id: str | None = None  # the client's id of this message: sent again, it gets the first answer
 
 
 def _picked(message: Inbound, options: list[str]) -> Inbound:
     """"2" on a text-only channel means the second option last shown."""
     text = (message.text or "").strip()
     if message.numbered and text.isdecimal() and 1 <= int(text) <= len(options):
-        return Inbound(text=options[int(text) - 1])
+        return Inbound(text=options[int(text) - 1], elder=message.elder)
     return message
 
 
@@ -55,34 +60,51 @@ class Engine:
                  profiles: ProfileStore, blobs: BlobStore, licences: LicenceProvider,
                  settings: EngineSettings, clock: Callable[[], datetime], inbox: Inbox,
                  feedback: Feedback, payments: Payments, *, identity: IdentityVerifier,
-                 content_check: ContentCheck, unmatched: MissRecorder | None = None) -> None:
-        self._content, self._sessions, self._clock = content, sessions, clock
+                 content_check: ContentCheck, observer: TurnObserver = NoObserver(),
+                 loaded: Loaded = lambda version: None, unmatched: MissRecorder = DiscardMisses()) -> None:
+        """`loaded` gives a content version this instance still has loaded (bot/dialogue/carry_over.py)."""
+        self._content, self._sessions, self._clock, self._loaded = content, sessions, clock, loaded
+        self._observer = observer
         self._ports = Ports(cases=cases, profiles=profiles, blobs=blobs, licences=licences, settings=settings,
                             clock=clock, inbox=inbox, feedback=feedback, payments=payments, identity=identity,
-                            content_check=content_check, unmatched=unmatched or DiscardMisses())
+                            content_check=content_check, observer=observer,
+                            unmatched=unmatched)
         self._table = build_table()
         self.restarted_conversations = 0  # conversations started again because their stored state could not be used
 
     async def handle(self, user: str, message: Inbound) -> list[Reply]:
         """Process one message under the user's lock; state is saved only if handling succeeds.
 
-        Raises TryAgain (with a polite Chinese message) when the session or blob store cannot be used now, and
-        TooManyMessages (nothing changed) when the user is over the rate limit.
+        Raises TryAgain (with a polite Chinese message) when the session or blob store cannot be used now,
+        TooManyMessages (nothing changed) when the user is over the rate limit, and ClientIdReused when the
+        message's client id was already answered for another message.
         """
+        started = time.perf_counter()
         try:
             async with self._sessions.session(user) as session:
                 state = await session.load() or Conversation()  # a fresh object: stores decode it on every load
-                ctx = TurnContext(user, state, self._content(), self._ports)
+                digest = message_digest(message.text, message.upload) if message.client_id else ""
+                if message.client_id and (earlier := earlier_answer(state, message.client_id, digest)) is not None:
+                    return earlier  # answered before: nothing runs again, nothing is saved
+                turn = content_for_turn(state, self._content(), self._loaded)
+                ctx = TurnContext(user, state, turn.content, self._ports, elder=message.elder)
                 if state.recovered:
                     replies = await self._recover(ctx, message)
+                elif turn.resumed:
+                    replies = await self._resume(ctx)
                 else:
                     replies = await self._turn(ctx, _picked(message, state.last_options))
+                state.content_version = ctx.content.version or None
                 state.last_options = [o.value for o in numbered_options(replies)]
                 state.updated_at = self._clock()
+                if message.client_id:
+                    remember_answer(state, message.client_id, digest, replies)
                 await session.save(state)
                 return replies
         except (SessionUnavailable, BlobStoreUnavailable) as exc:
             raise TryAgain(self._content().prompts.retry_later) from exc
+        finally:
+            self._observer.turn_took(time.perf_counter() - started)
 
     async def _turn(self, ctx: TurnContext, message: Inbound) -> list[Reply]:
         try:
@@ -90,6 +112,14 @@ class Engine:
         except TargetGone:
             ctx.state.reset()
             return [TextReply(text=ctx.prompts.item_gone)]
+
+    async def _resume(self, ctx: TurnContext) -> list[Reply]:
+        """A form started on a content version no longer loaded here: go on with the live version at its first open
+        step, with an apology (the message is not taken as an answer: it may have answered another step)."""
+        log.info("form of %s carried over from content %s to %s at its first open step", ctx.state.target,
+                 (ctx.state.content_version or "")[:12], ctx.content.version[:12])
+        resumed = await self._table.resume(ctx)
+        return [TextReply(text=ctx.prompts.state_resumed.format(name=ctx.target().name)), *resumed]
 
     async def _recover(self, ctx: TurnContext, message: Inbound) -> list[Reply]:
         """The stored state no longer decodes: apologise and go on with what could be kept (see state.decode).

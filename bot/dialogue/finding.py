@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.dialogue.answers import answer, item_card
+from bot.dialogue.answers import answer, item_actions, item_card
 from bot.dialogue.commands import Command, Invocation, option
 from bot.dialogue.context import Outcome, TurnContext, reprompt, stay
 from bot.dialogue.replies import ChoicesReply, Reply, TextReply
@@ -44,12 +44,15 @@ class FindingFlow:
         if c.tiebreaker and result.decision is Decision.clarify:
             loop = asyncio.get_running_loop()
             result = await loop.run_in_executor(c.tiebreaker.executor, c.tiebreaker.resolve, query, result)
+        ctx.ports.observer.matched(result.decision.value)
         return result
 
     def offer(self, ctx: TurnContext, key: str) -> Outcome:
         ctx.state.target, ctx.state.candidates = key, []
         resolved(ctx)
-        return Outcome([ctx.content.card(key, lambda: item_card(ctx.target(), ctx.prompts))], Stage.offered)
+        card_key = f"{key}:elder" if ctx.elder else key
+        card = ctx.content.card(card_key, lambda: item_card(ctx.target(), ctx.prompts, ctx.elder))
+        return Outcome([card], Stage.offered)
 
     async def pick(self, ctx: TurnContext, invocation: Invocation) -> Outcome:
         """`/pick key`: one of the items offered to choose from."""
@@ -71,4 +74,5 @@ class FindingFlow:
         return [ChoicesReply(text=p.clarify_again, options=options)]
 
     async def waiting_offered(self, ctx: TurnContext) -> list[Reply]:
-        return [TextReply(text=ctx.prompts.ask_next)]
+        """After an answer about the item on screen: what can be done now, as buttons again."""
+        return [ChoicesReply(text=ctx.prompts.ask_next, options=item_actions())]

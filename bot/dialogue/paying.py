@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from bot.dialogue.commands import Command, Invocation, option
 from bot.dialogue.context import Outcome, TurnContext, stay
+from bot.dialogue.prompts import filled
 from bot.dialogue.replies import ChoicesReply, PaymentReply, Reply, TextReply
 from bot.payments.orders import yuan
 from bot.payments.ports import PaymentRefused, PaymentUnavailable
@@ -31,9 +32,13 @@ class PaymentFlow:
             case_number=chosen.number, amount=amount, out_trade_no=payment.out_trade_no, provider=payments.provider,
             request=payment.client_params))
 
-    async def fees_due(self, ctx: TurnContext) -> list[Reply]:
-        """Shown when the chat opens: one tap to pay each fee that is due."""
+    async def fees_due(self, ctx: TurnContext, unread: list[str]) -> tuple[list[str], list[Reply]]:
+        """Shown when the chat opens: one tap to pay each fee that is due, and the unread progress messages
+        without their "已受理，需缴费" sentences: a fee still due is said once, with its button; one paid (or the
+        case withdrawn) meanwhile is nothing to act on any more."""
         p = ctx.prompts
-        return [ChoicesReply(text=p.pay_due.format(name=case.target_name, number=case.number, amount=yuan(fee)),
-                             options=[option(p.pay_now, Command.pay, case.number)])
-                for case, fee in await ctx.ports.payments.due(ctx.user)]
+        due = await ctx.ports.payments.due(ctx.user)
+        fee_news = filled(p.progress_fee_due)
+        return [text for text in unread if not fee_news.fullmatch(text)], [
+            ChoicesReply(text=p.pay_due.format(name=case.target_name, number=case.number, amount=yuan(fee)),
+                         options=[option(p.pay_now, Command.pay, case.number)]) for case, fee in due]

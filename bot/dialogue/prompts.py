@@ -1,9 +1,12 @@
 """Bot texts, loaded from intents/scripts/prompts.yaml so the product team can edit them."""
 from __future__ import annotations
 
+import re
+import string
+from functools import cached_property
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from bot.content_errors import load_model
 from bot.lifecycle import CaseStatus
@@ -123,7 +126,8 @@ class Prompts(BaseModel):
     rectified_yes: str
     rectified_no: str
     rectified_thanks: str
-    progress_rating_bad: str
+    rectified_reopened: str
+    rectified_nothing: str
     progress_rectified: str
     delivered_window: str
     delivered_mail: str
@@ -133,6 +137,7 @@ class Prompts(BaseModel):
     pledge_refusal_reason: str
     escalated_callback: str
     escalated_rectify: str
+    reopened_notice: str
     real_name_failed: str
     content_risky: str
     subscribe_phrases: dict[str, str]
@@ -180,6 +185,9 @@ class Prompts(BaseModel):
     on_site_result: str
     on_site_booking: str
     on_site_no_booking: str
+    bundle_on_site: str
+    # 长辈模式 (fewer words per message): shorter variants of some sentences, by the key they replace.
+    short: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("case_states")
     @classmethod
@@ -189,6 +197,33 @@ class Prompts(BaseModel):
             raise ValueError(f"missing case states: {', '.join(missing)}")
         return states
 
+    @model_validator(mode="after")
+    def _short_variants(self) -> "Prompts":
+        """A short variant replaces a sentence of the same key and fills no placeholder the long one lacks."""
+        for key, text in self.short.items():
+            long = getattr(self, key, None) if key != "short" else None
+            if not isinstance(long, str):
+                raise ValueError(f"short.{key}: no sentence of that key to shorten")
+            extra = _placeholders(text) - _placeholders(long)
+            if extra:
+                raise ValueError(f"short.{key}: placeholders the sentence does not have: {', '.join(sorted(extra))}")
+        return self
+
+    @cached_property
+    def elder(self) -> "Prompts":
+        """The prompts of 长辈模式: the short variants where there are some."""
+        return self.model_copy(update=self.short)
+
     @classmethod
     def load(cls, path: Path) -> "Prompts":
         return load_model(path, cls, path.parent.parent)
+
+
+def filled(template: str) -> re.Pattern[str]:
+    """A pattern matching every sentence made from `template`, whatever fills its placeholders."""
+    return re.compile("".join(re.escape(literal) + (".+?" if name else "")
+                              for literal, name, _, _ in string.Formatter().parse(template)))
+
+
+def _placeholders(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}

@@ -61,6 +61,8 @@ class CardField(BaseModel):
     value: str
     reveal: str | None = Field(default=None, description="The citizen's own value in full, shown on a tap; only "
                                "in the confirm card of their own session (身份证号 stays partly masked)")
+    more: bool | None = Field(default=None, description="True: shown behind 「查看更多」 (长辈模式 item cards open "
+                              "with the essentials: what to bring, where, how long, the cost)")
 
 
 class CardReply(BaseModel):

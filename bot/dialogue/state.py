@@ -35,6 +35,14 @@ class MaterialEntry(BaseModel):
     pledge: str | None = None
 
 
+class AnsweredMessage(BaseModel):
+    """The answer already given to one client message id (bot/dialogue/idempotency.py)."""
+
+    client_id: str
+    digest: str = Field(description="Of the message's content: the same id with another message is refused")
+    replies: str = Field(description="The replies' JSON as it was sent")
+
+
 class Conversation(BaseModel):
     """Where one user is in the dialogue. Stored whole after every handled message."""
 
@@ -58,6 +66,10 @@ class Conversation(BaseModel):
     last_options: list[str] = Field(default_factory=list, description="Values of the options last shown, "
                                     "in order: a text-only channel lets the user answer with their number")
     updated_at: datetime | None = None
+    answered: list[AnsweredMessage] = Field(default_factory=list, description="The last few client message ids "
+                                            "and their answers, oldest first: a retry gets the first answer")
+    content_version: str | None = Field(default=None, description="The content version the last turn ran on: "
+                                        "a form under way across a publish stays on it or is carried over")
     unmatched: str | None = Field(default=None, description="What the citizen said that found nothing or was asked "
                                   "back (masked): the unmatched inbox records it if no item follows")
     recovered: str | None = Field(default=None, exclude=True, description="Set by `decode` (never stored) when the "
@@ -71,10 +83,10 @@ class Conversation(BaseModel):
         self.correcting, self.fix = None, {}
 
     def reset(self) -> None:
-        """Back to idle, keeping only the number of the last submitted case."""
-        last = self.last_case
+        """Back to idle, keeping only the number of the last submitted case and the answers to retry."""
+        last, answered = self.last_case, self.answered
         self.__init__()  # type: ignore[misc]
-        self.last_case = last
+        self.last_case, self.answered = last, answered
 
 
 SCHEMA_VERSION = 2

@@ -1,6 +1,7 @@
 """确认提交: the confirmed application becomes a case (办件), with 实名核验 first where the item needs it."""
 from __future__ import annotations
 
+from bot.dialogue.answers import still_on_site
 from bot.dialogue.application import ApplicationFlow
 from bot.dialogue.commands import Invocation
 from bot.dialogue.context import Outcome, TurnContext, stay
@@ -50,7 +51,7 @@ class SubmissionFlow:
         s.last_case = case.number
         note = p.provisional_note if deadline.provisional else ""
         text = p.submitted.format(number=case.number, date=deadline.date.isoformat(), provisional=note)
-        return Outcome([TextReply(text=text), summary], Stage.idle)
+        return Outcome([TextReply(text=text), summary, *still_on_site(target, p)], Stage.idle)
 
     @staticmethod
     async def _remember(ctx: TurnContext, plan: Plan) -> None:

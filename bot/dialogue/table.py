@@ -158,7 +158,8 @@ def build_table() -> ConversationTable:
         fallbacks=((Command.cancel, ALL), (Command.back, ALL), (Command.edit, ALL - {Stage.idle}),
                    (Command.human, ALL), (Command.help, ALL), (Command.progress, ALL)),
         entry_points=((Command.correct, NOTHING_UNDER_WAY), (Command.rate, NOTHING_UNDER_WAY),
-                      (Command.pay, NOTHING_UNDER_WAY), (Command.withdraw, NOTHING_UNDER_WAY)),
+                      (Command.pay, NOTHING_UNDER_WAY), (Command.withdraw, NOTHING_UNDER_WAY),
+                      (Command.rectified, NOTHING_UNDER_WAY)),
         states={
             Stage.idle: State(finding.find, nothing),
             Stage.clarify: State(finding.find, finding.waiting_clarify),

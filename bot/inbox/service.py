@@ -14,11 +14,10 @@ from bot.inbox.grouping import Grouper, Words, normalise
 from bot.inbox.models import Miss, UnmatchedGroup
 from bot.inbox.proposals import Action, draft_change
 from bot.inbox.recorder import MissBuffer
-from bot.lifecycle import Role
 from bot.ports import AuditLog
+from bot.refusals import audit_refusals
 from bot.staff import Staff
-
-EDITORS = frozenset({Role.editor, Role.publisher})
+from bot.studio.service import STUDIO_ROLES
 
 
 class UnmatchedStore(Protocol):
@@ -68,7 +67,8 @@ class UnmatchedInbox:
 
     async def groups(self, staff: Staff, days: int | None = None, limit: int = 50) -> list[UnmatchedGroup]:
         """Groups seen in the last `days` (at most the retention period), most frequent first; audited."""
-        self._editor(staff)
+        async with audit_refusals(self._audit, staff, "unmatched_list", None):
+            self._editor(staff)
         await self.flush()  # what this instance heard a moment ago is shown too
         groups = await self._store.groups(self._cutoff(days), limit)
         await self._audit.record(staff, "unmatched_list", None, {"days": days, "count": len(groups)})
@@ -76,10 +76,11 @@ class UnmatchedInbox:
 
     async def propose(self, staff: Staff, group_id: int, action: Action, item_key: str | None) -> dict[str, object]:
         """The draft change for a group (alias or 情形 of an item, or out of scope), kept with the group; audited."""
-        self._editor(staff)
-        group = await self._store.group(group_id)
-        if group is None:
-            raise NotFound(f"no unmatched group {group_id}")
+        async with audit_refusals(self._audit, staff, "unmatched_propose", None, group_id=group_id):
+            self._editor(staff)
+            group = await self._store.group(group_id)
+            if group is None:
+                raise NotFound(f"no unmatched group {group_id}")
         changes = draft_change(self._dir, self._content().catalog, action, group.text, item_key)
         proposal: dict[str, object] = {"group_id": group_id, "action": action.value, "item_key": item_key,
                                        "text": group.text, "changes": changes, "proposed_by": staff.id,
@@ -95,5 +96,5 @@ class UnmatchedInbox:
 
     @staticmethod
     def _editor(staff: Staff) -> None:
-        if staff.role not in EDITORS:
+        if staff.role not in STUDIO_ROLES:
             raise Forbidden("the unmatched inbox is for editors")

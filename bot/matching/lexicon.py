@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -34,6 +35,14 @@ def _fuzzy_syllable(syllable: str) -> str:
     return "l" + syllable[1:] if syllable.startswith("n") and syllable not in {"n", "ng"} else syllable
 
 
+@cache
+def _pinyin_table() -> dict[str, str]:
+    """CJK char -> fuzzy toneless syllable: the same for every content version, so built once per process
+    (seconds) and shared read-only."""
+    chars = "".join(chr(c) for c in range(_CJK_FIRST, _CJK_LAST + 1))
+    return {ch: _fuzzy_syllable(py) for ch, py in zip(chars, lazy_pinyin(chars, style=Style.NORMAL))}
+
+
 @dataclass(frozen=True)
 class Lexicon:
     """Normalises text the same way for catalog phrases and user queries."""
@@ -51,11 +60,9 @@ class Lexicon:
         canonical.update({v: canon for canon, variants in dictionary.synonyms.items() for v in variants})
         words = sorted(canonical, key=len, reverse=True)
         pattern = re.compile("|".join(map(re.escape, words))) if words else None
-        chars = "".join(chr(c) for c in range(_CJK_FIRST, _CJK_LAST + 1))
-        table = {ch: _fuzzy_syllable(py) for ch, py in zip(chars, lazy_pinyin(chars, style=Style.NORMAL))}
         fillers = tuple(sorted(dictionary.fillers, key=len, reverse=True))
         return cls(canonical, pattern, fillers, frozenset(dictionary.stop_chars),
-                   frozenset(dictionary.key_chars), table)
+                   frozenset(dictionary.key_chars), _pinyin_table())
 
     @classmethod
     def load(cls, path: Path) -> "Lexicon":

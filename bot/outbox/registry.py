@@ -11,8 +11,9 @@ def event_handlers(inchat: EventHandler, log: EventHandler, refund: EventHandler
                    subscribe: EventHandler | None) -> EventHandlers:
     """The map for these handlers; `subscribe` (WeChat subscribe messages) only where WeChat is configured. Events
     the citizen just caused in the mini-program (submitted, paid, rated badly) are not pushed as subscribe
-    messages. The chat has already shown a submission (its reply) and shows a closed rectification as the question
-    whether it solved the problem (the hello command), so neither goes to the in-chat inbox as well."""
+    messages. The chat has already shown a submission and a bad rating (their replies say what happens next) and
+    shows a closed rectification as the question whether it solved the problem (the hello command), so none goes
+    to the in-chat inbox as well."""
     chat = (inchat, log)
     pushed = (*chat, subscribe) if subscribe is not None else chat
     return {
@@ -22,6 +23,6 @@ def event_handlers(inchat: EventHandler, log: EventHandler, refund: EventHandler
         "case.pledge_verified": pushed,
         "payment.paid": chat,
         "payment.refunded": pushed,
-        "rating.bad": chat,
+        "rating.bad": (log,),
         "rectification.closed": (log, subscribe) if subscribe is not None else (log,),
     }

@@ -1,16 +1,21 @@
 """`python -m bot test` (golden tests) and `python -m bot report` (matching report) on a content folder.
 
-Both read the folder from `--dir` (default: intents_dir of the settings); `content_folder` is the one place that
-turns the arguments into a folder, so a stored version (`--version ID`) only has to become one there."""
+Both read the folder from `--dir` or a stored content version (`--version ID`, or `live`; default: intents_dir of
+the settings); `content_folder` is the one place that turns the arguments into a folder."""
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.content import Content, load_content
 from bot.content_errors import ContentInvalid
+
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 LABELLED = Path(__file__).resolve().parent.parent.parent / "tests" / "data" / "utterances.tsv"
 
@@ -20,7 +25,32 @@ def content_folder(args: argparse.Namespace) -> Path:
     if args.dir is not None:
         return Path(args.dir)
     from bootstrap import load_settings  # the composition root reads config.yaml and ZWB_*
-    return load_settings().intents_dir
+    settings = load_settings()
+    if args.version is None:
+        return settings.intents_dir
+    folder = asyncio.run(_version_folder(settings, args.version))
+    if folder is None:
+        raise SystemExit(f"{args.version}: no such content version (python -m bot content list shows them)")
+    return folder
+
+
+async def _version_folder(settings: "Settings", version: str) -> Path | None:
+    """A stored version's files written out under var/content/<id>/ (the folder the app builds it from)."""
+    from bootstrap import VAR, build_stores
+    from bot.clock import utc_now
+    from bot.studio.versions import materialise
+    from storage.migrate import upgrade
+
+    stores = build_stores(settings, utc_now)
+    try:
+        await upgrade(stores.db)
+        if version == "live":
+            live = await stores.content_versions.live()
+            version = live[0] if live else ""
+        files = await stores.content_versions.files(version) if version else None
+    finally:
+        await stores.close()
+    return materialise(files, VAR / "content") if files is not None else None
 
 
 def _load(directory: Path) -> Content | None:
@@ -33,7 +63,9 @@ def _load(directory: Path) -> Content | None:
 
 def _parser(prog: str, description: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=prog, description=description)
-    parser.add_argument("--dir", help="content folder (default: intents_dir of the settings)")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--dir", help="content folder (default: intents_dir of the settings)")
+    where.add_argument("--version", help="a stored content version's id, or live (python -m bot content list)")
     parser.add_argument("--json", action="store_true", help="print JSON (for the studio page and pipelines)")
     return parser
 

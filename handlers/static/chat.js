@@ -9,6 +9,7 @@
   var SEARCH_FROM = 9;  // option lists this long get a search box
   var TEXT_TIMEOUT_MS = 30000;
   var UPLOAD_TIMEOUT_MS = 120000;
+  var RETRY_AFTER_MS = 1000;
   var DEFAULT_PLACEHOLDER = "请输入您要办的事";
 
   var TYPE_NAMES = {
@@ -29,7 +30,8 @@
     user: resolveUser(),
     busy: false,
     material: null,   // the material_step currently asked for
-    typingRow: null
+    typingRow: null,
+    moreLists: 0      // 「查看更多」 lists so far (their ids)
   };
 
   // ---------------------------------------------------------------- user id
@@ -350,22 +352,51 @@
     return button;
   }
 
+  function cardFields(fields) {
+    var list = el("dl", "card-fields");
+    fields.forEach(function (f) {
+      var item = el("div", "card-field");
+      item.appendChild(el("dt", "", f.label));
+      var dd = el("dd");
+      var value = el("span", "card-value", f.value);
+      dd.appendChild(value);
+      if (typeof f.reveal === "string" && f.reveal) dd.appendChild(revealButton(f, value));
+      item.appendChild(dd);
+      list.appendChild(item);
+    });
+    return list;
+  }
+
+  /* Fields marked `more` (长辈模式 item cards: the essentials first) wait behind 「查看更多」 until tapped. */
+  function moreToggle(list) {
+    var button = el("button", "more-toggle", "查看更多");
+    button.type = "button";
+    button.setAttribute("data-testid", "more");
+    button.setAttribute("aria-expanded", "false");
+    list.hidden = true;
+    state.moreLists += 1;
+    list.id = "more-" + state.moreLists;
+    button.setAttribute("aria-controls", list.id);
+    button.addEventListener("click", function () {
+      var open = list.hidden;
+      list.hidden = !open;
+      button.setAttribute("aria-expanded", open ? "true" : "false");
+      button.textContent = open ? "收起" : "查看更多";
+    });
+    return button;
+  }
+
   function renderCard(reply) {
     var bubble = botBubble("card");
     bubble.appendChild(el("div", "card-title", reply.title || ""));
-    if (reply.fields && reply.fields.length) {
-      var list = el("dl", "card-fields");
-      reply.fields.forEach(function (f) {
-        var item = el("div", "card-field");
-        item.appendChild(el("dt", "", f.label));
-        var dd = el("dd");
-        var value = el("span", "card-value", f.value);
-        dd.appendChild(value);
-        if (typeof f.reveal === "string" && f.reveal) dd.appendChild(revealButton(f, value));
-        item.appendChild(dd);
-        list.appendChild(item);
-      });
-      bubble.appendChild(list);
+    var fields = reply.fields || [];
+    var first = fields.filter(function (f) { return !f.more; });
+    var more = fields.filter(function (f) { return f.more; });
+    if (first.length) bubble.appendChild(cardFields(first));
+    if (more.length) {
+      var rest = cardFields(more);
+      bubble.appendChild(moreToggle(rest));
+      bubble.appendChild(rest);
     }
     if (reply.actions && reply.actions.length) bubble.appendChild(optionGroup(reply.actions, reply.title));
     botRow(bubble);
@@ -526,52 +557,82 @@
     return "出了点问题，请稍后再试。";
   }
 
-  /* Send one request; render the replies or an error bubble. Resolves to true on success. */
-  async function send(body, isUpload) {
-    if (state.busy) return false;
-    setBusy(true);
-    showTyping();
+  /* A new id for one message (a UUID v4); the same id goes with every retry of that message, so the server
+     answers a retry with its first answer instead of running it again. */
+  function newMessageId() {
+    if (window.crypto && typeof window.crypto.randomUUID === "function") return window.crypto.randomUUID();
+    var bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);  // randomUUID needs https; this works on plain http too
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    var hex = Array.prototype.map.call(bytes, function (b) { return (b + 0x100).toString(16).slice(1); }).join("");
+    return hex.slice(0, 8) + "-" + hex.slice(8, 12) + "-" + hex.slice(12, 16) + "-" + hex.slice(16, 20) + "-" +
+      hex.slice(20);
+  }
+
+  /* One attempt: {data} on success, else {status, data} or {error} (the fetch failed or timed out). */
+  async function attempt(body, isUpload, messageId) {
     var controller = typeof AbortController === "function" ? new AbortController() : null;
     var timer = window.setTimeout(function () { if (controller) controller.abort(); },
                                   isUpload ? UPLOAD_TIMEOUT_MS : TEXT_TIMEOUT_MS);
-    var ok = false;
-    var errorText = null;
     try {
       var init = { method: "POST", body: body, credentials: "same-origin",
-                   headers: { "Accept": "application/json" } };
+                   headers: { "Accept": "application/json", "Idempotency-Key": messageId } };
       if (!isUpload) init.headers["Content-Type"] = "application/json";
       if (controller) init.signal = controller.signal;
       var res = await fetch(API_URL, init);
       var raw = await res.text();
       var data = null;
       try { data = raw ? JSON.parse(raw) : null; } catch (e) { data = null; }
-      if (res.ok && data && Array.isArray(data.replies)) {
-        hideTyping();
-        renderReplies(data.replies);
-        ok = true;
-      } else {
-        errorText = problemText(res.status, data);
-      }
+      if (res.ok && data && Array.isArray(data.replies)) return { data: data };
+      return { status: res.status, data: data };
     } catch (err) {
-      errorText = err && err.name === "AbortError"
-        ? "网络有点慢，没有收到回复，请稍后再试。"
-        : "网络好像断开了，请检查网络后再试。";
+      return { error: err };
     } finally {
       window.clearTimeout(timer);
+    }
+  }
+
+  /* Send one message; render the replies or an error bubble. Resolves to true on success. A lost connection,
+     a timeout or a 502/503/504 is retried once with the same message id. */
+  async function send(body, isUpload) {
+    if (state.busy) return false;
+    setBusy(true);
+    showTyping();
+    var messageId = newMessageId();
+    var errorText = null;
+    try {
+      var result = await attempt(body, isUpload, messageId);
+      if (result.error || [502, 503, 504].indexOf(result.status) >= 0) {
+        await new Promise(function (resolve) { window.setTimeout(resolve, RETRY_AFTER_MS); });
+        result = await attempt(body, isUpload, messageId);
+      }
+      if (result.data && !result.status) {
+        hideTyping();
+        renderReplies(result.data.replies);
+      } else if (result.error) {
+        errorText = result.error.name === "AbortError"
+          ? "网络有点慢，没有收到回复，请稍后再试。"
+          : "网络好像断开了，请检查网络后再试。";
+      } else {
+        errorText = problemText(result.status, result.data);
+      }
+    } finally {
       hideTyping();
       if (errorText) addBotText(errorText, true);
       setBusy(false);
     }
-    return ok;
+    return !errorText;
   }
 
   function postText(text) {
-    return send(JSON.stringify({ user: state.user, text: text }), false);
+    return send(JSON.stringify({ user: state.user, text: text, elder: elderMode() }), false);
   }
 
   function uploadFile(file) {
     var form = new FormData();
     form.append("user", state.user);
+    if (elderMode()) form.append("elder", "true");
     form.append("file", file, file.name);
     return send(form, true);
   }
@@ -614,7 +675,12 @@
     uploadFile(file);
   });
 
-  // 长辈模式: larger text, stronger contrast, bigger buttons; remembered on this phone.
+  // 长辈模式: larger text, stronger contrast, bigger buttons, fewer words per message (the server is told with
+  // each message); remembered on this phone.
+  function elderMode() {
+    return document.body.classList.contains("elder");
+  }
+
   function setElderMode(on) {
     document.body.classList.toggle("elder", on);
     elderToggle.setAttribute("aria-pressed", on ? "true" : "false");

@@ -1,5 +1,6 @@
 """督办 escalation and pledge verification storage, on SQLite and PostgreSQL: concurrent escalations of one
-ticket step record one escalation and one notice; an annotation replaces a case material with the event."""
+ticket step record one escalation and one notice; concurrent "not resolved" answers reopen a ticket once; an
+annotation replaces a case material with the event."""
 from __future__ import annotations
 
 import asyncio
@@ -57,6 +58,26 @@ async def test_concurrent_escalations_of_one_step_record_one(db: AsyncEngine) ->
     assert [n.kind for n in notices] == ["escalation.rectify", "escalation.callback"]
     clerk = SUPERVISOR.model_copy(update={"role": Role.clerk})
     assert await SqlStaffNotices(db).for_staff(clerk, 0) == []
+
+
+async def test_concurrent_reopenings_of_a_closed_ticket_reopen_it_once(db: AsyncEngine) -> None:
+    ratings = SqlRatings(db)
+    ticket = await open_ticket(ratings)
+    assert await ratings.escalate(ticket.id, "callback", notice(ticket, "callback", "late"))
+    closed = ticket.model_copy(update={"status": "closed", "result": "已整改", "closed_at": NOW})
+    await ratings.update_ticket(closed, None)
+    reopened = closed.model_copy(update={"status": "open", "citizen_resolved": False, "closed_at": None,
+                                         "callback_due": date(2026, 12, 2), "rectify_due": date(2026, 12, 22)})
+    again = notice(ticket, "callback", "reopened").model_copy(update={"kind": "rectification.reopened"})
+    claims = await asyncio.gather(*(ratings.reopen(reopened, again) for _ in range(6)))
+    assert sorted(claims) == [False] * 5 + [True]
+    stored = await ratings.ticket(ticket.id)
+    assert stored and stored.status == "open" and stored.citizen_resolved is False and stored.closed_at is None
+    assert stored.rectify_due == date(2026, 12, 22) and stored.callback_escalated_at is None  # escalated anew
+    assert stored.result == "已整改"  # the earlier result stays for staff to read
+    assert await ratings.reopenings([ticket.id, ticket.id + 1]) == {ticket.id: [again.created_at]}
+    kinds = [n.kind for n in await SqlStaffNotices(db).for_staff(SUPERVISOR, 0)]
+    assert kinds == ["rectification.reopened", "escalation.callback"]
 
 
 async def test_annotation_replaces_a_material_with_its_event(db: AsyncEngine) -> None:

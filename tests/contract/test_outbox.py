@@ -91,6 +91,7 @@ async def test_two_dispatchers_deliver_each_event_once(db: AsyncEngine, content)
 
 async def test_failures_back_off_then_go_to_dead_letters(db: AsyncEngine) -> None:
     await submit_cases(db, 1)
+    assert await SqlOutbox(db).backlog() == (1, 0)  # what /metrics exports
     clock, channel = Clock(), Flaky()
     worker = dispatcher(db, clock, channel)
     assert await worker.run_once() == 0
@@ -110,6 +111,7 @@ async def test_failures_back_off_then_go_to_dead_letters(db: AsyncEngine) -> Non
     channel.failing = False
     assert await worker.run_once() == 0  # dead letters are not retried by themselves
     assert await pending(db) == 0
+    assert await SqlOutbox(db).backlog() == (0, 1)
 
 
 async def test_a_failing_handler_neither_resends_nor_delays_the_others(db: AsyncEngine, content) -> None:

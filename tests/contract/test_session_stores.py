@@ -1,22 +1,29 @@
-"""Session stores: one contract, run against process memory and a real Redis."""
+"""Session stores: one contract, run against process memory, SQLite, PostgreSQL and a real Redis."""
 from __future__ import annotations
 
 import asyncio
 import os
 import zlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 from redis.asyncio import Redis
 from redis.crc import key_slot
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from bot.dialogue.idempotency import earlier_answer, message_digest, remember_answer
+from bot.dialogue.replies import ChoicesReply, Option, TextReply
 from bot.dialogue.state import Conversation, Stage
-from bot.ports import SessionUnavailable
+from bot.ports import SessionUnavailable, TooManyMessages
+from storage import tables
 from storage.cipher import FieldCipher
+from storage.migrate import upgrade
+from storage.rate_limits import RateLimit
 from storage.redis_pipe import PipelinedRedis
 from storage.redis_scripts import RedisPyScripts
 from storage.redis_sessions import LockSettings, RedisSessionStore, SessionKeys
 from storage.sessions import MemorySessionStore
+from storage.sql_sessions import SqlSessionStore
 
 CIPHER = FieldCipher(os.urandom(32))
 
@@ -29,9 +36,25 @@ def make_store(kind: str, request: pytest.FixtureRequest, idle: int = 3600, lega
                              read_legacy_keys=legacy)
 
 
-@pytest.fixture(params=["memory", "redis", "redis-py"])
-async def store(request: pytest.FixtureRequest) -> AsyncIterator[MemorySessionStore | RedisSessionStore]:
-    """In memory, or in Redis with the scripts on the pipelined connection or on redis-py (`redis_client`)."""
+async def database(request: pytest.FixtureRequest, kind: str) -> AsyncEngine:
+    """An upgraded database of this test's own: a SQLite file, or a database on the PostgreSQL server."""
+    url = (request.getfixturevalue("postgres_url") if kind == "postgres"
+           else f"sqlite+aiosqlite:///{request.getfixturevalue('tmp_path')}/sessions.db")
+    engine = create_async_engine(url)
+    await upgrade(engine)
+    return engine
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgres", "redis", "redis-py"])
+async def store(request: pytest.FixtureRequest) -> AsyncIterator[MemorySessionStore | RedisSessionStore
+                                                                 | SqlSessionStore]:
+    """In memory, in the database (SQLite, PostgreSQL), or in Redis with the scripts on the pipelined connection
+    or on redis-py (`redis_client`)."""
+    if request.param in ("sqlite", "postgres"):
+        engine = await database(request, request.param)
+        yield SqlSessionStore(engine, CIPHER, 3600)
+        await engine.dispose()
+        return
     if request.param != "redis-py":
         made = make_store(request.param, request)
         yield made
@@ -51,6 +74,21 @@ async def test_state_round_trips(store) -> None:
         assert await session.load() == state
     async with store.session("u2") as session:
         assert await session.load() is None
+
+
+async def test_answers_to_client_message_ids_are_saved_with_the_state(store) -> None:
+    """What makes the chat idempotent per client message id: the answer is stored in the same write as the state
+    it produced, and read back with it (bot/dialogue/idempotency.py)."""
+    replies = [TextReply(text="好的"), ChoicesReply(text="请选择：", options=[Option(label="是", value="/yes")])]
+    state = Conversation(stage=Stage.offered, target="GA0020000")
+    remember_answer(state, "c0ffee00-0000-4000-8000-000000000001", message_digest("居住证", None), replies)
+    async with store.session("u") as session:
+        await session.save(state)
+    async with store.session("u") as session:
+        loaded = await session.load()
+    assert loaded.stage is Stage.offered
+    assert earlier_answer(loaded, "c0ffee00-0000-4000-8000-000000000001", message_digest("居住证", None)) == replies
+    assert earlier_answer(loaded, "another-id-123", message_digest("居住证", None)) is None
 
 
 async def test_one_user_is_served_one_message_at_a_time(store) -> None:
@@ -86,30 +124,47 @@ async def test_redis_state_is_encrypted_and_expires(request: pytest.FixtureReque
     await store.close()
 
 
-async def test_redis_lock_wait_times_out(request: pytest.FixtureRequest) -> None:
-    store = make_store("redis", request, wait_ms=200)
+@pytest.fixture(params=["redis", "sqlite", "postgres"])
+async def instances(request: pytest.FixtureRequest) -> AsyncIterator[Callable[..., RedisSessionStore
+                                                                               | SqlSessionStore]]:
+    """Makes stores on one shared backend, each as another app process would have it (with its lock settings)."""
+    engine = await database(request, request.param) if request.param != "redis" else None
+    made: list[RedisSessionStore | SqlSessionStore] = []
+
+    def make(**lock: int) -> RedisSessionStore | SqlSessionStore:
+        made.append(make_store("redis", request, **lock) if engine is None
+                    else SqlSessionStore(engine, CIPHER, 3600, LockSettings(**lock)))
+        return made[-1]
+
+    yield make
+    for store in made:
+        await store.close()
+    if engine is not None:
+        await engine.dispose()
+
+
+async def test_lock_wait_across_processes_times_out(instances) -> None:
+    store, other_process = instances(wait_ms=200), instances(wait_ms=200)  # same keys or rows, another process
     async with store.session("u"):
-        other_instance = make_store("redis", request, wait_ms=200)  # same keys, another "process"
         with pytest.raises(SessionUnavailable, match="busy"):
-            async with other_instance.session("u"):
+            async with other_process.session("u"):
                 pass
-        await other_instance.close()
-    await store.close()
+    async with other_process.session("u") as session:  # released by the first
+        assert await session.load() is None
 
 
-async def test_redis_fencing_refuses_a_save_after_the_lease_ran_out(request: pytest.FixtureRequest) -> None:
-    slow = make_store("redis", request, lease_ms=100)
-    fast = make_store("redis", request)
+async def test_fencing_refuses_a_save_after_the_lease_ran_out(instances) -> None:
+    """A holder that stalled (a long GC pause) or was killed past its lease: the next one takes over, the late
+    save is refused."""
+    slow, fast = instances(lease_ms=100), instances()
     async with slow.session("u") as late:
-        await asyncio.sleep(0.25)  # e.g. a long GC pause: the lease expires
+        await asyncio.sleep(0.25)
         async with fast.session("u") as current:
             await current.save(Conversation(answers={"who": "fast"}))
         with pytest.raises(SessionUnavailable, match="lost"):
             await late.save(Conversation(answers={"who": "slow"}))
     async with fast.session("u") as session:
         assert (await session.load()).answers == {"who": "fast"}
-    await slow.close()
-    await fast.close()
 
 
 async def test_redis_down_is_reported_not_crashed(request: pytest.FixtureRequest) -> None:
@@ -174,3 +229,46 @@ def test_keys_of_one_user_share_one_cluster_slot(user: str) -> None:
 def test_a_prefix_with_braces_is_refused() -> None:
     with pytest.raises(ValueError, match="braces"):  # it would be the hash tag: every user in one slot
         SessionKeys("zwb{1}")
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def sql_db(request: pytest.FixtureRequest) -> AsyncIterator[AsyncEngine]:
+    engine = await database(request, request.param)
+    yield engine
+    await engine.dispose()
+
+
+async def test_sql_state_is_encrypted_and_survives_a_new_store(sql_db: AsyncEngine) -> None:
+    """A restart of the process (a new store on the same database) finds the draft; nothing is stored in clear."""
+    async with SqlSessionStore(sql_db, CIPHER, 3600).session("u") as session:
+        await session.save(Conversation(stage=Stage.collect, answers={"id_number": "11010519491231002X"}))
+    async with sql_db.connect() as conn:
+        raw = (await conn.execute(tables.conversations.select())).one()
+    assert b"11010519491231002X" not in raw.state and b"id_number" not in raw.state and raw.lock_token is None
+    async with SqlSessionStore(sql_db, CIPHER, 3600).session("u") as session:
+        assert (await session.load()).answers == {"id_number": "11010519491231002X"}
+
+
+async def test_sql_idle_conversations_expire_and_are_purged(sql_db: AsyncEngine) -> None:
+    now = [1_000_000]
+    store = SqlSessionStore(sql_db, CIPHER, 60, wall_ms=lambda: now[0])
+    for user in ("old", "recent"):
+        async with store.session(user) as session:
+            await session.save(Conversation(answers={"who": user}))
+        now[0] += 30_000
+    now[0] += 1_000  # "old" saved 61 s ago, "recent" 31 s ago
+    async with store.session("old") as session:
+        assert await session.load() is None  # expired, even before the purge
+    assert await store.purge_idle() == 1
+    async with store.session("recent") as session:
+        assert (await session.load()).answers == {"who": "recent"}
+
+
+async def test_sql_rate_limit_refuses_a_flood(sql_db: AsyncEngine) -> None:
+    store = SqlSessionStore(sql_db, CIPHER, 3600, rate=RateLimit(2, 60))
+    for _ in range(2):
+        async with store.session("u"):
+            pass
+    with pytest.raises(TooManyMessages):
+        async with store.session("u"):
+            pass

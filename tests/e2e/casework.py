@@ -124,12 +124,16 @@ async def submitted_newborn(chat) -> str:
     return re.search(r"DLH\d{14}", chat.text()).group(0)
 
 
-async def bad_rating(citizen) -> None:
-    """The citizen rates their finished case 非常不满意, which opens a rectification ticket."""
+async def bad_rating(citizen, level: str = "非常不满意", tags: tuple[str, ...] = (),
+                     comment: str = "跑了三趟才办好") -> None:
+    """The citizen rates their finished case badly (with these tags and comment), which opens a rectification
+    ticket."""
     await citizen.say("评价")
-    await citizen.tap("非常不满意")
+    await citizen.tap(level)
+    for tag in tags:
+        await citizen.tap(tag)
     await citizen.tap("选好了")
-    await citizen.say("跑了三趟才办好")
+    await citizen.say(comment)
     assert "回访并整改" in citizen.text()
 
 

@@ -10,7 +10,7 @@ from bot.catalog.models import Level
 from bot.dialogue.engine import Inbound
 from bot.lifecycle import Role
 from storage.migrate import upgrade
-from storage.sessions import MemorySessionStore
+from storage.sql_sessions import SqlSessionStore
 
 NEW_GREETING = "您好，这是刚刚换上的新问候语。"
 
@@ -49,6 +49,6 @@ async def test_adapters_follow_the_settings(aiohttp_client, settings, content, c
     client = await aiohttp_client(build_app(settings, content, clock))
     services = client.app[SERVICES]
     assert services.sandbox is not None and services.wechat is None  # embedded defaults
-    assert isinstance(services.stores.shared.local_sessions, MemorySessionStore)  # purged by housekeeping
+    assert isinstance(services.stores.shared.local_sessions, SqlSessionStore)  # purged by housekeeping
     confirm = await client.post("/api/v1/payments/sandbox/nothing/confirm", params={"user": "u"})
     assert (await confirm.json())["detail"] == "没有找到这笔订单。"  # the sandbox's route is there

@@ -8,10 +8,8 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import struct
 import time
 import urllib.request
-import zlib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -24,14 +22,16 @@ from bot.clock import utc_now
 from bot.lifecycle import Role
 from storage.staff import SqlStaff
 from tests.apps import AppProcess
+from tests.chat import PNG
 from tests.chat import Chat as ApiChat
 from tests.e2e.browser import require_chromium
 from tests.e2e.casework import move, submitted_renewal
+from tests.e2e.h5 import PageChat as Chat
+from tests.e2e.h5 import joined, new_page
 
 require_chromium()
 
 PHONE = {"width": 375, "height": 667}
-REPLY_TIMEOUT_MS = 20_000
 SCREENSHOT = Path("/tmp/h5_final.png")
 
 VALID_ID = "11010519491231002X"
@@ -66,79 +66,11 @@ def app_url(app_dir: Path):
 
 @pytest.fixture
 def page(browser):
-    context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True,
-                                  locale="zh-CN")
-    context.set_default_timeout(REPLY_TIMEOUT_MS)
-    pg = context.new_page()
-    pg.page_errors = []  # type: ignore[attr-defined]
-    pg.on("pageerror", lambda exc: pg.page_errors.append(str(exc)))  # type: ignore[attr-defined]
+    pg = new_page(browser, PHONE["width"], PHONE["height"], scale=2)
     try:
         yield pg
     finally:
-        context.close()
-
-
-# ------------------------------------------------------------------ helpers
-
-def tiny_png() -> bytes:
-    """A valid 1x1 white PNG."""
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)  # 1x1, 8-bit RGB
-    pixels = zlib.compress(b"\x00\xff\xff\xff")
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
-
-
-class Chat:
-    """Drives the page and waits for the bot's answer (never sleeps)."""
-
-    def __init__(self, page) -> None:
-        self.page = page
-        self.bot = page.get_by_test_id("msg-bot")
-        self.input = page.get_by_test_id("input")
-
-    def _wait_answer(self, before: int) -> list[str]:
-        """Wait until more bot bubbles than `before` exist and the request has finished; return the new ones."""
-        self.page.wait_for_function(
-            "n => document.querySelectorAll('[data-testid=\"msg-bot\"]').length > n"
-            " && !document.body.classList.contains('busy')",
-            arg=before, timeout=REPLY_TIMEOUT_MS)
-        return self.bot.all_inner_texts()[before:]
-
-    def wait_greeting(self) -> list[str]:
-        return self._wait_answer(0)
-
-    def say(self, text: str) -> list[str]:
-        before = self.bot.count()
-        self.input.fill(text)
-        self.page.get_by_test_id("send").click()
-        return self._wait_answer(before)
-
-    def tap(self, button) -> list[str]:
-        before = self.bot.count()
-        button.click()
-        return self._wait_answer(before)
-
-    def upload(self, path: Path) -> list[str]:
-        before = self.bot.count()
-        self.page.get_by_test_id("file-input").set_input_files(str(path))
-        return self._wait_answer(before)
-
-    def live_options(self):
-        return self.page.locator('[data-testid="option"]:enabled')
-
-    def apply_button(self):
-        """The enabled option whose label contains 办理 and that starts an application (not 办理地点 etc.)."""
-        options = self.live_options()
-        labels = options.all_inner_texts()
-        found = [i for i, label in enumerate(labels) if "办理" in label]
-        assert found, f"no option to start applying; enabled options: {labels}"
-        starting = [i for i in found if not any(w in labels[i] for w in ("地点", "哪", "多久", "时限", "材料", "费"))]
-        return options.nth((starting or found)[-1])
-
-
-def joined(texts: list[str]) -> str:
-    return "\n---\n".join(texts)
+        pg.context.close()
 
 
 # ------------------------------------------------------------------ tests
@@ -189,7 +121,7 @@ def test_apply_and_upload_on_phone(app_url: str, page, tmp_path: Path) -> None:
     assert upload_button.last.inner_text().strip() == "拍照或上传文件"
 
     png = tmp_path / "photo.png"
-    png.write_bytes(tiny_png())
+    png.write_bytes(PNG)
     answer = chat.upload(png)
     assert page.get_by_test_id("msg-user").last.inner_text().strip().endswith("photo.png")
     assert "已收到" in joined(answer), f"expected 已收到 after the upload, got:\n{joined(answer)}"
@@ -246,4 +178,29 @@ def test_paying_a_fee_in_the_sandbox(app_url: str, app_dir: Path, page) -> None:
         time.sleep(0.1)
     else:
         pytest.fail("the payment was never recorded")
+    assert not page.page_errors, f"JavaScript errors on the page: {page.page_errors}"
+
+
+def test_a_lost_answer_is_asked_again_with_the_same_message_id(app_url: str, page) -> None:
+    """The server handled the name, but its answer never reached the phone: the page sends the message again with
+    the same Idempotency-Key and shows the first answer (the next question), not the name taken as the ID number."""
+    chat = Chat(page)
+    page.goto(f"{app_url}/")
+    chat.wait_greeting()
+    chat.say("身份证过期了咋办")
+    chat.tap(chat.apply_button())
+    keys: list[str | None] = []
+
+    def lose_the_first_answer(route) -> None:
+        keys.append(route.request.headers.get("idempotency-key"))
+        if len(keys) == 1:
+            route.fetch()  # the server runs the turn …
+            route.abort("connectionreset")  # … and the connection drops before the answer arrives
+        else:
+            route.continue_()
+
+    page.route("**/api/v1/chat/messages", lose_the_first_answer)
+    answer = joined(chat.say("张三"))
+    assert len(keys) == 2 and keys[0] and keys[0] == keys[1], keys
+    assert "第 2/9 步" in answer and "18位号码" in answer and "网络" not in answer, answer
     assert not page.page_errors, f"JavaScript errors on the page: {page.page_errors}"

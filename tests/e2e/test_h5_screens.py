@@ -30,15 +30,12 @@ from tests.chat import PNG
 from tests.chat import Chat as ApiChat
 from tests.e2e.browser import require_chromium
 from tests.e2e.casework import VALID_ID, move
+from tests.e2e.h5 import SHOTS, audit, check_layout, new_page
 
 require_chromium()
 
 WIDTHS = (320, 375, 414)
 HEIGHT = 1000  # tall enough to show a whole confirm card in one screenshot
-TIMEOUT_MS = 20_000
-MIN_VALUE_CHARS = 8
-AXE = Path(__file__).parent / "vendor" / "axe.min.js"
-SHOTS = Path(os.environ.get("ZWB_SCREENSHOTS", "/tmp/h5_screens"))
 ADDRESS = "德令哈市河西街道长江路1号"
 PHOTO_NAME = "IMG_20261207_093015.jpg"
 
@@ -109,14 +106,7 @@ def replies(tmp_path_factory: pytest.TempPathFactory):
 
 def _open(browser, url: str, answer: Replies, width: int, elder: bool = False):
     """The page at `width`, answering its greeting with `answer` (later messages: an empty answer)."""
-    context = browser.new_context(viewport={"width": width, "height": HEIGHT}, device_scale_factor=1,
-                                  is_mobile=True, has_touch=True, locale="zh-CN")
-    context.set_default_timeout(TIMEOUT_MS)
-    if elder:
-        context.add_init_script("localStorage.setItem('zwb_elder_mode', '1')")
-    page = context.new_page()
-    page.page_errors = []  # type: ignore[attr-defined]
-    page.on("pageerror", lambda exc: page.page_errors.append(str(exc)))  # type: ignore[attr-defined]
+    page = new_page(browser, width, HEIGHT, elder)
     answers = [answer]
 
     def fulfil(route) -> None:
@@ -128,28 +118,6 @@ def _open(browser, url: str, answer: Replies, width: int, elder: bool = False):
     page.wait_for_function("document.querySelectorAll('[data-testid=\"msg-bot\"]').length > 0"
                            " && !document.body.classList.contains('busy')")
     return page
-
-
-LAYOUT = """() => {
-  const width = document.documentElement.clientWidth;
-  const wide = [...document.querySelectorAll('.app *')]
-    .filter(e => e.getClientRects().length && e.getBoundingClientRect().right > width + 0.5)
-    .map(e => e.className || e.tagName);
-  const values = [...document.querySelectorAll('.card-fields dd')].map(dd => {
-    const size = parseFloat(getComputedStyle(dd).fontSize);
-    return {text: dd.innerText, chars: dd.getBoundingClientRect().width / size};
-  });
-  return {scroll: document.documentElement.scrollWidth, width, wide, values};
-}"""
-
-
-def _check_layout(page, what: str) -> None:
-    found = page.evaluate(LAYOUT)
-    assert found["scroll"] <= found["width"], f"{what}: the page scrolls sideways ({found['scroll']} px)"
-    assert not found["wide"], f"{what}: wider than the screen: {found['wide']}"
-    narrow = [v for v in found["values"] if v["chars"] < MIN_VALUE_CHARS]
-    assert not narrow, f"{what}: value column narrower than {MIN_VALUE_CHARS} characters: {narrow}"
-    assert not page.page_errors, f"{what}: JavaScript errors: {page.page_errors}"
 
 
 # ------------------------------------------------------------------ tests
@@ -166,7 +134,7 @@ def test_every_reply_fits_small_phones(replies, browser, width: int, elder: bool
         assert any(r["type"] == kind.removesuffix("_submitted") for r in answer), f"no {kind} reply in {answer}"
         page = _open(browser, replies["url"], answer, width, elder=elder)
         try:
-            _check_layout(page, f"{kind} at {width} px{' (长辈模式)' if elder else ''}")
+            check_layout(page, f"{kind} at {width} px{' (长辈模式)' if elder else ''}")
             page.screenshot(path=str(SHOTS / f"{'elder-' if elder else ''}{kind}-{width}.png"))
         finally:
             page.context.close()
@@ -189,7 +157,7 @@ def test_the_citizen_sees_their_own_values_on_the_confirm_card(replies, browser)
         address.get_by_role("button", name="显示完整的联系地址").click()
         assert ADDRESS in address.inner_text()
         assert address.get_by_test_id("reveal").get_attribute("aria-pressed") == "true"
-        _check_layout(page, "revealed address at 375 px")
+        check_layout(page, "revealed address at 375 px")
         address.get_by_role("button", name="隐藏联系地址").click()
         assert ADDRESS not in address.inner_text()
         assert page.locator(".card-field", has_text="身份证号").get_by_role("button").count() == 0
@@ -224,7 +192,7 @@ def test_elder_mode_is_larger_and_remembered(replies, browser) -> None:
           button: Math.min(...[...document.querySelectorAll('.option')].map(b => b.getBoundingClientRect().height)),
           animated: getComputedStyle(document.body).animationName})""")
         assert sizes["body"] >= 18 > normal and sizes["value"] >= 18 and sizes["button"] >= 48, sizes
-        _check_layout(page, "长辈模式 at 375 px")
+        check_layout(page, "长辈模式 at 375 px")
         page.screenshot(path=str(SHOTS / "elder-toggled-card-375.png"))
         page.reload()
         page.wait_for_function("document.querySelectorAll('[data-testid=\"msg-bot\"]').length > 0")
@@ -264,9 +232,6 @@ def test_keyboard_alone_is_enough(replies, browser) -> None:
         page.context.close()
 
 
-SERIOUS = ("serious", "critical")
-
-
 @pytest.mark.parametrize("elder", [False, True], ids=["normal", "elder"])
 def test_no_serious_accessibility_violations(replies, browser, elder: bool) -> None:
     everything = [r for kind in ("text", "form_step", "material_step", "payment", "card_submitted", "choices", "card")
@@ -274,10 +239,6 @@ def test_no_serious_accessibility_violations(replies, browser, elder: bool) -> N
     page = _open(browser, replies["url"], everything, 375, elder=elder)
     try:
         assert page.evaluate("document.body.classList.contains('elder')") is elder
-        page.add_script_tag(path=str(AXE))
-        result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-        found = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
-                 for v in result["violations"] if v["impact"] in SERIOUS]
-        assert not found, f"axe-core {result['testEngine']['version']}: {found}"
+        audit(page, f"every reply at 375 px{' (长辈模式)' if elder else ''}")
     finally:
         page.context.close()

@@ -65,20 +65,6 @@ async def fill_to_confirmation(citizen: Citizen, apps: list[AppProcess]) -> None
     assert "核对" in last(body)["title"], body
 
 
-@pytest.fixture
-def shared_backends(postgres_url: str, redis_server: str, redis_prefix: str, tmp_path: Path) -> dict[str, str]:
-    return {"database_url": postgres_url, "redis_url": redis_server, "redis_prefix": redis_prefix,
-            "blob_dir": str(tmp_path / "blobs")}
-
-
-@pytest.fixture
-def two_apps(shared_backends: dict[str, str], tmp_path: Path) -> Iterator[list[AppProcess]]:
-    apps = [AppProcess(tmp_path, **shared_backends).start(), AppProcess(tmp_path, **shared_backends).start()]
-    yield apps
-    for app in apps:
-        app.stop()
-
-
 async def test_one_conversation_across_two_instances(two_apps: list[AppProcess]) -> None:
     async with fresh_connections() as http:
         citizen = Citizen(http, "roaming")
@@ -189,3 +175,34 @@ async def test_postgres_stopped_during_submit(private_postgres: PrivatePostgres,
         assert "已经提交" in str(body)
         assert len(await citizen.cases(app)) == 1
     app.stop()
+
+
+@pytest.mark.slow
+async def test_a_submit_retried_after_kill_9_of_its_instance_makes_one_case(two_apps: list[AppProcess]) -> None:
+    """The submit goes to one instance, which is killed while it handles it (before, during or after the case's
+    commit: the test does not know which); the client retries the same client message id on the other instance
+    until it is answered (503 while the dead instance's lease runs out). Exactly one case, and the answer holds."""
+    taker, other = two_apps
+    async with fresh_connections() as http:
+        citizen = Citizen(http, "kill9-idempotent")
+        await fill_to_confirmation(citizen, two_apps)
+        submit = {"user": citizen.user, "text": "/submit", "client_message_id": "f7c3a1e2-5b7d-4c1e-9f00-kill9retry01"}
+
+        async def post(app: AppProcess) -> tuple[int, bytes]:
+            async with http.post(f"{app.url}/api/v1/chat/messages", json=submit) as r:
+                return r.status, await r.read()
+
+        in_flight = asyncio.create_task(post(taker))
+        await asyncio.sleep(0.05)
+        taker.kill()
+        try:
+            await in_flight
+        except aiohttp.ClientError:
+            pass  # the client saw the connection die
+        deadline = asyncio.get_running_loop().time() + 60
+        while (answer := await post(other))[0] == 503 and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.5)
+        assert answer[0] == 200, answer
+        assert len(cases := await citizen.cases(other)) == 1, cases
+        assert cases[0]["number"] in answer[1].decode()
+        assert await post(other) == answer  # every later retry gets the same answer

@@ -32,7 +32,7 @@ async def test_fee_is_asked_at_acceptance_and_paid_in_the_chat(client, chat_fact
         assert (await move(client, tokens["clerk"], number, to=to))[0] == 200
     await deliver(client)
     opened = await citizen.say("/hello")
-    assert f"办件 {number} 已受理，需缴费 20.00 元" in citizen.text()
+    assert f"（{number}）待缴费 20.00 元" in citizen.text() and citizen.text().count("20.00 元") == 1  # said once
     assert any(r["type"] == "choices" and r["options"][0]["value"] == f"/pay {number}" for r in opened)
 
     payment = await pay_fee(citizen, number)

@@ -11,10 +11,12 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from app import PAYMENTS
+from bot.payments.ports import PaymentUnavailable
 from providers import wechatpay_crypto as crypto
 from sim.wechatpay import SimKeys, WeChatPaySimulator, generate_test_keys
 from tests.clock import Clock
 from tests.e2e.casework import auth, deliver, move
+from tests.metrics import sample, scrape
 from tests.e2e.wechatpay import NOTIFY, app_on_simulator, fee_state, ordered
 
 
@@ -178,3 +180,14 @@ async def test_a_signed_notification_nested_too_deeply_is_refused_in_one_line(cl
     assert response.status == 401 and (await response.json())["code"] == "FAIL"
     ours = [record for record in caplog.records if not record.name.startswith("aiohttp")]
     assert len(ours) == 1 and ours[0].exc_info is None
+
+
+async def test_wechat_pay_calls_and_errors_are_counted_in_the_metrics(client, chat_factory, tokens, sim, clock):
+    await ordered(client, chat_factory("oWxMetrics"), tokens)  # a JSAPI order at the simulator
+    sim.inject_fault("server_error", times=2)
+    clock.now += timedelta(minutes=6)
+    with pytest.raises(PaymentUnavailable):  # the housekeeping round logs it and tries again next round
+        await client.app[PAYMENTS].settle()  # queries the open order: WeChat Pay answers 500 this time
+    scraped = await scrape(client)
+    assert sample(scraped, "zwb_provider_requests_total", provider="wechatpay", outcome="2xx") >= 1
+    assert sample(scraped, "zwb_provider_requests_total", provider="wechatpay", outcome="5xx") >= 1

@@ -45,9 +45,11 @@ async def test_a_bundle_department_sees_its_own_part_masked(client, chat_factory
     assert gongan["fields"]["id_number"] == "110105********002X" and gongan["fields"]["phone"] == "138****8000"
     keys = {m["key"] for m in gongan["materials"]}
     assert "household_register" in keys and "newborn_vaccination_record" not in keys  # 卫健委's own material
+    assert gongan["moves"] == ["returned"]  # the console offers 公安局 only the return of its own part
     lead = await (await client.get(f"/api/v1/staff/cases/{number}", headers=auth(more_tokens["lead_clerk"]))).json()
     assert lead["fields"]["id_number"] == VALID_ID
     assert "newborn_vaccination_record" in {m["key"] for m in lead["materials"]}
+    assert lead["moves"] == ["returned", "pre_reviewed"]
 
 
 async def test_a_bundle_department_returns_only_its_own_materials(client, chat_factory, tokens, more_tokens) -> None:

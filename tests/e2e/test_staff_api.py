@@ -116,7 +116,8 @@ async def test_progress_reaches_the_citizen_once(client, chat_factory, tokens) -
     await deliver(client)
     await citizen.say("/hello")
     news = citizen.replies[0]["text"]
-    assert number in news and "预审通过" in news and "已受理" in news
+    assert number in news and "预审通过" in news
+    assert "待缴费 20.00 元" in citizen.text() and citizen.text().count("20.00 元") == 1  # once, with 去缴费
     assert "已提交" not in news  # the citizen saw the submission in the chat itself: not news
     await citizen.say("/hello")
     assert "新的办件进度" not in citizen.text()  # shown once

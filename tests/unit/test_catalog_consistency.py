@@ -136,6 +136,18 @@ def test_an_on_site_item_without_a_window_is_reported(tmp_path: Path) -> None:
     assert error.line == line_of(tmp_path / "catalog/test.yaml", "online: on_site") and "no location" in error.reason
 
 
+def test_an_on_site_bundle_item_must_say_what_the_citizen_gets_there(tmp_path: Path) -> None:
+    bundle = ("bundles:\n  - id: born\n    name: 出生\n    department: 卫健委\n    guide: 一次办\n"
+              "    items:\n      - AA0000001\n      - AA0000002\n")
+    write(tmp_path, "items:\n" + item("AA0000001") + item("AA0000002", online="on_site") + bundle)
+    [error] = consistency_errors(tmp_path)
+    assert error.line == line_of(tmp_path / "catalog/test.yaml", "- AA0000002") and "`result`" in error.reason
+    (tmp_path / "catalog" / "test.yaml").write_text(
+        "items:\n" + item("AA0000001") + item("AA0000002", online="on_site", extra="result: 接种证\n") + bundle,
+        encoding="utf-8")
+    assert consistency_errors(tmp_path) == []
+
+
 def test_make_check_reports_the_contradictions_of_the_shipped_content(tmp_path: Path, capsys) -> None:
     intents = tmp_path / "intents"
     shutil.copytree(ROOT / "intents", intents)

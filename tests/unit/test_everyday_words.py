@@ -29,6 +29,8 @@ TODAY = date(2026, 11, 27)
     ("查进度", {Command.progress}), ("钱交了没", {Command.progress}), ("我的身份证办到哪一步了", {Command.progress}),
     ("提取公积金", set()), ("我打算了解一下公积金提取", set()), ("帮我计算了一下养老金", set()),
     ("取消息", set()), ("身份证多久能办好", set()), ("孩子出生了要办什么", set()),
+    ("还是没有解决", {Command.rectified}), ("问题没解决啊", {Command.rectified}), ("已解决", set()),
+    ("户口迁移的事还没解决怎么办理", set()),
 ])
 def test_sentences_mean_commands_and_nothing_inside_unrelated_words(content, text: str, meant: set[Command]):
     assert content.phrases.meaning(text) == meant

@@ -1,6 +1,7 @@
 """Helpers of the mini-program tests: a logged-in citizen's chat, login, and the simulator's names."""
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from aiohttp import FormData
@@ -27,14 +28,18 @@ async def login(client: TestClient, sim: WeChatSimulator, openid: str, unionid: 
 
 
 class SessionChat(Chat):
-    """The chat of a logged-in citizen: the session token in every request and no `user` in the body."""
+    """The chat of a logged-in citizen as the mini-program sends it: the session token in every request, no `user`
+    in the body, and a new client message id per message in `Idempotency-Key` (a retry would send it again)."""
 
     def __init__(self, client: TestClient, openid: str, token: str) -> None:
         super().__init__(client, openid)
         self.headers = bearer(token)
 
+    def _message(self) -> dict[str, str]:
+        return {**self.headers, "Idempotency-Key": str(uuid.uuid4())}
+
     async def say(self, text: str) -> list[dict[str, Any]]:
-        response = await self.client.post("/api/v1/chat/messages", json={"text": text}, headers=self.headers)
+        response = await self.client.post("/api/v1/chat/messages", json={"text": text}, headers=self._message())
         assert response.status == 200, await response.text()
         self.replies = (await response.json())["replies"]
         return self.replies
@@ -42,7 +47,7 @@ class SessionChat(Chat):
     async def upload(self, data: bytes, filename: str = "photo.png") -> list[dict[str, Any]]:
         form = FormData()
         form.add_field("file", data, filename=filename)
-        response = await self.client.post("/api/v1/chat/messages", data=form, headers=self.headers)
+        response = await self.client.post("/api/v1/chat/messages", data=form, headers=self._message())
         assert response.status == 200, await response.text()
         self.replies = (await response.json())["replies"]
         return self.replies

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sim.wechat import WeChatSimulator
 from tests.e2e.casework import VALID_ID, submitted_renewal
 from tests.e2e.miniprogram.session import SessionChat, bearer, login
+from tests.metrics import sample, scrape
 
 LOGIN = "/api/v1/auth/wechat/login"
 
@@ -137,3 +138,14 @@ async def test_a_foreign_phone_number_is_not_bound(client, sim: WeChatSimulator)
     response = await client.post("/api/v1/auth/wechat/phone", json={"code": sim.issue_phone_code("+85291234567")},
                                  headers=bearer(token))
     assert response.status == 422 and "中国大陆手机号" in (await response.json())["detail"]
+
+
+async def test_wechat_api_calls_and_errcodes_are_in_the_metrics(client, sim) -> None:
+    code = sim.issue_code("oMetrics1")
+    for sent in (code, code):  # the second use of a code is refused by WeChat with an errcode
+        await client.post(LOGIN, json={"code": sent})
+    scraped = await scrape(client)
+    calls = {labels: v for (name, labels), v in scraped.items() if name == "zwb_wechat_api_calls_total"}
+    errors = {labels: v for (name, labels), v in scraped.items() if name == "zwb_wechat_api_errors_total"}
+    assert sum(calls.values()) >= 2 and sum(errors.values()) >= 1, (calls, errors)
+    assert sample(scraped, "zwb_provider_requests_total", provider="wechat", outcome="2xx") >= 2  # wechat_api_base

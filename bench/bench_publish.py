@@ -1,0 +1,215 @@
+"""Publishing under load, and what a content version costs.
+
+1. Build time and memory of one loaded content version, for the sample catalog (intents/, 90 items) and with the
+   2,262-item real catalog added (../shared/data/real-catalog/guangdong-raw.csv through `import-catalog`): the
+   first build of a process (jieba's dictionary and the pinyin table are read then; before content versions every
+   build paid this) against the next builds, and the RSS each version kept loaded adds.
+2. Two app processes on PostgreSQL + Redis under wrk load (new users' first turns) while 10 publishes and rollbacks
+   go through the studio API: failed requests (must be 0), and how long after each move each instance answers with
+   the new version.
+
+    python bench/bench_publish.py [--moves 10] [--connections 16]
+
+Needs wrk and reachable PostgreSQL and Redis (the tests' defaults); creates its own database and key prefix.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import logging
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy.ext.asyncio import create_async_engine  # noqa: E402
+
+from bot.clock import utc_now  # noqa: E402
+from bot.content import load_content  # noqa: E402
+from storage.migrate import upgrade  # noqa: E402
+from storage.staff import SqlStaff  # noqa: E402
+from tests.apps import AppProcess  # noqa: E402
+from tests.backends import SHARED_POSTGRES, SHARED_REDIS, create_database, delete_prefix, drop_database  # noqa: E402
+from tests.e2e.studio import CATALOG, NEW_ALIAS, studio_staff, with_alias  # noqa: E402
+
+REAL = ROOT.parent / "shared" / "data" / "real-catalog" / "guangdong-raw.csv"
+if not REAL.exists():
+    REAL = Path("/work/shared/data/real-catalog/guangdong-raw.csv")
+UTTERANCES = ROOT / "tests" / "data" / "utterances.tsv"
+
+
+def rss_mib() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def real_catalog_intents(workdir: Path) -> Path | None:
+    """intents/ with the real catalog imported beside the sample one; None where the export is absent."""
+    if not REAL.exists():
+        return None
+    copy = workdir / "real-intents"
+    shutil.copytree(ROOT / "intents", copy)
+    result = subprocess.run([sys.executable, "-m", "bot", "import-catalog", str(REAL), "--out",
+                             str(copy / "catalog" / "imported.yaml")], cwd=ROOT, capture_output=True, text=True)
+    if not (copy / "catalog" / "imported.yaml").exists():
+        print(f"import failed: {result.stderr[-500:]}")
+        return None
+    return copy
+
+
+def build_costs(workdir: Path) -> None:
+    log = logging.getLogger("bench")
+    log.setLevel(logging.ERROR)
+    folders = [("sample (intents/)", ROOT / "intents"), ("sample + 2,262 real items", real_catalog_intents(workdir))]
+    print("content build, in this process (first = cold: jieba dictionary and pinyin table read; every build paid "
+          "that before content versions)")
+    print(f"{'':28} {'first s':>8} {'next s':>8} {'MiB per loaded version':>24}")
+    for label, folder in folders:
+        if folder is None:
+            print(f"{label:28} skipped: {REAL} not found")
+            continue
+        started = time.perf_counter()
+        kept = [load_content(folder, log)]
+        first = time.perf_counter() - started
+        times, before = [], None
+        for _ in range(3):
+            gc.collect()
+            before = rss_mib() if before is None else before
+            started = time.perf_counter()
+            kept.append(load_content(folder, log))
+            times.append(time.perf_counter() - started)
+        gc.collect()
+        per_version = (rss_mib() - before) / 3 if before is not None else 0.0
+        print(f"{label:28} {first:8.2f} {statistics.median(times):8.2f} {per_version:24.1f}   "
+              f"({len(kept[0].catalog.items)} items)")
+        del kept
+
+
+def post(url: str, path: str, body: dict | None, token: str | None = None) -> dict:
+    headers = {"Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})}
+    request = urllib.request.Request(url + path, method="POST", data=json.dumps(body or {}).encode(), headers=headers)
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return json.loads(response.read())
+
+
+def get(url: str, path: str, token: str) -> dict:
+    request = urllib.request.Request(url + path, headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return json.loads(response.read())
+
+
+def understands(url: str, user: str) -> bool:
+    return "居住证" in json.dumps(post(url, "/api/v1/chat/messages", {"user": user, "text": NEW_ALIAS}),
+                                 ensure_ascii=False)
+
+
+def seconds_until(url: str, wanted: bool, started: float, label: str) -> float:
+    count = 0
+    while understands(url, f"probe-{label}-{count}") != wanted:
+        count += 1
+        if time.monotonic() - started > 60:
+            return float("inf")
+        time.sleep(0.05)
+    return time.monotonic() - started
+
+
+def publishing_under_load(workdir: Path, moves: int, connections: int) -> None:
+    database = asyncio.run(create_database(SHARED_POSTGRES))
+    prefix = f"zwbbench:{uuid.uuid4().hex[:8]}"
+    backends = {"database_url": database, "redis_url": SHARED_REDIS, "redis_prefix": prefix,
+                "blob_dir": str(workdir / "blobs"), "semantic_tiebreaker": "false",
+                "rate_limit__messages": "1000000"}
+    apps: list[AppProcess] = []
+    try:
+        apps = [AppProcess(workdir, **backends).start(), AppProcess(workdir, **backends).start()]
+
+        async def tokens() -> dict[str, str]:
+            engine = create_async_engine(database)
+            await upgrade(engine)
+            try:
+                return await studio_staff(SqlStaff(engine, utc_now))
+            finally:
+                await engine.dispose()
+        staff = asyncio.run(tokens())
+        live = get(apps[0].url, "/api/v1/studio/versions", staff["editor"])["live"]
+        files = get(apps[0].url, f"/api/v1/studio/versions/{live}", staff["editor"])["files"]
+        draft = post(apps[0].url, "/api/v1/studio/versions", {"base": live, "files": {
+            CATALOG: with_alias(files[CATALOG])}, "message": "bench"}, staff["editor"])["version"]["id"]
+
+        seconds = 12 + moves * 6
+        share = max(1, connections // 2)
+        load = [subprocess.Popen(["wrk", "-t1", f"-c{share}", f"-d{seconds}s", "-s", str(ROOT / "bench" / "chat.lua"),
+                                  f"{app.url}/api/v1/chat/messages"], stdout=subprocess.PIPE, text=True,
+                                 env={**os.environ, "ZWB_BENCH_UTTERANCES": str(UTTERANCES),
+                                      "ZWB_BENCH_RUN": uuid.uuid4().hex[:12]}) for app in apps]
+        time.sleep(3)
+        switches: list[list[float]] = [[], []]
+        requests: list[float] = []
+        for move in range(moves):
+            publishing = move % 2 == 0
+            started = time.monotonic()
+            if publishing:
+                post(apps[0].url, "/api/v1/studio/publish", {"version": draft}, staff["publisher"])
+            else:
+                post(apps[0].url, "/api/v1/studio/rollback", None, staff["publisher2"])
+            requests.append(time.monotonic() - started)
+            for index, app in enumerate(apps):
+                switches[index].append(seconds_until(app.url, publishing, started, f"{move}-{index}"))
+            time.sleep(1)
+        outputs = [p.communicate()[0] for p in load]
+        total = sum(int(m.group(1)) for out in outputs for m in re.finditer(r"(\d+) requests in", out))
+        non_2xx = sum(int(m.group(1)) for out in outputs for m in re.finditer(r"Non-2xx or 3xx responses: (\d+)", out))
+        socket = sum(sum(int(n) for n in m.groups()) for out in outputs
+                     for m in re.finditer(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out))
+        print(f"\nwrk, {connections} connections on 2 instances (PostgreSQL + Redis), {seconds} s, while {moves} "
+              f"publishes/rollbacks went through the studio API on instance 1:")
+        print(f"  requests {total}, non-2xx {non_2xx}, socket errors {socket}")
+        print(f"  the publish or rollback request took median {statistics.median(requests):.2f} s, max "
+              f"{max(requests):.2f} s (checks, if not run on this version before; commit; building it on instance 1)")
+        for index, waits in enumerate(switches):
+            print(f"  instance {index + 1}: serves the new version, from the request's start, after median {statistics.median(waits):.2f} s, "
+                  f"max {max(waits):.2f} s (each move: {', '.join(f'{w:.2f}' for w in waits)})")
+        print("  (instance 1 publishes and builds the version in the request; instance 2 hears it on Redis pub/sub, "
+              "the poll every 2 s being the safety net)")
+    finally:
+        for app in apps:
+            app.stop()
+        asyncio.run(delete_prefix(SHARED_REDIS, prefix))
+        asyncio.run(drop_database(SHARED_POSTGRES, database))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--moves", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--skip-build", action="store_true")
+    args = parser.parse_args(argv)
+    if shutil.which("wrk") is None:
+        print("wrk not found: apt-get install wrk")
+        return 2
+    workdir = Path(tempfile.mkdtemp(prefix="zwb-bench-publish-"))
+    try:
+        if not args.skip_build:
+            build_costs(workdir)
+        publishing_under_load(workdir, args.moves, args.connections)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,151 @@
+"""What editors and publishers do in the studio, each step audited: read versions and their files, compare two,
+make a draft from a version with edited files, try an utterance on a draft beside the live version, publish and
+roll back. Editors and publishers may read, draft and try; only publishers publish or roll back, and (with the
+two-person rule) never a draft they authored."""
+from __future__ import annotations
+
+import difflib
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from bot.content import Content
+from bot.errors import Forbidden, Invalid, NotFound
+from bot.lifecycle import Role
+from bot.ports import AuditLog
+from bot.refusals import audit_refusals
+from bot.staff import Staff
+from bot.studio.gate import GateReport
+from bot.studio.live import LiveContent
+from bot.studio.releases import Releases
+from bot.studio.versions import ContentVersion, Files, Publication, VersionStore, safe_path
+
+STUDIO_ROLES = frozenset({Role.editor, Role.publisher})
+PUBLISHERS = frozenset({Role.publisher})
+MAX_FILE_CHARS = 2_000_000
+DRAFTS_KEPT = 2  # drafts tried lately, kept built: trying one utterance after another does not rebuild
+
+
+def author_of(staff: Staff) -> str:
+    """How a staff member is named as a version's author (the two-person rule compares the id part)."""
+    return f"staff:{staff.id} {staff.name}"
+
+
+@dataclass(frozen=True)
+class Overview:
+    live: str | None
+    versions: list[ContentVersion]
+    history: list[Publication]
+
+
+@dataclass(frozen=True)
+class Draft:
+    version: ContentVersion
+    report: GateReport
+
+
+class Studio:
+    def __init__(self, store: VersionStore, releases: Releases, live: LiveContent, audit: AuditLog, *,
+                 two_person_rule: bool) -> None:
+        self._store, self._releases, self._live, self._audit = store, releases, live, audit
+        self._two_person_rule = two_person_rule
+        self._drafts: OrderedDict[str, Content] = OrderedDict()
+
+    async def overview(self, staff: Staff) -> Overview:
+        async with audit_refusals(self._audit, staff, "studio_list", None):
+            _require(staff, STUDIO_ROLES)
+        live = await self._store.live()
+        overview = Overview(live[0] if live else None, await self._store.recent(), await self._store.history())
+        await self._audit.record(staff, "studio_list", None, {"count": len(overview.versions)})
+        return overview
+
+    async def files(self, staff: Staff, version: str) -> tuple[ContentVersion, Files]:
+        async with audit_refusals(self._audit, staff, "studio_files", None, version=version):
+            _require(staff, STUDIO_ROLES)
+            meta, files = await self._store.get(version), await self._store.files(version)
+            if meta is None or files is None:
+                raise NotFound(f"no content version {version}")
+        await self._audit.record(staff, "studio_files", None, {"version": version})
+        return meta, files
+
+    async def diff(self, staff: Staff, old: str, new: str) -> dict[str, str]:
+        """A unified diff per changed file (added and removed files included)."""
+        async with audit_refusals(self._audit, staff, "studio_diff", None, old=old, new=new):
+            _require(staff, STUDIO_ROLES)
+            before, after = await self._store.files(old), await self._store.files(new)
+            if before is None or after is None:
+                raise NotFound("no such content version")
+        await self._audit.record(staff, "studio_diff", None, {"old": old, "new": new})
+        return {path: "".join(difflib.unified_diff(before.get(path, "").splitlines(keepends=True),
+                                                   after.get(path, "").splitlines(keepends=True),
+                                                   f"a/{path}", f"b/{path}"))
+                for path in sorted(set(before) | set(after)) if before.get(path) != after.get(path)}
+
+    async def draft(self, staff: Staff, base: str, edits: dict[str, str | None], message: str) -> Draft:
+        """A new version: `base` with each edited file replaced (None deletes it), stored with the checks' report
+        (a draft may fail them; it cannot be published until it passes)."""
+        async with audit_refusals(self._audit, staff, "studio_draft", None, base=base):
+            _require(staff, STUDIO_ROLES)
+            files = await self._store.files(base)
+            if files is None:
+                raise NotFound(f"no content version {base}")
+        bad = [p for p, text in edits.items() if not safe_path(p) or (text is not None and len(text) > MAX_FILE_CHARS)]
+        if bad:
+            raise Invalid(f"file paths must stay inside intents/ and files be under {MAX_FILE_CHARS} characters: "
+                          + ", ".join(bad))
+        changed = {p: t for p, t in {**files, **edits}.items() if t is not None}
+        report = await self._releases.check(changed)
+        version = await self._releases.store(changed, parent=base, source="studio", author=author_of(staff),
+                                             message=message)
+        await self._audit.record(staff, "studio_draft", None, {"version": version.id, "base": base,
+                                                               "files": sorted(edits), "passed": report.passed})
+        return Draft(version, report)
+
+    async def trial(self, staff: Staff, version: str, text: str) -> dict[str, object]:
+        """What the matcher makes of `text` on `version` and on the live version."""
+        async with audit_refusals(self._audit, staff, "studio_try", None, version=version):
+            _require(staff, STUDIO_ROLES)
+            files = await self._store.files(version)
+            if files is None:
+                raise NotFound(f"no content version {version}")
+        draft = self._live.loaded(version) or await self._draft_content(version, files)
+        live, content = self._live.current()
+        await self._audit.record(staff, "studio_try", None, {"version": version})
+        return {"text": text, "draft": _matched(version, draft, text), "live": _matched(live, content, text)}
+
+    async def _draft_content(self, version: str, files: Files) -> Content:
+        if (content := self._drafts.get(version)) is None:
+            content = self._drafts[version] = await self._live.build_files(files)
+            while len(self._drafts) > DRAFTS_KEPT:
+                self._drafts.popitem(last=False)
+        self._drafts.move_to_end(version)
+        return content
+
+    async def publish(self, staff: Staff, version: str) -> GateReport:
+        async with audit_refusals(self._audit, staff, "studio_publish", None, version=version):
+            _require(staff, PUBLISHERS)
+            meta = await self._store.get(version)
+            if meta is None:
+                raise NotFound(f"no content version {version}")
+            if self._two_person_rule and meta.author.split(" ")[0] == author_of(staff).split(" ")[0]:
+                raise Forbidden("two-person rule: a publisher cannot publish a draft they authored")
+        report = await self._releases.publish(version, author_of(staff))
+        await self._audit.record(staff, "studio_publish", None, {"version": version})
+        await self._live.refresh()
+        return report
+
+    async def rollback(self, staff: Staff) -> str:
+        async with audit_refusals(self._audit, staff, "studio_rollback", None):
+            _require(staff, PUBLISHERS)
+        version = await self._releases.rollback(author_of(staff))
+        await self._audit.record(staff, "studio_rollback", None, {"version": version})
+        await self._live.refresh()
+        return version
+
+
+def _require(staff: Staff, roles: frozenset[Role]) -> None:
+    if staff.role not in roles:
+        raise Forbidden("the studio needs the role " + " or ".join(sorted(r.value for r in roles)))
+
+
+def _matched(version: str, content: Content, text: str) -> dict[str, object]:
+    return {"version": version, **content.matcher.match(text).to_json()}

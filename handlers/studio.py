@@ -1,0 +1,119 @@
+"""Studio API (/api/v1/studio/…) for editors and publishers: content versions, their files and diffs, drafts,
+trying an utterance on a draft beside the live version, publish and rollback. Bearer-token authenticated; roles and
+the two-person rule are checked (and refusals audited) by bot/studio/service.py: 403 for a role that may not, 404
+for an unknown version, 409 when the live pointer moved meanwhile or there is nothing to roll back to, 422 for a
+malformed body or a version that fails the checks (with `errors` and `warnings`, each `file:line: reason`)."""
+from __future__ import annotations
+
+from aiohttp import web
+from pydantic import BaseModel, Field, ValidationError
+
+from bot.staff import Staff
+from bot.studio.releases import GateFailed
+from bot.studio.service import Studio
+from handlers.pages import STATIC
+from handlers.problems import dumps, problem, validation_problem
+from handlers.routes import Param, Route
+from handlers.staff_auth import StaffRoutes
+
+_VERSION = "{version}"
+
+
+class DraftRequest(BaseModel):
+    """A new draft: a version with some files replaced (text) or removed (null)."""
+
+    base: str = Field(pattern=r"^[0-9a-f]{64}$", description="the version the draft starts from")
+    files: dict[str, str | None] = Field(min_length=1, description="path under intents/ -> new text, or null to "
+                                         "remove the file", examples=[{"catalog/gongan.yaml": "…"}])
+    message: str = Field(min_length=1, max_length=500, description="what changed and why",
+                         examples=["居住证补一个别名「暂住证」"])
+
+
+class TryRequest(BaseModel):
+    text: str = Field(min_length=1, max_length=200, description="what a citizen might say",
+                      examples=["暂住证怎么办"])
+
+
+class PublishRequest(BaseModel):
+    version: str = Field(pattern=r"^[0-9a-f]{64}$", description="the version to make live")
+
+
+class StudioHandlers:
+    def __init__(self, studio: Studio) -> None:
+        self._studio = studio
+
+    async def versions(self, request: web.Request, staff: Staff) -> web.Response:
+        overview = await self._studio.overview(staff)
+        return web.json_response({"live": overview.live,
+                                  "versions": [v.model_dump(mode="json") for v in overview.versions],
+                                  "history": [p.model_dump(mode="json") for p in overview.history]}, dumps=dumps)
+
+    async def files(self, request: web.Request, staff: Staff) -> web.Response:
+        version, files = await self._studio.files(staff, request.match_info["version"])
+        return web.json_response({**version.model_dump(mode="json"), "files": files}, dumps=dumps)
+
+    async def diff(self, request: web.Request, staff: Staff) -> web.Response:
+        new, old = request.match_info["version"], request.query.get("against", "")
+        if not old:
+            return problem(422, "Invalid request", "请用 against 指定要比较的版本。")
+        return web.json_response({"old": old, "new": new, "files": await self._studio.diff(staff, old, new)},
+                                 dumps=dumps)
+
+    async def draft(self, request: web.Request, staff: Staff) -> web.Response:
+        try:
+            body = DraftRequest.model_validate_json(await request.read())
+        except ValidationError as exc:
+            return validation_problem(exc)
+        draft = await self._studio.draft(staff, body.base, body.files, body.message)
+        return web.json_response({"version": draft.version.model_dump(mode="json"), "checks": draft.report.to_json()},
+                                 status=201, dumps=dumps)
+
+    async def trial(self, request: web.Request, staff: Staff) -> web.Response:
+        try:
+            body = TryRequest.model_validate_json(await request.read())
+        except ValidationError as exc:
+            return validation_problem(exc)
+        return web.json_response(await self._studio.trial(staff, request.match_info["version"], body.text),
+                                 dumps=dumps)
+
+    async def publish(self, request: web.Request, staff: Staff) -> web.Response:
+        try:
+            body = PublishRequest.model_validate_json(await request.read())
+            report = await self._studio.publish(staff, body.version)
+        except ValidationError as exc:
+            return validation_problem(exc)
+        except GateFailed as exc:
+            return problem(422, "Checks failed", exc.detail, **exc.report.to_json())
+        return web.json_response({"live": body.version, "checks": report.to_json()}, dumps=dumps)
+
+    async def rollback(self, request: web.Request, staff: Staff) -> web.Response:
+        return web.json_response({"live": await self._studio.rollback(staff)}, dumps=dumps)
+
+    async def page(self, request: web.Request) -> web.FileResponse:
+        """The studio page (its script signs in with a staff token and calls the API above)."""
+        return web.FileResponse(STATIC / "studio.html", headers={"Cache-Control": "no-store"})
+
+
+def routes(studio: StudioHandlers, guard: StaffRoutes) -> list[Route]:
+    base, version = "/api/v1/studio/versions", (Param("version", where="path", description="a version id (sha256)"),)
+    return [
+        Route("GET", "/studio/", studio.page, "The intent studio page", ok=(200, "text/html")),
+        guard.route("GET", base, studio.versions, "Content versions (newest first), the live one and the history of "
+                    "publishes and rollbacks", ok=(200, "{live, versions, history}")),
+        guard.route("GET", f"{base}/{_VERSION}", studio.files, "A version with its files (path -> text)",
+                    params=version, ok=(200, "version with files"), problems=(404,)),
+        guard.route("GET", f"{base}/{_VERSION}/diff", studio.diff, "Unified diff per changed file from `against` "
+                    "to this version", params=(*version, Param("against", required=True,
+                                                                  description="the older version id")),
+                    ok=(200, "{old, new, files: {path: diff}}"), problems=(404, 422)),
+        guard.route("POST", base, studio.draft, "A draft from a version with edited files, with the checks' report",
+                    request=DraftRequest, ok=(201, "{version, checks}"), problems=(404, 422)),
+        guard.route("POST", f"{base}/{_VERSION}/try", studio.trial, "What the matcher makes of an utterance on this "
+                    "version and on the live one (decision, candidates, scores, terms)", params=version,
+                    request=TryRequest, ok=(200, "{text, draft, live}"), problems=(404, 422)),
+        guard.route("POST", "/api/v1/studio/publish", studio.publish, "Make a version live on every instance (checks "
+                    "first; publishers only, never their own draft)", request=PublishRequest,
+                    ok=(200, "{live, checks}"), problems=(404, 409, 422)),
+        guard.route("POST", "/api/v1/studio/rollback", studio.rollback, "The version live before the latest publish "
+                    "is live again (publishers only)", ok=(200, "{live}"), problems=(409,)),
+    ]
