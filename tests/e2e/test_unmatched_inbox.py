@@ -69,7 +69,7 @@ async def test_handoff_after_a_miss_counts_and_everyday_talk_does_not(client, ch
     assert [(g["text"], g["kinds"]) for g in found] == [("办狗证", {"handoff": 1, "miss": 1})]
 
 
-async def test_proposals_and_roles(client, chat_factory, content) -> None:
+async def test_proposals_and_roles(client, chat_factory, content, settings) -> None:
     editor, clerk = await staff_token(client, Role.editor), await staff_token(client, Role.clerk)
     assert (await client.get(UNMATCHED, headers=auth(clerk))).status == 403
     assert (await client.get(UNMATCHED)).status == 401
@@ -102,6 +102,13 @@ async def test_proposals_and_roles(client, chat_factory, content) -> None:
                               json={"group_id": by_text["办狗证"], "action": "alias", "item_key": "nope"})).status == 422
     assert (await client.post(UNMATCHED + "/proposals", headers=auth(clerk),
                               json={"group_id": by_text["办狗证"], "action": "out_of_scope"})).status == 403
+    engine = create_async_engine(settings.database_url)
+    async with engine.connect() as conn:
+        refused = (await conn.execute(sa.select(tables.audit_log.c.detail)
+                                      .where(tables.audit_log.c.action == "refused"))).scalars().all()
+    await engine.dispose()
+    assert [(r["attempt"], r["status"]) for r in refused] == [("unmatched_list", 403), ("unmatched_propose", 404),
+                                                              ("unmatched_propose", 403)]
 
 
 async def test_the_cli_prints_the_top_groups(client, chat_factory, settings, tmp_path) -> None:
