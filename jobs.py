@@ -15,6 +15,7 @@ from bot.accounts import Sessions
 from bot.cancellation import raise_if_cancelling
 from bot.feedback import Feedback
 from bot.inbox.service import UnmatchedInbox
+from bot.handoff.upkeep import Upkeep
 from bot.outbox.dispatcher import Dispatcher
 from bot.payments.service import Payments
 from bot.ports import BlobStore
@@ -120,6 +121,18 @@ class FlushUnmatched:
         await self.inbox.flush()
 
 
+@dataclass(frozen=True)
+class HumanService:
+    """督办 of callbacks (人工留言) not made by their due day; transcripts past their retention (the desk logs it)."""
+
+    upkeep: Upkeep
+
+    async def __call__(self) -> None:
+        if escalated := await self.upkeep.escalate_callbacks():
+            _log.info("督办: %d missed callbacks of the human service escalated to supervisors", escalated)
+        await self.upkeep.purge()
+
+
 def housekeeping_jobs(services: Services) -> list[Job]:
     settings, clock = services.settings, services.clock
     return [Reconcile(services.payments, clock),
@@ -127,6 +140,7 @@ def housekeeping_jobs(services: Services) -> list[Job]:
                       clock),
             Ratings(services.feedback), ForgetRevocations(services.logins, clock),
             Settle(services.payments, timedelta(seconds=settings.payments.notification_window_seconds)),
+            HumanService(services.handoffs.upkeep),
             UnmatchedRetention(services.unmatched, settings.unmatched_retention_days)]
 
 

@@ -3,12 +3,15 @@ from __future__ import annotations
 
 import base64
 import ipaddress
+from datetime import time
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from bot.catalog.models import Level
 
 
 class UploadSettings(BaseModel):
@@ -83,6 +86,29 @@ class SubscribeMessageSettings(BaseModel):
     number_key: str = "character_string2"  # 办件编号
     status_key: str = "phrase3"           # 办理状态
     time_key: str = "time4"               # 通知时间
+
+
+class HandoffConfig(BaseModel):
+    """转人工: the human service's hours (working days come from the calendar), desks, limits and timers."""
+
+    opens: time = Field(default=time(9, 0), description="Working hours start (China time), on working days")
+    closes: time = Field(default=time(17, 30), description="Working hours end (China time)")
+    every_day: bool = Field(default=False, description="Open every day, not only working days (a 24-hour hotline)")
+    general_desk: str = Field(default="政务服务中心综合窗口", description="Where a chat with no item in context goes")
+    general_level: Level = Level.city
+    per_person_limit: int = Field(default=5, gt=0, description="Chats one staff member has at a time")
+    max_transfers: int = Field(default=2, ge=0)
+    auto_assign: bool = Field(default=False, description="Round robin among the department's online staff")
+    first_response_seconds: int = Field(default=60, gt=0, description="SLA, in working seconds")
+    next_response_seconds: int = Field(default=180, gt=0, description="SLA after each citizen message")
+    resolution_seconds: int = Field(default=1800, gt=0, description="SLA from handoff to close")
+    seconds_per_chat: int = Field(default=120, gt=0, description="Expected wait per chat ahead in the queue")
+    retention_days: int = Field(default=180, gt=0, description="Transcripts of closed chats are purged after this")
+    allowed_origins: list[str] = Field(default_factory=list, description="Origins allowed on the live channels "
+                                       "besides the app's own (e.g. https://h5.example.gov.cn)")
+    snippets: list[str] = Field(default_factory=list, description="The team's canned answers")
+    transfer_customer_service: bool = Field(default=False, description="WeChat: hand chats to WeChat's own agent "
+                                            "console instead of the staff console")
 
 
 class PaymentConfig(BaseModel):
@@ -160,6 +186,7 @@ class Settings(BaseSettings):
     rate_limit: RateLimitSettings = RateLimitSettings()
     staff_rate_limit: RateLimitSettings = RateLimitSettings(messages=120, per_seconds=60)  # per staff member
     payments: PaymentConfig = PaymentConfig()
+    handoff: HandoffConfig = HandoffConfig()
     wechat_appid: str = Field(default="", description="Mini-program AppID; empty: no WeChat channel")
     wechat_secret: str = Field(default="", repr=False)
     wechat_token: str = Field(default="", repr=False, description="Message-push Token")

@@ -40,6 +40,23 @@ class CustomerServiceChannel(Protocol):
 
 
 @dataclass(frozen=True)
+class OutOfTurn:
+    """Messages to a WeChat user that answer no message of theirs (a staff member's, during a handoff), through the
+    send API: allowed 48 h after the citizen's last message; refused or unreachable, it stays in the chat list."""
+
+    channel: CustomerServiceChannel
+    log: logging.Logger
+
+    async def __call__(self, openid: str, text: str) -> bool:
+        try:
+            await self.channel.send_text(openid, text)
+        except (SendRefused, ChannelUnavailable) as exc:
+            self.log.info("message out of turn to a WeChat user not sent (%s): left in the chat list", exc)
+            return False
+        return True
+
+
+@dataclass(frozen=True)
 class ServiceMessage:
     """One pushed message, already verified and decoded by the handler."""
 
@@ -53,15 +70,20 @@ class ServiceMessage:
 class CustomerService:
     def __init__(self, engine: Engine, channel: CustomerServiceChannel, dedupe: Dedupe, inbox: Inbox,
                  content: Callable[[], Content], clock: Callable[[], datetime], log: logging.Logger,
-                 max_upload_bytes: int, pay_page: str, retry_seconds: tuple[float, ...] = (2, 10)) -> None:
+                 max_upload_bytes: int, pay_page: str, retry_seconds: tuple[float, ...] = (2, 10),
+                 transfer: bool = False) -> None:
         self._engine, self._channel, self._dedupe, self._inbox = engine, channel, dedupe, inbox
         self._content, self._clock, self._log = content, clock, log
         self._max_upload, self._pay_page, self._retry_seconds = max_upload_bytes, pay_page, retry_seconds
         self._running: set[asyncio.Task[None]] = set()
+        self._transfer = transfer
 
     def wants_human(self, message: ServiceMessage) -> bool:
-        """The citizen asks for a person (转人工): the handler transfers the chat to WeChat's agent console."""
-        return message.kind == "text" and self._content().words.means(message.text, Command.human)
+        """The citizen asks for a person (转人工) and the chat goes to WeChat's agent console (setting
+        handoff.transfer_customer_service; otherwise the engine hands it to the staff console)."""
+        return (self._transfer and message.kind == "text"
+                and self._content().words.means(message.text, Command.human))
+
 
     async def first_delivery(self, message: ServiceMessage) -> bool:
         """False for a retry or duplicate of a message already taken (any instance). Raises SessionUnavailable
@@ -104,7 +126,7 @@ class CustomerService:
             upload = Upload(filename="wechat-image.jpg", data=data or b"", truncated=data is None)
             inbound = Inbound(upload=upload)
         else:
-            inbound = Inbound(text=message.text[:500], numbered=True)
+            inbound = Inbound(text=message.text[:500], numbered=True, channel="wechat")
         try:
             return await self._engine.handle(message.openid, inbound)
         except TryAgain as exc:

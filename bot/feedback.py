@@ -10,6 +10,7 @@ from typing import Callable
 
 from bot.content import Content
 from bot.errors import Forbidden, NotFound
+from bot.handoff.models import HANDOFF_PREFIX
 from bot.lifecycle import Role
 from bot.cases import Case
 from bot.ports import AuditLog, CaseRepository
@@ -215,6 +216,8 @@ class Feedback:
         """A ticket follows its case: the staff member's department, and the case within their level."""
         if ticket.department != staff.department:
             return False
+        if ticket.case_number.startswith(HANDOFF_PREFIX):  # a human session (转人工): its department's
+            return True
         case = await self._cases.get(ticket.case_number)
         return case is not None and part_of(self._content().catalog, staff, case.target) is not None
 

@@ -26,7 +26,8 @@ class InboxMessage:
 
 
 class Inbox(Protocol):
-    async def put(self, user: str, case_number: str | None, text: str, dedupe_key: str, now: datetime) -> None: ...
+    async def put(self, user: str, case_number: str | None, text: str, dedupe_key: str, now: datetime) -> int | None:
+        """Store the message once per dedupe key: its id, or None when the key was stored already."""
 
     async def take_unread(self, user: str, now: datetime) -> list[str]:
         """Unread texts, oldest first, marked read (the chat's opening shows each once)."""

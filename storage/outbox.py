@@ -116,11 +116,13 @@ class SqlInbox:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
 
-    async def put(self, user: str, case_number: str | None, text: str, dedupe_key: str, now: datetime) -> None:
+    async def put(self, user: str, case_number: str | None, text: str, dedupe_key: str, now: datetime) -> int | None:
         async with self._engine.begin() as conn:
             stmt = _upsert(conn, tables.inbox_messages).values(user_id=user, case_number=case_number, text=text,
                                                                created_at=now, dedupe_key=dedupe_key)
-            await conn.execute(stmt.on_conflict_do_nothing(index_elements=["dedupe_key"]))
+            new = await conn.execute(stmt.on_conflict_do_nothing(index_elements=["dedupe_key"])
+                                     .returning(tables.inbox_messages.c.id))
+            return new.scalar()
 
     async def take_unread(self, user: str, now: datetime) -> list[str]:
         """Unread messages of the user, oldest first, marked read."""

@@ -20,6 +20,11 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def _staff(row: sa.RowMapping) -> Staff:
+    return Staff(id=row["id"], name=row["name"], role=Role(row["role"]), department=row["department"],
+                 level=Level(row["level"]))
+
+
 class SqlStaff:
     """A token works until it expires (`token_lifetime` after it was issued), is revoked or rotated, or the
     account is disabled; only its SHA-256 is stored."""
@@ -34,8 +39,15 @@ class SqlStaff:
             row = (await conn.execute(tables.staff.select().where(
                 s.token_hash == _hash(token), s.disabled_at.is_(None), s.token_expires_at > self._clock()))
                    ).mappings().first()
-        return Staff(id=row["id"], name=row["name"], role=Role(row["role"]), department=row["department"],
-                     level=Level(row["level"])) if row else None
+        return _staff(row) if row else None
+
+    async def get(self, staff_id: int) -> Staff | None:
+        """An enabled account by id (a chat is transferred to a person by id)."""
+        s = tables.staff.c
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(tables.staff.select().where(s.id == staff_id, s.disabled_at.is_(None)))
+                   ).mappings().first()
+        return _staff(row) if row else None
 
     async def add(self, name: str, role: Role, department: str, level: Level) -> tuple[Staff, str]:
         token, now = secrets.token_urlsafe(32), self._clock()

@@ -288,3 +288,40 @@ unmatched_examples = sa.Table(
     sa.Column("candidates", sa.JSON, nullable=False),  # item keys offered, for a clarify
     sa.Column("seen_at", sa.DateTime(timezone=True), nullable=False, index=True),
 )
+
+handoffs = sa.Table(
+    "handoffs", metadata,                                       # 转人工: a chat handed to staff (bot/handoff)
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("user_id", sa.String(128), nullable=False, index=True),
+    sa.Column("channel", sa.String(16), nullable=False),
+    sa.Column("department", sa.String(128), nullable=False),
+    sa.Column("level", sa.String(16), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),         # waiting, active, callback, closed
+    sa.Column("owner_id", sa.Integer, nullable=True, index=True),
+    sa.Column("first_owner_id", sa.Integer, nullable=True),
+    sa.Column("auto_assigned", sa.Boolean, nullable=False),
+    sa.Column("transfers", sa.Integer, nullable=False),
+    sa.Column("context", sa.Text, nullable=False),              # HandoffContext JSON, encrypted
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("claimed_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("first_response_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("last_citizen_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("last_staff_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("summary", sa.Text, nullable=True),
+    sa.Column("callback_due", sa.Date, nullable=True),
+    sa.Column("escalated_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("breaches", sa.JSON, nullable=False),
+    sa.Column("rating", sa.Integer, nullable=True),
+    sa.Index("ix_handoffs_queue", "department", "status", "id"),
+)
+
+handoff_messages = sa.Table(
+    "handoff_messages", metadata,                               # the transcript, text encrypted
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("handoff_id", sa.Integer, nullable=False, index=True),
+    sa.Column("author", sa.String(8), nullable=False),          # citizen, staff, bot, note, event
+    sa.Column("staff_id", sa.Integer, nullable=True),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)

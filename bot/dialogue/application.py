@@ -13,6 +13,7 @@ from bot.dialogue.state import Stage
 from bot.dialogue.steps import Accepted, Detour, Rejected, Step, StepResult
 from bot.uploads import Upload
 
+REFUSALS_BEFORE_OFFER = 3  # refused answers in a row at one step before a person is offered
 UNDER_WAY = frozenset({Stage.collect, Stage.confirm, Stage.reuse, Stage.pledge, Stage.edit})
 
 
@@ -74,10 +75,15 @@ class ApplicationFlow:
         return await self._settle(ctx, await self.current(ctx).accept(ctx, invocation))
 
     async def _settle(self, ctx: TurnContext, result: StepResult) -> Outcome:
+        ctx.state.refusals = ctx.state.refusals + 1 if isinstance(result, Rejected) else 0
         if isinstance(result, Accepted):
             return (await self.advance(ctx)).after(*result.replies)
         if isinstance(result, Rejected):
-            return Outcome([*result.replies, *await self.ask(ctx)], Stage.collect)
+            offer: list[Reply] = []
+            if ctx.state.refusals >= REFUSALS_BEFORE_OFFER:  # stuck at this step: a person may help
+                offer = [ChoicesReply(text=ctx.prompts.handoff_offer_step,
+                                      options=[option(ctx.prompts.ask_human, Command.human)])]
+            return Outcome([*result.replies, *offer, *await self.ask(ctx)], Stage.collect)
         if isinstance(result, Detour):
             return Outcome([], result.stage, reprompt=True)
         return reprompt(ctx)

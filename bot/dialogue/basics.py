@@ -10,7 +10,6 @@ from bot.dialogue.paying import PaymentFlow
 from bot.dialogue.replies import ChoicesReply, Reply, TextReply
 from bot.dialogue.state import Stage
 from bot.dialogue.talk import SmallTalk
-from bot.inbox.dialogue import record_handoff
 from bot.notify import clause
 
 CONFIRM_CANCEL_AFTER = 3  # answers given: from then on a cancel is confirmed once before the application is dropped
@@ -68,7 +67,6 @@ class BasicFlow:
         return reprompt(ctx, TextReply(text=answers[talk]))
 
     async def human(self, ctx: TurnContext, invocation: Invocation) -> Outcome:
-        record_handoff(ctx)
         return stay(ctx, TextReply(text=ctx.prompts.human_offer))
 
     async def help(self, ctx: TurnContext, invocation: Invocation) -> Outcome:

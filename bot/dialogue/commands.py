@@ -23,7 +23,9 @@ class Command(str, Enum):
     cancel = "cancel"                  # arg: True when confirmed, False to go on after all (none: ask if needed)
     back = "back"
     edit = "edit"                      # arg: the key of the step to change (none: list them)
-    human = "human"
+    human = "human"                    # 转人工; arg: a department picked from the list (none: the item's or ask)
+    leave_human = "leave_human"        # back to the bot
+    rate_human = "rate_human"          # arg: HumanRating
     help = "help"
     submit = "submit"
     reuse = "reuse"                    # arg: True to reuse earlier answers, False to fill in again
@@ -56,7 +58,14 @@ class TicketAnswer(NamedTuple):
     solved: bool
 
 
-Arg = Union[str, bool, Topic, RatingLevel, TicketAnswer, SmallTalk, None]
+class HumanRating(NamedTuple):
+    """好差评 of a human session: the handoff and the level."""
+
+    handoff: int
+    level: RatingLevel
+
+
+Arg = Union[str, bool, Topic, RatingLevel, TicketAnswer, HumanRating, SmallTalk, None]
 
 
 @dataclass(frozen=True)
@@ -82,6 +91,12 @@ def _small_talk(text: str) -> SmallTalk | None:
     return SmallTalk(text) if text in SmallTalk._value2member_map_ else None
 
 
+def _human_rating(text: str) -> HumanRating | None:
+    handoff, _, level = text.partition(" ")
+    rated = _level(level.strip())
+    return HumanRating(int(handoff), rated) if handoff.isdecimal() and rated is not None else None
+
+
 def _ticket_answer(text: str) -> TicketAnswer | None:
     ticket, _, answer = text.partition(" ")
     solved = _yes_no(answer.strip())
@@ -91,7 +106,8 @@ def _ticket_answer(text: str) -> TicketAnswer | None:
 _TEXT = _ArgType(str, lambda text: text, str)
 _ARGS: dict[Command, _ArgType] = {
     Command.pick: _TEXT, Command.edit: _TEXT, Command.rate: _TEXT, Command.rate_tag: _TEXT, Command.pay: _TEXT,
-    Command.withdraw: _TEXT, Command.withdraw_confirm: _TEXT, Command.progress: _TEXT,
+    Command.withdraw: _TEXT, Command.withdraw_confirm: _TEXT, Command.progress: _TEXT, Command.human: _TEXT,
+    Command.rate_human: _ArgType(HumanRating, _human_rating, lambda r: f"{r.handoff} {int(r.level)}"),
     Command.ask: _ArgType(Topic, _topic, lambda topic: topic.value),
     Command.rate_level: _ArgType(RatingLevel, _level, lambda level: str(int(level))),
     Command.reuse: _ArgType(bool, _yes_no, lambda yes: "yes" if yes else "no"),

@@ -21,6 +21,7 @@ from bot.ports import BlobStore, CaseRepository, LicenceProvider, ProfileStore, 
 
 if TYPE_CHECKING:
     from bot.dialogue.script import Plan
+    from bot.handoff.desk import HandoffDesk
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ class Ports:
     content_check: ContentCheck
     observer: TurnObserver
     unmatched: MissRecorder  # the unmatched inbox (bot/inbox)
+    handoffs: "HandoffDesk | None" = None  # the human service (None: the bot gives the hotline instead)
 
 
 class TargetGone(Exception):
@@ -64,6 +66,7 @@ class TurnContext:
     ports: Ports
     elder: bool = False  # 长辈模式: fewer words per message (the short prompt variants, essentials-first cards)
     prompts: Prompts = field(init=False)
+    channel: str = "chat"  # where the message came from (bot/dialogue/engine.py Inbound)
 
     def __post_init__(self) -> None:
         self.prompts = self.content.prompts.elder if self.elder else self.content.prompts

@@ -21,6 +21,7 @@ from bot.dialogue.replies import Reply, TextReply, numbered_options
 from bot.dialogue.state import Conversation
 from bot.dialogue.table import build_table
 from bot.feedback import Feedback
+from bot.handoff.desk import HandoffDesk
 from bot.identity import IdentityVerifier
 from bot.inbox.recorder import DiscardMisses, MissRecorder
 from bot.notify import Inbox
@@ -43,13 +44,14 @@ class Inbound:
     numbered: bool = False  # a text-only channel: a bare number picks one of the options last shown
     elder: bool = False  # sent in 长辈模式: fewer words per message
     client_id: str | None = None  # the client's id of this message: sent again, it gets the first answer
+    channel: str = "chat"   # chat (H5 page, mini-program) or wechat (customer-service messages)
 
 
 def _picked(message: Inbound, options: list[str]) -> Inbound:
     """"2" on a text-only channel means the second option last shown."""
     text = (message.text or "").strip()
     if message.numbered and text.isdecimal() and 1 <= int(text) <= len(options):
-        return Inbound(text=options[int(text) - 1], elder=message.elder)
+        return Inbound(text=options[int(text) - 1], elder=message.elder, channel=message.channel)
     return message
 
 
@@ -61,13 +63,14 @@ class Engine:
                  settings: EngineSettings, clock: Callable[[], datetime], inbox: Inbox,
                  feedback: Feedback, payments: Payments, *, identity: IdentityVerifier,
                  content_check: ContentCheck, observer: TurnObserver = NoObserver(),
-                 loaded: Loaded = lambda version: None, unmatched: MissRecorder = DiscardMisses()) -> None:
+                 loaded: Loaded = lambda version: None, handoffs: HandoffDesk | None = None,
+                 unmatched: MissRecorder = DiscardMisses()) -> None:
         """`loaded` gives a content version this instance still has loaded (bot/dialogue/carry_over.py)."""
         self._content, self._sessions, self._clock, self._loaded = content, sessions, clock, loaded
         self._observer = observer
         self._ports = Ports(cases=cases, profiles=profiles, blobs=blobs, licences=licences, settings=settings,
                             clock=clock, inbox=inbox, feedback=feedback, payments=payments, identity=identity,
-                            content_check=content_check, observer=observer,
+                            content_check=content_check, observer=observer, handoffs=handoffs,
                             unmatched=unmatched)
         self._table = build_table()
         self.restarted_conversations = 0  # conversations started again because their stored state could not be used
@@ -87,7 +90,8 @@ class Engine:
                 if message.client_id and (earlier := earlier_answer(state, message.client_id, digest)) is not None:
                     return earlier  # answered before: nothing runs again, nothing is saved
                 turn = content_for_turn(state, self._content(), self._loaded)
-                ctx = TurnContext(user, state, turn.content, self._ports, elder=message.elder)
+                ctx = TurnContext(user, state, turn.content, self._ports, elder=message.elder,
+                                  channel=message.channel)
                 if state.recovered:
                     replies = await self._recover(ctx, message)
                 elif turn.resumed:
@@ -105,6 +109,22 @@ class Engine:
             raise TryAgain(self._content().prompts.retry_later) from exc
         finally:
             self._observer.turn_took(time.perf_counter() - started)
+
+    async def hand_back(self, user: str, handoff_id: int) -> list[Reply]:
+        """Staff closed the user's handoff: the bot takes the chat back at the step the citizen was in, under the
+        user's lock; the replies (a rating question, then what that step asks) are for the live channel."""
+        try:
+            async with self._sessions.session(user) as session:
+                state = await session.load()
+                if state is None:
+                    return []
+                replies = await self._table.hand_back(TurnContext(user, state, self._content(), self._ports),
+                                                      handoff_id)
+                state.last_options = [o.value for o in numbered_options(replies)] or state.last_options
+                await session.save(state)
+                return replies
+        except (SessionUnavailable, BlobStoreUnavailable) as exc:
+            raise TryAgain(self._content().prompts.retry_later) from exc
 
     async def _turn(self, ctx: TurnContext, message: Inbound) -> list[Reply]:
         try:

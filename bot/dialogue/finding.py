@@ -9,8 +9,11 @@ from bot.dialogue.context import Outcome, TurnContext, reprompt, stay
 from bot.dialogue.replies import ChoicesReply, Reply, TextReply
 from bot.dialogue.state import Stage
 from bot.dialogue.topics import Topic
-from bot.inbox.dialogue import asked_back, left_clarify, missed, resolved
+from bot.inbox.dialogue import asked_back, left_clarify, record_miss, resolved
 from bot.matching import Decision, MatchResult
+
+
+MISSES_BEFORE_OFFER = 2
 
 
 class FindingFlow:
@@ -22,6 +25,7 @@ class FindingFlow:
         # "条件是什么" about the item on screen must not be matched to an item named "...条件..."
         query = c.words.without_topic_words(text) if topic and s.target else text
         result = await self._match(ctx, query)
+        s.misses = 0 if result.decision is not Decision.none else s.misses + 1
         if result.decision is Decision.match:
             offered = self.offer(ctx, result.candidates[0].key)
             return Outcome([answer(topic, ctx.target(), p)], offered.stage, True) if topic else offered
@@ -33,9 +37,9 @@ class FindingFlow:
             options = [option(candidate.name, Command.pick, candidate.key) for candidate in result.candidates]
             options.append(option(p.none_of_these, Command.human))
             return Outcome([ChoicesReply(text=p.clarify, options=options)], Stage.clarify)
-        missed(ctx, query)
-        return stay(ctx, ChoicesReply(text=p.no_match.format(text=text[:20]),
-                                      options=[option(p.ask_human, Command.human)]))
+        record_miss(ctx, query)
+        missed = p.handoff_offer if s.misses >= MISSES_BEFORE_OFFER else p.no_match  # two in a row: offer a person
+        return stay(ctx, ChoicesReply(text=missed.format(text=text[:20]), options=[option(p.ask_human, Command.human)]))
 
     @staticmethod
     async def _match(ctx: TurnContext, query: str) -> MatchResult:

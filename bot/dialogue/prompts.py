@@ -185,6 +185,22 @@ class Prompts(BaseModel):
     on_site_result: str
     on_site_booking: str
     on_site_no_booking: str
+    handoff_pick: str
+    handoff_queued: str
+    handoff_assigned: str
+    handoff_callback: str
+    handoff_noted: str
+    handoff_waiting: str
+    handoff_end: str
+    handoff_claimed: str
+    handoff_transferred: str
+    handoff_closed: str
+    handoff_left: str
+    handoff_rate: str
+    handoff_rated_none: str
+    handoff_offer: str
+    handoff_offer_step: str
+    escalated_handoff: str
     bundle_on_site: str
     # 长辈模式 (fewer words per message): shorter variants of some sentences, by the key they replace.
     short: dict[str, str] = Field(default_factory=dict)

@@ -21,6 +21,7 @@ class Stage(str, Enum):
     rate_level = "rate_level"  # 好差评: waiting for one of the five levels
     rate_tags = "rate_tags"    # 好差评: picking tags
     rate_text = "rate_text"    # 好差评: free text or 跳过
+    handoff = "handoff"        # 转人工: a person has the chat (or it waits for one); the bot only passes messages on
 
 
 class MaterialEntry(BaseModel):
@@ -65,6 +66,10 @@ class Conversation(BaseModel):
                                "the next message may answer yes or no")
     last_options: list[str] = Field(default_factory=list, description="Values of the options last shown, "
                                     "in order: a text-only channel lets the user answer with their number")
+    handoff: int | None = Field(default=None, description="The handoff (转人工) the chat is in")
+    handoff_resume: Stage | None = Field(default=None, description="The stage to go back to when staff close it")
+    misses: int = Field(default=0, description="Messages in a row that matched no item")
+    refusals: int = Field(default=0, description="Answers in a row refused at the current step")
     updated_at: datetime | None = None
     answered: list[AnsweredMessage] = Field(default_factory=list, description="The last few client message ids "
                                             "and their answers, oldest first: a retry gets the first answer")

@@ -23,6 +23,7 @@ from bot.dialogue.commands import PREFIX, Command, Invocation, parse
 from bot.dialogue.context import Outcome, TurnContext, reprompt, stay
 from bot.dialogue.correction import CorrectionFlow
 from bot.dialogue.finding import FindingFlow
+from bot.dialogue.handoff import HandoffFlow
 from bot.dialogue.paying import PaymentFlow
 from bot.dialogue.progress import ProgressFlow
 from bot.dialogue.rating import RatingFlow
@@ -37,6 +38,7 @@ TextHandler = Callable[[TurnContext, str], Awaitable[Outcome]]
 Waiting = Callable[[TurnContext], Awaitable[list[Reply]]]
 
 ALL = frozenset(Stage)
+BOT = ALL - {Stage.handoff}  # while a person has the chat, only the words of the handoff stage count
 NOTHING_UNDER_WAY = frozenset({Stage.idle, Stage.offered, Stage.clarify})
 
 
@@ -48,6 +50,7 @@ class State:
     waiting: Waiting
     words: Mapping[Command, Invocation] = field(default_factory=dict)
     free_text: bool = False  # any text is an answer here: only exact command words count
+    commands: frozenset[Command] | None = None  # the only commands a tap may send here (None: every one)
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,11 @@ class ConversationTable:
     states: Mapping[Stage, State]
     upload: Callable[[TurnContext, Upload], Awaitable[Outcome]]
     advance: Callable[[TurnContext], Awaitable[Outcome]]  # to the first open step of the application
+    handoff: HandoffFlow
+
+    async def hand_back(self, ctx: TurnContext, handoff_id: int) -> list[Reply]:
+        """Staff closed the handoff: back to the stage the citizen was in (nothing if they left it already)."""
+        return await self.handoff.taken_back(ctx, handoff_id)
 
     async def turn(self, ctx: TurnContext, text: str | None, upload: Upload | None) -> list[Reply]:
         """Handle one message: route it, move to the stage the handler chose, then say what that stage waits for."""
@@ -76,7 +84,7 @@ class ConversationTable:
     async def _route(self, ctx: TurnContext, text: str | None, upload: Upload | None) -> Outcome:
         asked, ctx.state.cancel_asked = ctx.state.cancel_asked, False  # "确定不办了吗？" gets one answer
         if upload is not None:
-            return await self.upload(ctx, upload)
+            return reprompt(ctx) if ctx.state.stage is Stage.handoff else await self.upload(ctx, upload)
         text = (text or "").strip()
         if not text:
             return stay(ctx, TextReply(text=ctx.prompts.help))
@@ -84,6 +92,9 @@ class ConversationTable:
             invocation = parse(text)
             if invocation is None:
                 return stay(ctx, TextReply(text=ctx.prompts.help))
+            allowed = self.states[ctx.state.stage].commands
+            if allowed is not None and invocation.command not in allowed:
+                return reprompt(ctx)
             return await self.commands[invocation.command](ctx, invocation)
         if asked and (confirmed := self._confirmed(ctx, text)) is not None:
             return await self.commands[Command.cancel](ctx, Invocation(Command.cancel, confirmed))
@@ -130,6 +141,12 @@ def build_table() -> ConversationTable:
     payment, withdrawal, correction = PaymentFlow(), WithdrawalFlow(), CorrectionFlow(application)
     submission, basic = SubmissionFlow(application, correction), BasicFlow(correction, payment)
     progress = ProgressFlow()
+    states: dict[Stage, State] = {}
+
+    async def waiting(ctx: TurnContext, stage: Stage) -> list[Reply]:
+        return await states[stage].waiting(ctx)
+
+    handoff = HandoffFlow(waiting)
 
     async def reprompt_only(ctx: TurnContext, text: str) -> Outcome:
         return reprompt(ctx)
@@ -138,7 +155,7 @@ def build_table() -> ConversationTable:
         return []
 
     commands: dict[Command, Handler] = {
-        Command.hello: basic.hello, Command.help: basic.help, Command.human: basic.human,
+        Command.hello: basic.hello, Command.help: basic.help, Command.human: handoff.human,
         Command.cancel: basic.cancel, Command.rectified: basic.rectified,
         Command.pick: finding.pick, Command.ask: finding.ask,
         Command.apply: application.apply, Command.reuse: application.reuse, Command.fresh: application.reuse,
@@ -151,16 +168,10 @@ def build_table() -> ConversationTable:
         Command.rate_tags_done: rating.tags_done, Command.rate_skip: rating.skip,
         Command.pay: payment.pay, Command.withdraw: withdrawal.ask, Command.withdraw_confirm: withdrawal.confirm,
         Command.progress: progress.show, Command.small_talk: basic.small_talk,
+        Command.leave_human: handoff.leave, Command.rate_human: handoff.rate,
     }
     answer = application.answer
-    return ConversationTable(
-        commands=commands,
-        fallbacks=((Command.cancel, ALL), (Command.back, ALL), (Command.edit, ALL - {Stage.idle}),
-                   (Command.human, ALL), (Command.help, ALL), (Command.progress, ALL)),
-        entry_points=((Command.correct, NOTHING_UNDER_WAY), (Command.rate, NOTHING_UNDER_WAY),
-                      (Command.pay, NOTHING_UNDER_WAY), (Command.withdraw, NOTHING_UNDER_WAY),
-                      (Command.rectified, NOTHING_UNDER_WAY)),
-        states={
+    states.update({
             Stage.idle: State(finding.find, nothing),
             Stage.clarify: State(finding.find, finding.waiting_clarify),
             Stage.offered: State(finding.find, finding.waiting_offered,
@@ -177,5 +188,15 @@ def build_table() -> ConversationTable:
             Stage.rate_tags: State(reprompt_only, rating.question),
             Stage.rate_text: State(rating.text, rating.question, {Command.skip: Invocation(Command.rate_skip)},
                                    free_text=True),
-        },
-        upload=application.upload, advance=application.advance)
+            Stage.handoff: State(handoff.text, handoff.waiting, {Command.cancel: Invocation(Command.leave_human),
+                                                                 Command.leave_human: Invocation(Command.leave_human)},
+                                 free_text=True, commands=frozenset({Command.leave_human, Command.rate_human})),
+    })
+    return ConversationTable(
+        commands=commands,
+        fallbacks=((Command.cancel, BOT), (Command.back, BOT), (Command.edit, BOT - {Stage.idle}),
+                   (Command.human, BOT), (Command.help, BOT), (Command.progress, BOT)),
+        entry_points=((Command.correct, NOTHING_UNDER_WAY), (Command.rate, NOTHING_UNDER_WAY),
+                      (Command.pay, NOTHING_UNDER_WAY), (Command.withdraw, NOTHING_UNDER_WAY),
+                      (Command.rectified, NOTHING_UNDER_WAY)),
+        states=states, upload=application.upload, advance=application.advance, handoff=handoff)

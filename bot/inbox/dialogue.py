@@ -9,7 +9,7 @@ from bot.inbox.models import MissKind
 from bot.privacy import mask_text
 
 
-def missed(ctx: TurnContext, text: str) -> None:
+def record_miss(ctx: TurnContext, text: str) -> None:
     """The matcher found nothing for `text`: recorded unless it is a bare yes/no or has no words."""
     if len(normalise(text).strip("#")) < 2 or ctx.content.phrases.answer(text) is not None:
         return
@@ -36,7 +36,8 @@ def left_clarify(ctx: TurnContext) -> None:
 
 def record_handoff(ctx: TurnContext) -> None:
     """The citizen asks for a person (人工, or 都不是 under a question asked back): recorded when it follows a
-    miss or a question asked back. The handoff flow calls this before it changes the stage."""
+    miss or a question asked back. The handoff flow (bot/dialogue/handoff.py) calls this before it changes the
+    stage."""
     if ctx.state.unmatched:
         kind = MissKind.none_of_these if ctx.state.stage is Stage.clarify else MissKind.handoff
         ctx.ports.unmatched.record(kind, ctx.state.unmatched, ctx.state.candidates)

@@ -37,11 +37,19 @@ def _relative(text: str, directory: Path) -> str:
 def publish_gate(directory: Path) -> GateReport:
     """Every check of `python -m bot check` (errors block, warnings are shown), then the golden tests of the
     version's own `tests/` folder: a failing one blocks too."""
+    return _gate(directory, golden=True)
+
+
+def checks_gate(directory: Path) -> GateReport:
+    """The checks alone, without the golden tests (for a deployment whose golden tests run elsewhere)."""
+    return _gate(directory, golden=False)
+
+
+def _gate(directory: Path, golden: bool) -> GateReport:
     content, findings = load_and_check(directory)
     errors = [_relative(str(f), directory) for f in findings if f.severity == "error"]
     warnings = [_relative(str(f), directory) for f in findings if f.severity == "warning"]
-    if content is not None and not errors:
-        golden = run_golden(directory, content)
+    if golden and content is not None and not errors:
         errors += [_relative(f"{r.file}: golden test 「{r.name}」 failed: {r.message}", directory)
-                   for r in golden.failures]
+                   for r in run_golden(directory, content).failures]
     return GateReport(errors=errors, warnings=warnings)

@@ -637,6 +637,50 @@
     return send(form, true);
   }
 
+  // ---------------------------------------------------------------- live channel
+  // Staff answers during 转人工, the bot taking the chat back, progress messages: shown as they happen. The first
+  // frame says who we are (never in the URL); a message shown here is acknowledged so the next opening does not
+  // repeat it.
+
+  var LIVE_URL = "/api/v1/chat/live";
+  var LIVE_RETRY_MAX_MS = 30000;
+  var shownLive = {};
+
+  function acknowledge(id) {
+    fetch("/api/v1/messages/ack", {
+      method: "POST", credentials: "same-origin", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ user: state.user, ids: [id] })
+    }).catch(function () { /* shown anyway; the next opening lists it once more */ });
+  }
+
+  function onLiveEvent(event) {
+    if (!event || typeof event !== "object") return;
+    if (event.kind === "message" && typeof event.text === "string" && !shownLive[event.id]) {
+      shownLive[event.id] = true;
+      addBotText(event.text);
+      acknowledge(event.id);
+    } else if (event.kind === "replies" && Array.isArray(event.replies)) {
+      renderReplies(event.replies);
+    }
+  }
+
+  function connectLive(retryMs) {
+    if (typeof window.WebSocket !== "function") return;
+    var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
+    var socket;
+    try { socket = new window.WebSocket(scheme + window.location.host + LIVE_URL); } catch (e) { return; }
+    socket.onopen = function () { socket.send(JSON.stringify({ user: state.user })); };
+    socket.onmessage = function (frame) {
+      var event = null;
+      try { event = JSON.parse(frame.data); } catch (e) { return; }
+      if (event && event.kind === "ready") retryMs = 1000;
+      onLiveEvent(event);
+    };
+    socket.onclose = function () {
+      window.setTimeout(function () { connectLive(Math.min(LIVE_RETRY_MAX_MS, retryMs * 2)); }, retryMs);
+    };
+  }
+
   // ---------------------------------------------------------------- events
 
   composer.addEventListener("submit", function (event) {
@@ -703,4 +747,5 @@
   applyInputMode(null);
   updateSendButton();
   postText("/hello");
+  connectLive(1000);
 })();

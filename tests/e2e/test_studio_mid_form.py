@@ -9,9 +9,10 @@ from aiohttp.test_utils import TestClient
 
 from app import SERVICES, build_app
 from bot.config import Settings
+from bot.studio.gate import checks_gate
 from tests.chat import Chat
 from tests.clock import Clock
-from tests.e2e.studio import CATALOG, draft_edit, publish, studio_staff, with_alias
+from tests.e2e.studio import BASE, CATALOG, bearer, draft_edit, publish, studio_staff, with_alias
 
 VALID_ID = "11010519491231002X"
 RENEWAL = "scripts/id_card_renewal.yaml"
@@ -24,9 +25,11 @@ def without_phone(text: str) -> str:
 
 async def _app(aiohttp_client: Callable[..., Awaitable[TestClient]], settings: Settings, clock: Clock,
                kept: int) -> tuple[TestClient, dict[str, str]]:
-    """The app as deployed: it loads intents/ itself, as the version it was deployed with."""
+    """The app as deployed: it loads intents/ itself, as the version it was deployed with. Its publish gate runs
+    the checks but not the golden tests, which walk the very steps these tests change (that a golden failure
+    blocks a publish is tested below)."""
     client = await aiohttp_client(build_app(settings.model_copy(update={
-        "semantic_tiebreaker": False, "studio_versions_kept": kept}), None, clock))
+        "semantic_tiebreaker": False, "studio_versions_kept": kept}), None, clock, gate=checks_gate))
     return client, await studio_staff(client.app[SERVICES].stores.staff)
 
 
@@ -66,3 +69,20 @@ async def test_a_form_whose_version_is_gone_here_resumes_politely(aiohttp_client
     assert citizen.last()["key"] == "id_number"  # the first open step; the name is kept
     await citizen.say(VALID_ID)
     assert citizen.last()["key"] == "reason", citizen.replies
+
+
+async def test_a_step_change_that_breaks_a_golden_test_is_not_published(aiohttp_client, settings, clock) -> None:
+    client = await aiohttp_client(build_app(settings.model_copy(update={"semantic_tiebreaker": False}), None, clock))
+    tokens = await studio_staff(client.app[SERVICES].stores.staff)
+    live = (await (await client.get(f"{BASE}/versions", headers=bearer(tokens["editor"]))).json())["live"]
+    files = (await (await client.get(f"{BASE}/versions/{live}", headers=bearer(tokens["editor"]))).json())["files"]
+    drafted = await client.post(f"{BASE}/versions", headers=bearer(tokens["editor"]), json={
+        "base": live, "files": {RENEWAL: without_phone(files[RENEWAL])}, "message": "换领不再问手机号"})
+    draft = await drafted.json()
+    assert not draft["checks"]["passed"]
+    assert any("golden test" in e and "手机号码" in e for e in draft["checks"]["errors"]), draft["checks"]
+    refused = await client.post(f"{BASE}/publish", headers=bearer(tokens["publisher"]),
+                                json={"version": draft["version"]["id"]})
+    assert refused.status == 422
+    listed = await (await client.get(f"{BASE}/versions", headers=bearer(tokens["editor"]))).json()
+    assert listed["live"] == live

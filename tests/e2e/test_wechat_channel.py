@@ -206,13 +206,42 @@ async def test_network_drop_on_send_is_retried(client, sim) -> None:
     assert "居住证" in await user.say("居住证怎么办")
 
 
-async def test_asking_for_a_person_transfers_the_chat(client, sim) -> None:
-    simulator = sim[0]
+async def test_asking_for_a_person_transfers_the_chat_when_configured(aiohttp_client, settings, content, clock,
+                                                                    sim) -> None:
+    simulator, base = sim
+    chosen = settings.model_copy(update={"handoff": settings.handoff.model_copy(
+        update={"transfer_customer_service": True})})
+    client = await aiohttp_client(build_app(wechat_settings(chosen, simulator, base), content, clock))
     user = WeChatUser(client, simulator, "oWxHuman")
     sent = len(simulator.sent)
     assert await user.push({"MsgType": "text", "Content": "转人工"}) == ["transfer"]
     assert simulator.transfers == ["oWxHuman"] and len(simulator.sent) == sent
     assert await user.push({"MsgType": "text", "Content": "人工"}, mode="plain", fmt="xml") == ["transfer"]
+
+
+async def test_a_person_answers_a_wechat_user_through_the_send_api(client, sim, tokens) -> None:
+    simulator = sim[0]
+    console = await client.ws_connect("/api/v1/staff/live")
+    await console.send_json({"token": tokens["clerk"]})
+    assert (await console.receive_json())["kind"] == "ready"
+    user = WeChatUser(client, simulator, "oWxPerson")
+    await user.say("居住证怎么办")
+    assert "德令哈市公安局" in await user.say("转人工") and simulator.transfers == []  # the staff console, not WeChat's
+    staff = {"Authorization": f"Bearer {tokens['clerk']}"}
+    waiting = await (await client.get("/api/v1/staff/handoffs?status=waiting", headers=staff)).json()
+    chat = next(h for h in waiting["items"] if h["user"] == "oWxPerson")
+    sent = len(simulator.sent)
+    assert (await client.post(f"/api/v1/staff/handoffs/{chat['id']}/claim", headers=staff)).status == 200
+    assert (await client.post(f"/api/v1/staff/handoffs/{chat['id']}/messages", json={"text": "您好，请讲"},
+                              headers=staff)).status == 201
+    assert "您好，请讲" in user.replies_since(sent)
+    sent = len(simulator.sent)
+    assert (await client.post(f"/api/v1/staff/handoffs/{chat['id']}/close", json={"summary": "已解答"},
+                              headers=staff)).status == 200
+    closing = user.replies_since(sent)
+    assert "本次人工服务已结束" in closing and "非常满意" in closing  # the rating question, numbered
+    assert "感谢您的评价" in await user.say("1")  # 1 = 非常满意
+    await console.close()
 
 
 async def test_image_too_large_gets_a_polite_answer(client, sim) -> None:

@@ -2,13 +2,13 @@
 (masked), kept unmatched_retention_days.
 
 Revision ID: 0015
-Revises: 0014
+Revises: 0016
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0015"
-down_revision = "0014"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
