@@ -2,7 +2,7 @@ VENV ?= .venv
 PYTHON ?= python3
 PY := $(VENV)/bin/python
 
-.PHONY: run test test-fast typecheck chat check bench run-wechat-sim run-wechatpay-sim
+.PHONY: run test test-fast typecheck chat check bench run-wechat-sim run-wechatpay-sim fuzz
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -36,3 +36,6 @@ run-wechat-sim: $(VENV)/.installed  ## a local WeChat (login, send API, media, p
 
 run-wechatpay-sim: $(VENV)/.installed  ## a local WeChat Pay v3 on :8090; writes matching settings to var/wechatpay-sim/app.env
 	$(PY) -m sim.wechatpay --port 8090
+
+fuzz: $(VENV)/.installed  ## schemathesis over every documented route, citizen and staff tokens (~4 min); 1 on any 5xx
+	$(PY) -m tests.fuzz $(FUZZ_ARGS)

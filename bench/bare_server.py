@@ -1,4 +1,5 @@
-"""Baseline for bench_chat.py: a bare aiohttp handler that parses the same JSON body and answers one reply."""
+"""Baseline for bench_chat.py: a bare aiohttp handler that parses the same JSON (or multipart) body and answers one
+reply."""
 from __future__ import annotations
 
 import sys
@@ -7,8 +8,11 @@ from aiohttp import web
 
 
 async def handle(request: web.Request) -> web.Response:
-    body = await request.json()
-    return web.json_response({"replies": [{"type": "text", "text": f"收到：{body['text']}"}]})
+    if request.content_type.startswith("multipart/"):  # the mixed workload's upload: read the parts
+        text = str((await request.post()).get("user"))
+    else:
+        text = (await request.json())["text"]
+    return web.json_response({"replies": [{"type": "text", "text": f"收到：{text}"}]})
 
 
 def main() -> None:

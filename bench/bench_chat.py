@@ -4,6 +4,7 @@ connections). One process runs twice: with the session store's scripts on the pi
 default) and on redis-py (`redis_client: redis-py`), and each round's ratio of the two is shown.
 
     python bench/bench_chat.py [--seconds 10] [--connections 64] [--rounds 3]
+    python bench/bench_chat.py --workload mixed [--users 64] [--seconds 10]   (whole conversations: bench/mixed.py)
 
 Needs wrk (Debian: apt-get install wrk) and reachable PostgreSQL and Redis (the same defaults as the tests:
 ZWB_TEST_POSTGRES_URL, ZWB_TEST_REDIS_URL). It creates its own database and key prefix and removes them.
@@ -37,6 +38,8 @@ from storage.redis_sessions import RedisSessionStore, SessionKeys  # noqa: E402
 from tests.apps import AppProcess  # noqa: E402
 from tests.backends import SHARED_POSTGRES, SHARED_REDIS, create_database, delete_prefix, drop_database  # noqa: E402
 from tests.servers import free_port  # noqa: E402
+
+from bench import mixed  # noqa: E402
 
 
 def wrk(urls: list[str], seconds: int, connections: int) -> tuple[float, dict[str, float]]:
@@ -97,8 +100,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--conversations", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=3, help="each row measured this many times, interleaved")
+    parser.add_argument("--workload", choices=["first", "mixed"], default="first",
+                        help="first: every request a new user's first turn (wrk); mixed: whole conversations")
+    parser.add_argument("--users", type=int, default=64, help="mixed: users talking at once")
     args = parser.parse_args(argv)
-    if shutil.which("wrk") is None:
+    if args.workload == "first" and shutil.which("wrk") is None:
         print("wrk not found: apt-get install wrk")
         return 2
     database = asyncio.run(create_database(SHARED_POSTGRES))
@@ -110,6 +116,11 @@ def main(argv: list[str] | None = None) -> int:
     bare = subprocess.Popen([sys.executable, str(ROOT / "bench" / "bare_server.py"), str(port)])
     apps: list[AppProcess] = []
     try:
+        if args.workload == "mixed":
+            wait_ready(f"http://127.0.0.1:{port}")
+            apps = [AppProcess(workdir, **backends).start(), AppProcess(workdir, **backends).start()]
+            mixed.run(f"http://127.0.0.1:{port}", [[apps[0].url], [a.url for a in apps]], args.users, args.seconds)
+            return 0
         # Before any load: the load's rate-limit keys expire 20 s after it and would move used_memory.
         per, one = asyncio.run(redis_memory(SHARED_REDIS, prefix, args.conversations))
         print(f"redis: {per:.0f} bytes per idle conversation (used_memory over {args.conversations}), "

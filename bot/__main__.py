@@ -1,6 +1,6 @@
 """`python -m bot <command>`: match, evaluate, chat, check, test, report, import-catalog, migrate, rotate-keys,
-add-staff, staff (disable|revoke|rotate), purge-drafts,
-content (list|publish|rollback), unmatched. config.yaml and var/ are the repository's, whatever the working
+add-staff, staff (disable|revoke|rotate), purge-drafts, content (list|publish|rollback), backup, restore,
+unmatched. config.yaml and var/ are the repository's, whatever the working
 directory."""
 from __future__ import annotations
 
@@ -163,6 +163,20 @@ def _staff(argv: list[str]) -> int:
     return 0 if found else 1
 
 
+def _backup(argv: list[str]) -> int:
+    """Dump the database and copy the blob folder: `backup --to DIR`."""
+    from storage.backup import main as backup_main
+
+    return backup_main(["backup", *argv])
+
+
+def _restore(argv: list[str]) -> int:
+    """Restore a backup into an empty database and blob folder: `restore --from DIR`."""
+    from storage.backup import main as backup_main
+
+    return backup_main(["restore", *argv])
+
+
 def _with_stores(job: Callable[[Stores, Settings], Awaitable[None]]) -> int:
     """Run `job` with the stores of the repository's config.yaml (and ZWB_*), from any working directory."""
     import asyncio
@@ -187,7 +201,8 @@ def _with_stores(job: Callable[[Stores, Settings], Awaitable[None]]) -> int:
 _MODULES = {"match": "bot.matching.cli", "evaluate": "bot.matching.evaluate", "chat": "bot.chat_cli",
             "import-catalog": "bot.catalog.importer", "content": "bot.studio.cli"}
 _LOCAL = {"check": _check, "migrate": _migrate, "rotate-keys": _rotate_keys, "purge-drafts": _purge_drafts,
-          "add-staff": _add_staff, "staff": _staff, "unmatched": _unmatched}
+          "add-staff": _add_staff, "staff": _staff, "backup": _backup, "restore": _restore,
+          "unmatched": _unmatched}
 _LOCAL.update({"test": lambda argv: importlib.import_module("bot.quality.cli").test_main(argv),  # golden tests
                "report": lambda argv: importlib.import_module("bot.quality.cli").report_main(argv)})
 

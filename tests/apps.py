@@ -20,8 +20,8 @@ TEST_SEARCH_KEY = "ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA="
 class AppProcess:
     """One app instance on a free port; `start`, `kill` (SIGKILL, like a crash) and `stop` (SIGTERM)."""
 
-    def __init__(self, workdir: Path, **settings: str) -> None:
-        self.port = free_port()
+    def __init__(self, workdir: Path, port: int | None = None, **settings: str) -> None:
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = workdir / f"app-{self.port}.log"
         self._env = {**os.environ, "PYTHONUNBUFFERED": "1", "ZWB_PORT": str(self.port),

@@ -1,0 +1,129 @@
+"""The mixed workload of bench_chat.py (`--workload mixed`): whole conversations for many users at once.
+
+Each of the client's concurrent users runs 居民身份证换领 from the first message to the case number: match, a
+question (需要什么材料), every form step (every third conversation answers the ID number and the phone wrongly once
+and is asked again), the 户口簿 from 电子证照, one photo upload (multipart), the optional step skipped, submit;
+then the next conversation as a new user. A Python asyncio client (aiohttp) drives it, not wrk: the flow needs
+a multipart upload and a per-user script, and the same client measures the bare handler and first turns in the
+same run, so the shares compare like with like (the client takes CPU from the same cores: absolute figures are
+lower than wrk's).
+"""
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import aiohttp
+
+from tests.chat import PNG
+
+VALID_ID = "11010519491231002X"
+Turn = tuple[str, str | None]  # (kind, text); text None: the photo upload
+
+
+def conversation(index: int) -> list[Turn]:
+    """The turns of one conversation; every third one has two validation errors."""
+    wrong = index % 3 == 0
+    return [("first", "身份证过期了咋办"), ("question", "/ask materials"), ("form", "/apply"), ("form", "张三"),
+            *([("invalid", "12345")] if wrong else []), ("form", VALID_ID),
+            *([("invalid", "1380013800")] if wrong else []), ("form", "13800138000"), ("form", "有效期满"),
+            ("form", "邮寄到家"), ("form", "德令哈市河西街道长江路1号"), ("material", "/licence"), ("upload", None),
+            ("material", "/skip"), ("submit", "/submit")]
+
+
+@dataclass
+class Latencies:
+    """Seconds per turn, by kind; errors by status."""
+
+    by_kind: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    errors: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+    def all(self) -> list[float]:
+        return [t for times in self.by_kind.values() for t in times]
+
+
+async def send(http: aiohttp.ClientSession, url: str, user: str, text: str | None) -> int:
+    if text is None:
+        form = aiohttp.FormData()
+        form.add_field("user", user)
+        form.add_field("file", PNG, filename="card.png", content_type="image/png")
+        async with http.post(url, data=form) as response:
+            await response.read()
+            return response.status
+    async with http.post(url, json={"user": user, "text": text}) as response:
+        await response.read()
+        return response.status
+
+
+async def _user(http: aiohttp.ClientSession, url: str, run: str, worker: int, stop: float, first_only: bool,
+                latencies: Latencies) -> None:
+    count = 0
+    while time.monotonic() < stop:
+        user = f"mix-{run}-{worker}-{count}"
+        turns = conversation(count)[:1] if first_only else conversation(count)
+        count += 1
+        for kind, text in turns:
+            started = time.monotonic()
+            status = await send(http, url, user, text)
+            latencies.by_kind[kind].append(time.monotonic() - started)
+            if status != 200:
+                latencies.errors[str(status)] += 1
+            if time.monotonic() >= stop:
+                return
+
+
+async def load(urls: list[str], users: int, seconds: float, first_only: bool) -> tuple[float, Latencies]:
+    """`users` concurrent users over the URLs in turn for `seconds`; turns per second and the latencies."""
+    latencies, run = Latencies(), uuid.uuid4().hex[:8]
+    connector = aiohttp.TCPConnector(limit=0)
+    async with aiohttp.ClientSession(connector=connector) as http:
+        stop = time.monotonic() + seconds
+        started = time.monotonic()
+        await asyncio.gather(*(_user(http, f"{urls[i % len(urls)]}/api/v1/chat/messages", run, i, stop, first_only,
+                                     latencies) for i in range(users)))
+        elapsed = time.monotonic() - started
+    return len(latencies.all()) / elapsed, latencies
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * pct / 100))] * 1000 if ordered else 0.0
+
+
+def report(label: str, rate: float, latencies: Latencies, bare: float) -> str:
+    times = latencies.all()
+    errors = f"; errors {dict(latencies.errors)}" if latencies.errors else ""
+    return (f"{label:34} {rate:8.0f} {percentile(times, 50):8.1f} {percentile(times, 99):8.1f}   "
+            f"({rate / bare:.0%} of bare{errors})")
+
+
+def by_kind(latencies: Latencies) -> str:
+    """Where the time goes: mean and p99 per kind of turn, and each kind's share of all time spent."""
+    total = sum(latencies.all()) or 1.0
+    rows = []
+    for kind, times in sorted(latencies.by_kind.items(), key=lambda kv: -sum(kv[1])):
+        rows.append(f"  {kind:9} {len(times):6} turns  mean {statistics.mean(times) * 1000:7.1f} ms  "
+                    f"p99 {percentile(times, 99):7.1f} ms  {sum(times) / total:4.0%} of the time")
+    return "\n".join(rows)
+
+
+def run(bare_url: str, apps: list[list[str]], users: int, seconds: float) -> None:
+    """Print the mixed workload against the bare handler, with first turns alone by the same client."""
+    print(f"mixed workload: {users} users at once, {seconds:.0f} s per row, Python asyncio client (aiohttp)")
+    print(f"{'':34} {'turns/s':>8} {'p50 ms':>8} {'p99 ms':>8}")
+    asyncio.run(load([bare_url], users, 2, first_only=True))  # warm-up
+    bare_rate, bare = asyncio.run(load([bare_url], users, seconds, first_only=True))
+    print(report("bare aiohttp handler", bare_rate, bare, bare_rate))
+    for urls in apps:
+        name = f"{len(urls)} process{'es' if len(urls) > 1 else ''}"
+        asyncio.run(load(urls, users, 2, first_only=False))  # warm-up (matcher cache, connections)
+        first_rate, first = asyncio.run(load(urls, users, seconds, first_only=True))
+        print(report(f"zhengwu-bot, {name}, first turns", first_rate, first, bare_rate))
+        mixed_rate, mixed = asyncio.run(load(urls, users, seconds, first_only=False))
+        print(report(f"zhengwu-bot, {name}, mixed", mixed_rate, mixed, bare_rate))
+        print(f"  a turn of the mix costs {first_rate / mixed_rate:.2f}× a first turn (inverse throughput); "
+              f"by kind of turn:\n{by_kind(mixed)}")
