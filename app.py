@@ -24,6 +24,7 @@ from bot.outbox.dispatcher import Dispatcher
 from bot.payments.service import Payments
 from handlers import (auth, cases, chat, console, feedback, handoffs, live, ops, pages, payments, staff, studio,
                       subscriptions, wechat)
+from handlers import unmatched
 from handlers.access_log import RedactingAccessLogger
 from handlers.auth import RequestAuth
 from handlers.openapi import OpenApiHandler
@@ -31,7 +32,7 @@ from handlers.problems import problems_middleware
 from handlers.routes import Route
 from handlers.staff_auth import StaffRoutes
 from handlers.upload_reader import SpoolLimits, UploadSlots
-from jobs import dispatch_progress, housekeeping, housekeeping_jobs
+from jobs import FlushUnmatched, dispatch_progress, housekeeping, housekeeping_jobs
 from observability.logs import configure_logging
 from storage.migrate import upgrade
 from storage.rate_limits import RateLimit
@@ -51,6 +52,7 @@ def api_routes(services: Services) -> list[Route]:
     staff_calls = read_limiter(RateLimit(settings.staff_rate_limit.messages, settings.staff_rate_limit.per_seconds),
                                s.stores.shared.redis, f"{settings.redis_prefix}:staff-api")
     guard = StaffRoutes(s.stores.staff, staff_calls, CASEWORK, s.stores.audit)  # editors and publishers see no cases
+    studio_guard = StaffRoutes(s.stores.staff, staff_calls)  # the studio services check their roles themselves
     table = [
         *chat.routes(chat.ChatHandlers(s.engine, s.content, request_auth, upload_gate(services))),
         *cases.routes(cases.CaseHandlers(s.stores.cases, s.stores.inbox, s.payments, s.clock, request_auth,
@@ -64,13 +66,14 @@ def api_routes(services: Services) -> list[Route]:
         *console.routes(console.ConsoleHandlers(), guard),
         *ops.routes(ops.OpsHandlers(s.metrics, ops.readiness(s.stores.db, s.stores.shared.redis, s.content),
                                     settings.metrics_token)),
-        *studio.routes(studio.StudioHandlers(s.studio), StaffRoutes(s.stores.staff, staff_calls)),
+        *studio.routes(studio.StudioHandlers(s.studio), studio_guard),
         *handoffs.routes(handoffs.HandoffHandlers(
             s.handoffs, s.engine, s.content, s.channel, s.stores.staff,
             read_limiter(RateLimit(settings.rate_limit.messages, settings.rate_limit.per_seconds),
                          s.stores.shared.redis, f"{settings.redis_prefix}:staff")), guard),
         *live.routes(live.LiveHandlers(s.channel, s.presence, s.logins, settings.require_login, s.stores.staff,
                                        settings.handoff.allowed_origins)),
+        *unmatched.routes(unmatched.UnmatchedHandlers(s.unmatched), studio_guard),
     ]
     if (w := s.wechat) is not None:
         table += [*wechat.routes(wechat.WeChatHandlers(w.decoder, w.customer_service, w.signed)),
@@ -100,11 +103,17 @@ async def _lifecycle(services: Services, app: web.Application) -> AsyncIterator[
     background = [asyncio.create_task(housekeeping(housekeeping_jobs(services))),
                   asyncio.create_task(dispatch_progress(services.dispatcher, stores.shared.wakeups,
                                                         settings.dispatch_interval_seconds)),
-                  asyncio.create_task(services.live.follow(stores.shared.content_wakeups, settings.studio_poll_seconds))]
+                  asyncio.create_task(services.live.follow(stores.shared.content_wakeups, settings.studio_poll_seconds)),
+                  asyncio.create_task(housekeeping([FlushUnmatched(services.unmatched)],
+                                                   settings.unmatched_flush_seconds))]
     yield
     for task in background:
         task.cancel()
     await asyncio.gather(*background, return_exceptions=True)  # let them leave the database before it closes
+    try:
+        await FlushUnmatched(services.unmatched)()
+    except Exception:  # the database may be gone: the misses of this last interval are lost, nothing else
+        log.exception("unmatched inbox: the last buffered misses could not be stored")
     await services.close()
 
 

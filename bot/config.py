@@ -163,6 +163,8 @@ class Settings(BaseSettings):
     session_idle_seconds: int = Field(default=7 * 24 * 3600, gt=0)
     draft_retention_days: int = Field(default=8, gt=0, description="Uploads of unsubmitted drafts kept this long")
     intents_dir: Path = Path("intents")
+    unmatched_retention_days: int = Field(default=90, gt=0, description="Unmatched inbox: utterances kept this long")
+    unmatched_flush_seconds: float = Field(default=30.0, gt=0, description="Unmatched inbox: buffer written this often")
     semantic_tiebreaker: bool = Field(default=True, description="Score matches with an embedding model too")
     blob_dir: Path = Path("var/blobs")
     blob_store: Literal["local", "s3"] = Field(default="local", description="Uploads in blob_dir or in blob_s3")

@@ -267,6 +267,28 @@ content_live = sa.Table(
     sa.Column("generation", sa.Integer, nullable=False),         # +1 per move: two movers cannot both win
 )
 
+unmatched_groups = sa.Table(
+    "unmatched_groups", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("key", sa.String(200), nullable=False),  # normalised text of the first utterance (bot/inbox/grouping)
+    sa.Column("text", sa.Text, nullable=False),        # the first utterance, masked
+    sa.Column("status", sa.String(16), nullable=False),  # open, proposed
+    sa.Column("proposal", sa.JSON, nullable=True),     # the draft change proposed from the studio
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sqlite_autoincrement=True,  # an id the studio saw never names another group after a purge
+)
+
+unmatched_examples = sa.Table(
+    "unmatched_examples", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("group_id", sa.Integer, sa.ForeignKey("unmatched_groups.id", ondelete="CASCADE"), nullable=False,
+              index=True),
+    sa.Column("kind", sa.String(24), nullable=False),  # miss, abandoned_clarify, none_of_these, handoff
+    sa.Column("text", sa.Text, nullable=False),        # masked
+    sa.Column("candidates", sa.JSON, nullable=False),  # item keys offered, for a clarify
+    sa.Column("seen_at", sa.DateTime(timezone=True), nullable=False, index=True),
+)
+
 handoffs = sa.Table(
     "handoffs", metadata,                                       # 转人工: a chat handed to staff (bot/handoff)
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),

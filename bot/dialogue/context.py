@@ -14,6 +14,7 @@ from bot.dialogue.replies import Reply
 from bot.dialogue.state import Conversation, Stage
 from bot.feedback import Feedback
 from bot.identity import IdentityVerifier
+from bot.inbox.recorder import MissRecorder
 from bot.notify import Inbox
 from bot.payments.service import Payments
 from bot.ports import BlobStore, CaseRepository, LicenceProvider, ProfileStore, TurnObserver
@@ -47,6 +48,7 @@ class Ports:
     identity: IdentityVerifier
     content_check: ContentCheck
     observer: TurnObserver
+    unmatched: MissRecorder  # the unmatched inbox (bot/inbox)
     handoffs: "HandoffDesk | None" = None  # the human service (None: the bot gives the hotline instead)
 
 

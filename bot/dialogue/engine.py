@@ -23,6 +23,7 @@ from bot.dialogue.table import build_table
 from bot.feedback import Feedback
 from bot.handoff.desk import HandoffDesk
 from bot.identity import IdentityVerifier
+from bot.inbox.recorder import DiscardMisses, MissRecorder
 from bot.notify import Inbox
 from bot.payments.service import Payments
 from bot.ports import (BlobStore, BlobStoreUnavailable, CaseRepository, LicenceProvider, NoObserver, ProfileStore,
@@ -62,13 +63,15 @@ class Engine:
                  settings: EngineSettings, clock: Callable[[], datetime], inbox: Inbox,
                  feedback: Feedback, payments: Payments, *, identity: IdentityVerifier,
                  content_check: ContentCheck, observer: TurnObserver = NoObserver(),
-                 loaded: Loaded = lambda version: None, handoffs: HandoffDesk | None = None) -> None:
+                 loaded: Loaded = lambda version: None, handoffs: HandoffDesk | None = None,
+                 unmatched: MissRecorder = DiscardMisses()) -> None:
         """`loaded` gives a content version this instance still has loaded (bot/dialogue/carry_over.py)."""
         self._content, self._sessions, self._clock, self._loaded = content, sessions, clock, loaded
         self._observer = observer
         self._ports = Ports(cases=cases, profiles=profiles, blobs=blobs, licences=licences, settings=settings,
                             clock=clock, inbox=inbox, feedback=feedback, payments=payments, identity=identity,
-                            content_check=content_check, observer=observer, handoffs=handoffs)
+                            content_check=content_check, observer=observer, handoffs=handoffs,
+                            unmatched=unmatched)
         self._table = build_table()
         self.restarted_conversations = 0  # conversations started again because their stored state could not be used
 

@@ -9,6 +9,7 @@ from bot.dialogue.context import Outcome, TurnContext, reprompt, stay
 from bot.dialogue.replies import ChoicesReply, Reply, TextReply
 from bot.dialogue.state import Stage
 from bot.dialogue.topics import Topic
+from bot.inbox.dialogue import asked_back, left_clarify, record_miss, resolved
 from bot.matching import Decision, MatchResult
 
 
@@ -19,6 +20,7 @@ class FindingFlow:
     async def find(self, ctx: TurnContext, text: str) -> Outcome:
         """Free text when no application is under way."""
         c, s, p = ctx.content, ctx.state, ctx.prompts
+        left_clarify(ctx)
         topic = c.words.topic(text)
         # "条件是什么" about the item on screen must not be matched to an item named "...条件..."
         query = c.words.without_topic_words(text) if topic and s.target else text
@@ -31,11 +33,13 @@ class FindingFlow:
             return stay(ctx, answer(topic, ctx.target(), p))
         if result.decision is Decision.clarify:
             s.candidates = [candidate.key for candidate in result.candidates]
+            asked_back(ctx, query)
             options = [option(candidate.label, Command.pick, candidate.key) for candidate in result.candidates]
             options.append(option(p.none_of_these, Command.human))
             return Outcome([ChoicesReply(text=p.clarify, options=options)], Stage.clarify)
-        if result.out_of_scope:
+        if result.out_of_scope:  # understood, and not a government service: nothing for the inbox
             return stay(ctx, TextReply(text=p.out_of_scope))
+        record_miss(ctx, query)
         missed = p.handoff_offer if s.misses >= MISSES_BEFORE_OFFER else p.no_match  # two in a row: offer a person
         return stay(ctx, ChoicesReply(text=missed.format(text=text[:20]), options=[option(p.ask_human, Command.human)]))
 
@@ -51,6 +55,7 @@ class FindingFlow:
 
     def offer(self, ctx: TurnContext, key: str) -> Outcome:
         ctx.state.target, ctx.state.candidates = key, []
+        resolved(ctx)
         card_key = f"{key}:elder" if ctx.elder else key
         card = ctx.content.card(card_key, lambda: item_card(ctx.target(), ctx.prompts, ctx.elder))
         return Outcome([card], Stage.offered)

@@ -12,6 +12,7 @@ from bot.dialogue.replies import ChoicesReply, Reply, TextReply
 from bot.dialogue.state import Stage
 from bot.handoff.models import HandoffContext, HandoffStatus
 from bot.handoff.routing import departments, route
+from bot.inbox.dialogue import record_handoff
 from bot.ratings import RATING_LABELS, RatingLevel
 
 Waiting = Callable[[TurnContext, Stage], Awaitable[list[Reply]]]
@@ -25,6 +26,7 @@ class HandoffFlow:
     async def human(self, ctx: TurnContext, invocation: Invocation) -> Outcome:
         """转人工: route the chat (asking for a department first when nothing is in context) and hand it over."""
         desk, s, p = ctx.ports.handoffs, ctx.state, ctx.prompts
+        record_handoff(ctx)  # after a miss, or 都不是 under a question asked back: the unmatched inbox keeps it
         if desk is None:
             return stay(ctx, TextReply(text=p.human_offer))
         if s.stage is Stage.handoff:

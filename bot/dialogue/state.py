@@ -75,6 +75,8 @@ class Conversation(BaseModel):
                                             "and their answers, oldest first: a retry gets the first answer")
     content_version: str | None = Field(default=None, description="The content version the last turn ran on: "
                                         "a form under way across a publish stays on it or is carried over")
+    unmatched: str | None = Field(default=None, description="What the citizen said that found nothing or was asked "
+                                  "back (masked): the unmatched inbox records it if no item follows")
     recovered: str | None = Field(default=None, exclude=True, description="Set by `decode` (never stored) when the "
                                   "stored state could not be used as it was: why, without personal data")
 

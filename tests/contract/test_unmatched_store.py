@@ -1,0 +1,73 @@
+"""The unmatched inbox's store on SQLite and PostgreSQL: groups with counts by kind, first and last seen and
+distinct examples, most frequent first; proposals kept; the retention purge forgets old utterances and empty
+groups, and the housekeeping job says so in the log."""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.content import Content
+from bot.inbox.models import Miss, MissKind
+from bot.inbox.recorder import MissBuffer
+from bot.inbox.service import UnmatchedInbox
+from jobs import UnmatchedRetention
+from storage.staff import SqlAudit
+from storage.unmatched import SqlUnmatched
+
+NOW = datetime(2026, 12, 7, 4, 0, tzinfo=timezone.utc)
+LONG_AGO = NOW - timedelta(days=100)
+
+
+def miss(text: str, at: datetime = NOW, kind: MissKind = MissKind.miss) -> Miss:
+    return Miss(kind, text, at, ("MZ0010000",) if kind is MissKind.abandoned_clarify else ())
+
+
+async def test_groups_count_by_kind_most_frequent_first(db: AsyncEngine) -> None:
+    store = SqlUnmatched(db)
+    dogs, = await store.add([(None, "办狗证", [miss("办狗证", NOW - timedelta(hours=2)), miss("办狗证")])])
+    assert await store.add([(dogs, "办狗证", [miss("狗证在哪办", kind=MissKind.handoff)])]) == [dogs]
+    fish, = await store.add([(None, "钓鱼证", [miss("钓鱼证", kind=MissKind.abandoned_clarify)])])
+    assert await store.keys(NOW - timedelta(days=1)) == [(dogs, "办狗证"), (fish, "钓鱼证")]
+
+    top = await store.groups(NOW - timedelta(days=90), limit=10)
+    assert [(g.id, g.count, g.kinds) for g in top] == [(dogs, 3, {"miss": 2, "handoff": 1}),
+                                                       (fish, 1, {"abandoned_clarify": 1})]
+    assert top[0].examples == ["狗证在哪办", "办狗证"]  # newest first, each text once
+    assert (top[0].first_seen, top[0].last_seen, top[0].text) == (NOW - timedelta(hours=2), NOW, "办狗证")
+    assert [g.id for g in await store.groups(NOW - timedelta(days=90), limit=1)] == [dogs]
+
+    await store.propose(fish, {"action": "out_of_scope"})
+    group = await store.group(fish)
+    assert group is not None and (group.status, group.proposal, group.count) == ("proposed",
+                                                                                 {"action": "out_of_scope"}, 1)
+    assert await store.group(9999) is None
+
+
+async def test_purge_forgets_old_utterances_and_empty_groups(db: AsyncEngine) -> None:
+    store = SqlUnmatched(db)
+    mixed, old = await store.add([(None, "办狗证", [miss("办狗证", LONG_AGO), miss("办狗证")]),
+                                  (None, "钓鱼证", [miss("钓鱼证", LONG_AGO)])])
+    assert await store.purge(NOW - timedelta(days=90)) == 2
+    assert await store.group(old) is None
+    kept = await store.group(mixed)
+    assert kept is not None and (kept.count, kept.first_seen) == (1, NOW)
+    assert await store.add([(old, "钓鱼证", [miss("钓鱼证")])]) != [old]  # a group purged meanwhile: a new one
+
+
+async def test_the_housekeeping_job_purges_after_the_retention_days_and_logs_it(db: AsyncEngine, caplog,
+                                                                              content: Content) -> None:
+    caplog.set_level(logging.INFO, "zhengwu")
+    store, buffer = SqlUnmatched(db), MissBuffer(lambda: NOW)
+    inbox = UnmatchedInbox(store, buffer, SqlAudit(db, lambda: NOW), lambda: content,
+                           Path("intents"), lambda: NOW, retention_days=90)
+    await store.add([(None, "钓鱼证", [miss("钓鱼证", LONG_AGO)])])
+    buffer.record(MissKind.miss, "钓鱼证哪里办")
+    buffer.record(MissKind.miss, "驾照")
+    assert await inbox.flush() == 2
+    await UnmatchedRetention(inbox, 90)()
+    assert "retention: purged 1 unmatched utterances older than 90 days" in caplog.text
+    remaining = await store.groups(NOW - timedelta(days=365), limit=10)
+    assert sorted((g.text, g.count) for g in remaining) == [("钓鱼证哪里办", 1), ("驾照", 1)]
