@@ -17,6 +17,11 @@ def mask_value(value: str) -> str:
     return value
 
 
+def mask_text(text: str) -> str:
+    """Free text with every 身份证号, phone or card number in it masked as mask_value does."""
+    return re.sub(r"(?<![\dX])(?:\d{17}[\dX]|\d{11,19})(?![\dX])", lambda m: mask_value(m.group(0)), text)
+
+
 class TypedField(Protocol):
     """A form field's definition, as far as masking needs it (bot/dialogue/fields.py FieldSpec)."""
 
