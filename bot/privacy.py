@@ -17,11 +17,6 @@ def mask_value(value: str) -> str:
     return value
 
 
-def mask_text(text: str) -> str:
-    """Free text with every 身份证号, phone or card number in it masked as mask_value does."""
-    return re.sub(r"(?<![\dX])(?:\d{17}[\dX]|\d{11,19})(?![\dX])", lambda m: mask_value(m.group(0)), text)
-
-
 class TypedField(Protocol):
     """A form field's definition, as far as masking needs it (bot/dialogue/fields.py FieldSpec)."""
 
@@ -51,3 +46,19 @@ def mask_fields(fields: dict[str, str], library: Mapping[str, TypedField] | None
         by_type = next((mask for kind, mask in _BY_TYPE.items() if spec and spec.type == kind), mask_value)
         masked[key] = by_type(value)
     return masked
+
+
+_ID_OR_CARD = re.compile(r"(?<![\dA-Za-z])(?:\d{17}[\dXx]|\d{16,19})(?![\dA-Za-z])")
+_PHONE = re.compile(r"(?<!\d)1\d{10}(?!\d)")
+_NAMED = re.compile(r"(我叫|名字是|名字叫|姓名[:：是]?\s*|叫做)([\u4e00-\u9fff]{2,4})")
+_ADDRESS = re.compile(r"[\u4e00-\u9fff]{1,6}(?:路|街|巷|弄|村|小区)[\u4e00-\u9fff\d\-]{0,12}?\d+\s*(?:号|栋|幢|单元|室)"
+                      r"(?:[\d\-]+\s*(?:号|栋|幢|单元|室|楼))*")
+
+
+def mask_text(text: str) -> str:
+    """Free text (a citizen's sentence) with the personal data in it masked as above: 身份证号, bank cards and
+    phones by their shape, a name after 我叫/姓名, a street address with its number."""
+    text = _ID_OR_CARD.sub(lambda m: mask_value(m[0].upper()), text)
+    text = _PHONE.sub(lambda m: mask_value(m[0]), text)
+    text = _NAMED.sub(lambda m: m[1] + mask_name(m[2]), text)
+    return _ADDRESS.sub(lambda m: mask_address(m[0]), text)
