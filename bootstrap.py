@@ -32,6 +32,7 @@ from bot.handoff.live_inbox import LiveInbox
 from bot.handoff.routing import Desk
 from bot.handoff.settings import DeskSettings
 from bot.handoff.sla import SlaTargets
+from bot.handoff.wechat import WeChatReach
 from bot.identity import RememberingVerifier, SandboxIdentityVerifier
 from bot.inbox.recorder import MissBuffer
 from bot.inbox.service import UnmatchedInbox
@@ -50,7 +51,7 @@ from bot.studio.gate import Gate, publish_gate
 from bot.studio.live import LiveContent, load_versioned
 from bot.studio.releases import Releases
 from bot.studio.service import Studio
-from bot.subscriptions import SubscribeChannel, Subscriptions, TemplateData
+from bot.subscriptions import StaffReplyNotice, SubscribeChannel, Subscriptions, TemplateData
 from observability.metrics import Metrics, WeChatApiCollector, outbox_hook, provider_hosts, provider_trace
 from providers.wechat.api import WeChatApi
 from providers.wechat.callback import CallbackDecoder
@@ -245,12 +246,15 @@ def _progress_dispatcher(settings: Settings, stores: Stores, payments: Payments,
     """The outbox dispatcher and the handlers of each event type (bot/outbox/registry.py)."""
     subscribe = None if wechat is None else SubscribeChannel(
         WeChatSubscribeSender(wechat, settings.wechat_subscribe.state), stores.subscribe_quota, stores.cases,
-        TemplateData(settings.wechat_templates.model_dump(), **settings.wechat_subscribe.model_dump(exclude={"state"})),
-        content.prompts, clock, logging.getLogger("zhengwu.subscribe"))
+        _template_data(settings), content.prompts, clock, logging.getLogger("zhengwu.subscribe"))
     handlers = event_handlers(InChatChannel(inbox, content.prompts, clock),
                               LogChannel(logging.getLogger("zhengwu.progress")),
                               RefundOnEnd(payments, stores.cases, content, alert_after=MAX_ATTEMPTS), subscribe)
     return Dispatcher(stores.outbox, handlers, clock, logging.getLogger("zhengwu"))
+
+
+def _template_data(settings: Settings) -> TemplateData:
+    return TemplateData(settings.wechat_templates.model_dump(), **settings.wechat_subscribe.model_dump(exclude={"state"}))
 
 
 @dataclass(frozen=True)
@@ -330,8 +334,7 @@ def bootstrap(settings: Settings, *, content: Content | None, clock: Clock, gate
     misses = MissBuffer(clock)  # this process's unmatched utterances, flushed by a job (no database on the turn)
     content_check: ContentCheck = (WeChatContentCheck(wechat, logging.getLogger("zhengwu.content_check"))
                                    if wechat is not None else PermissiveContentCheck())
-    out_of_turn = OutOfTurn(WeChatCustomerService(wechat), logging.getLogger("zhengwu.wechat")) if wechat else None
-    channel, presence, handoffs = _human_service(settings, stores, holder, clock, out_of_turn)
+    channel, presence, handoffs = _human_service(settings, stores, holder, clock, wechat)
     engine = Engine(
         content=holder, sessions=stores.shared.sessions, cases=stores.cases, profiles=stores.profiles,
         blobs=stores.blobs, licences=SandboxLicences(SANDBOX_LICENCES),
@@ -365,7 +368,7 @@ def releases(stores: Stores, gate: Gate = PUBLISH_GATE) -> Releases:
 
 
 def _human_service(settings: Settings, stores: Stores, content: ContentHolder, clock: Clock,
-                   wechat: OutOfTurn | None) -> tuple[Live, Online, HandoffDesk]:
+                   wechat: WeChatApi | None) -> tuple[Live, Online, HandoffDesk]:
     """The live channel and staff presence (over Redis when it is configured), and the desk on them."""
     redis, prefix = stores.shared.redis, settings.redis_prefix
     live: Live = RedisLive(redis, prefix, logging.getLogger("zhengwu.live")) if redis is not None else MemoryLive()
@@ -376,8 +379,12 @@ def _human_service(settings: Settings, stores: Stores, content: ContentHolder, c
         per_person_limit=h.per_person_limit, max_transfers=h.max_transfers, auto_assign=h.auto_assign,
         seconds_per_chat=h.seconds_per_chat, retention_days=h.retention_days, snippets=tuple(h.snippets),
         targets=SlaTargets(h.first_response_seconds, h.next_response_seconds, h.resolution_seconds))
-    desk = HandoffDesk(SqlHandoffs(stores.db, stores.cipher), content, clock, desk_settings, presence, live,
-                       LiveInbox(stores.inbox, live), stores.ratings, stores.audit, wechat)
+    store, log = SqlHandoffs(stores.db, stores.cipher), logging.getLogger("zhengwu.wechat")
+    reach = None if wechat is None else WeChatReach(OutOfTurn(WeChatCustomerService(wechat), log), StaffReplyNotice(
+        WeChatSubscribeSender(wechat, settings.wechat_subscribe.state), stores.subscribe_quota,
+        _template_data(settings), clock, log), store, clock, log)
+    desk = HandoffDesk(store, content, clock, desk_settings, presence, live,
+                       LiveInbox(stores.inbox, live), stores.ratings, stores.audit, reach)
     return live, presence, desk
 
 

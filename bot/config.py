@@ -73,6 +73,7 @@ class SubscribeTemplates(BaseModel):
     completed: str = ""    # 办结通知
     rating: str = ""       # 评价提醒
     correction: str = ""   # 补正通知
+    handoff: str = ""      # 人工客服回复: a staff answer waits in the chat (the send API's 48 h window has passed)
 
 
 class SubscribeMessageSettings(BaseModel):
@@ -86,6 +87,9 @@ class SubscribeMessageSettings(BaseModel):
     number_key: str = "character_string2"  # 办件编号
     status_key: str = "phrase3"           # 办理状态
     time_key: str = "time4"               # 通知时间
+    reply_department_key: str = "thing1"  # 人工客服回复: 回复部门
+    reply_excerpt_key: str = "thing2"     # 回复内容 (≤ 20 characters, personal data masked)
+    reply_time_key: str = "time3"         # 回复时间
 
 
 class HandoffConfig(BaseModel):

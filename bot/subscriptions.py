@@ -17,6 +17,9 @@ Which template carries which event:
 | rectification.closed (the citizen is asked whether the problem is solved) | rating (评价提醒) |
 | case.submitted, payment.paid, rating.bad | none: the citizen has just done it in the mini-program |
 
+A staff answer in a handoff that the customer-service send API cannot carry goes out as `handoff` (人工客服回复)
+through `StaffReplyNotice` (bot/handoff/wechat.py), not the outbox.
+
 Template data (keys in settings `wechat_subscribe`): the item name (≤ 20 characters), the case number, a status
 phrase of ≤ 5 characters (prompts `subscribe_phrases`) and the time of sending (Beijing time).
 """
@@ -31,9 +34,11 @@ from typing import Callable, Literal, Protocol
 from bot.dialogue.prompts import Prompts
 from bot.outbox.events import MESSAGE, OutboxEvent
 from bot.ports import CaseRepository
+from bot.privacy import mask_text
 
 Kind = Literal["progress", "completed", "rating", "correction"]
 ConsentResult = Literal["accept", "reject", "ban", "filter"]
+Notified = Literal["sent", "no_consent", "not_sent"]
 BEIJING = timezone(timedelta(hours=8))
 _BY_STATUS: dict[str, Kind] = {"returned": "correction", "completed": "completed"}
 _BY_EVENT: dict[str, Kind] = {"case.delivered": "progress", "case.pledge_verified": "progress",
@@ -83,6 +88,14 @@ class TemplateData:
     number_key: str
     status_key: str
     time_key: str
+    reply_department_key: str = "thing1"  # the 人工客服回复 template (StaffReplyNotice)
+    reply_excerpt_key: str = "thing2"
+    reply_time_key: str = "time3"
+
+
+def sent_time(now: datetime) -> str:
+    """The time value of a template, in Beijing time."""
+    return now.astimezone(BEIJING).strftime("%Y年%m月%d日 %H:%M")
 
 
 def template_kind(event: OutboxEvent) -> Kind | None:
@@ -144,7 +157,7 @@ class SubscribeChannel:
         data = self._data
         values = {data.item_key: case.target_name[:20], data.number_key: case.number,
                   data.status_key: status_phrase(event, self._prompts()),
-                  data.time_key: self._clock().astimezone(BEIJING).strftime("%Y年%m月%d日 %H:%M")}
+                  data.time_key: sent_time(self._clock())}
         try:
             await self._sender.send(user, template, f"{data.page}?case={case.number}", values)
         except ConsentMissing:
@@ -156,3 +169,36 @@ class SubscribeChannel:
         except SendUnavailable:
             await self._quota.give_back(user, template, event.id, self._clock())
             raise
+
+
+class StaffReplyNotice:
+    """One subscribe message of the `handoff` template (人工客服回复: the department, the answer's first words masked,
+    the time) telling a WeChat user that a staff answer waits in the chat."""
+
+    def __init__(self, sender: SubscribeSender, quota: SubscribeQuota, data: TemplateData,
+                 clock: Callable[[], datetime], log: logging.Logger) -> None:
+        self._sender, self._quota, self._data, self._clock, self._log = sender, quota, data, clock, log
+
+    async def send(self, user: str, department: str, text: str, key: int) -> Notified:
+        """Takes one consent under `key` (negative: outbox events take the positive ids; a second take of the same
+        key, from another instance, sends nothing). "no_consent" when the citizen has none left; "not_sent" when
+        the template is not configured, the key was taken, or WeChat refused or was unreachable (consent given
+        back)."""
+        template, data, now = self._data.templates.get("handoff", ""), self._data, self._clock()
+        if not template:
+            return "not_sent"
+        if not await self._quota.take(user, template, key, now):
+            return "no_consent" if await self._quota.remaining(user, template) == 0 else "not_sent"
+        excerpt = mask_text(" ".join(text.split()))
+        values = {data.reply_department_key: department[:20], data.reply_time_key: sent_time(now),
+                  data.reply_excerpt_key: excerpt if len(excerpt) <= 20 else excerpt[:19] + "…"}
+        try:
+            await self._sender.send(user, template, data.page, values)
+        except ConsentMissing:
+            await self._quota.clear(user, template, now)
+            return "no_consent"
+        except (SendRejected, SendUnavailable) as exc:
+            await self._quota.give_back(user, template, key, now)
+            self._log.warning("subscribe message for a staff answer not sent: %s", exc)
+            return "not_sent"
+        return "sent"

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Awaitable, Callable
+from typing import Callable
 
 from bot.content import Content
 from bot.errors import Forbidden, Invalid
@@ -21,6 +21,7 @@ from bot.handoff.routing import Desk, departments
 from bot.handoff.settings import DeskSettings
 from bot.handoff.sla import Sla
 from bot.handoff.upkeep import Upkeep
+from bot.handoff.wechat import WeChatReach
 from bot.notify import Inbox
 from bot.ports import AuditLog
 from bot.ratings import Rating, RatingLevel, RatingStore, Rectification
@@ -41,7 +42,7 @@ class Opening:
 class HandoffDesk:
     def __init__(self, store: HandoffStore, content: Callable[[], Content], clock: Callable[[], datetime],
                  settings: DeskSettings, presence: Presence, live: LiveChannel, inbox: Inbox, ratings: RatingStore,
-                 audit: AuditLog, wechat: Callable[[str, str], Awaitable[bool]] | None = None) -> None:
+                 audit: AuditLog, wechat: WeChatReach | None = None) -> None:
         self._store, self._content, self._clock, self.settings = store, content, clock, settings
         self._presence, self._live, self._inbox, self._ratings, self._audit = presence, live, inbox, ratings, audit
         self.hours = WorkingHours(lambda day: settings.every_day or content().calendar.is_workday(day),
@@ -177,7 +178,7 @@ class HandoffDesk:
         message = await self._store.add_message(HandoffMessage(handoff_id=handoff_id, author=Author.staff,
                                                                staff_id=staff.id, text=text, created_at=now), touch)
         updated = handoff.model_copy(update=touch)
-        await self._tell(updated, text, f"msg:{message.id}")
+        await self._tell(updated, text, f"msg:{message.id}", message)
         await self._to_staff(updated, _message_event(updated, message))
         return message
 
@@ -242,7 +243,7 @@ class HandoffDesk:
         at), through the send API; nothing for other channels (their page hears it live)."""
         if handoff.channel == "wechat" and self._wechat is not None:
             for text in texts:
-                await self._wechat(handoff.user, text)
+                await self._wechat.tell(handoff, text)
 
     # --- helpers -----------------------------------------------------------------------------------------
 
@@ -276,12 +277,12 @@ class HandoffDesk:
         await self._store.add_message(HandoffMessage(handoff_id=handoff.id, author=Author.event, staff_id=staff.id,
                                                      text=text, created_at=self._clock()))
 
-    async def _tell(self, handoff: Handoff, text: str, key: str) -> None:
+    async def _tell(self, handoff: Handoff, text: str, key: str, answer: HandoffMessage | None = None) -> None:
         """Into the citizen's chat list, and (the inbox is a LiveInbox) live to their open page; to a WeChat user
-        through the send API too."""
+        through the send API too (a staff answer it cannot carry: a subscribe message, bot/handoff/wechat.py)."""
         await self._inbox.put(handoff.user, None, text, f"handoff:{handoff.id}:{key}"[:64], self._clock())
         if handoff.channel == "wechat" and self._wechat is not None:
-            await self._wechat(handoff.user, text)
+            await (self._wechat.answer(handoff, answer) if answer else self._wechat.tell(handoff, text))
 
     async def _to_staff(self, handoff: Handoff, event: dict[str, object]) -> None:
         """A message of a chat: to its owner's consoles, or to the department's while nobody has it."""

@@ -11,7 +11,7 @@ from sim.wechat import WeChatSimulator
 from tests.chat import Chat
 
 TEMPLATES = {"progress": "tpl-progress", "completed": "tpl-completed", "rating": "tpl-rating",
-             "correction": "tpl-correction"}
+             "correction": "tpl-correction", "handoff": "tpl-handoff"}
 DENIED_ID = "632802199001010013"   # GB 11643-valid, on the sandbox verifier's deny list
 SUBSCRIBE_SEND = "/cgi-bin/message/subscribe/send"
 
