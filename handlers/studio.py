@@ -95,6 +95,7 @@ class StudioHandlers:
                                  dumps=dumps)
 
     async def import_catalog(self, request: web.Request, staff: Staff) -> web.Response:
+        await self._studio.may_import(staff)
         if (request.content_length or 0) > MAX_IMPORT_BYTES + CHUNK:
             return _too_large()
         try:

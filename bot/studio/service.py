@@ -129,6 +129,11 @@ class Studio:
         await self._audit.record(staff, "studio_try", None, {"version": version})
         return {"text": text, "draft": _matched(version, draft, text), "live": _matched(live, content, text)}
 
+    async def may_import(self, staff: Staff) -> None:
+        """Forbidden (audited) for a role that may not import: checked before a byte of the file is read."""
+        async with audit_refusals(self._audit, staff, "studio_import", None):
+            _require(staff, STUDIO_ROLES)
+
     async def import_catalog(self, staff: Staff, data: bytes, filename: str, message: str) -> CatalogImport:
         """A draft from the live version whose catalog/imported.yaml holds the rows of a 实施清单 CSV/XLSX that the
         importer accepts (as `python -m bot import-catalog FILE` writes it), with the importer's row report."""
