@@ -47,6 +47,7 @@ from bot.payments.sandbox import SandboxPay
 from bot.payments.service import Payments, PaymentSettings, RefundOnEnd
 from bot.ports import BlobStore
 from bot.review import CaseReview
+from bot.quality.cli import LABELLED
 from bot.studio.gate import Gate, publish_gate
 from bot.studio.live import LiveContent, load_versioned
 from bot.studio.releases import Releases
@@ -356,7 +357,7 @@ def bootstrap(settings: Settings, *, content: Content | None, clock: Clock, gate
                                         LiveInbox(stores.inbox, channel)),
         wechat=_wechat_services(settings, wechat, engine, stores, holder, logins, clock) if wechat else None,
         live=live, studio=Studio(stores.content_versions, releases(stores, gate), live, stores.audit,
-                                 two_person_rule=settings.studio_two_person_rule),
+                                 two_person_rule=settings.studio_two_person_rule, labelled=LABELLED),
         handoffs=handoffs, channel=channel, presence=presence,
         unmatched=UnmatchedInbox(stores.unmatched, misses, stores.audit, holder, settings.intents_dir, clock,
                                  settings.unmatched_retention_days))

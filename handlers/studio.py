@@ -2,21 +2,39 @@
 trying an utterance on a draft beside the live version, publish and rollback. Bearer-token authenticated; roles and
 the two-person rule are checked (and refusals audited) by bot/studio/service.py: 403 for a role that may not, 404
 for an unknown version, 409 when the live pointer moved meanwhile or there is nothing to roll back to, 422 for a
-malformed body or a version that fails the checks (with `errors` and `warnings`, each `file:line: reason`)."""
+malformed body or a version that fails the checks (with `errors` and `warnings`, each `file:line: reason`).
+A 实施清单 import is a multipart upload read here with its own cap (MAX_IMPORT_BYTES, far above the app's body
+limit): 413 past it."""
 from __future__ import annotations
 
-from aiohttp import web
+import dataclasses
+import logging
+
+from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import BadHttpMessage
 from pydantic import BaseModel, Field, ValidationError
 
 from bot.staff import Staff
+from bot.studio.catalog_import import MAX_IMPORT_BYTES, rows_json
 from bot.studio.releases import GateFailed
 from bot.studio.service import Studio
 from handlers.pages import STATIC
 from handlers.problems import dumps, problem, validation_problem
 from handlers.routes import Param, Route
 from handlers.staff_auth import StaffRoutes
+from handlers.upload_reader import CHUNK, UploadTimeout, within
 
 _VERSION = "{version}"
+IDLE_SECONDS = 30.0
+MESSAGE_BYTES = 2000
+_IMPORT = {"multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
+    "message": {"type": "string", "description": "what the draft changes and why"},
+    "file": {"type": "string", "format": "binary", "description": "实施清单 .csv or .xlsx, at most 20 MB"}}}}}
+log = logging.getLogger(__name__)
+
+
+class TooLarge(Exception):
+    """The upload is over MAX_IMPORT_BYTES."""
 
 
 class DraftRequest(BaseModel):
@@ -76,6 +94,33 @@ class StudioHandlers:
         return web.json_response(await self._studio.trial(staff, request.match_info["version"], body.text),
                                  dumps=dumps)
 
+    async def import_catalog(self, request: web.Request, staff: Staff) -> web.Response:
+        await self._studio.may_import(staff)
+        if (request.content_length or 0) > MAX_IMPORT_BYTES + CHUNK:
+            return _too_large()
+        try:
+            filename, data, message = await _read_import(request)
+        except TooLarge:
+            return _too_large()
+        except UploadTimeout:
+            response = problem(408, "Request timeout", "上传超时了，请重新上传。")
+            response.force_close()
+            return response
+        except (ValueError, AssertionError, BadHttpMessage) as exc:
+            log.info("catalog import refused: malformed multipart body (%s: %.200s)", type(exc).__name__, exc)
+            return problem(400, "Bad request", "上传的内容格式不对，请重新上传。")
+        if data is None:
+            return problem(422, "Invalid request", "没有收到文件，请选择实施清单 CSV 或 XLSX 文件。")
+        done = await self._studio.import_catalog(staff, data, filename, message or f"导入实施清单 {filename}")
+        rows = rows_json(done.rows)
+        if done.draft is None:
+            return problem(422, "Nothing to import", "没有可以导入的事项，请按拒绝原因改好后再导入。", rows=rows)
+        return web.json_response({"version": done.draft.version.model_dump(mode="json"),
+                                  "checks": done.draft.report.to_json(), "rows": rows}, status=201, dumps=dumps)
+
+    async def report(self, request: web.Request, staff: Staff) -> web.Response:
+        return web.json_response(await self._studio.report(staff, request.match_info["version"]), dumps=dumps)
+
     async def publish(self, request: web.Request, staff: Staff) -> web.Response:
         try:
             body = PublishRequest.model_validate_json(await request.read())
@@ -94,6 +139,32 @@ class StudioHandlers:
         return web.FileResponse(STATIC / "studio.html", headers={"Cache-Control": "no-store"})
 
 
+async def _read_import(request: web.Request) -> tuple[str, bytes | None, str]:
+    """The `file` part (its name and bytes; None when absent) and the `message` part of a multipart body."""
+    reader = await request.multipart()
+    filename, data, message = "", None, ""
+    while (part := await within(reader.next(), IDLE_SECONDS)) is not None:
+        if not isinstance(part, BodyPartReader):
+            continue
+        if part.name == "message":
+            message = (await within(part.read_chunk(MESSAGE_BYTES), IDLE_SECONDS)).decode(errors="replace").strip()
+        elif part.name == "file" and data is None:
+            filename, chunks, size = part.filename or "upload.csv", [], 0
+            while chunk := await within(part.read_chunk(CHUNK), IDLE_SECONDS):
+                size += len(chunk)
+                if size > MAX_IMPORT_BYTES:
+                    raise TooLarge
+                chunks.append(chunk)
+            data = b"".join(chunks)
+    return filename, data, message[:500]
+
+
+def _too_large() -> web.Response:
+    response = problem(413, "Payload too large", f"文件太大了，实施清单最大 {MAX_IMPORT_BYTES // 2**20} MB。")
+    response.force_close()  # the rest of the body is not read
+    return response
+
+
 def routes(studio: StudioHandlers, guard: StaffRoutes) -> list[Route]:
     base, version = "/api/v1/studio/versions", (Param("version", where="path", description="a version id (sha256)"),)
     return [
@@ -108,6 +179,16 @@ def routes(studio: StudioHandlers, guard: StaffRoutes) -> list[Route]:
                     ok=(200, "{old, new, files: {path: diff}}"), problems=(404, 422)),
         guard.route("POST", base, studio.draft, "A draft from a version with edited files, with the checks' report",
                     request=DraftRequest, ok=(201, "{version, checks}"), problems=(404, 422)),
+        dataclasses.replace(guard.route(
+            "POST", "/api/v1/studio/import", studio.import_catalog, "A draft from the live version with a 实施清单 "
+            "CSV/XLSX imported as catalog/imported.yaml: its checks and the importer's row report (accepted, "
+            "warnings, rejected rows with reasons)", ok=(201, "{version, checks, rows}"),
+            problems=(400, 404, 408, 413, 422)), request_body={"required": True, "content": _IMPORT}),
+        guard.route("GET", f"{base}/{_VERSION}/report", studio.report, "对比报告: the matching report of this version "
+                    "on the labelled utterances beside the live version's (accuracy, none/clarify rates, items that "
+                    "changed, most confused pairs, utterances answered differently, SVG confusion chart)",
+                    params=version, ok=(200, "{version, against, draft, live, items, confused, changed, chart}"),
+                    problems=(404,)),
         guard.route("POST", f"{base}/{_VERSION}/try", studio.trial, "What the matcher makes of an utterance on this "
                     "version and on the live one (decision, candidates, scores, terms)", params=version,
                     request=TryRequest, ok=(200, "{text, draft, live}"), problems=(404, 422)),

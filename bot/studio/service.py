@@ -4,16 +4,22 @@ roll back. Editors and publishers may read, draft and try; only publishers publi
 two-person rule) never a draft they authored."""
 from __future__ import annotations
 
+import asyncio
 import difflib
 from collections import OrderedDict
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
+from bot.catalog.importer import CatalogReadError, ImportReport
 from bot.content import Content
 from bot.errors import Forbidden, Invalid, NotFound
 from bot.lifecycle import Role
 from bot.ports import AuditLog
 from bot.refusals import audit_refusals
 from bot.staff import Staff
+from bot.studio.catalog_import import IMPORTED, imported_catalog
+from bot.studio.compare import compare
 from bot.studio.gate import GateReport
 from bot.studio.live import LiveContent
 from bot.studio.releases import Releases
@@ -23,6 +29,7 @@ STUDIO_ROLES = frozenset({Role.editor, Role.publisher})
 PUBLISHERS = frozenset({Role.publisher})
 MAX_FILE_CHARS = 2_000_000
 DRAFTS_KEPT = 2  # drafts tried lately, kept built: trying one utterance after another does not rebuild
+REPORTS_KEPT = 8  # 对比报告 kept per (version, live version)
 
 
 def author_of(staff: Staff) -> str:
@@ -43,12 +50,22 @@ class Draft:
     report: GateReport
 
 
+@dataclass(frozen=True)
+class CatalogImport:
+    """A 实施清单 imported into a draft (None when the importer accepted no row) and the importer's row report."""
+
+    draft: Draft | None
+    rows: ImportReport
+
+
 class Studio:
     def __init__(self, store: VersionStore, releases: Releases, live: LiveContent, audit: AuditLog, *,
-                 two_person_rule: bool) -> None:
+                 two_person_rule: bool, labelled: Path | None = None) -> None:
         self._store, self._releases, self._live, self._audit = store, releases, live, audit
         self._two_person_rule = two_person_rule
+        self._labelled = labelled  # the labelled utterances' TSV the 对比报告 judges on, beside each version's own
         self._drafts: OrderedDict[str, Content] = OrderedDict()
+        self._reports: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()
 
     async def overview(self, staff: Staff) -> Overview:
         async with audit_refusals(self._audit, staff, "studio_list", None):
@@ -111,6 +128,47 @@ class Studio:
         live, content = self._live.current()
         await self._audit.record(staff, "studio_try", None, {"version": version})
         return {"text": text, "draft": _matched(version, draft, text), "live": _matched(live, content, text)}
+
+    async def may_import(self, staff: Staff) -> None:
+        """Forbidden (audited) for a role that may not import: checked before a byte of the file is read."""
+        async with audit_refusals(self._audit, staff, "studio_import", None):
+            _require(staff, STUDIO_ROLES)
+
+    async def import_catalog(self, staff: Staff, data: bytes, filename: str, message: str) -> CatalogImport:
+        """A draft from the live version whose catalog/imported.yaml holds the rows of a 实施清单 CSV/XLSX that the
+        importer accepts (as `python -m bot import-catalog FILE` writes it), with the importer's row report."""
+        async with audit_refusals(self._audit, staff, "studio_import", None, filename=filename):
+            _require(staff, STUDIO_ROLES)
+            live = await self._store.live()
+            if live is None:
+                raise NotFound("no live content version to import into")
+            try:
+                text, rows = await asyncio.to_thread(imported_catalog, data, filename)
+            except CatalogReadError as exc:
+                raise Invalid(str(exc)) from None
+        await self._audit.record(staff, "studio_import", None, {
+            "filename": filename, "bytes": len(data), "accepted": len(rows.items), "rejected": len(rows.rejected)})
+        draft = None if text is None else await self.draft(staff, live[0], {IMPORTED: text}, message)
+        return CatalogImport(draft, rows)
+
+    async def report(self, staff: Staff, version: str) -> dict[str, Any]:
+        """The 对比报告 of `version` against the live version (built in a worker thread, kept per pair)."""
+        async with audit_refusals(self._audit, staff, "studio_report", None, version=version):
+            _require(staff, STUDIO_ROLES)
+            files = await self._store.files(version)
+            if files is None:
+                raise NotFound(f"no content version {version}")
+        live, live_content = self._live.current()
+        if (report := self._reports.get((version, live))) is None:
+            draft = self._live.loaded(version) or await self._draft_content(version, files)
+            report = {"version": version, "against": live,
+                      **await asyncio.to_thread(compare, draft, files, live_content, self._labelled)}
+            self._reports[(version, live)] = report
+            while len(self._reports) > REPORTS_KEPT:
+                self._reports.popitem(last=False)
+        self._reports.move_to_end((version, live))
+        await self._audit.record(staff, "studio_report", None, {"version": version})
+        return report
 
     async def _draft_content(self, version: str, files: Files) -> Content:
         if (content := self._drafts.get(version)) is None:

@@ -1,6 +1,7 @@
 // The intent studio page: sign in with a staff token (kept in sessionStorage, never in a URL), browse the live
 // version's items, edit one item's YAML into a draft (checked by the server), try an utterance on the draft beside
-// the live version, publish, roll back, and read the history with diffs. Talks only to /api/v1/studio/.
+// the live version, publish, roll back, and read the history with diffs; import a 实施清单 CSV/XLSX into a draft
+// (with the row report) and read a draft's 对比报告 against the live version. Talks only to /api/v1/studio/.
 "use strict";
 
 const API = "/api/v1/studio";
@@ -10,10 +11,18 @@ const state = { live: null, files: {}, items: [], item: null, draft: null };
 function token() { return sessionStorage.getItem("studioToken") || ""; }
 
 async function call(method, path, body) {
-  const response = await fetch(API + path, {
+  return send(path, {
     method, headers: { "Authorization": "Bearer " + token(), ...(body ? { "Content-Type": "application/json" } : {}) },
     body: body ? JSON.stringify(body) : undefined,
   });
+}
+
+async function upload(path, form) {
+  return send(path, { method: "POST", headers: { "Authorization": "Bearer " + token() }, body: form });
+}
+
+async function send(path, init) {
+  const response = await fetch(API + path, init);
   const data = await response.json().catch(() => ({}));
   if (!response.ok) {
     const error = new Error(data.detail || ("请求失败（" + response.status + "）"));
@@ -22,6 +31,33 @@ async function call(method, path, body) {
     throw error;
   }
   return data;
+}
+
+function el(tag, text, className) {
+  const node = document.createElement(tag);
+  if (text !== undefined) node.textContent = text;
+  if (className) node.className = className;
+  return node;
+}
+
+function table(headers, rows) {
+  const t = el("table");
+  const head = el("tr");
+  for (const h of headers) head.append(el("th", h));
+  t.append(el("thead"));
+  t.tHead.append(head);
+  const body = el("tbody");
+  for (const cells of rows) {
+    const tr = el("tr");
+    for (const cell of cells) {
+      const td = el("td");
+      td.append(cell instanceof Node ? cell : String(cell));
+      tr.append(td);
+    }
+    body.append(tr);
+  }
+  t.append(body);
+  return t;
 }
 
 function say(text, kind) {
@@ -138,6 +174,7 @@ function showHistory(versions, live) {
     };
     if (v.parent) action("看改动", () => showDiff(v.parent, v.id));
     if (v.id !== live) action("发布", () => move("publish", { version: v.id }));
+    if (v.id !== live) action("对比报告", () => showReport(v.id));
     row.append(td);
     body.append(row);
   }
@@ -179,14 +216,96 @@ async function save() {
   try {
     const result = await call("POST", "/versions", { base: state.live, files: { [item.path]: lines.join("\n") },
                                                     message });
-    state.draft = result.version.id;
-    $("draft").textContent = short(state.draft);
-    $("publish").disabled = !result.checks.passed;
-    showChecks(result.checks);
-    await refreshHistory();
+    await drafted(result);
     say(result.checks.passed ? "草稿已保存。" : "草稿已保存，但检查未通过。", result.checks.passed ? "good" : "error");
   } catch (error) {
     say(error.message + (error.data && error.data.reason ? "（" + error.data.reason + "）" : ""), "error");
+  }
+}
+
+async function drafted(result) {
+  state.draft = result.version.id;
+  $("draft").textContent = short(state.draft);
+  $("publish").disabled = !result.checks.passed;
+  $("report").disabled = false;
+  showChecks(result.checks);
+  await refreshHistory();
+}
+
+function showRows(rows) {
+  const box = $("import-rows");
+  box.replaceChildren(el("p", "接受 " + rows.accepted.length + " 条，拒绝 " + rows.rejected.length + " 条，警告 "
+                               + rows.warnings.length + " 条。", rows.rejected.length ? "bad" : "good"));
+  if (rows.rejected.length) {
+    box.append(el("h3", "拒绝的行"), table(["行", "列", "原因"], rows.rejected.map((r) => [r.row, r.column, r.reason])));
+  }
+  if (rows.warnings.length) {
+    const ul = el("ul");
+    for (const w of rows.warnings) ul.append(el("li", w));
+    box.append(el("h3", "警告"), ul);
+  }
+  if (rows.accepted.length) {
+    box.append(el("h3", "导入的事项"), table(["编码", "名称"], rows.accepted.map((r) => [r.code, r.name])));
+  }
+}
+
+async function importFile(event) {
+  event.preventDefault();
+  const file = $("import-file").files[0];
+  if (!file) { say("请先选择实施清单文件。", "error"); return; }
+  const form = new FormData();
+  form.append("message", $("import-message").value.trim() || ("导入实施清单 " + file.name));
+  form.append("file", file);
+  say("正在导入并检查……");
+  try {
+    const result = await upload("/import", form);
+    showRows(result.rows);
+    await drafted(result);
+    say("已导入为草稿" + (result.checks.passed ? "。" : "，但检查未通过。"), result.checks.passed ? "good" : "error");
+  } catch (error) {
+    if (error.data && error.data.rows) showRows(error.data.rows);
+    say(error.message + (error.data && error.data.reason ? "（" + error.data.reason + "）" : ""), "error");
+  }
+}
+
+function percent(x) { return (x * 100).toFixed(1) + "%"; }
+
+function shift(before, after) {
+  return el("span", percent(before) + " → " + percent(after), after > before ? "up" : after < before ? "down" : "");
+}
+
+async function showReport(version) {
+  say("正在生成对比报告……");
+  try {
+    const r = await call("GET", "/versions/" + version + "/report");
+    $("report-version").textContent = short(version);
+    const box = $("report-body");
+    box.replaceChildren();
+    box.append(table(["指标", "线上", "草稿"], [
+      ["准确率", percent(r.live.accuracy), shift(r.live.accuracy, r.draft.accuracy)],
+      ["没找到比例", percent(r.live.none_rate), percent(r.draft.none_rate)],
+      ["反问比例", percent(r.live.clarify_rate), percent(r.draft.clarify_rate)],
+      ["测试说法", r.live.rows, r.draft.rows]]));
+    box.append(el("h3", "回答变了的说法（" + r.changed.length + " 条）"));
+    box.append(r.changed.length ? table(["说法", "线上", "草稿"], r.changed.map((c) => [c.text, c.before, c.after]))
+                                : el("p", "没有说法的回答发生变化。", "weak"));
+    box.append(el("h3", "指标有变化的事项（" + r.items.length + " 个）"));
+    if (r.items.length) {
+      box.append(table(["事项", "召回率", "精确率"], r.items.map((i) => [
+        i.item, shift(i.live_recall, i.recall), shift(i.live_precision, i.precision)])));
+    }
+    box.append(el("h3", "最常混淆（应为 → 实际）"));
+    box.append(r.confused.length ? table(["应为", "实际", "次数"], r.confused.map((c) => [c.expected, c.got, c.count]))
+                                 : el("p", "没有混淆。", "weak"));
+    const chart = el("img", undefined, "chart");
+    chart.alt = "混淆图";
+    chart.src = "data:image/svg+xml;charset=utf-8," + encodeURIComponent(r.chart);
+    box.append(el("h3", "混淆图"), chart);
+    $("report-card").hidden = false;
+    $("report-card").scrollIntoView();
+    say("对比报告已生成。", "good");
+  } catch (error) {
+    say(error.message, "error");
   }
 }
 
@@ -224,6 +343,7 @@ async function move(action, body) {
     state.draft = null;
     $("draft").textContent = "（还没有）";
     $("publish").disabled = true;
+    $("report").disabled = true;
     await load();
   } catch (error) {
     const why = error.status === 403 && error.data.reason && error.data.reason.includes("two-person")
@@ -257,4 +377,6 @@ $("save").addEventListener("click", save);
 $("try-form").addEventListener("submit", tryIt);
 $("publish").addEventListener("click", () => move("publish", { version: state.draft }));
 $("rollback").addEventListener("click", () => move("rollback"));
+$("import-form").addEventListener("submit", importFile);
+$("report").addEventListener("click", () => showReport(state.draft));
 signIn();
