@@ -105,6 +105,8 @@ async def test_ambiguous_and_unknown_requests(chat_factory):
     await chat.tap("居民身份证补领")
     assert chat.last()["type"] == "card" and "居民身份证补领" in chat.last()["title"]
     await chat.say("今天天气怎么样")
+    assert "帮不上忙" in chat.text() and "没找到" not in chat.text()  # not a government service: say what we do
+    await chat.say("我那个事情咋整")
     assert "没找到" in chat.text()
     await chat.tap("人工")
     assert "德令哈市公安局" in chat.text() and "留言" in chat.text()  # nobody online: a message to call back about
