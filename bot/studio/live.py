@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
+from bot.cancellation import raise_if_cancelling
 from bot.content import Content
 from bot.content_errors import ContentInvalid
 from bot.content_holder import ContentHolder
@@ -112,10 +113,12 @@ class LiveContent:
     async def follow(self, wakeups: Wakeups, poll_seconds: float) -> None:
         """Run until cancelled: refresh whenever woken, and at least every `poll_seconds`."""
         while True:
+            raise_if_cancelling()  # a stop request swallowed on the way (see bot/cancellation.py) still stops it
             await wakeups.wait(poll_seconds)
             try:
                 await self.refresh()
             except Exception as exc:  # a database outage or a version that fails here: serve on, try again
+                raise_if_cancelling()
                 self._log.warning("could not switch to the live content version: %r", exc)
 
     async def start(self, seed: Path) -> None:

@@ -36,7 +36,7 @@ async def test_misses_are_masked_and_grouped(client, chat_factory, settings) -> 
     assert [(g["count"], g["kinds"]) for g in first] == [(1, {"miss": 1})]
     assert first[0]["examples"] == ["我想办宠物狗证，电话138****5678"]
 
-    await chat_factory("c2").say("我想办宠物狗证，身份证63280219900101123X")
+    await chat_factory("c2").say("我想办宠物狗证，证件号63280219900101123X")
     second = await groups(client, editor)
     assert len(second) == 1 and second[0]["count"] == 2
     assert "632802********123X" in second[0]["examples"][0]
@@ -51,13 +51,15 @@ async def test_misses_are_masked_and_grouped(client, chat_factory, settings) -> 
 
 async def test_abandoned_clarify_and_none_of_these_are_recorded(client, chat_factory) -> None:
     citizen = chat_factory("c3")
-    await citizen.say("驾照")        # asked back: which of the 驾驶证 items
-    await citizen.say("营业执照")    # something else instead: the first question was abandoned
+    await citizen.say("公积金")      # asked back: which of the 公积金 items
+    assert citizen.replies[0]["type"] == "choices"
+    await citizen.say("医保")        # something else instead: the first question was abandoned
+    assert citizen.replies[0]["type"] == "choices"
     await citizen.say("/human")      # 都不是 under the second question
     await citizen.say("身份证")      # asked back, then picked: nothing to record
     await citizen.say(citizen.replies[0]["options"][0]["value"])
     found = {g["text"]: g["kinds"] for g in await groups(client, await staff_token(client, Role.editor))}
-    assert found == {"驾照": {"abandoned_clarify": 1}, "营业执照": {"none_of_these": 1}}
+    assert found == {"公积金": {"abandoned_clarify": 1}, "医保": {"none_of_these": 1}}
 
 
 async def test_handoff_after_a_miss_counts_and_everyday_talk_does_not(client, chat_factory) -> None:
