@@ -293,7 +293,8 @@ def utterance_verdict(expected: str, result: MatchResult) -> str:
         ok = result.decision is Decision.clarify
     else:
         ok = result.decision is Decision.match and names[0] == expected
-    got = result.decision.value + (f" {'、'.join(names)}" if names else "")
+    shown = [] if result.decision is Decision.none else names  # a none's candidates were all too weak to offer
+    got = result.decision.value + (f" {'、'.join(shown)}" if shown else "")
     return "" if ok else f"expected {expected}, got {got}"
 
 
