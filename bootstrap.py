@@ -293,6 +293,7 @@ class Services:
     handoffs: HandoffDesk
     channel: Live
     presence: Online
+    owns_content: bool  # loaded here (not passed in by a test): its matcher's thread is ours to stop
     unmatched: UnmatchedInbox
 
     async def close(self) -> None:
@@ -303,7 +304,8 @@ class Services:
             await self.wechat.customer_service.close()
         if self.http is not None:
             await self.http.close()
-        self.content.current.matcher.close()
+        if self.owns_content:
+            self.content.current.matcher.close()
         await self.stores.close()
 
 
@@ -358,7 +360,7 @@ def bootstrap(settings: Settings, *, content: Content | None, clock: Clock, gate
         wechat=_wechat_services(settings, wechat, engine, stores, holder, logins, clock) if wechat else None,
         live=live, studio=Studio(stores.content_versions, releases(stores, gate), live, stores.audit,
                                  two_person_rule=settings.studio_two_person_rule, labelled=LABELLED),
-        handoffs=handoffs, channel=channel, presence=presence,
+        handoffs=handoffs, channel=channel, presence=presence, owns_content=content is None,
         unmatched=UnmatchedInbox(stores.unmatched, misses, stores.audit, holder, settings.intents_dir, clock,
                                  settings.unmatched_retention_days))
 

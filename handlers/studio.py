@@ -56,6 +56,20 @@ class PublishRequest(BaseModel):
     version: str = Field(pattern=r"^[0-9a-f]{64}$", description="the version to make live")
 
 
+DRAFT_MAX_BYTES = 4 * 1024 * 1024  # a draft carries whole files (a catalog file with situations is over 64 KB)
+
+
+async def _read_capped(request: web.Request, cap: int) -> bytes | None:
+    """The whole body, or None when it is over `cap` bytes, declared or sent (the app's own limit is 64 KB)."""
+    if request.content_length is not None and request.content_length > cap:
+        return None
+    body = bytearray()
+    async for chunk in request.content.iter_chunked(64 * 1024):
+        body.extend(chunk)
+        if len(body) > cap:
+            return None
+    return bytes(body)
+
 class StudioHandlers:
     def __init__(self, studio: Studio) -> None:
         self._studio = studio
@@ -78,8 +92,11 @@ class StudioHandlers:
                                  dumps=dumps)
 
     async def draft(self, request: web.Request, staff: Staff) -> web.Response:
+        sent = await _read_capped(request, DRAFT_MAX_BYTES)
+        if sent is None:
+            return problem(413, "Request Entity Too Large", "草稿太大了（最多 4 MB）。")
         try:
-            body = DraftRequest.model_validate_json(await request.read())
+            body = DraftRequest.model_validate_json(sent)
         except ValidationError as exc:
             return validation_problem(exc)
         draft = await self._studio.draft(staff, body.base, body.files, body.message)

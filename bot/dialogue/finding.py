@@ -25,8 +25,8 @@ class FindingFlow:
         # "条件是什么" about the item on screen must not be matched to an item named "...条件..."
         query = c.words.without_topic_words(text) if topic and s.target else text
         result = await self._match(ctx, query)
-        missed = result.decision is Decision.none and not result.out_of_scope  # understood, just not ours
-        s.misses = s.misses + 1 if missed else 0
+        lost = result.decision is Decision.none and not result.out_of_scope  # out of scope: understood
+        s.misses = s.misses + 1 if lost else 0
         if result.decision is Decision.match:
             offered = self.offer(ctx, result.candidates[0].key)
             return Outcome([answer(topic, ctx.target(), p)], offered.stage, True) if topic else offered

@@ -112,6 +112,7 @@ async def test_the_report_lists_the_utterance_a_new_alias_answers(studio: TestCl
     made = await studio.post(f"{BASE}/versions", headers=editor, json={
         "base": live, "files": {CATALOG: with_alias(files[CATALOG]), UTTERANCES: labelled},
         "message": "居住证补一个别名，并加一句测试"})
+    assert made.status == 201, await made.text()
     draft = (await made.json())["version"]["id"]
 
     response = await studio.get(f"{BASE}/versions/{draft}/report", headers=editor)
