@@ -8,6 +8,7 @@ that step asks) go to the citizen's open page over the live channel."""
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import TypeVar
 
@@ -29,6 +30,7 @@ from bot.staff import Staff
 from handlers.problems import dumps, problem, stored_int, validation_problem
 from handlers.pages import STATIC
 from handlers.routes import Param, Route
+from handlers.staff import RevealRequest
 from handlers.staff_auth import StaffHandler, StaffRoutes
 from storage.read_limits import MemoryReadLimiter, RedisReadLimiter
 from storage.staff import SqlStaff
@@ -57,10 +59,6 @@ class TransferRequest(BaseModel):
 
 class CloseRequest(BaseModel):
     summary: str = Field(min_length=1, max_length=1000, examples=["已告知所需材料和办理地点"])
-
-
-class RevealRequest(BaseModel):
-    reason: str = Field(min_length=2, max_length=200, examples=["核对申请人身份证号"])
 
 
 def _summary(h: Handoff, now: datetime, desk: HandoffDesk) -> dict[str, object]:
@@ -138,18 +136,18 @@ class HandoffHandlers:
         return web.json_response(_summary(handoff, self._desk_now(), self._desk), dumps=dumps)
 
     async def say(self, request: web.Request, staff: Staff) -> web.Response:
-        body = await _body(request, TextRequest)
-        if isinstance(body, web.Response):
-            return body
-        message = await self._desk.say(staff, self._id(request), body.text)
-        return web.json_response(_message(message), status=201, dumps=dumps)
+        return await self._written(request, staff, self._desk.say)
 
     async def note(self, request: web.Request, staff: Staff) -> web.Response:
+        return await self._written(request, staff, self._desk.note)
+
+    async def _written(self, request: web.Request, staff: Staff,
+                       write: Callable[[Staff, int, str], Awaitable[HandoffMessage]]) -> web.Response:
+        """A message to the citizen or a private note: the text of the body, 201 with the stored message."""
         body = await _body(request, TextRequest)
         if isinstance(body, web.Response):
             return body
-        message = await self._desk.note(staff, self._id(request), body.text)
-        return web.json_response(_message(message), status=201, dumps=dumps)
+        return web.json_response(_message(await write(staff, self._id(request), body.text)), status=201, dumps=dumps)
 
     async def transfer(self, request: web.Request, staff: Staff) -> web.Response:
         body = await _body(request, TransferRequest)

@@ -51,7 +51,7 @@ class PledgeVerificationRequest(BaseModel):
                       examples=["已通过婚姻登记系统核实"])
 
 
-class CaseRevealRequest(BaseModel):
+class RevealRequest(BaseModel):
     """Why the staff member needs the personal data in full (written to the audit log)."""
 
     reason: str = Field(min_length=2, max_length=200, examples=["核对申请人身份证号与原件是否一致"])
@@ -124,7 +124,7 @@ class StaffHandlers:
     async def reveal(self, request: web.Request, staff: Staff) -> web.Response:
         """The case's personal data in full, given a reason (audited)."""
         try:
-            body = CaseRevealRequest.model_validate_json(await request.read())
+            body = RevealRequest.model_validate_json(await request.read())
         except ValidationError as exc:
             return validation_problem(exc)
         fields = await self._review.reveal(staff, request.match_info["number"], body.reason)
@@ -198,7 +198,7 @@ def routes(staff: StaffHandlers, guard: StaffRoutes) -> list[Route]:
                     ok=(200, "case"), problems=(404, 422)),
         guard.route("POST", cases + "/{number}/reveal", staff.reveal,
                     "Personal data of a case in full, given a reason written to the audit log (clerks and "
-                    "approvers of the lead department)", request=CaseRevealRequest, ok=(200, "{fields: {...}}"),
+                    "approvers of the lead department)", request=RevealRequest, ok=(200, "{fields: {...}}"),
                     problems=(404, 422)),
         guard.route("GET", cases + "/{number}/materials/{key}/file", staff.material_file,
                     "The uploaded file of a material (audited; other departments of a bundle: their own items' "
