@@ -16,7 +16,7 @@ from pathlib import Path
 import aiohttp
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis, RedisCluster
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.accounts import Accounts, Sessions, SessionTokens
 from bot.clock import Clock
@@ -72,6 +72,7 @@ from storage.callback_nonces import MemoryCallbackNonces, RedisCallbackNonces
 from storage.content_versions import SqlContentVersions
 from storage.cipher import FieldCipher, KeyedHash, secret_key
 from storage.dedupe import MemoryDedupe, RedisDedupe
+from storage.engine import open_engine
 from storage.handoffs import SqlHandoffs
 from storage.live import Live, MemoryLive, MemoryPresence, Online, RedisLive, RedisPresence
 from storage.outbox import SqlInbox, SqlOutbox
@@ -200,7 +201,7 @@ def build_stores(settings: Settings, clock: Clock) -> Stores:
     """Call inside the running event loop (the Redis connection takes it). Nothing connects before first use."""
     if settings.database_url.startswith(_SQLITE) and settings.database_url != _SQLITE + ":memory:":
         Path(settings.database_url[len(_SQLITE):]).parent.mkdir(parents=True, exist_ok=True)
-    db = create_async_engine(settings.database_url)
+    db = open_engine(settings.database_url)
     cipher = FieldCipher.from_config(settings.field_key, settings.field_old_keys, VAR / "field.key")
     hasher = KeyedHash.from_config(settings.search_key, VAR / "search.key")
     shared = _shared_in_redis(settings, cipher) if settings.redis_url else _shared_in_process(settings, db, cipher)

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Callable
 
-from sqlalchemy.ext.asyncio import create_async_engine
+from storage.engine import open_engine
 
 from bot.content import Content
 from bot.content_check import PermissiveContentCheck
@@ -35,7 +35,7 @@ from storage.sql import SqlCases, SqlProfiles
 async def memory_engine(content: Callable[[], Content], tmp_path: Path,
                         licences: frozenset[str] = frozenset()) -> AsyncIterator[tuple[Engine, MemorySessionStore]]:
     """The engine with every collaborator real (SQLite under tmp_path) and its session store."""
-    db = create_async_engine(f"sqlite+aiosqlite:///{tmp_path}/engine.db")
+    db = open_engine(f"sqlite+aiosqlite:///{tmp_path}/engine.db")
     await upgrade(db)
     cipher = FieldCipher(os.urandom(32))
     now = utc_now

@@ -143,7 +143,7 @@ class MaterialStep:
             text += p.correction_reason.format(reason=ctx.state.fix[material.key])
         return MaterialStepReply(key=material.key, name=material.name, text=text, required=material.required,
                                  accept=list(settings.allowed_types), max_bytes=settings.max_upload_bytes,
-                                 options=options, progress=progress)
+                                 upload_label=p.material_upload, options=options, progress=progress)
 
     async def accept(self, ctx: "TurnContext", answer: Answer) -> StepResult:
         if isinstance(answer, Upload):

@@ -38,7 +38,6 @@ class Prompts(BaseModel):
     reuse_offer: str
     reuse_yes: str
     reuse_no: str
-    field_progress: str
     material_prompt: str
     material_optional: str
     material_upload: str

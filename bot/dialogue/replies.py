@@ -52,6 +52,7 @@ class MaterialStepReply(BaseModel):
     required: bool
     accept: list[str]
     max_bytes: int
+    upload_label: str = Field(description="The upload button's label (prompt material_upload)")
     options: list[Option] = Field(default_factory=list)
     progress: Progress
 

@@ -439,7 +439,7 @@
     upload.type = "button";
     upload.setAttribute("data-testid", "upload");
     upload.appendChild(svgIcon(ICON_CAMERA, 20));
-    upload.appendChild(el("span", "", "拍照或上传文件"));
+    upload.appendChild(el("span", "", reply.upload_label || "拍照或上传文件"));
     upload.addEventListener("click", function () {
       if (state.busy || upload.disabled) return;
       state.material = reply;

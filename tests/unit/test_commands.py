@@ -69,7 +69,7 @@ def test_the_numbers_in_the_text_are_the_options_a_number_picks(content: Content
         FormStepReply(key="reason", label="原因", input="text", text="原因？", progress=progress,
                       options=[Option(label="跳过", value="/skip")]),  # words to type, not numbered
         MaterialStepReply(key="m", name="材料", text="请上传", required=True, accept=[], max_bytes=1,
-                          options=[Option(label="容缺", value="/defer")], progress=progress),
+                          upload_label="上传", options=[Option(label="容缺", value="/defer")], progress=progress),
         CardReply(title="核对", actions=[Option(label="确认提交", value="/submit")]),
         FormStepReply(key="gender", label="性别", input="choice", text="性别？", progress=progress,
                       options=[Option(label="男", value="男"), Option(label="女", value="女")]),
