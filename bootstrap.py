@@ -363,7 +363,8 @@ def bootstrap(settings: Settings, *, content: Content | None, clock: Clock, gate
                                  two_person_rule=settings.studio_two_person_rule, labelled=LABELLED),
         handoffs=handoffs, channel=channel, presence=presence, owns_content=content is None,
         unmatched=UnmatchedInbox(stores.unmatched, misses, stores.audit, holder, settings.intents_dir, clock,
-                                 settings.unmatched_retention_days))
+                                 settings.unmatched_retention_days,
+                                 timedelta(minutes=settings.unmatched_clarify_wait_minutes)))
 
 
 def releases(stores: Stores, gate: Gate = PUBLISH_GATE) -> Releases:

@@ -93,7 +93,9 @@ def _unmatched(argv: list[str]) -> int:
 
     async def run(stores: Stores, settings: Settings) -> None:
         days = min(args.days or settings.unmatched_retention_days, settings.unmatched_retention_days)
-        groups = await stores.unmatched.groups(utc_now() - timedelta(days=days), args.limit)
+        now = utc_now()
+        groups = await stores.unmatched.groups(now - timedelta(days=days), args.limit,
+                                               now - timedelta(minutes=settings.unmatched_clarify_wait_minutes))
         print(f"{'count':>6}  {'last seen':16}  kinds / examples")
         for group in groups:
             kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(group.kinds.items()))

@@ -169,6 +169,8 @@ class Settings(BaseSettings):
     intents_dir: Path = Path("intents")
     unmatched_retention_days: int = Field(default=90, gt=0, description="Unmatched inbox: utterances kept this long")
     unmatched_flush_seconds: float = Field(default=30.0, gt=0, description="Unmatched inbox: buffer written this often")
+    unmatched_clarify_wait_minutes: int = Field(default=30, gt=0, description="Unmatched inbox: a question asked back "
+                                                "(which item?) still unanswered after this long counts as abandoned")
     semantic_tiebreaker: bool = Field(default=True, description="Score matches with an embedding model too")
     blob_dir: Path = Path("var/blobs")
     blob_store: Literal["local", "s3"] = Field(default="local", description="Uploads in blob_dir or in blob_s3")

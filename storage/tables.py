@@ -283,10 +283,17 @@ unmatched_examples = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("group_id", sa.Integer, sa.ForeignKey("unmatched_groups.id", ondelete="CASCADE"), nullable=False,
               index=True),
-    sa.Column("kind", sa.String(24), nullable=False),  # miss, abandoned_clarify, none_of_these, handoff
+    sa.Column("kind", sa.String(24), nullable=False),  # bot/inbox/models.MissKind
     sa.Column("text", sa.Text, nullable=False),        # masked
     sa.Column("candidates", sa.JSON, nullable=False),  # item keys offered, for a clarify
     sa.Column("seen_at", sa.DateTime(timezone=True), nullable=False, index=True),
+    sa.Column("token", sa.String(32), nullable=True, index=True),  # an unanswered clarify, until settled
+)
+
+unmatched_settled = sa.Table(
+    "unmatched_settled", metadata,  # questions asked back that the citizen answered (bot/inbox/recorder)
+    sa.Column("token", sa.String(32), primary_key=True),
+    sa.Column("settled_at", sa.DateTime(timezone=True), nullable=False, index=True),
 )
 
 handoffs = sa.Table(

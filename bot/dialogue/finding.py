@@ -20,11 +20,12 @@ class FindingFlow:
     async def find(self, ctx: TurnContext, text: str) -> Outcome:
         """Free text when no application is under way."""
         c, s, p = ctx.content, ctx.state, ctx.prompts
-        left_clarify(ctx)
         topic = c.words.topic(text)
         # "条件是什么" about the item on screen must not be matched to an item named "...条件..."
         query = c.words.without_topic_words(text) if topic and s.target else text
         result = await self._match(ctx, query)
+        if not (result.decision is Decision.match and result.candidates[0].key in s.candidates):
+            left_clarify(ctx)  # naming one of the items asked about in words answers the question
         lost = result.decision is Decision.none and not result.out_of_scope  # out of scope: understood
         s.misses = s.misses + 1 if lost else 0
         if result.decision is Decision.match:

@@ -77,6 +77,9 @@ class Conversation(BaseModel):
                                         "a form under way across a publish stays on it or is carried over")
     unmatched: str | None = Field(default=None, description="What the citizen said that found nothing or was asked "
                                   "back (masked): the unmatched inbox records it if no item follows")
+    unmatched_token: str | None = Field(default=None, description="The unmatched inbox's token of the question asked "
+                                        "back: the citizen's answer settles it, so only a clarify never answered "
+                                        "stays recorded")
     recovered: str | None = Field(default=None, exclude=True, description="Set by `decode` (never stored) when the "
                                   "stored state could not be used as it was: why, without personal data")
 

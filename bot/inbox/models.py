@@ -11,6 +11,8 @@ class MissKind(str, Enum):
     abandoned_clarify = "abandoned_clarify"  # asked back which item, the citizen said something else instead
     none_of_these = "none_of_these"          # asked back, the citizen tapped 都不是
     handoff = "handoff"                      # asked for a person (人工) right after a miss
+    unanswered_clarify = "unanswered_clarify"  # asked back which item, the citizen never answered (counted once
+    #                                            unmatched_clarify_wait_minutes have passed without a pick)
 
 
 @dataclass(frozen=True)
@@ -21,6 +23,7 @@ class Miss:
     text: str
     at: datetime
     candidates: tuple[str, ...] = ()  # the item keys offered, for a clarify
+    token: str | None = None          # an unanswered clarify: settled (forgotten) when the citizen answers
 
 
 @dataclass(frozen=True)

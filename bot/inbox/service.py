@@ -23,33 +23,42 @@ from bot.studio.service import STUDIO_ROLES
 class UnmatchedStore(Protocol):
     async def keys(self, since: datetime) -> list[tuple[int, str]]: ...
     async def add(self, batches: Sequence[tuple[int | None, str, Sequence[Miss]]]) -> list[int]: ...
-    async def groups(self, since: datetime, limit: int, examples: int = 3) -> list[UnmatchedGroup]: ...
-    async def group(self, group_id: int) -> UnmatchedGroup | None: ...
+    async def settle(self, tokens: Sequence[str], at: datetime) -> int: ...
+    async def groups(self, since: datetime, limit: int, unanswered_before: datetime,
+                     examples: int = 3) -> list[UnmatchedGroup]: ...
+    async def group(self, group_id: int, unanswered_before: datetime) -> UnmatchedGroup | None: ...
     async def propose(self, group_id: int, proposal: dict[str, object]) -> None: ...
     async def purge(self, cutoff: datetime) -> int: ...
 
 
 class UnmatchedInbox:
     def __init__(self, store: UnmatchedStore, buffer: MissBuffer, audit: AuditLog, content: Callable[[], Content],
-                 intents_dir: Path, clock: Callable[[], datetime], retention_days: int) -> None:
+                 intents_dir: Path, clock: Callable[[], datetime], retention_days: int,
+                 clarify_wait: timedelta = timedelta(minutes=30)) -> None:
         self._store, self._buffer, self._audit, self._content = store, buffer, audit, content
         self._dir, self._clock, self._days = intents_dir, clock, retention_days
+        self._clarify_wait = clarify_wait  # a question asked back and not answered this long counts
         self._words = Words.load(intents_dir / "dictionaries" / "synonyms.yaml")
 
     def _cutoff(self, days: int | None = None) -> datetime:
         return self._clock() - timedelta(days=min(days or self._days, self._days))
 
     async def flush(self) -> int:
-        """Store what this process buffered, each miss in the first similar group (or a new one); how many.
-        What could not be stored (the database away) goes back to the buffer for the next flush."""
-        misses = self._buffer.drain()
-        if not misses:
+        """Store what this process buffered, each miss in the first similar group (or a new one), after settling
+        the questions asked back that were answered; how many misses. What could not be stored (the database away)
+        goes back to the buffer for the next flush."""
+        misses, settled = self._buffer.drain(), self._buffer.drain_settled()
+        if not misses and not settled:
             return 0
         try:
+            if settled:
+                await self._store.settle(settled, self._clock())
             grouper = Grouper(await self._store.keys(self._cutoff()))
         except Exception:  # the database away: the next flush tries again
-            self._buffer.put_back(misses)
+            self._buffer.put_back(misses, settled)
             raise
+        if not misses:
+            return 0
         batches: dict[int, list[Miss]] = defaultdict(list)
         keys: dict[int, str] = {}
         for miss in misses:
@@ -70,7 +79,7 @@ class UnmatchedInbox:
         async with audit_refusals(self._audit, staff, "unmatched_list", None):
             self._editor(staff)
         await self.flush()  # what this instance heard a moment ago is shown too
-        groups = await self._store.groups(self._cutoff(days), limit)
+        groups = await self._store.groups(self._cutoff(days), limit, self._clock() - self._clarify_wait)
         await self._audit.record(staff, "unmatched_list", None, {"days": days, "count": len(groups)})
         return groups
 
@@ -78,7 +87,7 @@ class UnmatchedInbox:
         """The draft change for a group (alias or 情形 of an item, or out of scope), kept with the group; audited."""
         async with audit_refusals(self._audit, staff, "unmatched_propose", None, group_id=group_id):
             self._editor(staff)
-            group = await self._store.group(group_id)
+            group = await self._store.group(group_id, self._clock() - self._clarify_wait)
             if group is None:
                 raise NotFound(f"no unmatched group {group_id}")
         changes = draft_change(self._dir, self._content().catalog, action, group.text, item_key)

@@ -2,6 +2,7 @@
 abandoned clarify and a 都不是 are recorded, proposals become draft changes, editors only, audited."""
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -60,6 +61,21 @@ async def test_abandoned_clarify_and_none_of_these_are_recorded(client, chat_fac
     await citizen.say(citizen.replies[0]["options"][0]["value"])
     found = {g["text"]: g["kinds"] for g in await groups(client, await staff_token(client, Role.editor))}
     assert found == {"公积金": {"abandoned_clarify": 1}, "医保": {"none_of_these": 1}}
+
+
+async def test_a_question_asked_back_and_never_answered_is_recorded_after_the_wait(client, chat_factory,
+                                                                                    clock) -> None:
+    editor = await staff_token(client, Role.editor)
+    gone, answered, typed = chat_factory("c10"), chat_factory("c11"), chat_factory("c12")
+    await gone.say("公积金")           # asked back, then the citizen closes the chat
+    await answered.say("公积金")       # asked back, then picked
+    await answered.say(answered.replies[0]["options"][0]["value"])
+    await typed.say("公积金")          # asked back, then answered by naming the item in words
+    await typed.say(typed.replies[0]["options"][0]["label"])
+    assert typed.replies[0]["type"] != "choices"
+    assert await groups(client, editor) == []  # thirty minutes to answer
+    clock.now += timedelta(minutes=31)
+    assert [(g["text"], g["kinds"]) for g in await groups(client, editor)] == [("公积金", {"unanswered_clarify": 1})]
 
 
 async def test_handoff_after_a_miss_counts_and_everyday_talk_does_not(client, chat_factory) -> None:

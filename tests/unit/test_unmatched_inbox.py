@@ -69,3 +69,15 @@ def test_a_full_buffer_drops_the_oldest_and_a_failed_flush_is_kept() -> None:
     failed.record(MissKind.miss, "五")
     buffer.put_back(failed.drain())
     assert [m.text for m in buffer.drain()] == ["五", "四"]
+
+
+def test_a_question_answered_before_the_flush_is_never_written_and_a_failed_flush_keeps_the_answers() -> None:
+    buffer = MissBuffer(lambda: NOW)
+    answered = buffer.asked("公积金", ["GJJ01", "GJJ02"])
+    buffer.asked("社保", ["SB01"])
+    buffer.settle(answered)
+    buffer.settle("heard-elsewhere")
+    assert [(m.kind, m.text) for m in buffer.drain()] == [(MissKind.unanswered_clarify, "社保")]
+    assert buffer.drain_settled() == ["heard-elsewhere"]  # the question was written by another instance
+    buffer.put_back([], ["heard-elsewhere"])
+    assert buffer.drain_settled() == ["heard-elsewhere"]
