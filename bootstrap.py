@@ -350,6 +350,8 @@ def bootstrap(settings: Settings, *, content: Content | None, clock: Clock, gate
         identity=RememberingVerifier(SandboxIdentityVerifier(settings.real_name_deny, clock), stores.identities, clock))
     if wechat is not None:
         metrics.registry.register(WeChatApiCollector(wechat.metrics))
+    studio = Studio(stores.content_versions, releases(stores, gate), live, stores.audit,
+                    two_person_rule=settings.studio_two_person_rule, labelled=LABELLED)
     return Services(
         metrics=metrics, settings=settings, clock=clock, content=holder, stores=stores, http=http, sandbox=sandbox,
         payments=payments,
@@ -359,10 +361,9 @@ def bootstrap(settings: Settings, *, content: Content | None, clock: Clock, gate
         dispatcher=_progress_dispatcher(settings, stores, payments, wechat, holder, clock,
                                         LiveInbox(stores.inbox, channel)),
         wechat=_wechat_services(settings, wechat, engine, stores, holder, logins, clock) if wechat else None,
-        live=live, studio=Studio(stores.content_versions, releases(stores, gate), live, stores.audit,
-                                 two_person_rule=settings.studio_two_person_rule, labelled=LABELLED),
-        handoffs=handoffs, channel=channel, presence=presence, owns_content=content is None,
-        unmatched=UnmatchedInbox(stores.unmatched, misses, stores.audit, holder, settings.intents_dir, clock,
+        live=live, studio=studio, handoffs=handoffs, channel=channel, presence=presence,
+        owns_content=content is None,
+        unmatched=UnmatchedInbox(stores.unmatched, misses, stores.audit, studio, settings.intents_dir, clock,
                                  settings.unmatched_retention_days,
                                  timedelta(minutes=settings.unmatched_clarify_wait_minutes)))
 

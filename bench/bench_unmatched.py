@@ -27,7 +27,6 @@ from bot.inbox.grouping import Words  # noqa: E402
 from bot.inbox.models import MissKind  # noqa: E402
 from bot.inbox.recorder import MissBuffer  # noqa: E402
 from bot.inbox.service import UnmatchedInbox  # noqa: E402
-from bot.matching.lexicon import Lexicon, load_user_words  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.staff import SqlAudit  # noqa: E402
 from storage.unmatched import SqlUnmatched  # noqa: E402
@@ -51,12 +50,13 @@ def per_call_us(call: object, texts: list[str]) -> tuple[float, float]:
     return statistics.median(timings), timings[int(len(timings) * 0.99)]
 
 
-async def flush_us(texts: list[str], content: Content) -> float:
+async def flush_us(texts: list[str]) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         db = create_async_engine(f"sqlite+aiosqlite:///{tmp}/bench.db")
         await upgrade(db)
         buffer = MissBuffer(utc_now)
-        inbox = UnmatchedInbox(SqlUnmatched(db), buffer, SqlAudit(db, utc_now), lambda: content,
+        studio = None  # flushing only: no proposals, so no drafts
+        inbox = UnmatchedInbox(SqlUnmatched(db), buffer, SqlAudit(db, utc_now), studio,  # type: ignore[arg-type]
                                ROOT / "intents", utc_now, 90)
         for text in texts:
             buffer.record(MissKind.miss, text)
@@ -74,16 +74,14 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     content = load_content(ROOT / "intents", logging.getLogger("bench"))
     texts = utterances(args.misses)
-    matcher = build_matcher(content.catalog, content.scripts,
-                            Lexicon.load(ROOT / "intents" / "dictionaries" / "synonyms.yaml"),
-                            load_user_words(ROOT / "intents" / "dictionaries" / "user_words.txt"), recent_results=0)
+    matcher = build_matcher(content.catalog, content.scripts, ROOT / "intents", recent_results=0)
     buffer = MissBuffer(utc_now)
     record_p50, record_p99 = per_call_us(lambda t: buffer.record(MissKind.miss, t), texts)
     match_p50, match_p99 = per_call_us(matcher.match, texts)
     print(f"{'per miss':34} {'p50 µs':>8} {'p99 µs':>8}")
     print(f"{'baseline: matcher.match (no memory)':34} {match_p50:8.1f} {match_p99:8.1f}")
     print(f"{'record (mask + buffer), on the turn':34} {record_p50:8.1f} {record_p99:8.1f}")
-    print(f"{'flush into SQLite, in the background':34} {asyncio.run(flush_us(texts, content)):8.1f} {'':>8}")
+    print(f"{'flush into SQLite, in the background':34} {asyncio.run(flush_us(texts)):8.1f} {'':>8}")
     print(f"grouping words: {len(Words.load(ROOT / 'intents' / 'dictionaries' / 'synonyms.yaml').fillers)} fillers")
 
 

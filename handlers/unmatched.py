@@ -1,5 +1,5 @@
 """Studio API of the unmatched inbox (editors and publishers; every call audited): the groups of what the bot
-could not place, and proposals that turn a group into a draft change."""
+could not place, and proposals that turn a group into a draft."""
 from __future__ import annotations
 
 import dataclasses
@@ -20,11 +20,15 @@ class ProposalRequest(BaseModel):
     """What to do with a group of unmatched utterances (its first utterance is the one proposed)."""
 
     group_id: int = Field(ge=1, description="a group of GET /api/v1/studio/unmatched", examples=[3])
-    action: Action = Field(description="alias: add as an alias of the item; situation: as its 情形; "
-                           "out_of_scope: nothing should match it", examples=["alias"])
+    action: Action = Field(description="alias: add as an alias of the item; situation: as one of its situations "
+                           "(life events in citizens' words); out_of_scope: nothing should match it",
+                           examples=["alias"])
     item_key: str | None = Field(default=None, max_length=80,
                                  description="the item code or bundle:<id> (alias and situation)",
                                  examples=["MZ0010000"])
+    draft: str | None = Field(default=None, min_length=1, max_length=80,
+                              description="add to this draft (a version id) instead of a new draft from the live "
+                              "version", examples=[None])
 
 
 def _view(group: UnmatchedGroup) -> dict[str, object]:
@@ -49,7 +53,7 @@ class UnmatchedHandlers:
             body = ProposalRequest.model_validate_json(await request.read())
         except ValidationError as exc:
             return validation_problem(exc)
-        proposal = await self._inbox.propose(staff, body.group_id, body.action, body.item_key)
+        proposal = await self._inbox.propose(staff, body.group_id, body.action, body.item_key, body.draft)
         return web.json_response(proposal, status=201, dumps=dumps)
 
 
@@ -64,7 +68,9 @@ def routes(handlers: UnmatchedHandlers, guard: StaffRoutes) -> list[Route]:
                             Param("limit", "integer", description="at most this many groups (default 50)")),
                     ok=(200, "{groups: [...]}"), problems=(422,)),
         guard.route("POST", base + "/proposals", handlers.propose,
-                    "Propose a group's utterance as an alias or 情形 of an item, or mark it out of scope: the draft "
-                    "change (file, line, YAML lines) is returned and kept with the group (editors, audited)",
+                    "Propose a group's utterance as an alias or situation of an item, or mark it out of scope: a "
+                    "draft is made with the change and its golden utterance, checked and tested; the change (file, "
+                    "line, YAML lines), the draft's id and its checks are returned and kept with the group "
+                    "(editors, audited)",
                     request=ProposalRequest, ok=(201, "the draft change"), problems=(404, 422)),
     ]

@@ -1,20 +1,22 @@
 """A draft change proposed from the inbox: the exact file (relative to the content folder), the line to add after
-and the YAML lines, plus the golden utterance that keeps it true. The studio's draft mechanism applies it."""
+and the YAML lines, plus the golden utterance that keeps it true; and those lines applied to a version's files,
+which the studio stores as a draft (its checks and golden tests run on it)."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import Enum
-from pathlib import Path
+from typing import Any
 
-from bot.catalog import Catalog
 from bot.errors import Invalid
 from bot.quality.places import Places
 
 UTTERANCES = "tests/utterances.yaml"
+Change = dict[str, Any]
 
 
 class Action(str, Enum):
     alias = "alias"                # the utterance becomes an alias of the item
-    situation = "situation"        # the utterance becomes the item's 情形
+    situation = "situation"        # the utterance becomes one of the item's situations (life events in citizens' words)
     out_of_scope = "out_of_scope"  # nothing should match it: a golden utterance says so
 
 
@@ -25,37 +27,43 @@ def _file_line(place: str) -> tuple[str, int]:
     return file, int(line)
 
 
-def _golden(directory: Path, text: str, answer: str) -> dict[str, object]:
+def _golden(files: Mapping[str, str], text: str, answer: str) -> Change:
     """The line of tests/utterances.yaml that makes the regression tests check the change."""
-    lines = (directory / UTTERANCES).read_text(encoding="utf-8").splitlines() if (directory / UTTERANCES).is_file() \
-        else ["utterances:"]
+    lines = files[UTTERANCES].splitlines() if UTTERANCES in files else ["utterances:"]
     return {"file": UTTERANCES, "after_line": len(lines), "yaml": [f"  {text}: {answer}"]}
 
 
-def draft_change(directory: Path, catalog: Catalog, action: Action, text: str,
-                 item_key: str | None) -> list[dict[str, object]]:
-    """The YAML to add for `action` on `text`. Raises Invalid for an unknown item, a missing one, or an alias or
-    情形 made of masked personal data."""
+def draft_change(files: Mapping[str, str], action: Action, text: str, item_key: str | None) -> list[Change]:
+    """The YAML to add to a version's `files` for `action` on `text`. Raises Invalid for an unknown item, a missing
+    one, an utterance the list holds already, or an alias or situation made of masked personal data."""
     if action is Action.out_of_scope:
-        return [_golden(directory, text, "none")]
-    target = catalog.target(item_key or "")
-    if target is None:
+        return [_golden(files, text, "none")]
+    places = Places.of_files(files)
+    entry = places.entry(item_key or "")
+    if not item_key or entry is None:
         raise Invalid(f"no item or bundle {item_key!r}")
     if "*" in text:
-        raise Invalid("the utterance holds masked personal data: it cannot become an alias or a 情形")
-    places = Places(directory)
-    if action is Action.situation:
-        if target.bundle is not None:
-            raise Invalid("a bundle has no 情形")
-        file, line = _file_line(places.catalog(target.key, "name"))
-        change: dict[str, object] = {"file": file, "after_line": line, "yaml": [f"    situation: {text}"],
-                                     "replaces": target.items[0].situation}
+        raise Invalid("the utterance holds masked personal data: it cannot become an alias or a situation")
+    field = "aliases" if action is Action.alias else "situations"
+    present = [str(value) for value in entry.get(field) or []]
+    if text in present:
+        raise Invalid(f"{item_key} has 「{text}」 among its {field} already")
+    if present:
+        file, line = _file_line(places.catalog(item_key, field, len(present) - 1))
+        change: Change = {"file": file, "after_line": line, "yaml": [f"      - {text}"]}
     else:
-        aliases = target.bundle.aliases if target.bundle is not None else target.items[0].aliases
-        if aliases:
-            file, line = _file_line(places.catalog(target.key, "aliases", len(aliases) - 1))
-            change = {"file": file, "after_line": line, "yaml": [f"      - {text}"]}
-        else:
-            file, line = _file_line(places.catalog(target.key, "name"))
-            change = {"file": file, "after_line": line, "yaml": ["    aliases:", f"      - {text}"]}
-    return [change, _golden(directory, text, target.name)]
+        file, line = _file_line(places.catalog(item_key, "name"))
+        change = {"file": file, "after_line": line, "yaml": [f"    {field}:", f"      - {text}"]}
+    return [change, _golden(files, text, str(entry.get("name", item_key)))]
+
+
+def apply(files: Mapping[str, str], changes: list[Change]) -> dict[str, str]:
+    """The edited files: each change's YAML lines inserted after its line (later lines first, so the line numbers
+    of the others stay right)."""
+    edited: dict[str, list[str]] = {}
+    for change in sorted(changes, key=lambda c: -int(c["after_line"])):
+        name = str(change["file"])
+        lines = edited.setdefault(name, files.get(name, "utterances:\n").splitlines())
+        at = int(change["after_line"])
+        lines[at:at] = [str(line) for line in change["yaml"]]
+    return {name: "\n".join(lines) + "\n" for name, lines in edited.items()}

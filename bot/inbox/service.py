@@ -1,5 +1,5 @@
 """The unmatched inbox: misses buffered by the chat are grouped and stored, listed for the studio, turned into
-draft changes (audited) and forgotten after the retention period."""
+drafts (checked and tested like any draft; audited) and forgotten after the retention period."""
 from __future__ import annotations
 
 from collections import defaultdict
@@ -8,16 +8,15 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
-from bot.content import Content
 from bot.errors import Forbidden, NotFound
 from bot.inbox.grouping import Grouper, Words, normalise
 from bot.inbox.models import Miss, UnmatchedGroup
-from bot.inbox.proposals import Action, draft_change
+from bot.inbox.proposals import Action, apply, draft_change
 from bot.inbox.recorder import MissBuffer
 from bot.ports import AuditLog
 from bot.refusals import audit_refusals
 from bot.staff import Staff
-from bot.studio.service import STUDIO_ROLES
+from bot.studio.service import STUDIO_ROLES, Studio
 
 
 class UnmatchedStore(Protocol):
@@ -32,10 +31,10 @@ class UnmatchedStore(Protocol):
 
 
 class UnmatchedInbox:
-    def __init__(self, store: UnmatchedStore, buffer: MissBuffer, audit: AuditLog, content: Callable[[], Content],
+    def __init__(self, store: UnmatchedStore, buffer: MissBuffer, audit: AuditLog, studio: Studio,
                  intents_dir: Path, clock: Callable[[], datetime], retention_days: int,
                  clarify_wait: timedelta = timedelta(minutes=30)) -> None:
-        self._store, self._buffer, self._audit, self._content = store, buffer, audit, content
+        self._store, self._buffer, self._audit, self._studio = store, buffer, audit, studio
         self._dir, self._clock, self._days = intents_dir, clock, retention_days
         self._clarify_wait = clarify_wait  # a question asked back and not answered this long counts
         self._words = Words.load(intents_dir / "dictionaries" / "synonyms.yaml")
@@ -83,20 +82,27 @@ class UnmatchedInbox:
         await self._audit.record(staff, "unmatched_list", None, {"days": days, "count": len(groups)})
         return groups
 
-    async def propose(self, staff: Staff, group_id: int, action: Action, item_key: str | None) -> dict[str, object]:
-        """The draft change for a group (alias or 情形 of an item, or out of scope), kept with the group; audited."""
+    async def propose(self, staff: Staff, group_id: int, action: Action, item_key: str | None,
+                      base: str | None = None) -> dict[str, object]:
+        """A draft made from `base` (the live version by default, or an earlier draft to add to) with the group's
+        first utterance as an alias or situation of an item, or as out of scope, plus its golden utterance; the
+        checks and golden tests run on it. The proposal is kept with the group; audited."""
         async with audit_refusals(self._audit, staff, "unmatched_propose", None, group_id=group_id):
             self._editor(staff)
             group = await self._store.group(group_id, self._clock() - self._clarify_wait)
             if group is None:
                 raise NotFound(f"no unmatched group {group_id}")
-        changes = draft_change(self._dir, self._content().catalog, action, group.text, item_key)
+            base_id, files = await self._studio.base(base)
+        changes = draft_change(files, action, group.text, item_key)
+        draft = await self._studio.draft(staff, base_id, apply(files, changes),
+                                         f"未匹配收件箱 #{group_id}：{group.text}（{action.value}）")
         proposal: dict[str, object] = {"group_id": group_id, "action": action.value, "item_key": item_key,
-                                       "text": group.text, "changes": changes, "proposed_by": staff.id,
-                                       "proposed_at": self._clock().isoformat()}
+                                       "text": group.text, "changes": changes, "base": base_id,
+                                       "draft": draft.version.id, "checks": draft.report.to_json(),
+                                       "proposed_by": staff.id, "proposed_at": self._clock().isoformat()}
         await self._store.propose(group_id, proposal)
-        await self._audit.record(staff, "unmatched_propose", None,
-                                 {"group_id": group_id, "action": action.value, "item_key": item_key})
+        await self._audit.record(staff, "unmatched_propose", None, {"group_id": group_id, "action": action.value,
+                                                                    "item_key": item_key, "draft": draft.version.id})
         return proposal
 
     async def purge(self) -> int:

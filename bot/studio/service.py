@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import difflib
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -97,7 +98,18 @@ class Studio:
                                                    f"a/{path}", f"b/{path}"))
                 for path in sorted(set(before) | set(after)) if before.get(path) != after.get(path)}
 
-    async def draft(self, staff: Staff, base: str, edits: dict[str, str | None], message: str) -> Draft:
+    async def base(self, version: str | None) -> tuple[str, Files]:
+        """A version's id and files (the live version's when `version` is None) for a caller that audits its own
+        use; NotFound when there is none."""
+        if version is None:
+            live = await self._store.live()
+            version = live[0] if live else None
+        files = await self._store.files(version) if version else None
+        if version is None or files is None:
+            raise NotFound(f"no content version {version or '(live)'}")
+        return version, files
+
+    async def draft(self, staff: Staff, base: str, edits: Mapping[str, str | None], message: str) -> Draft:
         """A new version: `base` with each edited file replaced (None deletes it), stored with the checks' report
         (a draft may fail them; it cannot be published until it passes)."""
         async with audit_refusals(self._audit, staff, "studio_draft", None, base=base):

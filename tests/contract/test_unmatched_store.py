@@ -9,7 +9,6 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.content import Content
 from bot.inbox.models import Miss, MissKind
 from bot.inbox.recorder import MissBuffer
 from bot.inbox.service import UnmatchedInbox
@@ -19,6 +18,7 @@ from storage.unmatched import SqlUnmatched
 
 NOW = datetime(2026, 12, 7, 4, 0, tzinfo=timezone.utc)
 LONG_AGO = NOW - timedelta(days=100)
+NO_STUDIO = None  # these tests flush, list and purge: proposals (which make studio drafts) are tested end to end
 
 
 def miss(text: str, at: datetime = NOW, kind: MissKind = MissKind.miss) -> Miss:
@@ -57,11 +57,10 @@ async def test_purge_forgets_old_utterances_and_empty_groups(db: AsyncEngine) ->
     assert await store.add([(old, "钓鱼证", [miss("钓鱼证")])]) != [old]  # a group purged meanwhile: a new one
 
 
-async def test_the_housekeeping_job_purges_after_the_retention_days_and_logs_it(db: AsyncEngine, caplog,
-                                                                              content: Content) -> None:
+async def test_the_housekeeping_job_purges_after_the_retention_days_and_logs_it(db: AsyncEngine, caplog) -> None:
     caplog.set_level(logging.INFO, "zhengwu")
     store, buffer = SqlUnmatched(db), MissBuffer(lambda: NOW)
-    inbox = UnmatchedInbox(store, buffer, SqlAudit(db, lambda: NOW), lambda: content,
+    inbox = UnmatchedInbox(store, buffer, SqlAudit(db, lambda: NOW), NO_STUDIO,
                            Path("intents"), lambda: NOW, retention_days=90)
     await store.add([(None, "钓鱼证", [miss("钓鱼证", LONG_AGO)])])
     buffer.record(MissKind.miss, "钓鱼证哪里办")
@@ -74,12 +73,12 @@ async def test_the_housekeeping_job_purges_after_the_retention_days_and_logs_it(
 
 
 async def test_a_clarify_counts_once_unanswered_past_the_wait_whichever_instance_hears_the_answer(
-        db: AsyncEngine, content: Content) -> None:
+        db: AsyncEngine) -> None:
     now = [NOW]
     store = SqlUnmatched(db)
     asking, answering = MissBuffer(lambda: now[0]), MissBuffer(lambda: now[0])  # two instances
-    inbox_a, inbox_b = (UnmatchedInbox(store, buffer, SqlAudit(db, lambda: now[0]), lambda: content,
-                                       Path("intents"), lambda: now[0], 90, timedelta(minutes=30))
+    inbox_a, inbox_b = (UnmatchedInbox(store, buffer, SqlAudit(db, lambda: now[0]), NO_STUDIO, Path("intents"),
+                                       lambda: now[0], 90, timedelta(minutes=30))
                         for buffer in (asking, answering))
     picked = asking.asked("公积金", ["GJJ01", "GJJ02"])
     asking.asked("社保", ["SB01", "SB02"])               # never answered

@@ -104,8 +104,23 @@ async def test_proposals_and_roles(client, chat_factory, content, settings) -> N
     assert catalog_change["file"] == "catalog/minzheng.yaml" and catalog_change["yaml"] == ["      - 办狗证"]
     assert golden == {"file": "tests/utterances.yaml", "after_line": golden["after_line"],
                       "yaml": ["  办狗证: 内地居民结婚登记"]}
+    assert proposal["checks"] == {"passed": True, "errors": [], "warnings": []}  # checked and golden-tested
+    tried = await client.post(f"/api/v1/studio/versions/{proposal['draft']}/try", headers=auth(editor),
+                              json={"text": "办狗证"})
+    tried_json = await tried.json()
+    assert (tried_json["draft"]["decision"], tried_json["live"]["decision"]) == ("match", "none")
     listed = {g["text"]: g for g in await groups(client, editor)}
     assert listed["办狗证"]["status"] == "proposed" and listed["办狗证"]["proposal"] == proposal
+    # a second proposal adds to the same draft: one draft holds both changes
+    event = next(i for i in content.catalog.items.values() if i.situations)
+    both = await client.post(UNMATCHED + "/proposals", headers=auth(editor),
+                             json={"group_id": by_text["办狗证"], "action": "situation", "item_key": event.code,
+                                   "draft": proposal["draft"]})
+    both_json = await both.json()
+    assert both.status == 201 and both_json["base"] == proposal["draft"], both_json
+    assert both_json["changes"][0]["yaml"] == ["      - 办狗证"]
+    # the same words now lead to two items: the golden test of the draft says so, and it cannot be published
+    assert [e for e in both_json["checks"]["errors"] if "golden test 「办狗证」 failed" in e], both_json["checks"]
 
     masked = await client.post(UNMATCHED + "/proposals", headers=auth(editor),
                                json={"group_id": by_text["宠物狗证，电话138****5678"], "action": "alias",
