@@ -67,7 +67,7 @@ class Beside:
 def resolve(rows: list[tuple[int, ServiceItem]], beside: Beside
             ) -> tuple[list[tuple[int, ServiceItem]], dict[int, list[str]], dict[int, str]]:
     """The imported items without a short name or alias that another item also has (kept only where no other item
-    has it), notes by row on what was dropped, and the rows to reject: an item whose name is a short name, alias
+    has it) or that repeats the item's own name, notes by row on what was dropped, and the rows to reject: an item whose name is a short name, alias
     or synonym of an item beside (only the catalog's editors can settle that)."""
     normalize = beside.normalize
     owners: dict[str, list[Owner]] = defaultdict(list)
@@ -91,6 +91,8 @@ def resolve(rows: list[tuple[int, ServiceItem]], beside: Beside
                       if o.key != item.code]
             if others:
                 drop[text] = _why(kind, text, others)
+            elif normalize(text) == normalize(item.name):
+                drop[text] = f"[{kind}] 「{text}」与事项名称相同，已删去"
         if drop:
             notes[number] += drop.values()
             item = item.model_copy(update={
