@@ -54,6 +54,7 @@ TAG_SPLIT = re.compile(r"[\n；;、]+")
 PIPE = re.compile(r"[|｜]")
 PATTERN_HINTS = {"code": "应为 8-40 位数字、大写字母或“-”", "basic_code": "应为 8-40 位数字、大写字母或“-”",
                  "key": "只能用小写字母、数字和下划线，以字母开头"}
+URL_QUERY = re.compile(r"https?://[^\s?]*\?")
 DAYS = re.compile(r"^(\d+)\s*[（(]?\s*(?:个)?\s*(工作日|自然日|天|日)?\s*[）)]?$")
 INSTANT = {"即办", "当场办结", "立即办结"}
 DEFAULT_VOCABULARY = Path(__file__).resolve().parents[2] / "intents" / "dictionaries" / "materials.yaml"
@@ -203,7 +204,7 @@ def _punctuated(value: Any, changes: list[tuple[str, str]], key: str = "") -> An
     """`value` (text, or lists and mappings of it) in Chinese punctuation; each changed text added to `changes`."""
     if isinstance(value, str) and key not in NOT_TEXT:
         if (fixed := chinese_punctuation(value)) != value:
-            changes.append((_excerpt(value, fixed), _excerpt(fixed, value)))
+            changes.append((value, fixed))
         return fixed
     if isinstance(value, list):
         return [_punctuated(v, changes) for v in value]
@@ -272,9 +273,10 @@ class _Row:
             changes: list[tuple[str, str]] = []
             self.data[name] = _punctuated(value, changes)
             if changes:
-                before, after = changes[0]
+                before, after = _excerpt(*changes[0]), _excerpt(*reversed(changes[0]))
                 more = f"等 {len(changes)} 处" if len(changes) > 1 else ""
-                self.notes.append(f"[{LABELS.get(name, name)}] 标点改为中文标点：“{before}”→“{after}”{more}")
+                links = "（其中网址里的“?”也改了，请核对链接）" if any(URL_QUERY.search(b) for b, _ in changes) else ""
+                self.notes.append(f"[{LABELS.get(name, name)}] 标点改为中文标点：“{before}”→“{after}”{more}{links}")
 
     def validate(self) -> ServiceItem | None:
         """The item, or None with the model's errors added for the columns that did not already fail."""
