@@ -14,11 +14,11 @@ from typing import Any, Callable, NamedTuple
 import yaml
 from pydantic import ValidationError
 
-from bot.catalog.models import LEVEL_LABELS, CatalogFile, DayUnit, Level, OnlineLevel, ServiceItem
 from bot.catalog.import_phrases import Beside, resolve
+from bot.catalog.models import LEVEL_LABELS, CatalogFile, DayUnit, Level, OnlineLevel, ServiceItem
 from bot.catalog.punctuation import chinese_punctuation
-from bot.content_errors import ContentInvalid
 from bot.catalog.vocabulary import TRAILING, MaterialVocabulary, item_key
+from bot.content_errors import ContentInvalid
 from bot.matching.lexicon import Lexicon
 
 HEADERS: dict[str, str] = {
