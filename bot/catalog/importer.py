@@ -273,7 +273,8 @@ class _Row:
             changes: list[tuple[str, str]] = []
             self.data[name] = _punctuated(value, changes)
             if changes:
-                before, after = _excerpt(*changes[0]), _excerpt(*reversed(changes[0]))
+                text, fixed = changes[0]
+                before, after = _excerpt(text, fixed), _excerpt(fixed, text)
                 more = f"等 {len(changes)} 处" if len(changes) > 1 else ""
                 links = "（其中网址里的“?”也改了，请核对链接）" if any(URL_QUERY.search(b) for b, _ in changes) else ""
                 self.notes.append(f"[{LABELS.get(name, name)}] 标点改为中文标点：“{before}”→“{after}”{more}{links}")
