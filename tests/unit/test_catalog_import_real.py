@@ -141,7 +141,7 @@ def test_imported_over_the_seed_it_passes_the_publish_checks(export: Path, rows:
     write_catalog(report.items, folder / "catalog" / "imported.yaml")
     errors = [str(f) for f in check_directory(folder) if f.severity == "error"]
     print(f"over the seed: {len(report.items)} accepted, {len(report.rejected)} rejected, "
-          f"{len(report.warnings)} rows with warnings, {len(errors)} check errors")
+          f"{len(report.warnings)} warnings, {len(errors)} check errors")
     assert errors == []
     assert len(report.items) >= 0.95 * len(rows)
     assert all(r.column in ("事项名称", "办理形式、办理地点") for r in report.rejected)
