@@ -56,7 +56,8 @@ class Content:
 
 def target_entry(target: Target, synonyms: list[str]) -> Entry:
     """What the matcher knows of an item or bundle: short name, aliases, situations and script synonyms as
-    phrases; conditions for the embedding model; 情形, else office and level, to tell same-named items apart."""
+    phrases; conditions for the embedding model; 情形 (unless the name already says it), else office and level, to
+    tell same-named items apart."""
     phrases: list[str] = []
     conditions: list[str] = []
     for source in ([target.bundle] if target.bundle else list(target.items)):
@@ -66,7 +67,8 @@ def target_entry(target: Target, synonyms: list[str]) -> Entry:
         phrases.extend(source.situations)
         conditions.extend(getattr(source, "conditions", []))
     first = target.items[0]
-    detail = "" if target.bundle else first.situation or f"{first.department}，{LEVEL_LABELS[first.level]}"
+    situation = first.situation if first.situation and first.situation not in first.name else None
+    detail = "" if target.bundle else situation or f"{first.department}，{LEVEL_LABELS[first.level]}"
     return Entry(target.key, target.name, tuple(phrases + synonyms), tuple(conditions), detail)
 
 

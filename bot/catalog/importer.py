@@ -14,8 +14,12 @@ from typing import Any, Callable, NamedTuple
 import yaml
 from pydantic import ValidationError
 
+from bot.catalog.import_phrases import Beside, resolve
 from bot.catalog.models import LEVEL_LABELS, CatalogFile, DayUnit, Level, OnlineLevel, ServiceItem
+from bot.catalog.punctuation import chinese_punctuation
 from bot.catalog.vocabulary import TRAILING, MaterialVocabulary, item_key
+from bot.content_errors import ContentInvalid
+from bot.matching.lexicon import Lexicon
 
 HEADERS: dict[str, str] = {
     "事项编码": "basic_code", "实施编码": "implementation_code", "事项名称": "name", "简称": "short_name",
@@ -50,9 +54,12 @@ TAG_SPLIT = re.compile(r"[\n；;、]+")
 PIPE = re.compile(r"[|｜]")
 PATTERN_HINTS = {"code": "应为 8-40 位数字、大写字母或“-”", "basic_code": "应为 8-40 位数字、大写字母或“-”",
                  "key": "只能用小写字母、数字和下划线，以字母开头"}
+URL_QUERY = re.compile(r"https?://[^\s?]*\?")
 DAYS = re.compile(r"^(\d+)\s*[（(]?\s*(?:个)?\s*(工作日|自然日|天|日)?\s*[）)]?$")
 INSTANT = {"即办", "当场办结", "立即办结"}
 DEFAULT_VOCABULARY = Path(__file__).resolve().parents[2] / "intents" / "dictionaries" / "materials.yaml"
+DEFAULT_SYNONYMS = DEFAULT_VOCABULARY.with_name("synonyms.yaml")
+NOT_TEXT = frozenset({"code", "implementation_code", "basic_code", "key"})  # read by the program, not citizens
 
 
 class CatalogReadError(Exception):
@@ -193,6 +200,26 @@ def _locations(text: str, department: str) -> list[dict[str, str]]:
     return result
 
 
+def _punctuated(value: Any, changes: list[tuple[str, str]], key: str = "") -> Any:
+    """`value` (text, or lists and mappings of it) in Chinese punctuation; each changed text added to `changes`."""
+    if isinstance(value, str) and key not in NOT_TEXT:
+        if (fixed := chinese_punctuation(value)) != value:
+            changes.append((value, fixed))
+        return fixed
+    if isinstance(value, list):
+        return [_punctuated(v, changes) for v in value]
+    if isinstance(value, dict):
+        return {k: _punctuated(v, changes, k) for k, v in value.items()}
+    return value
+
+
+def _excerpt(text: str, other: str, width: int = 12) -> str:
+    """The part of `text` around its first difference from `other`."""
+    at = next((i for i, (a, b) in enumerate(zip(text, other)) if a != b), min(len(text), len(other)))
+    start = max(0, at - width)
+    return ("…" if start else "") + text[start:at + width] + ("…" if at + width < len(text) else "")
+
+
 def _visits(text: str) -> int:
     if not text.isdigit():
         raise ValueError(f"到现场次数“{text}”不是数字")
@@ -232,6 +259,25 @@ class _Row:
         for name in ("legal_basis", "conditions"):
             if not self.data.get(name):
                 self.notes.append(f"{LABELS[name]}为空")
+        if self.data.get("online") is OnlineLevel.on_site and not self.data.get("locations") \
+                and LABELS["locations"] not in {c for c, _ in self.errors}:
+            self.errors.append(("办理形式、办理地点", f"办理形式为“{cells.get('online')}”，但没有可去的办理地点"
+                                f"（“{cells.get('locations') or '空'}”）：群众不知道去哪里办"))
+        self._punctuate()
+
+    def _punctuate(self) -> None:
+        """Citizen-facing text in Chinese punctuation; one note per column saying what changed."""
+        for name, value in self.data.items():
+            if name in NOT_TEXT:
+                continue
+            changes: list[tuple[str, str]] = []
+            self.data[name] = _punctuated(value, changes)
+            if changes:
+                text, fixed = changes[0]
+                before, after = _excerpt(text, fixed), _excerpt(fixed, text)
+                more = f"等 {len(changes)} 处" if len(changes) > 1 else ""
+                links = "（其中网址里的“?”也改了，请核对链接）" if any(URL_QUERY.search(b) for b, _ in changes) else ""
+                self.notes.append(f"[{LABELS.get(name, name)}] 标点改为中文标点：“{before}”→“{after}”{more}{links}")
 
     def validate(self) -> ServiceItem | None:
         """The item, or None with the model's errors added for the columns that did not already fail."""
@@ -301,9 +347,11 @@ def _pydantic_errors(exc: ValidationError) -> list[tuple[str, str]]:
     return result
 
 
-def import_rows(path: Path, vocabulary: MaterialVocabulary | None = None) -> ImportReport:
-    """Read a CSV/XLSX 实施清单 export and validate every row, reporting all problems of a row at once.
-    Raises CatalogReadError if unreadable."""
+def import_rows(path: Path, vocabulary: MaterialVocabulary | None = None, beside: Beside | None = None
+                ) -> ImportReport:
+    """Read a CSV/XLSX 实施清单 export and validate every row, reporting all problems of a row at once; text in
+    Chinese punctuation, no short name or alias that another item (imported, or of the content `beside`) also
+    has. Every change is a warning of its row. Raises CatalogReadError if unreadable."""
     table = _read_table(Path(path))
     if not table:
         raise CatalogReadError(f"文件为空：{path}")
@@ -313,6 +361,8 @@ def import_rows(path: Path, vocabulary: MaterialVocabulary | None = None) -> Imp
     if unknown := [h for h in headers if h and h not in HEADERS]:
         report.warnings.append(f"忽略未识别的列：{'、'.join(unknown)}")
     seen: dict[str, int] = {}
+    accepted: list[tuple[int, ServiceItem]] = []
+    notes: dict[int, list[str]] = {}
     for number, values in enumerate(table[1:], start=2):
         if not any(values):
             continue
@@ -332,9 +382,15 @@ def import_rows(path: Path, vocabulary: MaterialVocabulary | None = None) -> Imp
             report.rejected.append(Rejection(number, columns, "；".join(reason for _, reason in row.errors)))
             continue
         seen[item.code] = number
+        accepted.append((number, item))
+        notes[number] = row.notes
+    kept, phrase_notes, clashes = resolve(accepted, beside or Beside(Lexicon.load(DEFAULT_SYNONYMS).normalize))
+    report.rejected += [Rejection(number, "事项名称", reason) for number, reason in clashes.items()]
+    report.rejected.sort(key=lambda r: r.row)
+    for number, item in kept:
         report.items.append(item)
-        if row.notes:
-            report.warnings.append(f"第{number}行：{'；'.join(row.notes)}")
+        if row_notes := notes[number] + phrase_notes.get(number, []):
+            report.warnings.append(f"第{number}行：{'；'.join(row_notes)}")
     return report
 
 
@@ -351,18 +407,25 @@ def write_catalog(items: list[ServiceItem], out: Path) -> None:
 
 
 def main(argv: list[str]) -> int:
-    """CLI: import-catalog <file> [--out PATH] [--dry-run]. Exit 0 ok, 1 some rows rejected, 2 unreadable."""
+    """CLI: import-catalog <file> [--out PATH] [--beside DIR] [--dry-run]. Exit 0 ok, 1 some rows rejected,
+    2 unreadable."""
     if argv and argv[0] == "import-catalog":
         argv = argv[1:]
     parser = argparse.ArgumentParser(prog="python -m bot import-catalog", description="导入实施清单 CSV/XLSX")
     parser.add_argument("file", type=Path)
     parser.add_argument("--out", type=Path, default=Path("intents/catalog/imported.yaml"))
+    parser.add_argument("--beside", type=Path, help="内容目录（默认：--out 所在的 intents 目录）：别名不与其中的事项重复")
     parser.add_argument("--dry-run", action="store_true", help="只检查，不写文件")
     args = parser.parse_args(argv)
+    folder = args.beside or args.out.parent.parent
     try:
-        report = import_rows(args.file)
+        beside = Beside.load(folder, skip=args.out.name) if (folder / "dictionaries").is_dir() else None
+        report = import_rows(args.file, beside=beside)
     except CatalogReadError as exc:
         print(f"错误：{exc}", file=sys.stderr)
+        return 2
+    except ContentInvalid as exc:
+        print(f"错误：{folder} 的现有内容无法读取：" + "；".join(map(str, exc.errors)), file=sys.stderr)
         return 2
     print(report.render())
     if args.dry_run:

@@ -6,20 +6,25 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from bot.catalog.import_phrases import Beside
 from bot.catalog.importer import CatalogReadError, ImportReport, import_rows, write_catalog
+from bot.studio.versions import Files, materialise
 
 IMPORTED = "catalog/imported.yaml"  # where `python -m bot import-catalog` writes by default
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
 
 
-def imported_catalog(data: bytes, filename: str) -> tuple[str | None, ImportReport]:
-    """The catalog YAML of the accepted rows (None when no row is accepted) and the importer's report. Blocking
-    (run it in a worker thread); raises CatalogReadError, naming `filename`, for a file that is not a table."""
+def imported_catalog(data: bytes, filename: str, base: Files) -> tuple[str | None, ImportReport]:
+    """The catalog YAML of the accepted rows (None when no row is accepted) and the importer's report, for a draft
+    of the version `base`: no short name or alias of an imported item is one of `base`'s items (the row report
+    says what was dropped). Blocking (run it in a worker thread); raises CatalogReadError, naming `filename`, for a
+    file that is not a table."""
     with tempfile.TemporaryDirectory(prefix="catalog-import-") as folder:
         source = Path(folder) / ("upload" + Path(filename).suffix.lower())
         source.write_bytes(data)
+        beside = Beside.load(materialise(base, Path(folder) / "base"), skip=Path(IMPORTED).name)
         try:
-            report = import_rows(source)
+            report = import_rows(source, beside=beside)
         except CatalogReadError as exc:
             raise CatalogReadError(str(exc).replace(str(source), filename)) from None
         if not report.items:

@@ -154,8 +154,9 @@ class Studio:
             live = await self._store.live()
             if live is None:
                 raise NotFound("no live content version to import into")
+            base = await self._store.files(live[0]) or {}
             try:
-                text, rows = await asyncio.to_thread(imported_catalog, data, filename)
+                text, rows = await asyncio.to_thread(imported_catalog, data, filename, base)
             except CatalogReadError as exc:
                 raise Invalid(str(exc)) from None
         await self._audit.record(staff, "studio_import", None, {

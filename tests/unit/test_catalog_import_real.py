@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import csv
 import re
+import shutil
 from collections import defaultdict
 from pathlib import Path
 
 import pytest
 
 from bot.catalog import Catalog
+from bot.catalog.import_phrases import Beside
 from bot.catalog.importer import EMPTY, DEFAULT_VOCABULARY, ImportReport, import_rows, write_catalog
 from bot.catalog.models import DayUnit, Level, OnlineLevel, ServiceItem
+from bot.catalog.punctuation import chinese_punctuation
 from bot.catalog.vocabulary import MaterialVocabulary, trim
+from bot.quality.checks import check_directory
 from tests.shared_data import shared_data
 
+ROOT = Path(__file__).resolve().parents[2]
 LIMIT = re.compile(r"(\d+)\((工作日|自然日)\)")  # the export's only form besides 无
 
 
@@ -52,7 +57,7 @@ def test_each_row_is_an_item_keyed_by_its_implementation_code(items: dict[str, S
     by_basic_code: dict[str, list[ServiceItem]] = defaultdict(list)
     for code, item in items.items():
         assert item.implementation_code == code and item.basic_code == rows[code]["事项编码"]
-        assert item.situation == (rows[code]["子项名称"] or None)
+        assert item.situation == (chinese_punctuation(rows[code]["子项名称"]) or None)
         by_basic_code[item.basic_code].append(item)
     shared = [group for group in by_basic_code.values() if len(group) > 1]
     assert shared  # several 情形 or offices under one 事项编码 stay apart
@@ -79,10 +84,10 @@ def test_nothing_is_invented(items: dict[str, ServiceItem], rows: dict[str, dict
             assert all(location.hours is None for location in item.locations)
         if row["咨询电话"] in EMPTY:
             assert item.consult_phone is None
-        else:  # every digit kept, a label like “电话：” dropped
-            assert item.consult_phone and item.consult_phone in row["咨询电话"]
+        else:  # every digit kept, a label like “电话：” dropped, Chinese punctuation
+            assert item.consult_phone and item.consult_phone in chinese_punctuation(row["咨询电话"])
             assert re.sub(r"\D", "", item.consult_phone) == re.sub(r"\D", "", row["咨询电话"])
-        assert item.platform == (None if row["办理平台"] in EMPTY else row["办理平台"])
+        assert item.platform == (None if row["办理平台"] in EMPTY else chinese_punctuation(row["办理平台"]))
         assert item.visits == int(row["到现场次数"])
     calendar_days = [i for i in items.values() if i.legal_unit is DayUnit.calendar]
     assert calendar_days and all("自然日" in rows[i.code]["法定时限"] for i in calendar_days)
@@ -124,3 +129,19 @@ def test_imported_catalog_loads_beside_the_sample(report: ImportReport, tmp_path
     write_catalog(report.items, tmp_path / "imported.yaml")
     catalog = Catalog.load(tmp_path)
     assert list(catalog.items.values()) == report.items
+
+
+@pytest.mark.slow
+def test_imported_over_the_seed_it_passes_the_publish_checks(export: Path, rows: dict[str, dict[str, str]],
+                                                             tmp_path: Path) -> None:
+    """As the studio imports it into a draft of the live version: no check error blocks publishing."""
+    folder = tmp_path / "intents"
+    shutil.copytree(ROOT / "intents", folder)
+    report = import_rows(export, beside=Beside.load(folder))
+    write_catalog(report.items, folder / "catalog" / "imported.yaml")
+    errors = [str(f) for f in check_directory(folder) if f.severity == "error"]
+    print(f"over the seed: {len(report.items)} accepted, {len(report.rejected)} rejected, "
+          f"{len(report.warnings)} warnings, {len(errors)} check errors")
+    assert errors == []
+    assert len(report.items) >= 0.95 * len(rows)
+    assert all(r.column in ("事项名称", "办理形式、办理地点") for r in report.rejected)
