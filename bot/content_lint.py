@@ -17,6 +17,9 @@ from bot.dialogue.prompts import Prompts
 CITIZEN_TEXT = ("catalog/*.yaml", "scripts/*.yaml")
 NOT_TEXT = frozenset({"pattern"})  # keys whose values are read by the program, not by citizens
 _CJK = re.compile(r"[\u4e00-\u9fff]")
+# A web address keeps its ASCII marks ("?action=new"): changing them breaks the link. It ends before a space, a
+# Chinese character or full-width punctuation, and a mark after its last letter, digit or slash is the sentence's.
+WEB_ADDRESS = re.compile(r"(?:https?://|www\.)[\x21-\x7e]*[\w/#=&%~+-]", re.ASCII)
 _MARKS = (('"', "ASCII quote \" in citizen text: use 「」 or “”"), ("?", "ASCII question mark: use ？"))
 # An ASCII comma, semicolon, colon, exclamation mark or single quote, or "...", touching a Chinese character.
 _ASCII_BY_CJK = re.compile(r"(?<=[\u4e00-\u9fff])(?:[,;:!']|\.\.\.)|(?:[,;:!']|\.\.\.)(?=[\u4e00-\u9fff])")
@@ -51,7 +54,7 @@ def punctuation_errors(path: Path, name: str) -> list[ContentError]:
     """ASCII quotes, question marks, commas, colons … in Chinese text, and doubled punctuation ("。。", "。，")."""
     errors = []
     for key, node in _scalars(yaml.compose(path.read_text(encoding="utf-8"), Loader=Loader)):
-        text = node.value
+        text = WEB_ADDRESS.sub(lambda m: "x" * len(m.group(0)), node.value)  # same length: lines stay right
         if key in NOT_TEXT or not _CJK.search(text):
             continue
         for mark, reason in _MARKS:

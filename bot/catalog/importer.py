@@ -54,7 +54,6 @@ TAG_SPLIT = re.compile(r"[\n；;、]+")
 PIPE = re.compile(r"[|｜]")
 PATTERN_HINTS = {"code": "应为 8-40 位数字、大写字母或“-”", "basic_code": "应为 8-40 位数字、大写字母或“-”",
                  "key": "只能用小写字母、数字和下划线，以字母开头"}
-URL_QUERY = re.compile(r"https?://[^\s?]*\?")
 DAYS = re.compile(r"^(\d+)\s*[（(]?\s*(?:个)?\s*(工作日|自然日|天|日)?\s*[）)]?$")
 INSTANT = {"即办", "当场办结", "立即办结"}
 DEFAULT_VOCABULARY = Path(__file__).resolve().parents[2] / "intents" / "dictionaries" / "materials.yaml"
@@ -276,8 +275,7 @@ class _Row:
                 text, fixed = changes[0]
                 before, after = _excerpt(text, fixed), _excerpt(fixed, text)
                 more = f"等 {len(changes)} 处" if len(changes) > 1 else ""
-                links = "（其中网址里的“?”也改了，请核对链接）" if any(URL_QUERY.search(b) for b, _ in changes) else ""
-                self.notes.append(f"[{LABELS.get(name, name)}] 标点改为中文标点：“{before}”→“{after}”{more}{links}")
+                self.notes.append(f"[{LABELS.get(name, name)}] 标点改为中文标点：“{before}”→“{after}”{more}")
 
     def validate(self) -> ServiceItem | None:
         """The item, or None with the model's errors added for the columns that did not already fail."""

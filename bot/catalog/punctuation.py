@@ -1,8 +1,11 @@
 """Chinese punctuation for imported citizen-facing text: what the publish check `punctuation` asks for
-(bot/content_lint.py), done to the text instead of reported on it. Text without a Chinese character is left alone."""
+(bot/content_lint.py), done to the text instead of reported on it. Text without a Chinese character is left alone,
+and so are web addresses inside it."""
 from __future__ import annotations
 
 import re
+
+from bot.content_lint import WEB_ADDRESS
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _FULL_WIDTH = {",": "，", ";": "；", ":": "：", "!": "！", "...": "……"}
@@ -25,6 +28,10 @@ def chinese_punctuation(text: str) -> str:
     """`text` with full-width ，；：！？ and “” ‘’ for ASCII marks in Chinese text, and no doubled marks ("。。")."""
     if not _CJK.search(text):
         return text
+    links = WEB_ADDRESS.findall(text)
+    if links:  # the parts between the addresses, each on its own; the addresses as they were
+        parts = WEB_ADDRESS.split(text)
+        return "".join(chinese_punctuation(part) + (links[i] if i < len(links) else "") for i, part in enumerate(parts))
     text = _pairs(text, '"', "“", "”").replace("?", "？")
     text = _ASCII_BY_CJK.sub(lambda m: _FULL_WIDTH[m.group(0)], text)
     if _SINGLE_QUOTE_BY_CJK.search(text):

@@ -13,6 +13,7 @@ from bot.catalog import Catalog
 from bot.catalog.import_phrases import Beside
 from bot.catalog.importer import import_rows, main
 from bot.catalog.models import ServiceItem
+from bot.catalog.punctuation import chinese_punctuation
 from bot.catalog.catalog import Target
 from bot.content import target_entry
 from bot.quality.checks import check_directory
@@ -75,6 +76,11 @@ def test_ascii_punctuation_becomes_chinese_and_each_column_is_reported(tmp_path:
     assert item.code == "AA00000001-1" and item.department == "德令哈市某局"
     assert "[事项名称] 标点改为中文标点" in text and "[别名] 标点改为中文标点：“无线电,频率,新申请”→“无线电，频率，新申请”" in text
     assert "[受理条件] 标点改为中文标点" in text and "等 2 处" in text
+
+
+def test_a_web_address_in_imported_text_stays_a_working_link() -> None:
+    text = "咨询:请访问http://www.tyj.gd.gov.cn/content/4294436?action=new,或致电"
+    assert chinese_punctuation(text) == "咨询：请访问http://www.tyj.gd.gov.cn/content/4294436?action=new，或致电"
 
 
 def test_short_names_of_two_items_are_dropped_so_the_rest_stay_distinct(tmp_path: Path) -> None:

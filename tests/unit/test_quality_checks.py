@@ -113,6 +113,15 @@ def test_ascii_and_doubled_punctuation_in_chinese_text(intents: Path, bad: str, 
     assert [f.where for f in found(intents, "punctuation")] == [f"scripts/medical_abroad.yaml:{line}"]
 
 
+def test_a_web_address_keeps_its_ascii_marks_and_the_text_around_it_is_checked(intents: Path) -> None:
+    text = "急诊来不及备案的，可以先就医，出院前补办备案，或回来后办理零星报销。"
+    link = "详见http://ybj.example.gov.cn/item?id=7&from=bot，"
+    line = edit(intents / "scripts" / "medical_abroad.yaml", text, link + text)
+    assert found(intents, "punctuation") == []  # "?" and "=" belong to the link: changing them would break it
+    edit(intents / "scripts" / "medical_abroad.yaml", link, link + "能办吗?")
+    assert [f.where for f in found(intents, "punctuation")] == [f"scripts/medical_abroad.yaml:{line}"]
+
+
 def test_content_that_does_not_load_is_reported_with_its_line_and_blocks(intents: Path, capsys) -> None:
     line = edit(intents / "catalog" / "yibao.yaml", "  - code: YB0020000\n", "  - code: yb0020000\n")
     assert main(["check", str(intents)]) == 1
