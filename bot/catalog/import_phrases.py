@@ -66,9 +66,10 @@ class Beside:
 
 def resolve(rows: list[tuple[int, ServiceItem]], beside: Beside
             ) -> tuple[list[tuple[int, ServiceItem]], dict[int, list[str]], dict[int, str]]:
-    """The imported items without a short name or alias that another item also has (kept only where no other item
-    has it) or that repeats the item's own name, notes by row on what was dropped, and the rows to reject: an item whose name is a short name, alias
-    or synonym of an item beside (only the catalog's editors can settle that)."""
+    """The imported items without a short name or alias that another item also has (but another imported row of the
+    same name: one service at several offices or 情形, the bot asks which) or that repeats the item's own name, notes
+    by row on what was dropped, and the rows to reject: an item whose name is a short name, alias or synonym of an
+    item beside (only the catalog's editors can settle that)."""
     normalize = beside.normalize
     owners: dict[str, list[Owner]] = defaultdict(list)
     for number, item in rows:
@@ -88,7 +89,7 @@ def resolve(rows: list[tuple[int, ServiceItem]], beside: Beside
             if kind == NAME:
                 continue
             others = [o for o in (*beside.owners.get(normalize(text), []), *owners[normalize(text)])
-                      if o.key != item.code]
+                      if o.key != item.code and not (o.row is not None and o.name == item.name)]
             if others:
                 drop[text] = _why(kind, text, others)
             elif normalize(text) == normalize(item.name):

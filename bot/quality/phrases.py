@@ -48,9 +48,11 @@ def target_phrases(content: Content, places: Places) -> list[Phrase]:
 
 
 def _severity(*phrases: Phrase) -> Severity:
-    """Official names come from the 实施清单 (one name for several offices or 情形 happens): a warning. What the
-    product team adds (aliases, short names, synonyms) must be right: an error."""
-    return "warning" if all(p.kind == "name" for p in phrases) else "error"
+    """Official names come from the 实施清单 (one name for several offices or 情形 happens): a warning. So is a
+    phrase shared by items of one name (one service at several offices: the bot asks which, by office). What the
+    product team adds to different services (aliases, short names, synonyms) must be right: an error."""
+    one_service = len(phrases) > 1 and len({p.name for p in phrases}) == 1
+    return "warning" if one_service or all(p.kind == "name" for p in phrases) else "error"
 
 
 def duplicate_findings(phrases: list[Phrase], lexicon: Lexicon) -> list[Finding]:

@@ -16,7 +16,9 @@ from bot.catalog.models import ServiceItem
 from bot.catalog.punctuation import chinese_punctuation
 from bot.catalog.catalog import Target
 from bot.content import target_entry
+from bot.matching.lexicon import Lexicon
 from bot.quality.checks import check_directory
+from bot.quality.phrases import Phrase, duplicate_findings
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "tests" / "data" / "catalog_sample.csv"
@@ -109,6 +111,21 @@ def test_one_code_with_two_situations_and_two_offices_is_told_apart(tmp_path: Pa
     assert details == ["广东省司法厅，省级", "广州市司法局，市级", "广东省司法厅，省级", "广州市司法局，市级"]
     named_apart = _row("AA00000002", "AA00000002-1", "律师执业证书注销", situation="调往外省")
     assert target_entry(Target("x", "律师执业证书注销", (_import(tmp_path, named_apart)[0][0],)), []).detail == "调往外省"
+
+
+def test_one_service_at_two_offices_keeps_its_aliases_and_the_check_only_warns(tmp_path: Path) -> None:
+    """The bot asks which office (the clarify labels say it), so a phrase they share is not a wrong item."""
+    rows = [_row("AA00000001", f"AA00000001-{n}", "无线电频率使用许可", "", "频率新申请", department=department)
+            for n, department in enumerate(["广东省工业和信息化厅", "广州市工业和信息化局"], start=1)]
+    items, text = _import(tmp_path, *rows)
+    assert [i.aliases for i in items] == [["频率新申请"], ["频率新申请"]] and "频率新申请" not in text
+    items, text = _import(tmp_path, *rows, _row("AA00000002", "AA00000002-1", "无线电台执照核发", "", "频率新申请"))
+    assert [i.aliases for i in items] == [[], [], []]  # another service has it too: it says nothing for sure
+    assert _row_says(text, 4, "[别名] 「频率新申请」也是第2行、第3行事项的别名")
+    lexicon = Lexicon.load(ROOT / "intents" / "dictionaries" / "synonyms.yaml")
+    same = [Phrase(f"AA00000001-{n}", "无线电频率使用许可", "alias", "频率新申请", f"catalog/x.yaml:{n}") for n in (1, 2)]
+    other = Phrase("AA00000002-1", "无线电台执照核发", "alias", "频率新申请", "catalog/x.yaml:3")
+    assert [f.severity for f in duplicate_findings([*same, other], lexicon)] == ["warning", "error"]
 
 
 def test_an_on_site_item_without_a_window_is_rejected(tmp_path: Path) -> None:
