@@ -86,8 +86,8 @@ def main(argv: list[str] | None = None) -> int:
         results.append((ok / len(scored), embedded / len(scored), values))
     results.sort(key=lambda r: (r[0], -r[1]), reverse=True)
     print(f"{len(scored)} tune rows ({sum(s.short for _, s in scored)} short); best of {len(results)}:")
-    for accuracy, embedded, values in results[:8] if args.grid == "fusion" else results:
-        print(f"  {accuracy:.3f}  " + (f"embedded={embedded:.1%}  " if args.grid == "gate" else "")
+    for accuracy, share, values in results[:8] if args.grid == "fusion" else results:
+        print(f"  {accuracy:.3f}  " + (f"embedded={share:.1%}  " if args.grid == "gate" else "")
               + "  ".join(f"{k}={v}" for k, v in zip(grid, values)))
     matcher.close()
     return 0

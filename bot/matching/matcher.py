@@ -115,7 +115,7 @@ class Scores:
 
     lexical: np.ndarray
     dense: np.ndarray | None
-    query: frozenset[str]
+    query: set[str]
     exact: int | None   # the one target (or the out-of-scope examples) that has exactly this text as a phrase
     short: bool         # one or two words
 
@@ -231,7 +231,7 @@ class Matcher:
         """Everything the decision reads of an utterance (dense scores only with its vector)."""
         if self._last is None or self._last[0] != utterance:   # `needs_vector` then `match`: scored once
             readable = self.readable(utterance)
-            query = frozenset(terms(self._lexicon, readable))
+            query = terms(self._lexicon, readable)
             cleaned = self._lexicon.clean(readable)
             words = sum(len(self._lexicon.words(part)) for part in self._lexicon.strip_fillers(cleaned).split())
             self._last = utterance, Scores(self._built.lexical.scores(query), None, query, self._exact.get(cleaned),
@@ -291,7 +291,7 @@ class Matcher:
                 return MatchResult(Decision.clarify, choices)
         return MatchResult(Decision.match, candidates)
 
-    def _candidate(self, i: int, score: float, query: frozenset[str]) -> Candidate:
+    def _candidate(self, i: int, score: float, query: set[str]) -> Candidate:
         entry = self._built.entries[i]
         shared = sorted((w[len(WORD):] for w in query & self._built.words[i]), key=len, reverse=True)
         return Candidate(entry.key, entry.name, score, tuple(shared))
