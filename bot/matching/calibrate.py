@@ -40,14 +40,15 @@ GATE_GRID = {
 
 
 def _query_vectors(matcher: Matcher, texts: list[str], path: Path) -> dict[str, np.ndarray]:
-    """Query vectors, kept in `path` between runs (embedding a thousand queries takes a while)."""
+    """Query vectors, kept in `path` between runs (embedding a thousand queries takes a while; the file name
+    says which form of the text the model read)."""
     known: dict[str, np.ndarray] = {}
     if path.exists():
         with np.load(path) as stored:
             known = dict(zip(stored["texts"].tolist(), stored["vectors"]))
-    for text in texts:   # kept by the text the model reads (pinyin in letters is transliterated first)
-        if matcher.readable(text) not in known and (vector := matcher.embed(text)) is not None:
-            known[matcher.readable(text)] = vector
+    for text in texts:   # kept by the text the model reads (Matcher.model_text)
+        if matcher.model_text(text) not in known and (vector := matcher.embed(text)) is not None:
+            known[matcher.model_text(text)] = vector
     path.parent.mkdir(parents=True, exist_ok=True)
     np.savez(path, texts=np.array(list(known)), vectors=np.stack(list(known.values())))
     return known
@@ -69,8 +70,8 @@ def main(argv: list[str] | None = None) -> int:
     matcher, names = content.matcher, {t.name for t in content.catalog.targets()}
     rows = [r for f in args.file or ["tests/data/utterances.tsv"] for r in load_rows(Path(f), "tune")
             if r["expected"] == "NONE" or all(n in names for n in r["expected"].removeprefix("CLARIFY:").split("|"))]
-    vectors = {} if args.lexical else _query_vectors(matcher, [r["text"] for r in rows], Path("var/queries.npz"))
-    scored = [(r["expected"], matcher.scores(r["text"], vectors.get(matcher.readable(r["text"])))) for r in rows]
+    vectors = {} if args.lexical else _query_vectors(matcher, [r["text"] for r in rows], Path("var/queries-model-text.npz"))
+    scored = [(r["expected"], matcher.scores(r["text"], vectors.get(matcher.model_text(r["text"])))) for r in rows]
     grids = {"fusion": LEXICAL_GRID if args.lexical else GRID, "gate": GATE_GRID,
              "short": SHORT_LEXICAL_GRID if args.lexical else SHORT_GRID}
     grid = grids[args.grid]
