@@ -209,8 +209,12 @@ class Matcher:
             at += max(size, 1)
         return "".join(out) if all(not w.isascii() for w in out) else " ".join(out)
 
-    def match(self, utterance: str, vector: np.ndarray | None = None) -> MatchResult:
-        """Rank targets for an utterance (with its vector from `embed`, dense scores count) and decide."""
+    def match(self, utterance: str, vector: np.ndarray | None = None, exact: bool = True) -> MatchResult:
+        """Rank targets for an utterance (with its vector from `embed`, dense scores count) and decide.
+        `exact=False`: by the scores alone, even for a text that is exactly a phrase (content checks ask
+        whether the ranking itself finds an alias)."""
+        if not exact:
+            return self.decide(replace(self.scores(utterance, vector), exact=None), self._t)
         key = (utterance, vector is not None)
         if (known := self._recent.get(key)) is not None:
             self._recent.move_to_end(key)
