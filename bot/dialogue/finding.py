@@ -49,7 +49,7 @@ class FindingFlow:
     async def _match(ctx: TurnContext, query: str) -> MatchResult:
         matcher = ctx.content.matcher
         vector = None
-        if matcher.executor is not None:
+        if matcher.executor is not None and matcher.needs_vector(query):   # the model only when it can matter
             vector = await asyncio.get_running_loop().run_in_executor(matcher.executor, matcher.embed, query)
         result = matcher.match(query, vector)
         ctx.ports.observer.matched(result.decision.value)

@@ -2,8 +2,9 @@
 
 Columns: text, expected, split[, kind]. `expected` is a target name, NONE (the bot should say it cannot help) or
 CLARIFY:a|b[|c] (a genuinely ambiguous query: asking back with at least the first two of these, or a
-match on any of them, is right). `python -m bot evaluate [--file F] [--split tune|holdout|all] [--lexical]`
-prints the report, and the accuracy per `kind` when the file has that column.
+match on any of them, is right). `python -m bot evaluate [--file F] [--split tune|holdout|all] [--lexical]
+[--always-embed]` prints the report (with the share of rows that called the model), and the accuracy per `kind`
+when the file has that column.
 """
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ class Report:
     clarifies_correct: int = 0
     decided_clarify: int = 0
     decided_none: int = 0
+    embedded: int = 0               # rows for which the embedding model was called
     skipped: int = 0                # rows naming a target the catalog does not have
     errors: list[dict[str, object]] = field(default_factory=list)
     kinds: dict[str, list[int]] = field(default_factory=dict)   # kind -> [rows, correct]
@@ -55,6 +57,7 @@ class Report:
             "clarify_accuracy": share(self.clarifies_correct, self.clarifies),
             "clarify_rate": share(self.decided_clarify, self.rows),
             "none_rate": share(self.decided_none, self.rows),
+            "embedded": share(self.embedded, self.rows),
             "items": self.items, "nones": self.nones, "clarifies": self.clarifies,
             "skipped": self.skipped,
             "kinds": {k: {"rows": n, "accuracy": share(ok, n)} for k, (n, ok) in sorted(self.kinds.items())},
@@ -82,8 +85,9 @@ def judge(expected: str, result: MatchResult) -> bool:
 
 
 def evaluate(match: Callable[[str], MatchResult], rows: list[dict[str, str]], known_names: set[str] | None = None,
-             split: str = "all") -> Report:
-    """Judge `match` (a Matcher's `match`, possibly followed by the semantic tie-breaker) on labelled rows."""
+             split: str = "all", embedded: Callable[[str], bool] = lambda text: False) -> Report:
+    """Judge `match` (a Matcher's `match`, with or without its vector) on labelled rows; `embedded` tells
+    whether a text needs the model."""
     report = Report(split)
     for row in rows:
         text, expected = row["text"], row["expected"].strip()
@@ -93,6 +97,7 @@ def evaluate(match: Callable[[str], MatchResult], rows: list[dict[str, str]], kn
             if kind != "none" and not all(w in known_names for w in wanted):
                 report.skipped += 1
                 continue
+        report.embedded += embedded(text)
         result = match(text)
         report.rows += 1
         report.decided_clarify += result.decision is Decision.clarify
@@ -125,6 +130,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--errors", action="store_true", help="also list the rows it gets wrong")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     parser.add_argument("--lexical", action="store_true", help="without the embedding model (lexical scores only)")
+    parser.add_argument("--always-embed", action="store_true",
+                        help="call the model for every row, even when the lexical scores are sure (no gate)")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
 
     from bot.content import load_content
@@ -138,9 +145,10 @@ def main(argv: list[str] | None = None) -> int:
     rows_by_split = {s: load_rows(Path(args.file), s) for s in splits}
     if args.split == "all":
         rows_by_split["all"] = load_rows(Path(args.file), "all")
-    match = lambda text: matcher.match(text, matcher.embed(text))  # noqa: E731
+    needs = (lambda text: matcher.dense) if args.always_embed else matcher.needs_vector
+    match = lambda text: matcher.match(text, matcher.embed(text) if needs(text) else None)  # noqa: E731
     for split, rows in rows_by_split.items():
-        print_report(evaluate(match, rows, names, split), args.json, args.errors)
+        print_report(evaluate(match, rows, names, split, needs), args.json, args.errors)
     matcher.close()
     return 0
 
@@ -153,7 +161,8 @@ def print_report(report: Report, as_json: bool, errors: bool) -> None:
         print(f"{summary['split']:8} rows={summary['rows']:4}  accuracy={summary['accuracy']:.1%}  "
               f"items={summary['item_accuracy']:.1%} (top1 {summary['item_top1']:.1%})  "
               f"none={summary['none_accuracy']:.1%}  clarify={summary['clarify_accuracy']:.1%}  "
-              f"clarify_rate={summary['clarify_rate']:.1%}  none_rate={summary['none_rate']:.1%}"
+              f"clarify_rate={summary['clarify_rate']:.1%}  none_rate={summary['none_rate']:.1%}  "
+              f"embedded={summary['embedded']:.1%}"
               + (f"  skipped={summary['skipped']}" if summary["skipped"] else ""))
         kinds = report.kinds
         if kinds:

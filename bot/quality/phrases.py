@@ -94,7 +94,7 @@ def routing_findings(phrases: list[Phrase], content: Content) -> list[Finding]:
     warnings."""
     findings = []
     for phrase in phrases:
-        result = content.matcher.match(phrase.text)
+        result = content.matcher.match(phrase.text, exact=False)
         keys = [c.key for c in result.candidates]
         if result.decision is Decision.match and keys[0] == phrase.key:
             continue

@@ -64,6 +64,12 @@ def test_ambiguous_short_query_asks_back(matcher):
     assert {c.name for c in result.candidates} >= {"居民身份证换领", "居民身份证补领"}
 
 
+@pytest.mark.parametrize("text", ["补办", "营业执照"])
+def test_one_or_two_words_ask_back_without_the_model_too(matcher, text):
+    result = matcher.match(text)
+    assert result.decision is Decision.clarify and len(result.candidates) >= 2, result.to_json()
+
+
 @pytest.mark.parametrize("text", ["你是机器人吗", "谢谢啊", "明天会下雪吗"])
 def test_chit_chat_is_none(matcher, text):
     assert matcher.match(text).decision is Decision.none
