@@ -20,6 +20,7 @@ import time
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import aiohttp
 
@@ -27,6 +28,7 @@ from tests.chat import PNG
 
 VALID_ID = "11010519491231002X"
 RETRY_PAUSE_S = 0.05  # a refused turn (429) is sent again after this
+COST_CONVERSATIONS = 30  # conversations one at a time for the CPU per kind of turn
 Turn = tuple[str, str | None]  # (kind, text); text None: the photo upload
 
 
@@ -127,8 +129,44 @@ def by_kind(latencies: Latencies) -> str:
     return "\n".join(rows)
 
 
-def run(bare_url: str, apps: list[list[str]], users: int, seconds: float) -> None:
-    """Print the mixed workload against the bare handler, with first turns alone by the same client."""
+def cpu_seconds(pid: int) -> float:
+    """CPU time of all the process's threads so far (Linux schedstat: nanoseconds, not 10 ms ticks)."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            total += int((task / "schedstat").read_text().split()[0])
+        except (OSError, ValueError, IndexError):  # a thread that ended meanwhile
+            pass
+    return total / 1e9
+
+
+async def cpu_by_kind(url: str, pid: int, conversations: int) -> dict[str, list[float]]:
+    """The app's CPU seconds for each turn, by kind, one user at a time (nothing else of the run's load mixes in)."""
+    costs: dict[str, list[float]] = defaultdict(list)
+    run = uuid.uuid4().hex[:8]
+    async with aiohttp.ClientSession() as http:
+        for count in range(conversations):
+            for kind, text in conversation(count):
+                before = cpu_seconds(pid)
+                await send(http, f"{url}/api/v1/chat/messages", f"cost-{run}-{count}", text)
+                await asyncio.sleep(0.002)  # the turn's last steps after the answer (session release, log)
+                costs[kind].append(cpu_seconds(pid) - before)
+    return costs
+
+
+def cost_report(costs: dict[str, list[float]]) -> str:
+    """App CPU per turn by kind, each kind's share of a conversation's CPU, and a mean turn over a first turn."""
+    total = sum(sum(times) for times in costs.values()) or 1.0
+    turns = sum(len(times) for times in costs.values())
+    rows = [f"  {kind:9} {statistics.median(times) * 1000:6.2f} ms median, {statistics.mean(times) * 1000:6.2f} mean"
+            f"  {sum(times) / total:4.0%} of the CPU" for kind, times in sorted(costs.items(), key=lambda kv: -sum(kv[1]))]
+    ratio = total / turns / statistics.mean(costs["first"])
+    return "\n".join([*rows, f"  a mean turn of the mix costs {ratio:.2f}× the CPU of a first turn"])
+
+
+def run(bare_url: str, apps: list[list[str]], users: int, seconds: float, pid: int | None = None) -> None:
+    """Print the mixed workload against the bare handler, with first turns alone by the same client; with the pid
+    of the first app, also its CPU per kind of turn, one user at a time."""
     print(f"mixed workload: {users} users at once, {seconds:.0f} s per row, Python asyncio client (aiohttp)")
     print(f"{'':34} {'turns/s':>8} {'p50 ms':>8} {'p99 ms':>8}")
     asyncio.run(load([bare_url], users, 2, first_only=True))  # warm-up
@@ -143,3 +181,6 @@ def run(bare_url: str, apps: list[list[str]], users: int, seconds: float) -> Non
         print(report(f"zhengwu-bot, {name}, mixed", mixed_rate, mixed, bare_rate))
         print(f"  a turn of the mix costs {first_rate / mixed_rate:.2f}× a first turn (inverse throughput); "
               f"by kind of turn:\n{by_kind(mixed)}")
+        if pid is not None and len(urls) == 1:
+            costs = asyncio.run(cpu_by_kind(urls[0], pid, COST_CONVERSATIONS))
+            print(f"  app CPU per turn, one user at a time ({COST_CONVERSATIONS} conversations):\n{cost_report(costs)}")

@@ -11,10 +11,10 @@ POSTGRES_POOL = {"pool_size": 20, "max_overflow": 20}
 
 
 def open_engine(url: str) -> AsyncEngine:
-    """An engine for `url`. PostgreSQL keeps up to 20 connections open (SQLAlchemy's default of 5 made a busy
-    process open and close a connection for most of its queries: ~2 ms of CPU and 15 ms each). SQLite files use
-    write-ahead logging, so readers never wait for a writer and a writer waits up to SQLITE_BUSY_MS for another
-    instead of failing at once ("database is locked")."""
+    """An engine for `url`. PostgreSQL keeps up to 20 connections open: with SQLAlchemy's default of 5 (+10 that
+    close when returned) 64 concurrent users opened a connection for 1 query in 16, each ~2.5 ms of CPU and 16 ms;
+    with 20 (+20), 1 in 110. SQLite files use write-ahead logging, so readers never wait for a writer and a writer
+    waits up to SQLITE_BUSY_MS for another instead of failing at once ("database is locked")."""
     engine = create_async_engine(url, **(POSTGRES_POOL if url.startswith("postgresql") else {}))
     if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
         event.listen(engine.sync_engine, "connect", _tune_sqlite)
