@@ -57,7 +57,7 @@ class ContentAddressedBlobStore(ABC):
                                                       created_at=self._clock(), claimed=False, data_key=fresh,
                                                       key_id=self._sealer.key_id(fresh))
             # A row already there stays as it is: the no-op update only makes the statement return its key.
-            stmt = stmt.on_conflict_do_update(index_elements=["blob_id"], set_={"blob_id": stmt.excluded.blob_id})
+            stmt = stmt.on_conflict_do_update(index_elements=["blob_id"], set_={"blob_id": tables.blobs.c.blob_id})
             wrapped = (await conn.execute(stmt.returning(tables.blobs.c.data_key))).scalar_one()
         await self._write(blob_id, await _off_loop(len(data), self._sealer.seal, wrapped, blob_id, data), mime)
         return StoredBlob(blob_id=blob_id, mime=mime, size=len(data))
