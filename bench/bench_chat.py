@@ -119,7 +119,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.workload == "mixed":
             wait_ready(f"http://127.0.0.1:{port}")
             apps = [AppProcess(workdir, **backends).start(), AppProcess(workdir, **backends).start()]
-            mixed.run(f"http://127.0.0.1:{port}", [[apps[0].url], [a.url for a in apps]], args.users, args.seconds)
+            mixed.run(f"http://127.0.0.1:{port}", [[apps[0].url], [a.url for a in apps]], args.users, args.seconds,
+                      apps[0].pid)
             return 0
         # Before any load: the load's rate-limit keys expire 20 s after it and would move used_memory.
         per, one = asyncio.run(redis_memory(SHARED_REDIS, prefix, args.conversations))

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage import tables
 from storage.cipher import KeyedHash
-from storage.sql import _upsert
+from storage.sql import OneStatement, _upsert
 
 rs, vi = tables.revoked_sessions.c, tables.verified_identities.c
 
@@ -45,19 +45,19 @@ class SqlVerifiedIdentities:
     """VerifiedIdentities of bot/identity.py: a keyed hash of name and 身份证号, nothing readable."""
 
     def __init__(self, engine: AsyncEngine, hasher: KeyedHash) -> None:
-        self._engine, self._hasher = engine, hasher
+        self._single, self._hasher = OneStatement(engine), hasher
 
     def _hash(self, name: str, id_number: str) -> str:
         return self._hasher.digest(f"{name.strip()}|{id_number.strip()}")
 
     async def known(self, user: str, name: str, id_number: str) -> bool:
-        async with self._engine.connect() as conn:
+        async with self._single() as conn:
             found = await conn.execute(sa.select(vi.user_id).where(
                 vi.user_id == user, vi.identity_hash == self._hash(name, id_number)))
             return found.first() is not None
 
     async def remember(self, user: str, name: str, id_number: str, at: datetime) -> None:
-        async with self._engine.begin() as conn:
+        async with self._single() as conn:
             stmt = _upsert(conn, tables.verified_identities).values(
                 user_id=user, identity_hash=self._hash(name, id_number), verified_at=at)
             await conn.execute(stmt.on_conflict_do_nothing(index_elements=["user_id", "identity_hash"]))

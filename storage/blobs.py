@@ -11,6 +11,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -18,10 +19,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.ports import StoredBlob
 from storage import tables
 from storage.blob_sealing import BlobSealer, is_sealed
-from storage.sql import _upsert
+from storage.sql import OneStatement, _upsert
 
 PURGE_BATCH = 500
+INLINE_BYTES = 256 * 1024  # hashing or sealing less than this costs less CPU than handing it to a thread
 _BLOB_ID = re.compile(r"[0-9a-f]{64}")
+T = TypeVar("T")
 
 
 class ContentAddressedBlobStore(ABC):
@@ -30,6 +33,7 @@ class ContentAddressedBlobStore(ABC):
 
     def __init__(self, engine: AsyncEngine, clock: Callable[[], datetime], sealer: BlobSealer) -> None:
         self._engine, self._clock, self._sealer = engine, clock, sealer
+        self._single = OneStatement(engine)
 
     @abstractmethod
     async def _write(self, blob_id: str, data: bytes, mime: str, replace: bool = False) -> None:
@@ -46,28 +50,28 @@ class ContentAddressedBlobStore(ABC):
         """Store `owner`'s upload sealed. The row (with the data key) goes first: a second put of the same content,
         even at the same moment, seals with the key the row holds, so whichever object lands can be opened. When
         the object cannot be written the row stays, unclaimed: a retry uses it, else the draft purge removes it."""
-        blob_id = self._sealer.address(owner, data)
+        blob_id = await _off_loop(len(data), self._sealer.address, owner, data)
         fresh = self._sealer.new_key()
-        async with self._engine.begin() as conn:
+        async with self._single() as conn:
             stmt = _upsert(conn, tables.blobs).values(blob_id=blob_id, mime=mime, size=len(data),
                                                       created_at=self._clock(), claimed=False, data_key=fresh,
                                                       key_id=self._sealer.key_id(fresh))
-            await conn.execute(stmt.on_conflict_do_nothing(index_elements=["blob_id"]))
-            wrapped = (await conn.execute(sa.select(tables.blobs.c.data_key)
-                                          .where(tables.blobs.c.blob_id == blob_id))).scalar_one()
-        await self._write(blob_id, await asyncio.to_thread(self._sealer.seal, wrapped, blob_id, data), mime)
+            # A row already there stays as it is: the no-op update only makes the statement return its key.
+            stmt = stmt.on_conflict_do_update(index_elements=["blob_id"], set_={"blob_id": tables.blobs.c.blob_id})
+            wrapped = (await conn.execute(stmt.returning(tables.blobs.c.data_key))).scalar_one()
+        await self._write(blob_id, await _off_loop(len(data), self._sealer.seal, wrapped, blob_id, data), mime)
         return StoredBlob(blob_id=blob_id, mime=mime, size=len(data))
 
     async def get(self, blob_id: str) -> bytes | None:
         """The content, or None when there is none (an id that is no 64-hex address never reaches the store)."""
         if not _BLOB_ID.fullmatch(blob_id) or (stored := await self._read(blob_id)) is None:
             return None
-        async with self._engine.connect() as conn:
+        async with self._single() as conn:
             row = (await conn.execute(sa.select(tables.blobs.c.data_key)
                                       .where(tables.blobs.c.blob_id == blob_id))).first()
         if row is None:
             return None
-        return await asyncio.to_thread(self._sealer.open, row.data_key, blob_id, stored)
+        return await _off_loop(len(stored), self._sealer.open, row.data_key, blob_id, stored)
 
     async def reseal(self) -> dict[str, int]:
         """After the field key changed, or once after upgrading: re-wrap every data key not under the current
@@ -141,6 +145,11 @@ class ContentAddressedBlobStore(ABC):
         return result.rowcount
 
 
+async def _off_loop(size: int, work: Callable[..., T], *args: Any) -> T:
+    """`work(*args)` on a thread when it handles `size` bytes or more, else here (no thread hop for small files)."""
+    return work(*args) if size < INLINE_BYTES else await asyncio.to_thread(work, *args)
+
+
 class LocalBlobStore(ContentAddressedBlobStore):
     """Files under root/ab/cd/<blob id>, readable by the app's user alone."""
 
@@ -165,9 +174,10 @@ class LocalBlobStore(ContentAddressedBlobStore):
     def _write_file(root: Path, path: Path, data: bytes, replace: bool) -> None:
         if path.exists() and not replace:
             return
-        for folder in (root, path.parent.parent, path.parent):
-            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-            folder.chmod(0o700)  # also the folders made world-readable before encryption
+        if replace or not path.parent.is_dir():  # replace: resealing, which also mends folders of before encryption
+            for folder in (root, path.parent.parent, path.parent):
+                folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+                folder.chmod(0o700)  # also the folders made world-readable before encryption
         tmp = path.with_suffix(f".{uuid.uuid4().hex}.tmp")  # unique: the same file may be uploaded twice at once
         with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as file:
             file.write(data)
