@@ -224,7 +224,7 @@ class SqlProfiles:
     """ProfileStore: a user's reusable answers and materials, encrypted."""
 
     def __init__(self, engine: AsyncEngine, cipher: FieldCipher, clock: Callable[[], datetime]) -> None:
-        self._cipher, self._clock = cipher, clock
+        self._engine, self._cipher, self._clock = engine, cipher, clock
         self._single = OneStatement(engine)
 
     async def load(self, user: str) -> Profile:
@@ -234,15 +234,12 @@ class SqlProfiles:
         return Profile.model_validate_json(self._cipher.decrypt(stored)) if stored else Profile()
 
     async def save(self, user: str, profile: Profile) -> None:
-        """Claim the profile's uploads, then store it: two statements, each committed on its own and in this
-        order, so a stored profile never refers to an upload the draft purge may delete (a failure in between
-        leaves uploads claimed that nothing refers to yet, never the reverse)."""
+        """Claim the profile's uploads and store it in one transaction: an upload is never claimed (kept past the
+        draft purge) unless a stored profile refers to it."""
         payload = self._cipher.encrypt(profile.model_dump_json())
         now = self._clock()
-        if blob_ids := [m.blob_id for m in profile.materials.values() if m.blob_id]:
-            async with self._single() as conn:
-                await _claim(conn, blob_ids)
-        async with self._single() as conn:
+        async with self._engine.begin() as conn:
+            await _claim(conn, [m.blob_id for m in profile.materials.values() if m.blob_id])
             stmt = _upsert(conn, tables.profiles).values(user_id=user, payload=payload, updated_at=now)
             await conn.execute(stmt.on_conflict_do_update(index_elements=["user_id"],
                                                           set_={"payload": payload, "updated_at": now}))
