@@ -6,6 +6,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from bot.catalog.models import Bundle, CatalogFile, DayUnit, Material, OnlineLevel, ServiceItem, TimeLimit
+from bot.content_cache import DiskCache
 from bot.content_errors import ContentError, ContentInvalid, load_model
 from bot.workdays import Deadline, WorkdayCalendar
 
@@ -108,15 +109,16 @@ class Catalog:
         return {department: sum(done) / len(done) for department, done in sorted(online.items())}
 
     @classmethod
-    def load(cls, directory: Path) -> "Catalog":
-        """Load every *.yaml under directory; raise ContentInvalid listing every problem."""
+    def load(cls, directory: Path, cache: DiskCache | None = None) -> "Catalog":
+        """Load every *.yaml under directory (parsed files kept in `cache`); raise ContentInvalid listing every
+        problem."""
         errors: list[ContentError] = []
         items: list[ServiceItem] = []
         bundles: list[Bundle] = []
         where: dict[str, str] = {}
         for path in sorted(directory.glob("*.yaml")):
             try:
-                content = load_model(path, CatalogFile, directory.parent)
+                content = load_model(path, CatalogFile, directory.parent, cache)
             except ContentInvalid as exc:
                 errors.extend(exc.errors)
                 continue

@@ -9,9 +9,11 @@ from pathlib import Path
 from typing import Iterable
 
 import jieba
+import pypinyin
 from pydantic import BaseModel, ConfigDict, Field
 from pypinyin import Style, lazy_pinyin
 
+from bot.content_cache import cache_key
 from bot.content_errors import load_model
 
 _NOT_WORD = re.compile(r"[^0-9a-z\u4e00-\u9fff]+")
@@ -79,6 +81,7 @@ class Lexicon:
     pinyin: dict[str, str]                       # CJK char -> fuzzy toneless syllable
     tokenizer: jieba.Tokenizer
     spelled: frozenset[str]                      # every toneless syllable, to read pinyin typed in Latin letters
+    fingerprint: str = ""                        # what it was built from: equal fingerprints, equal terms
 
     @classmethod
     def build(cls, dictionary: Dictionary, user_words: Iterable[str] = ()) -> "Lexicon":
@@ -89,12 +92,15 @@ class Lexicon:
         table, spelled = _pinyin_table()
         fillers = tuple(sorted(dictionary.fillers, key=len, reverse=True))
         tokenizer = _own_tokenizer()
+        user_words = list(user_words)
+        fingerprint = cache_key("lexicon", dictionary.model_dump_json(), *user_words, str(WORD_FREQ),
+                                str(MAX_USER_WORD), jieba.__version__, pypinyin.__version__)
         for word in [*canonical, *user_words]:
             word = _NOT_WORD.sub("", unicodedata.normalize("NFKC", word).lower())
             if 2 <= len(word) <= MAX_USER_WORD:
                 tokenizer.add_word(word, freq=WORD_FREQ)
         return cls(canonical, pattern, fillers, frozenset(dictionary.stop_chars),
-                   frozenset(dictionary.key_chars), table, tokenizer, spelled)
+                   frozenset(dictionary.key_chars), table, tokenizer, spelled, fingerprint)
 
     @classmethod
     def load(cls, path: Path, user_words: Iterable[str] = ()) -> "Lexicon":

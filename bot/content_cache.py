@@ -1,0 +1,108 @@
+"""Structures derived from content, kept on disk so that building the same content again (a restart, a second
+instance, a rollback) reads them instead of computing them: the parsed YAML of catalog files, the matcher's
+lexical index.
+
+A file is named by the SHA-256 of everything it was derived from plus FORMAT, and stores that key inside it: a file
+written by other code, for other input, half written or damaged is not trusted (read as absent, then built and
+written again). Files are written aside and renamed, so two processes starting together never read half a file.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import time
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+FORMAT = "1"   # bump when what a cache file holds changes meaning: older files are then ignored
+KEEP_DAYS = 7  # files not used for this long are removed by `prune`
+
+_LOG = logging.getLogger("zhengwu.content_cache")
+
+
+def cache_key(*parts: str) -> str:
+    """The name of what `parts` derive (hex SHA-256, FORMAT included)."""
+    digest = hashlib.sha256(FORMAT.encode())
+    for part in parts:
+        data = part.encode()
+        digest.update(len(data).to_bytes(8, "little"))
+        digest.update(data)
+    return digest.hexdigest()
+
+
+class DiskCache:
+    """One folder of cache files; every method is safe to call from several threads and processes at once."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def _path(self, kind: str, key: str, suffix: str) -> Path:
+        return self.directory / f"{kind}-{key[:40]}{suffix}"
+
+    def _write(self, path: Path, write: Any) -> None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            partial = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
+            with open(partial, "wb") as handle:
+                write(handle)
+            os.replace(partial, path)
+        except OSError as exc:   # a read-only or full disk costs speed, never the build
+            _LOG.warning("content cache %s not written: %s", path, exc)
+
+    def get_json(self, kind: str, key: str) -> Any | None:
+        """What `put_json` stored under this key; None when absent, damaged or stored for another key."""
+        path = self._path(kind, key, ".json")
+        try:
+            stored = json.loads(path.read_bytes())
+            if isinstance(stored, dict) and stored.get("key") == key:
+                os.utime(path)
+                return stored["data"]
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, KeyError) as exc:
+            _LOG.info("content cache %s not read (%s)", path, exc)
+            return None
+        _LOG.info("content cache %s holds another key: ignored", path)
+        return None
+
+    def put_json(self, kind: str, key: str, data: Any) -> None:
+        text = json.dumps({"key": key, "data": data}, ensure_ascii=False, separators=(",", ":")).encode()
+        self._write(self._path(kind, key, ".json"), lambda handle: handle.write(text))
+
+    def get_arrays(self, kind: str, key: str) -> dict[str, np.ndarray] | None:
+        """What `put_arrays` stored under this key; None when absent, damaged or stored for another key."""
+        path = self._path(kind, key, ".npz")
+        try:
+            with np.load(path, allow_pickle=False) as stored:
+                arrays = {name: stored[name] for name in stored.files}
+            if str(arrays.pop("_key", "")) == key:
+                os.utime(path)
+                return arrays
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as exc:
+            _LOG.info("content cache %s not read (%s)", path, exc)
+            return None
+        _LOG.info("content cache %s holds another key: ignored", path)
+        return None
+
+    def put_arrays(self, kind: str, key: str, arrays: dict[str, np.ndarray]) -> None:
+        self._write(self._path(kind, key, ".npz"), lambda handle: np.savez(handle, _key=np.array(key), **arrays))
+
+    def prune(self, max_age: float = KEEP_DAYS * 86400) -> int:
+        """Remove files not used for `max_age` seconds (and leftovers of interrupted writes); how many."""
+        removed = 0
+        cutoff = time.time() - max_age
+        for path in self.directory.glob("*") if self.directory.is_dir() else []:
+            try:
+                if path.stat().st_mtime < cutoff:
+                    path.unlink()
+                    removed += 1
+            except OSError:
+                continue
+        return removed
