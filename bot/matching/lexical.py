@@ -7,10 +7,12 @@ catch-all name that also contains the words, while a long name said in full beat
 A target scores its best phrase.
 
 The index is a few flat arrays (terms of each phrase, phrases of each term), built with numpy from the phrases'
-terms; the terms, the slow part, can come from a cache (bot/content_cache.py) keyed by the lexicon and the
-phrases, so an unchanged catalog is indexed in milliseconds."""
+terms. Extracting the terms is the slow part: with a cache (bot/content_cache.py) they are kept per run of about
+CHUNK phrases, keyed by the lexicon and the run's text, so an unchanged catalog is indexed in milliseconds and a
+new alias costs one run."""
 from __future__ import annotations
 
+import zlib
 from typing import Protocol
 
 import numpy as np
@@ -23,6 +25,7 @@ GAMMA = 0.5
 KIND_WEIGHT = {WORD: 1.0, CHARS: 1.0, SOUND: 0.5, SHAPE: 0.3}   # a typo is weaker evidence than the characters
 UNKNOWN = 0.5       # share of the highest IDF that a query term no target has counts against the score
 FORMAT = "1"        # of the cached term arrays: bump when terms.py or phrase_terms changes what they hold
+CHUNK = 64          # phrases per cached run, on average
 
 
 def _kind(term: str) -> float:
@@ -36,50 +39,71 @@ class ArrayCache(Protocol):
     def put_arrays(self, kind: str, key: str, arrays: dict[str, np.ndarray]) -> None: ...
 
 
-def phrase_terms(lexicon: Lexicon, phrases: list[tuple[int, str]]) -> dict[str, np.ndarray]:
+def phrase_terms(lexicon: Lexicon, texts: list[str]) -> dict[str, np.ndarray]:
     """The terms of every phrase as arrays: `vocab` (every distinct term), `indptr` and `indices` (phrase i has
-    the terms vocab[indices[indptr[i]:indptr[i + 1]]]), `owner` (the target of each phrase)."""
+    the terms vocab[indices[indptr[i]:indptr[i + 1]]], in sorted order)."""
     ids: dict[str, int] = {}
     indices: list[int] = []
     indptr = [0]
-    for _, text in phrases:
+    for text in texts:
         for term in sorted(terms(lexicon, text)):
             indices.append(ids.setdefault(term, len(ids)))
         indptr.append(len(indices))
     return {"vocab": np.array(list(ids), dtype=str), "indptr": np.array(indptr, dtype=np.int64),
-            "indices": np.array(indices, dtype=np.int32),
-            "owner": np.array([target for target, _ in phrases], dtype=np.int32)}
+            "indices": np.array(indices, dtype=np.int32)}
 
 
-def cached_phrase_terms(lexicon: Lexicon, phrases: list[tuple[int, str]], cache: ArrayCache | None
-                        ) -> dict[str, np.ndarray]:
-    """`phrase_terms`, read from `cache` when the same lexicon indexed the same phrases before."""
+def _chunks(texts: list[str]) -> list[list[str]]:
+    """Runs of phrases, each ending after a phrase whose hash is 0 modulo CHUNK: the cuts depend on the phrases
+    themselves, so an edit (a new alias) changes one run and the others are still found in the cache."""
+    out: list[list[str]] = [[]]
+    for text in texts:
+        out[-1].append(text)
+        if zlib.crc32(text.encode()) % CHUNK == 0:
+            out.append([])
+    return [run for run in out if run]
+
+
+def cached_phrase_terms(lexicon: Lexicon, texts: list[str], cache: ArrayCache | None) -> dict[str, np.ndarray]:
+    """`phrase_terms`, each run of phrases read from `cache` when the same lexicon indexed it before."""
     if cache is None:
-        return phrase_terms(lexicon, phrases)
-    key = cache_key("lexical", FORMAT, lexicon.fingerprint, *(f"{target}\t{text}" for target, text in phrases))
-    arrays = cache.get_arrays("lexical", key)
-    if arrays is None or not _consistent(arrays, len(phrases)):
-        arrays = phrase_terms(lexicon, phrases)
-        cache.put_arrays("lexical", key, arrays)
-    return arrays
+        return phrase_terms(lexicon, texts)
+    ids: dict[str, int] = {}
+    indices: list[np.ndarray] = []
+    counts: list[np.ndarray] = []
+    for run in _chunks(texts):
+        key = cache_key("terms", FORMAT, lexicon.fingerprint, *run)
+        arrays = cache.get_arrays("terms", key)
+        if arrays is None or not _consistent(arrays, len(run)):
+            arrays = phrase_terms(lexicon, run)
+            cache.put_arrays("terms", key, arrays)
+        local = np.array([ids.setdefault(t, len(ids)) for t in arrays["vocab"].tolist()], dtype=np.int32)
+        indices.append(local[arrays["indices"]])
+        counts.append(np.diff(arrays["indptr"]))
+    sizes = np.concatenate(counts) if counts else np.zeros(0, dtype=np.int64)
+    indptr = np.zeros(len(sizes) + 1, dtype=np.int64)
+    np.cumsum(sizes, out=indptr[1:])
+    return {"vocab": np.array(list(ids), dtype=str), "indptr": indptr,
+            "indices": np.concatenate(indices) if indices else np.zeros(0, dtype=np.int32)}
 
 
 def _consistent(arrays: dict[str, np.ndarray], phrases: int) -> bool:
-    """Do cached arrays have the shapes an index of `phrases` phrases needs (a damaged file is rebuilt)?"""
+    """Do cached arrays have the shapes the terms of `phrases` phrases need (a damaged file is rebuilt)?"""
     try:
-        vocab, indptr, indices, owner = arrays["vocab"], arrays["indptr"], arrays["indices"], arrays["owner"]
+        vocab, indptr, indices = arrays["vocab"], arrays["indptr"], arrays["indices"]
     except KeyError:
         return False
-    return (len(indptr) == phrases + 1 and len(owner) == phrases and int(indptr[0]) == 0
-            and int(indptr[-1]) == len(indices) and bool(np.all(np.diff(indptr) >= 0))
+    return (len(indptr) == phrases + 1 and int(indptr[0]) == 0 and int(indptr[-1]) == len(indices)
+            and bool(np.all(np.diff(indptr) >= 0))
             and (not len(indices) or 0 <= int(indices.min()) and int(indices.max()) < len(vocab)))
 
 
 class LexicalIndex:
-    """Built once from the phrase terms of targets 0..n-1 (grouped by target, in order); `scores` is pure."""
+    """Built once from the terms of the phrases of targets 0..n-1 (`phrase_terms`; `owner`: the target of each
+    phrase, grouped by target, in order); `scores` is pure."""
 
-    def __init__(self, arrays: dict[str, np.ndarray], targets: int) -> None:
-        vocab, indptr, indices, owner = arrays["vocab"], arrays["indptr"], arrays["indices"], arrays["owner"]
+    def __init__(self, arrays: dict[str, np.ndarray], owner: np.ndarray, targets: int) -> None:
+        vocab, indptr, indices = arrays["vocab"], arrays["indptr"], arrays["indices"]
         self.vocab: list[str] = vocab.tolist()
         self._ids = {term: i for i, term in enumerate(self.vocab)}
         counts = np.diff(indptr)

@@ -126,7 +126,9 @@ class Matcher:
         self._none = len(entries)          # index of the out-of-scope pseudo-target
         phrases = [(i, text) for i, entry in enumerate(entries) for text in _phrases(entry)]
         phrases.extend((self._none, text) for text in negatives or ["-"])
-        lexical = LexicalIndex(cached_phrase_terms(lexicon, phrases, cache), len(entries) + 1)
+        owner = np.array([target for target, _ in phrases], dtype=np.int32)
+        lexical = LexicalIndex(cached_phrase_terms(lexicon, [text for _, text in phrases], cache), owner,
+                               len(entries) + 1)
         words = [lexical.target_terms(i, WORD) for i in range(len(entries))]
         self._spoken = _spoken_words(lexicon, words)
         dense = None
