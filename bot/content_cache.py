@@ -92,7 +92,8 @@ class DiskCache:
         return None
 
     def put_arrays(self, kind: str, key: str, arrays: dict[str, np.ndarray]) -> None:
-        self._write(self._path(kind, key, ".npz"), lambda handle: np.savez(handle, _key=np.array(key), **arrays))
+        named: dict[str, Any] = {"_key": np.array(key), **arrays}
+        self._write(self._path(kind, key, ".npz"), lambda handle: np.savez(handle, **named))
 
     def prune(self, max_age: float = KEEP_DAYS * 86400) -> int:
         """Remove files not used for `max_age` seconds (and leftovers of interrupted writes); how many."""
