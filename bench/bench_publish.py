@@ -38,6 +38,7 @@ from sqlalchemy.ext.asyncio import create_async_engine  # noqa: E402
 
 from bot.clock import utc_now  # noqa: E402
 from bot.content import load_content  # noqa: E402
+from bot.content_cache import DiskCache  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.staff import SqlStaff  # noqa: E402
 from tests.apps import AppProcess  # noqa: E402
@@ -71,31 +72,47 @@ def real_catalog_intents(workdir: Path) -> Path | None:
     return copy
 
 
+def timed_build(folder: Path, log: logging.Logger, cache: DiskCache | None) -> tuple[float, float]:
+    """CPU and wall seconds of one content build."""
+    cpu, wall = time.process_time(), time.perf_counter()
+    load_content(folder, log, cache=cache)
+    return time.process_time() - cpu, time.perf_counter() - wall
+
+
 def build_costs(workdir: Path) -> None:
     log = logging.getLogger("bench")
     log.setLevel(logging.ERROR)
     folders = [("sample (intents/)", ROOT / "intents"), ("sample + 2,262 real items", real_catalog_intents(workdir))]
-    print("content build, in this process (first = cold: jieba dictionary and pinyin table read; every build paid "
-          "that before content versions)")
-    print(f"{'':28} {'first s':>8} {'next s':>8} {'MiB per loaded version':>24}")
+    print(f"content build, CPU s / wall s (load average {' '.join(Path('/proc/loadavg').read_text().split()[:3])}):"
+          " first = the process's first build (jieba dictionary and pinyin table read), cache empty; no cache = "
+          "later builds as before the build cache; cached = the same files built again (a restart, the other "
+          "instance, a rollback); +1 alias = a new version with one alias more (what a publish builds)")
+    print(f"{'':28} {'first':>12} {'no cache':>12} {'cached':>12} {'+1 alias':>12} {'MiB/version':>12}")
     for label, folder in folders:
         if folder is None:
             print(f"{label:28} skipped: {REAL} not found")
             continue
-        started = time.perf_counter()
-        kept = [load_content(folder, log)]
-        first = time.perf_counter() - started
-        times, before = [], None
+        cache = DiskCache(workdir / f"cache-{len(label)}")
+        first = timed_build(folder, log, cache)
+        plain = [timed_build(folder, log, None) for _ in range(2)]
+        kept, cached, before = [], [], None
         for _ in range(3):
             gc.collect()
             before = rss_mib() if before is None else before
-            started = time.perf_counter()
-            kept.append(load_content(folder, log))
-            times.append(time.perf_counter() - started)
+            cpu, wall = time.process_time(), time.perf_counter()
+            kept.append(load_content(folder, log, cache=cache))
+            cached.append((time.process_time() - cpu, time.perf_counter() - wall))
         gc.collect()
         per_version = (rss_mib() - before) / 3 if before is not None else 0.0
-        print(f"{label:28} {first:8.2f} {statistics.median(times):8.2f} {per_version:24.1f}   "
-              f"({len(kept[0].catalog.items)} items)")
+        edited = workdir / f"edited-{len(label)}"
+        shutil.copytree(folder, edited)
+        (edited / CATALOG).write_text(with_alias((folder / CATALOG).read_text(encoding="utf-8")), encoding="utf-8")
+        alias = timed_build(edited, log, cache)
+
+        def cell(runs: list[tuple[float, float]]) -> str:
+            return f"{statistics.median(r[0] for r in runs):5.2f}/{statistics.median(r[1] for r in runs):<6.2f}"
+        print(f"{label:28} {cell([first]):>12} {cell(plain):>12} {cell(cached):>12} {cell([alias]):>12} "
+              f"{per_version:12.1f}   ({len(kept[0].catalog.items)} items)")
         del kept
 
 
@@ -127,15 +144,24 @@ def seconds_until(url: str, wanted: bool, started: float, label: str) -> float:
     return time.monotonic() - started
 
 
-def publishing_under_load(workdir: Path, moves: int, connections: int) -> None:
+def publishing_under_load(workdir: Path, moves: int, connections: int, intents: Path | None) -> None:
     database = asyncio.run(create_database(SHARED_POSTGRES))
     prefix = f"zwbbench:{uuid.uuid4().hex[:8]}"
     backends = {"database_url": database, "redis_url": SHARED_REDIS, "redis_prefix": prefix,
+                **({"intents_dir": str(intents)} if intents else {}),
                 "blob_dir": str(workdir / "blobs"), "semantic_tiebreaker": "false",
                 "rate_limit__messages": "1000000"}
     apps: list[AppProcess] = []
     try:
-        apps = [AppProcess(workdir, **backends).start(), AppProcess(workdir, **backends).start()]
+        # an empty build cache: the first start and the first publish pay for what they derive
+        shutil.rmtree(ROOT / "var" / "content-cache", ignore_errors=True)
+        starts = []
+        for _ in range(2):
+            started = time.monotonic()
+            apps.append(AppProcess(workdir, **backends).start())
+            starts.append(time.monotonic() - started)
+        print(f"instances up (healthz) after {starts[0]:.1f} s (build cache empty) and {starts[1]:.1f} s (filled by "
+              f"the first)")
 
         async def tokens() -> dict[str, str]:
             engine = create_async_engine(database)
@@ -197,6 +223,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--moves", type=int, default=10)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--skip-build", action="store_true")
+    parser.add_argument("--real-catalog", action="store_true",
+                        help="the two instances serve the sample catalog plus the 2,262 real items")
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
         print("wrk not found: apt-get install wrk")
@@ -205,7 +233,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if not args.skip_build:
             build_costs(workdir)
-        publishing_under_load(workdir, args.moves, args.connections)
+        intents = real_catalog_intents(workdir / "served") if args.real_catalog else None
+        if args.real_catalog and intents is None:
+            print(f"--real-catalog: {REAL} not found")
+            return 2
+        print(f"\ncatalog served: {'sample + 2,262 real items' if intents else 'sample'}")
+        publishing_under_load(workdir, args.moves, args.connections, intents)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return 0
