@@ -68,23 +68,24 @@ def cached_phrase_terms(lexicon: Lexicon, texts: list[str], cache: ArrayCache | 
     """`phrase_terms`, each run of phrases read from `cache` when the same lexicon indexed it before."""
     if cache is None:
         return phrase_terms(lexicon, texts)
-    ids: dict[str, int] = {}
-    indices: list[np.ndarray] = []
-    counts: list[np.ndarray] = []
+    runs = []
     for run in _chunks(texts):
         key = cache_key("terms", FORMAT, lexicon.fingerprint, *run)
         arrays = cache.get_arrays("terms", key)
         if arrays is None or not _consistent(arrays, len(run)):
             arrays = phrase_terms(lexicon, run)
             cache.put_arrays("terms", key, arrays)
-        local = np.array([ids.setdefault(t, len(ids)) for t in arrays["vocab"].tolist()], dtype=np.int32)
-        indices.append(local[arrays["indices"]])
-        counts.append(np.diff(arrays["indptr"]))
-    sizes = np.concatenate(counts) if counts else np.zeros(0, dtype=np.int64)
+        runs.append(arrays)
+    if not runs:
+        return phrase_terms(lexicon, [])
+    # one vocabulary for all runs: each run's term ids shifted past the earlier runs' terms, then merged
+    shifts = np.cumsum([0] + [len(a["vocab"]) for a in runs[:-1]])
+    vocab, merged = np.unique(np.concatenate([a["vocab"] for a in runs]), return_inverse=True)
+    indices = merged[np.concatenate([a["indices"] + shift for a, shift in zip(runs, shifts)])].astype(np.int32)
+    sizes = np.concatenate([np.diff(a["indptr"]) for a in runs])
     indptr = np.zeros(len(sizes) + 1, dtype=np.int64)
     np.cumsum(sizes, out=indptr[1:])
-    return {"vocab": np.array(list(ids), dtype=str), "indptr": indptr,
-            "indices": np.concatenate(indices) if indices else np.zeros(0, dtype=np.int32)}
+    return {"vocab": vocab, "indptr": indptr, "indices": indices}
 
 
 def _consistent(arrays: dict[str, np.ndarray], phrases: int) -> bool:
@@ -111,7 +112,10 @@ class LexicalIndex:
         # targets that have each term (a target's phrases sharing a term count once)
         pairs = np.unique(indices.astype(np.int64) * targets + owner[phrase_of])
         owners = np.bincount(pairs // targets, minlength=len(vocab))
-        kinds = np.array([_kind(t) for t in self.vocab], dtype=np.float64)
+        heads = vocab.astype("<U2")
+        kinds = np.zeros(len(vocab), dtype=np.float64)
+        for head, weight in KIND_WEIGHT.items():
+            kinds[heads == head] = weight
         self.idf = np.log(1 + (targets - owners + 0.5) / (owners + 0.5)) * kinds
         self._unknown = UNKNOWN * float(self.idf.max()) if len(self.idf) else UNKNOWN
         mass = np.zeros(len(counts), dtype=np.float64)
@@ -120,15 +124,21 @@ class LexicalIndex:
         order = np.argsort(indices, kind="stable")
         self._postings = phrase_of[order]
         self._offsets = np.searchsorted(indices[order], np.arange(len(vocab) + 1)).astype(np.int64)
-        self._indptr, self._indices = indptr, indices
+        self._owner_of_term = owner[phrase_of]   # the target of each entry of indices
+        self._indices = indices
         self._starts = np.searchsorted(owner, np.arange(targets)).astype(np.int64)
         self._phrases = len(counts)
 
-    def target_terms(self, target: int, prefix: str) -> frozenset[str]:
-        """The terms with this prefix of the phrases of one target."""
-        end = self._starts[target + 1] if target + 1 < len(self._starts) else self._phrases
-        found = self._indices[self._indptr[self._starts[target]]:self._indptr[end]]
-        return frozenset(t for t in (self.vocab[i] for i in np.unique(found)) if t.startswith(prefix))
+    def terms_of_targets(self, prefix: str) -> list[frozenset[str]]:
+        """For every target, the terms with this prefix of its phrases."""
+        wanted = np.array([t.startswith(prefix) for t in self.vocab], dtype=bool)
+        keep = wanted[self._indices] if len(self._indices) else np.zeros(0, dtype=bool)
+        size = max(len(self.vocab), 1)
+        pairs = np.unique(self._owner_of_term[keep].astype(np.int64) * size + self._indices[keep])
+        owners, found = np.divmod(pairs, size)
+        cuts = np.searchsorted(owners, np.arange(len(self._starts) + 1)).tolist()
+        names = [self.vocab[i] for i in found.tolist()]
+        return [frozenset(names[cuts[t]:cuts[t + 1]]) for t in range(len(self._starts))]
 
     def scores(self, query: set[str]) -> np.ndarray:
         """One score per target, 0..1 (1: the query is exactly one of its phrases)."""

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
+import weakref
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -60,6 +62,24 @@ def _own_tokenizer() -> jieba.Tokenizer:
     return tokenizer
 
 
+# Tokenizers by the words added to jieba's dictionary, shared by the content versions that add the same words (a
+# publish that changes aliases, prompts or scripts, not names or synonyms): each holds a copy of the dictionary,
+# about 15 MiB. A memo only (the same words give the same tokenizer); it goes with the last version using it.
+_TOKENIZERS: weakref.WeakValueDictionary[str, jieba.Tokenizer] = weakref.WeakValueDictionary()
+_TOKENIZERS_LOCK = threading.Lock()
+
+
+def _tokenizer(words: list[str]) -> jieba.Tokenizer:
+    """jieba's dictionary with `words` added (in this order: each addition raises the total frequency)."""
+    key = cache_key("jieba", *words)
+    with _TOKENIZERS_LOCK:
+        if (tokenizer := _TOKENIZERS.get(key)) is None:
+            tokenizer = _TOKENIZERS[key] = _own_tokenizer()
+            for word in words:
+                tokenizer.add_word(word, freq=WORD_FREQ)
+    return tokenizer
+
+
 def boundaries(words: Iterable[str]) -> set[int]:
     """Offsets where one word ends and the next begins (0 and the end included)."""
     at, out = 0, {0}
@@ -91,14 +111,12 @@ class Lexicon:
         pattern = re.compile("|".join(map(re.escape, words))) if words else None
         table, spelled = _pinyin_table()
         fillers = tuple(sorted(dictionary.fillers, key=len, reverse=True))
-        tokenizer = _own_tokenizer()
         user_words = list(user_words)
         fingerprint = cache_key("lexicon", dictionary.model_dump_json(), *user_words, str(WORD_FREQ),
                                 str(MAX_USER_WORD), jieba.__version__, pypinyin.__version__)
-        for word in [*canonical, *user_words]:
-            word = _NOT_WORD.sub("", unicodedata.normalize("NFKC", word).lower())
-            if 2 <= len(word) <= MAX_USER_WORD:
-                tokenizer.add_word(word, freq=WORD_FREQ)
+        added = [w for w in (_NOT_WORD.sub("", unicodedata.normalize("NFKC", w).lower())
+                             for w in [*canonical, *user_words]) if 2 <= len(w) <= MAX_USER_WORD]
+        tokenizer = _tokenizer(added)
         return cls(canonical, pattern, fillers, frozenset(dictionary.stop_chars),
                    frozenset(dictionary.key_chars), table, tokenizer, spelled, fingerprint)
 

@@ -129,7 +129,7 @@ class Matcher:
         owner = np.array([target for target, _ in phrases], dtype=np.int32)
         lexical = LexicalIndex(cached_phrase_terms(lexicon, [text for _, text in phrases], cache), owner,
                                len(entries) + 1)
-        words = [lexical.target_terms(i, WORD) for i in range(len(entries))]
+        words = lexical.terms_of_targets(WORD)[:len(entries)]
         self._spoken = _spoken_words(lexicon, words)
         dense = None
         if embedder is not None:
