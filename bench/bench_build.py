@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -103,15 +104,20 @@ def phases(intents: Path, dense: bool, cache: Path, index_cache: Path | None) ->
     return result
 
 
-def peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+def memory_mb(pid: int) -> tuple[float, float]:
+    """Peak and current RSS of a process."""
+    status = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines())
+    return int(status["VmHWM"].split()[0]) / 1024, int(status["VmRSS"].split()[0]) / 1024
 
 
-def app_start(intents: Path, dense: bool, empty_cache: bool) -> tuple[float, float]:
-    """Seconds from `python app.py` until /healthz answers (embedded mode, SQLite), and the process's peak RSS."""
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def app_start(intents: Path, dense: bool, empty_cache: bool) -> tuple[float, float, float, float]:
+    """From `python app.py` until /healthz answers (embedded mode, SQLite): wall seconds, the app's CPU seconds,
+    its peak and current RSS in MB."""
     from tests.apps import AppProcess
     if empty_cache:
         shutil.rmtree(ROOT / "var" / "content-cache", ignore_errors=True)
@@ -120,7 +126,8 @@ def app_start(intents: Path, dense: bool, empty_cache: bool) -> tuple[float, flo
         app = AppProcess(Path(workdir), intents_dir=str(intents), semantic_tiebreaker=str(dense).lower()).start()
         try:
             assert app._process is not None
-            return time.monotonic() - started, peak_rss_mb(app._process.pid)
+            wall, pid = time.monotonic() - started, app._process.pid
+            return (wall, cpu_seconds(pid), *memory_mb(pid))
         finally:
             app.stop()
 
@@ -135,6 +142,7 @@ def with_guangdong(intents: Path, out: Path) -> Path:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-dense", action="store_true", help="without the embedding model")
+    parser.add_argument("--app-only", action="store_true", help="only the app start-up")
     args = parser.parse_args(argv)
     dense = not args.no_dense
     if dense:
@@ -152,18 +160,20 @@ def main(argv: list[str] | None = None) -> int:
         if dense:   # embeds passages the cache does not have yet (minutes the first time), not timed
             for _, folder in catalogs:
                 phases(folder, True, PASSAGES, None)
+        print("app start-up (python app.py until /healthz, SQLite; app.py's own imports and migrations included):")
+        print(f"  {'':12} {'build cache':12} {'wall s':>7} {'CPU s':>7} {'peak RSS MB':>12} {'RSS MB':>8}")
+        for label, folder in catalogs:
+            for empty in (True, False, False):
+                wall, cpu, peak, now = app_start(folder, dense, empty)
+                print(f"  {label:12} {'empty' if empty else 'filled':12} {wall:7.1f} {cpu:7.2f} {peak:12.1f} {now:8.1f}")
+        if args.app_only:
+            return 0
         runs = {}
         for label, folder in catalogs:
             index_cache = Path(tmp) / f"index-{label}"
             runs[f"{label} no cache"] = phases(folder, dense, PASSAGES, None)
             runs[f"{label} writes"] = phases(folder, dense, PASSAGES, index_cache)
             runs[f"{label} cached"] = phases(folder, dense, PASSAGES, index_cache)
-        print("app start-up (python app.py until /healthz, SQLite; app.py's own imports and migrations included):")
-        starts = {label: [app_start(folder, dense, empty) for empty in (True, False, False)]
-                  for label, folder in catalogs}
-        for label, (cold, *warm) in starts.items():
-            print(f"  {label:12} build cache empty {cold[0]:5.1f} s, peak RSS {cold[1]:6.1f} MB; cache filled "
-                  f"{min(w[0] for w in warm):5.1f} s (best of 2), peak RSS {max(w[1] for w in warm):6.1f} MB")
         names = list(dict.fromkeys(name for run in runs.values() for name in run["phases"]))
         print(f"{'phase (CPU s / wall s)':42}" + "".join(f"{label:>18}" for label in runs))
         for name in names:

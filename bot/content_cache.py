@@ -12,15 +12,20 @@ import hashlib
 import json
 import logging
 import os
+import threading
 import time
+import weakref
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import numpy as np
 
 FORMAT = "1"   # bump when what a cache file holds changes meaning: older files are then ignored
 KEEP_DAYS = 7  # files not used for this long are removed by `prune`
+
+T = TypeVar("T")
 
 _LOG = logging.getLogger("zhengwu.content_cache")
 
@@ -36,10 +41,23 @@ def cache_key(*parts: str) -> str:
 
 
 class DiskCache:
-    """One folder of cache files; every method is safe to call from several threads and processes at once."""
+    """One folder of cache files; every method is safe to call from several threads and processes at once. Also
+    remembers, while any content version still uses them, the objects built from the same input (`shared`)."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
+        self._live: weakref.WeakValueDictionary[str, Any] = weakref.WeakValueDictionary()
+        self._lock = threading.Lock()
+
+    def shared(self, key: str, make: Callable[[], T]) -> T:
+        """The object `make` builds for this key, built once while a loaded version holds it: two versions with the
+        same catalog file share its items (immutable models) instead of holding a copy each."""
+        with self._lock:
+            if (found := self._live.get(key)) is not None:
+                return cast(T, found)
+        made = make()
+        with self._lock:
+            return cast(T, self._live.setdefault(key, made))
 
     def _path(self, kind: str, key: str, suffix: str) -> Path:
         return self.directory / f"{kind}-{key[:40]}{suffix}"

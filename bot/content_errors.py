@@ -70,13 +70,21 @@ def _parse(text: str, cache: DiskCache | None) -> Any:
 def load_model(path: Path, model: type[M], root: Path | None = None, cache: DiskCache | None = None) -> M:
     """Parse (once, with libyaml where available, or from `cache`) and validate one YAML file; raise
     ContentInvalid with line numbers on any error. The node tree that gives the line numbers is composed only
-    when validation fails."""
+    when validation fails. With a cache, versions holding the same file share one model of it."""
     name = str(path.relative_to(root)) if root else str(path)
     try:
         text = path.read_text(encoding="utf-8")
-        data: Any = _parse(text, cache)
     except (OSError, UnicodeDecodeError) as exc:
         raise ContentInvalid([ContentError(name, 1, f"cannot read file: {exc}")]) from exc
+    if cache is None:
+        return _validated(text, name, model, None)
+    return cache.shared(cache_key("model", model.__module__, model.__qualname__, text),
+                        lambda: _validated(text, name, model, cache))
+
+
+def _validated(text: str, name: str, model: type[M], cache: DiskCache | None) -> M:
+    try:
+        data: Any = _parse(text, cache)
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else 1
         raise ContentInvalid([ContentError(name, line, f"YAML syntax: {exc.problem}")]) from exc

@@ -76,9 +76,10 @@ def _longest(limits: list[TimeLimit | None]) -> TimeLimit | None:
 class Catalog:
     """Immutable view over all items and bundles."""
 
-    def __init__(self, items: list[ServiceItem], bundles: list[Bundle]) -> None:
+    def __init__(self, items: list[ServiceItem], bundles: list[Bundle], files: tuple[CatalogFile, ...] = ()) -> None:
         self.items: dict[str, ServiceItem] = {i.code: i for i in items}
         self.bundles: dict[str, Bundle] = {b.id: b for b in bundles}
+        self._files = files   # held so that versions loaded from the same files keep sharing them (Catalog.load)
 
     def target(self, key: str) -> Target | None:
         """Resolve an item code or 'bundle:<id>' to a Target."""
@@ -116,12 +117,14 @@ class Catalog:
         items: list[ServiceItem] = []
         bundles: list[Bundle] = []
         where: dict[str, str] = {}
+        files: list[CatalogFile] = []
         for path in sorted(directory.glob("*.yaml")):
             try:
                 content = load_model(path, CatalogFile, directory.parent, cache)
             except ContentInvalid as exc:
                 errors.extend(exc.errors)
                 continue
+            files.append(content)
             for item in content.items:
                 if item.code in where:
                     errors.append(ContentError(path.name, 1, f"duplicate item code {item.code} (also in {where[item.code]})"))
@@ -135,4 +138,4 @@ class Catalog:
                 errors.append(ContentError("catalog", 1, f"bundle {bundle.id} names unknown items {missing}"))
         if errors:
             raise ContentInvalid(errors)
-        return cls(items, bundles)
+        return cls(items, bundles, tuple(files))
