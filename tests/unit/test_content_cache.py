@@ -168,3 +168,19 @@ def test_versions_with_the_same_words_share_one_jieba_dictionary(intents: Path, 
     assert renamed.matcher.lexicon.tokenizer is not before.matcher.lexicon.tokenizer
     assert "居民证换领" in renamed.matcher.lexicon.words("办居民证换领")
     assert "居民证换领" not in before.matcher.lexicon.words("办居民证换领")
+
+
+def test_versions_built_from_the_same_file_share_its_items(intents: Path, tmp_path: Path) -> None:
+    """Two loaded versions that differ by one alias hold one copy of every other file's items."""
+    cache = DiskCache(tmp_path / "cache")
+    before = load_content(intents, LOG, cache=cache)
+    path = intents / "catalog" / "gongan.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("      - 身份证过期\n",
+                                                              "      - 身份证下个月就过期了\n      - 身份证过期\n", 1),
+                    encoding="utf-8")
+    after = load_content(intents, LOG, cache=cache)
+    other = next(code for code in before.catalog.items if code.startswith("RS"))
+    assert after.catalog.items[other] is before.catalog.items[other]
+    assert after.catalog.items["GA0020000"] is not before.catalog.items["GA0020000"]
+    assert "身份证下个月就过期了" in after.catalog.items["GA0020000"].aliases
+    assert "身份证下个月就过期了" not in before.catalog.items["GA0020000"].aliases
