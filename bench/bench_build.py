@@ -56,24 +56,28 @@ import bot.matching.lexicon as lexicon, bot.matching.matcher as matcher, bot.mat
 import bot.matching.lexical as lexical
 spent["imports"] = [time.process_time() - c0, time.perf_counter() - w0]
 timed(errors.yaml, "load", "YAML parse")
-validate = errors.BaseModel.model_validate.__func__
-def model_validate(cls, *args, **kwargs):
-    c, w = time.process_time(), time.perf_counter()
-    try:
-        return validate(cls, *args, **kwargs)
-    finally:
-        spent["pydantic validation"][0] += time.process_time() - c
-        spent["pydantic validation"][1] += time.perf_counter() - w
-errors.BaseModel.model_validate = classmethod(model_validate)
+def timed_classmethod(owner, name, label):
+    inner = getattr(owner, name).__func__
+    def wrapper(cls, *args, **kwargs):
+        c, w = time.process_time(), time.perf_counter()
+        try:
+            return inner(cls, *args, **kwargs)
+        finally:
+            spent[label][0] += time.process_time() - c
+            spent[label][1] += time.perf_counter() - w
+    setattr(owner, name, classmethod(wrapper))
+
+timed_classmethod(errors.BaseModel, "model_validate", "pydantic validation")
+timed_classmethod(errors.BaseModel, "model_validate_json", "pydantic validation")
 timed(catalog.Catalog, "load", "catalog (parse + validate + checks)")
 timed(lexicon, "_own_tokenizer", "jieba dictionary")
 timed(lexicon, "_pinyin_table", "pinyin table")
 timed(lexicon.Lexicon, "load", "lexicon (incl. jieba, pinyin)")
 import bot.content_cache as content_cache
 timed(lexical, "phrase_terms", "term extraction (n-grams, words, pinyin)")
-timed(content_cache.DiskCache, "get_json", "cache reads (parsed YAML)")
+timed(content_cache.DiskCache, "get_bytes", "cache reads (parsed YAML)")
 timed(content_cache.DiskCache, "get_arrays", "cache reads (phrase terms)")
-timed(content_cache.DiskCache, "put_json", "cache writes")
+timed(content_cache.DiskCache, "put_bytes", "cache writes")
 timed(content_cache.DiskCache, "put_arrays", "cache writes")
 timed(matcher, "LexicalIndex", "lexical index (IDF, postings)")
 timed(matcher, "_spoken_words", "pinyin words of the catalog")

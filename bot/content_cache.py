@@ -9,7 +9,6 @@ written again). Files are written aside and renamed, so two processes starting t
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import threading
@@ -72,25 +71,25 @@ class DiskCache:
         except OSError as exc:   # a read-only or full disk costs speed, never the build
             _LOG.warning("content cache %s not written: %s", path, exc)
 
-    def get_json(self, kind: str, key: str) -> Any | None:
-        """What `put_json` stored under this key; None when absent, damaged or stored for another key."""
-        path = self._path(kind, key, ".json")
+    def get_bytes(self, kind: str, key: str) -> bytes | None:
+        """What `put_bytes` stored under this key; None when absent or stored for another key."""
+        path = self._path(kind, key, ".bin")
         try:
-            stored = json.loads(path.read_bytes())
-            if isinstance(stored, dict) and stored.get("key") == key:
-                os.utime(path)
-                return stored["data"]
+            stored = path.read_bytes()
         except FileNotFoundError:
             return None
-        except (OSError, ValueError, KeyError) as exc:
+        except OSError as exc:
             _LOG.info("content cache %s not read (%s)", path, exc)
             return None
-        _LOG.info("content cache %s holds another key: ignored", path)
-        return None
+        head, _, body = stored.partition(b"\n")
+        if head != key.encode():
+            _LOG.info("content cache %s holds another key: ignored", path)
+            return None
+        os.utime(path)
+        return body
 
-    def put_json(self, kind: str, key: str, data: Any) -> None:
-        text = json.dumps({"key": key, "data": data}, ensure_ascii=False, separators=(",", ":")).encode()
-        self._write(self._path(kind, key, ".json"), lambda handle: handle.write(text))
+    def put_bytes(self, kind: str, key: str, data: bytes) -> None:
+        self._write(self._path(kind, key, ".bin"), lambda handle: handle.write(key.encode() + b"\n" + data))
 
     def get_arrays(self, kind: str, key: str) -> dict[str, np.ndarray] | None:
         """What `put_arrays` stored under this key; None when absent, damaged or stored for another key."""

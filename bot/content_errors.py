@@ -53,22 +53,8 @@ def line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int:
     return line
 
 
-def _parse(text: str, cache: DiskCache | None) -> Any:
-    """The YAML's data; with a cache, read from there when this text was parsed before (JSON reads ten times
-    faster than YAML is constructed), else parsed and stored when it is plain JSON data."""
-    if cache is None:
-        return yaml.load(text, Loader=Loader)
-    key = cache_key("yaml", text)
-    if (data := cache.get_json("yaml", key)) is not None:
-        return data
-    data = yaml.load(text, Loader=Loader)
-    if data is not None and json.loads(json.dumps(data)) == data:   # no dates or other non-JSON values
-        cache.put_json("yaml", key, data)
-    return data
-
-
 def load_model(path: Path, model: type[M], root: Path | None = None, cache: DiskCache | None = None) -> M:
-    """Parse (once, with libyaml where available, or from `cache`) and validate one YAML file; raise
+    """Parse (with libyaml where available, or from `cache`) and validate one YAML file; raise
     ContentInvalid with line numbers on any error. The node tree that gives the line numbers is composed only
     when validation fails. With a cache, versions holding the same file share one model of it."""
     name = str(path.relative_to(root)) if root else str(path)
@@ -83,13 +69,21 @@ def load_model(path: Path, model: type[M], root: Path | None = None, cache: Disk
 
 
 def _validated(text: str, name: str, model: type[M], cache: DiskCache | None) -> M:
+    """The model of a file's text; with a cache, validated straight from the JSON of its data when this text was
+    parsed before (no YAML construction and no intermediate objects), else parsed and the data stored as JSON."""
+    key = cache_key("yaml", text)
+    if cache is not None and (stored := cache.get_bytes("yaml", key)) is not None:
+        try:
+            return model.model_validate_json(stored)
+        except ValidationError:
+            pass   # damaged, or data this code no longer accepts: parsed again below, errors with their lines
     try:
-        data: Any = _parse(text, cache)
+        data: Any = yaml.load(text, Loader=Loader)
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else 1
         raise ContentInvalid([ContentError(name, line, f"YAML syntax: {exc.problem}")]) from exc
     try:
-        return model.model_validate(data if data is not None else {})
+        result = model.model_validate(data if data is not None else {})
     except ValidationError as exc:
         node = yaml.compose(text, Loader=Loader)
         errors = [
@@ -98,3 +92,8 @@ def _validated(text: str, name: str, model: type[M], cache: DiskCache | None) ->
             for err in exc.errors()
         ]
         raise ContentInvalid(errors) from exc
+    if cache is not None and data is not None:
+        encoded = json.dumps(data, ensure_ascii=False)
+        if json.loads(encoded) == data:   # no dates or other values JSON would change
+            cache.put_bytes("yaml", key, encoded.encode())
+    return result
