@@ -92,7 +92,7 @@ def build_matcher(catalog: Catalog, scripts: ScriptBook, directory: Path, embedd
     entries = matcher_entries(catalog, scripts)
     words = directory / "dictionaries"
     user_words = load_user_words(words / "user_words.txt") + [e.name for e in entries]
-    lexicon = Lexicon.load(words / "synonyms.yaml", user_words)
+    lexicon = Lexicon.load(words / "synonyms.yaml", user_words, cache)
     return Matcher(lexicon, entries, load_out_of_scope(words / "out_of_scope.yaml"), embedder,
                    recent_results=recent_results, cache=cache)
 

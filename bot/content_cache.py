@@ -1,6 +1,7 @@
 """Structures derived from content, kept on disk so that building the same content again (a restart, a second
-instance, a rollback) reads them instead of computing them: the parsed YAML of catalog files, the matcher's
-lexical index.
+instance, a rollback) reads them instead of computing them: the data of catalog files (as JSON), the terms of the
+matcher's phrases. In memory, objects that versions built from the same input can share (validated catalog files,
+jieba tokenizers), while one of them holds them.
 
 A file is named by the SHA-256 of everything it was derived from plus FORMAT, and stores that key inside it: a file
 written by other code, for other input, half written or damaged is not trusted (read as absent, then built and
@@ -50,7 +51,7 @@ class DiskCache:
 
     def shared(self, key: str, make: Callable[[], T]) -> T:
         """The object `make` builds for this key, built once while a loaded version holds it: two versions with the
-        same catalog file share its items (immutable models) instead of holding a copy each."""
+        same catalog file share its items (immutable models), two with the same words one tokenizer."""
         with self._lock:
             if (found := self._live.get(key)) is not None:
                 return cast(T, found)

@@ -156,14 +156,15 @@ def test_the_real_catalog_cached_matches_like_fresh(tmp_path: Path, monkeypatch:
 def test_versions_with_the_same_words_share_one_jieba_dictionary(intents: Path, tmp_path: Path) -> None:
     """A publish that adds an alias keeps one copy of jieba's dictionary (~15 MiB) for both loaded versions; a new
     item name is a new word, so that version gets its own, which knows it."""
-    before = load_content(intents, LOG)
+    cache = DiskCache(tmp_path / "cache")
+    before = load_content(intents, LOG, cache=cache)
     path = intents / "catalog" / "gongan.yaml"
     text = path.read_text(encoding="utf-8")
     path.write_text(text.replace("      - 身份证过期\n", "      - 身份证下个月就过期了\n      - 身份证过期\n", 1),
                     encoding="utf-8")
-    alias = load_content(intents, LOG)
+    alias = load_content(intents, LOG, cache=cache)
     path.write_text(text.replace("name: 居民身份证换领", "name: 居民证换领", 1), encoding="utf-8")
-    renamed = load_content(intents, LOG)
+    renamed = load_content(intents, LOG, cache=cache)
     assert alias.matcher.lexicon.tokenizer is before.matcher.lexicon.tokenizer
     assert renamed.matcher.lexicon.tokenizer is not before.matcher.lexicon.tokenizer
     assert "居民证换领" in renamed.matcher.lexicon.words("办居民证换领")
