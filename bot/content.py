@@ -17,6 +17,7 @@ from bot.dialogue.prompts import Prompts
 from bot.dialogue.replies import CardReply, Reply, reply_json
 from bot.dialogue.script import ScriptBook
 from bot.catalog.models import LEVEL_LABELS
+from bot.content_cache import DiskCache
 from bot.matching import Entry, Matcher
 from bot.matching.dense import Embedder
 from bot.matching.lexicon import Lexicon, load_user_words
@@ -87,31 +88,34 @@ def content_phrases(content: Content) -> list[str]:
 
 
 def build_matcher(catalog: Catalog, scripts: ScriptBook, directory: Path, embedder: Embedder | None = None,
-                  recent_results: int = RECENT_RESULTS) -> Matcher:
-    """Index every item and bundle (and the out-of-scope examples) from the content under `directory`."""
+                  recent_results: int = RECENT_RESULTS, cache: DiskCache | None = None) -> Matcher:
+    """Index every item and bundle (and the out-of-scope examples) from the content under `directory` (the
+    phrases' terms kept in `cache`)."""
     entries = matcher_entries(catalog, scripts)
     words = directory / "dictionaries"
     user_words = load_user_words(words / "user_words.txt") + [e.name for e in entries]
-    lexicon = Lexicon.load(words / "synonyms.yaml", user_words)
+    lexicon = Lexicon.load(words / "synonyms.yaml", user_words, cache)
     return Matcher(lexicon, entries, load_out_of_scope(words / "out_of_scope.yaml"), embedder,
-                   recent_results=recent_results)
+                   recent_results=recent_results, cache=cache)
 
 
-def load_content(directory: Path, log: logging.Logger, embedder: Embedder | None = None) -> Content:
+def load_content(directory: Path, log: logging.Logger, embedder: Embedder | None = None,
+                 cache: DiskCache | None = None) -> Content:
     """Load catalog, scripts, prompts, dictionaries and the holiday calendar; raises ContentInvalid.
 
-    With an embedder, the matcher scores passages densely too (bot/matching/dense.py).
+    With an embedder, the matcher scores passages densely too (bot/matching/dense.py). With a cache, what was
+    derived from the same files before (parsed catalog files, the matcher's terms) is read, not computed again.
     """
     started = time.monotonic()
     log.info("loading content from %s", directory)
-    catalog = Catalog.load(directory / "catalog")
+    catalog = Catalog.load(directory / "catalog", cache)
     log.info("catalog: %d items, %d bundles", len(catalog.items), len(catalog.bundles))
     scripts = ScriptBook.load(directory / "scripts", catalog, log)
     prompts = Prompts.load(directory / "scripts" / "prompts.yaml")
     words = QuestionWords.load(directory / "dictionaries" / "questions.yaml")
     phrases = Phrases.load(directory / "dictionaries" / "phrases.yaml")
     dates = DateWords.load(directory / "dictionaries" / "dates.yaml")
-    matcher = build_matcher(catalog, scripts, directory, embedder)
+    matcher = build_matcher(catalog, scripts, directory, embedder, cache=cache)
     log.info("scripts: %d; matcher indexed (%.1f s so far)", len(scripts.scripts), time.monotonic() - started)
     calendar = WorkdayCalendar(load_holiday_files(directory / "calendar"), log)
     log.info("content loaded in %.1f s", time.monotonic() - started)

@@ -1,12 +1,15 @@
 """Loading product-team YAML with errors that name file, line and reason."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
+
+from bot.content_cache import DiskCache, cache_key
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -50,20 +53,37 @@ def line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int:
     return line
 
 
-def load_model(path: Path, model: type[M], root: Path | None = None) -> M:
-    """Parse (once, with libyaml where available) and validate one YAML file; raise ContentInvalid with line
-    numbers on any error. The node tree that gives the line numbers is composed only when validation fails."""
+def load_model(path: Path, model: type[M], root: Path | None = None, cache: DiskCache | None = None) -> M:
+    """Parse (with libyaml where available, or from `cache`) and validate one YAML file; raise
+    ContentInvalid with line numbers on any error. The node tree that gives the line numbers is composed only
+    when validation fails. With a cache, versions holding the same file share one model of it."""
     name = str(path.relative_to(root)) if root else str(path)
     try:
         text = path.read_text(encoding="utf-8")
-        data: Any = yaml.load(text, Loader=Loader)
     except (OSError, UnicodeDecodeError) as exc:
         raise ContentInvalid([ContentError(name, 1, f"cannot read file: {exc}")]) from exc
+    if cache is None:
+        return _validated(text, name, model, None)
+    return cache.shared(cache_key("model", model.__module__, model.__qualname__, text),
+                        lambda: _validated(text, name, model, cache))
+
+
+def _validated(text: str, name: str, model: type[M], cache: DiskCache | None) -> M:
+    """The model of a file's text; with a cache, validated straight from the JSON of its data when this text was
+    parsed before (no YAML construction and no intermediate objects), else parsed and the data stored as JSON."""
+    key = cache_key("yaml", text)
+    if cache is not None and (stored := cache.get_bytes("yaml", key)) is not None:
+        try:
+            return model.model_validate_json(stored)
+        except ValidationError:
+            pass   # damaged, or data this code no longer accepts: parsed again below, errors with their lines
+    try:
+        data: Any = yaml.load(text, Loader=Loader)
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else 1
         raise ContentInvalid([ContentError(name, line, f"YAML syntax: {exc.problem}")]) from exc
     try:
-        return model.model_validate(data if data is not None else {})
+        result = model.model_validate(data if data is not None else {})
     except ValidationError as exc:
         node = yaml.compose(text, Loader=Loader)
         errors = [
@@ -72,3 +92,8 @@ def load_model(path: Path, model: type[M], root: Path | None = None) -> M:
             for err in exc.errors()
         ]
         raise ContentInvalid(errors) from exc
+    if cache is not None and data is not None:
+        encoded = json.dumps(data, ensure_ascii=False)
+        if json.loads(encoded) == data:   # no dates or other values JSON would change
+            cache.put_bytes("yaml", key, encoded.encode())
+    return result

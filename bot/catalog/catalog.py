@@ -6,6 +6,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from bot.catalog.models import Bundle, CatalogFile, DayUnit, Material, OnlineLevel, ServiceItem, TimeLimit
+from bot.content_cache import DiskCache
 from bot.content_errors import ContentError, ContentInvalid, load_model
 from bot.workdays import Deadline, WorkdayCalendar
 
@@ -75,9 +76,10 @@ def _longest(limits: list[TimeLimit | None]) -> TimeLimit | None:
 class Catalog:
     """Immutable view over all items and bundles."""
 
-    def __init__(self, items: list[ServiceItem], bundles: list[Bundle]) -> None:
+    def __init__(self, items: list[ServiceItem], bundles: list[Bundle], files: tuple[CatalogFile, ...] = ()) -> None:
         self.items: dict[str, ServiceItem] = {i.code: i for i in items}
         self.bundles: dict[str, Bundle] = {b.id: b for b in bundles}
+        self._files = files   # held so that versions loaded from the same files keep sharing them (Catalog.load)
 
     def target(self, key: str) -> Target | None:
         """Resolve an item code or 'bundle:<id>' to a Target."""
@@ -108,18 +110,21 @@ class Catalog:
         return {department: sum(done) / len(done) for department, done in sorted(online.items())}
 
     @classmethod
-    def load(cls, directory: Path) -> "Catalog":
-        """Load every *.yaml under directory; raise ContentInvalid listing every problem."""
+    def load(cls, directory: Path, cache: DiskCache | None = None) -> "Catalog":
+        """Load every *.yaml under directory (parsed files kept in `cache`); raise ContentInvalid listing every
+        problem."""
         errors: list[ContentError] = []
         items: list[ServiceItem] = []
         bundles: list[Bundle] = []
         where: dict[str, str] = {}
+        files: list[CatalogFile] = []
         for path in sorted(directory.glob("*.yaml")):
             try:
-                content = load_model(path, CatalogFile, directory.parent)
+                content = load_model(path, CatalogFile, directory.parent, cache)
             except ContentInvalid as exc:
                 errors.extend(exc.errors)
                 continue
+            files.append(content)
             for item in content.items:
                 if item.code in where:
                     errors.append(ContentError(path.name, 1, f"duplicate item code {item.code} (also in {where[item.code]})"))
@@ -133,4 +138,4 @@ class Catalog:
                 errors.append(ContentError("catalog", 1, f"bundle {bundle.id} names unknown items {missing}"))
         if errors:
             raise ContentInvalid(errors)
-        return cls(items, bundles)
+        return cls(items, bundles, tuple(files))

@@ -6,18 +6,21 @@ import unicodedata
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable, Protocol, TypeVar
 
 import jieba
+import pypinyin
 from pydantic import BaseModel, ConfigDict, Field
 from pypinyin import Style, lazy_pinyin
 
+from bot.content_cache import cache_key
 from bot.content_errors import load_model
 
 _NOT_WORD = re.compile(r"[^0-9a-z\u4e00-\u9fff]+")
 _CJK_FIRST, _CJK_LAST = 0x4E00, 0x9FFF
 # Sounds many speakers (and pinyin typists) do not tell apart.
 _FUZZY_SOUNDS = (("zh", "z"), ("ch", "c"), ("sh", "s"), ("ing", "in"), ("eng", "en"))
+T = TypeVar("T")
 WORD_FREQ = 2000        # jieba frequency given to the lexicon's and the catalog's words
 MAX_USER_WORD = 5       # longer user words (whole catalog names) are not given to jieba
 
@@ -31,6 +34,12 @@ class Dictionary(BaseModel):
     fillers: list[str] = Field(default_factory=list)
     stop_chars: str = ""
     key_chars: str = ""     # single characters that tell services apart (补, 换, 转...)
+
+
+class Shared(Protocol):
+    """bot/content_cache.DiskCache: one object per key while something still holds it."""
+
+    def shared(self, key: str, make: Callable[[], T]) -> T: ...
 
 
 def _fuzzy_syllable(syllable: str) -> str:
@@ -58,6 +67,14 @@ def _own_tokenizer() -> jieba.Tokenizer:
     return tokenizer
 
 
+def _tokenizer(words: list[str]) -> jieba.Tokenizer:
+    """jieba's dictionary with `words` added (in this order: each addition raises the total frequency)."""
+    tokenizer = _own_tokenizer()
+    for word in words:
+        tokenizer.add_word(word, freq=WORD_FREQ)
+    return tokenizer
+
+
 def boundaries(words: Iterable[str]) -> set[int]:
     """Offsets where one word ends and the next begins (0 and the end included)."""
     at, out = 0, {0}
@@ -79,26 +96,32 @@ class Lexicon:
     pinyin: dict[str, str]                       # CJK char -> fuzzy toneless syllable
     tokenizer: jieba.Tokenizer
     spelled: frozenset[str]                      # every toneless syllable, to read pinyin typed in Latin letters
+    fingerprint: str = ""                        # what it was built from: equal fingerprints, equal terms
 
     @classmethod
-    def build(cls, dictionary: Dictionary, user_words: Iterable[str] = ()) -> "Lexicon":
+    def build(cls, dictionary: Dictionary, user_words: Iterable[str] = (), shared: Shared | None = None) -> "Lexicon":
+        """With `shared` (bot/content_cache.DiskCache), lexicons adding the same words to jieba's dictionary share
+        one tokenizer: each holds a copy of the dictionary, about 15 MiB, and a publish that changes aliases,
+        prompts or scripts (not names or synonyms) adds the same words."""
         canonical = {canon: canon for canon in dictionary.synonyms}
         canonical.update({v: canon for canon, variants in dictionary.synonyms.items() for v in variants})
         words = sorted(canonical, key=len, reverse=True)
         pattern = re.compile("|".join(map(re.escape, words))) if words else None
         table, spelled = _pinyin_table()
         fillers = tuple(sorted(dictionary.fillers, key=len, reverse=True))
-        tokenizer = _own_tokenizer()
-        for word in [*canonical, *user_words]:
-            word = _NOT_WORD.sub("", unicodedata.normalize("NFKC", word).lower())
-            if 2 <= len(word) <= MAX_USER_WORD:
-                tokenizer.add_word(word, freq=WORD_FREQ)
+        user_words = list(user_words)
+        fingerprint = cache_key("lexicon", dictionary.model_dump_json(), *user_words, str(WORD_FREQ),
+                                str(MAX_USER_WORD), jieba.__version__, pypinyin.__version__)
+        added = [w for w in (_NOT_WORD.sub("", unicodedata.normalize("NFKC", w).lower())
+                             for w in [*canonical, *user_words]) if 2 <= len(w) <= MAX_USER_WORD]
+        tokenizer = (shared.shared(cache_key("jieba", *added), lambda: _tokenizer(added)) if shared
+                     else _tokenizer(added))
         return cls(canonical, pattern, fillers, frozenset(dictionary.stop_chars),
-                   frozenset(dictionary.key_chars), table, tokenizer, spelled)
+                   frozenset(dictionary.key_chars), table, tokenizer, spelled, fingerprint)
 
     @classmethod
-    def load(cls, path: Path, user_words: Iterable[str] = ()) -> "Lexicon":
-        return cls.build(load_model(path, Dictionary, path.parent.parent), user_words)
+    def load(cls, path: Path, user_words: Iterable[str] = (), shared: Shared | None = None) -> "Lexicon":
+        return cls.build(load_model(path, Dictionary, path.parent.parent), user_words, shared)
 
     @staticmethod
     def clean(text: str) -> str:

@@ -24,7 +24,7 @@ from typing import Iterable
 import numpy as np
 
 from bot.matching.dense import DenseIndex, Embedder
-from bot.matching.lexical import LexicalIndex
+from bot.matching.lexical import ArrayCache, LexicalIndex, cached_phrase_terms
 from bot.matching.lexicon import Lexicon
 from bot.matching.terms import WORD, terms
 
@@ -138,25 +138,23 @@ class Matcher:
 
     def __init__(self, lexicon: Lexicon, entries: Iterable[Entry], out_of_scope: Iterable[str] = (),
                  embedder: Embedder | None = None, thresholds: Thresholds = Thresholds(),
-                 recent_results: int = RECENT_RESULTS) -> None:
+                 recent_results: int = RECENT_RESULTS, cache: ArrayCache | None = None) -> None:
         self._lexicon = lexicon
         self._t = thresholds
         entries = list(entries)
         negatives = list(dict.fromkeys(out_of_scope))
         self._none = len(entries)          # index of the out-of-scope pseudo-target
-        phrases: list[tuple[int, str, set[str]]] = []
-        words: list[frozenset[str]] = []
-        for i, entry in enumerate(entries):
-            own = [(i, text, terms(lexicon, text)) for text in _phrases(entry)]
-            phrases.extend(own)
-            words.append(frozenset(t for _, _, ts in own for t in ts if t.startswith(WORD)))
-        phrases.extend((self._none, text, terms(lexicon, text)) for text in negatives or ["-"])
+        phrases = [(i, text) for i, entry in enumerate(entries) for text in _phrases(entry)]
+        phrases.extend((self._none, text) for text in negatives or ["-"])
+        owner = np.array([target for target, _ in phrases], dtype=np.int32)
+        lexical = LexicalIndex(cached_phrase_terms(lexicon, [text for _, text in phrases], cache), owner,
+                               len(entries) + 1)
+        words = lexical.terms_of_targets(WORD)[:len(entries)]
         owners: dict[str, set[int]] = {}
-        for i, text, _ in phrases:
+        for i, text in phrases:
             owners.setdefault(lexicon.clean(text), set()).add(i)
         self._exact = {text: next(iter(o)) for text, o in owners.items() if len(o) == 1 and text}
         self._spoken = _spoken_words(lexicon, words)
-        lexical = LexicalIndex(phrases, len(entries) + 1)
         dense = None
         if embedder is not None:
             passages = [(i, text) for i, entry in enumerate(entries)
