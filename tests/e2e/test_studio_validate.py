@@ -35,7 +35,8 @@ async def _setup(studio: TestClient) -> tuple[dict[str, str], str, dict]:
 async def _validate(studio: TestClient, token: str, body: dict, status: int = 200) -> dict:
     response = await studio.post(f"{BASE}/validate", headers=bearer(token), json=body)
     assert response.status == status, await response.text()
-    return await response.json(content_type=None)
+    body: dict = await response.json(content_type=None)
+    return body
 
 
 async def test_a_new_alias_passes_and_nothing_is_stored(studio: TestClient) -> None:
