@@ -250,8 +250,9 @@ def routes(studio: StudioHandlers, guard: StaffRoutes) -> list[Route]:
                     request=DraftRequest, ok=(201, "{version, checks}"), problems=(404, 422)),
         guard.route("POST", "/api/v1/studio/validate", studio.validate, "The checks' findings on an edit, built in "
                     "memory and not saved (for checking as one types): errors and warnings with `where` (file:line), "
-                    "check `code`, `message` and the form `field` (e.g. aliases[2]), and the edited files' texts",
-                    request=ValidateRequest, ok=(200, "{passed, errors, warnings, files, item}"),
+                    "check `code`, `message` and the form `field` (e.g. aliases[2]), the edited files' texts, and the "
+                    "edited item's or prompts' values after the edit",
+                    request=ValidateRequest, ok=(200, "{passed, errors, warnings, files, item, prompts}"),
                     problems=(404, 413, 422)),
         dataclasses.replace(guard.route(
             "POST", "/api/v1/studio/import", studio.import_catalog, "A draft from the live version with a 实施清单 "

@@ -166,7 +166,7 @@ class Studio:
             bad = [p for p in edits if not safe_path(p)]
             if bad:
                 raise Invalid("file paths must stay inside intents/: " + ", ".join(bad))
-        result = await self._validator.validate(files, edits, edit.item)
+        result = await self._validator.validate(files, edits, edit.item, edit.prompts is not None)
         await self._audit.record(staff, "studio_validate", None, {"base": base, "files": sorted(edits),
                                                                   "errors": len(result.errors)})
         return result

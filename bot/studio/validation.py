@@ -13,7 +13,7 @@ from typing import Any
 
 from bot.quality.checks import load_and_check
 from bot.quality.findings import Finding
-from bot.studio.forms import field_named, field_of, item_form
+from bot.studio.forms import field_named, field_of, item_form, prompts_form
 from bot.studio.versions import Files, version_id
 
 KEPT = 32  # sets of files whose findings are kept (an editor types back and forth)
@@ -27,10 +27,11 @@ class Validation:
     warnings: list[dict[str, str | None]]
     files: dict[str, str]
     item: dict[str, Any] | None
+    prompts: dict[str, str] | None
 
     def to_json(self) -> dict[str, object]:
         return {"passed": not self.errors, "errors": self.errors, "warnings": self.warnings, "files": self.files,
-                "item": self.item}
+                "item": self.item, "prompts": self.prompts}
 
 
 def _findings(files: Files) -> list[Finding]:
@@ -47,8 +48,9 @@ class Validator:
     def __init__(self) -> None:
         self._kept: OrderedDict[str, list[Finding]] = OrderedDict()
 
-    async def validate(self, files: Files, edits: dict[str, str], item: str | None) -> Validation:
-        """The findings on `files` with `edits` applied; `item` names the catalog item a form edits."""
+    async def validate(self, files: Files, edits: dict[str, str], item: str | None, prompts: bool) -> Validation:
+        """The findings on `files` with `edits` applied; `item` names the catalog item a form edits, `prompts` says
+        the prompts form is edited (the answer then holds every prompt's text)."""
         after = {**files, **edits}
         key = version_id(after)
         if (findings := self._kept.get(key)) is None:
@@ -59,7 +61,8 @@ class Validator:
         form = item_form(after, item) if item else None
         shown = [_shown(f, after, item, form) for f in findings]
         return Validation([s for s, f in zip(shown, findings) if f.severity == "error"],
-                          [s for s, f in zip(shown, findings) if f.severity == "warning"], edits, form)
+                          [s for s, f in zip(shown, findings) if f.severity == "warning"], edits, form,
+                          prompts_form(after) if prompts else None)
 
 
 def _shown(finding: Finding, files: Files, item: str | None, form: dict[str, Any] | None) -> dict[str, str | None]:
