@@ -260,7 +260,6 @@ function toYaml() {
   if (edited) {  // the form's edit of this file carries over
     const again = item.whole ? null : itemsOf({ [item.path]: edited }).find((i) => i.code === item.code);
     $("editor").value = again ? edited.split("\n").slice(again.start, again.end).join("\n") : edited;
-    state.yamlEdited = true;
   }
   showMode();
 }
@@ -352,6 +351,7 @@ async function save() {
   say("正在保存并检查……");
   try {
     const result = await call("POST", "/versions", { base: state.live, files: checked.files, message });
+    state.yamlEdited = false;
     await drafted(result);
     say(result.checks.passed ? "草稿已保存。" : "草稿已保存，但检查未通过。", result.checks.passed ? "good" : "error");
   } catch (error) {
