@@ -19,7 +19,7 @@ let formIds = 0;
 // One labelled input (or textarea) with its finding line; `set` receives the new value on every keystroke.
 function labelled(label, value, set, field, options) {
   const id = "form-" + (formIds += 1);
-  const wrap = formEl("div", { class: "field" });
+  const wrap = formEl("div", { class: options && options.inline ? "field inline" : "field" });
   const input = formEl(options && options.long ? "textarea" : "input", { id, "data-field": field || "" });
   if (options && options.long) input.rows = 2; else input.type = "text";
   input.value = value || "";
@@ -89,7 +89,8 @@ function renderItemForm(box, values, changed) {
   const redraw = () => renderItemForm(box, values, changed);
   box.replaceChildren();
   const text = (title, key) => listSet(title, values[key], (entry, i) => [
-    labelled(title + " " + (i + 1), entry, (v) => { values[key][i] = v.trim(); changed(); }, key + "[" + i + "]")],
+    labelled(title + " " + (i + 1), entry, (v) => { values[key][i] = v.trim(); changed(); }, key + "[" + i + "]",
+             { inline: true })],
   () => "", redraw, changed);
   box.append(text("别名", "aliases"), text("情形", "situations"));
   if (!values.script) {
@@ -116,17 +117,31 @@ function renderPromptsForm(box, prompts, changed) {
   box.append(set);
 }
 
-// Findings beside their inputs; returns those that name no input shown (listed under the form instead).
+// What each check (bot/quality/checks.py) means, for the line beside a field; the check's own detail follows.
+const CHECK_WORDS = {
+  "invalid": "文件读不进来", "script": "脚本引用不存在的事项、字段或材料", "consistency": "事项信息与对话不一致",
+  "punctuation": "标点不对（中文里不用英文引号、问号、逗号，也不要重复标点）", "unknown-button": "提到的按钮不存在",
+  "unknown-command-word": "提到的回复词没有对应命令", "command-unread": "命令词不会被识别",
+  "duplicate-phrase": "和其他事项的别名或简称重复", "duplicate-synonym": "同义词重复",
+  "phrase-misrouted": "这个说法会匹配到别的事项", "phrase-ambiguous": "这个说法会被反问", "unreachable-step": "步骤重复，问不到",
+  "prompt-placeholder": "提示语里有程序不认识的占位符", "prompt-unused": "提示语没有被用到",
+};
+
+function findingText(f) {
+  return (f.severity === "warning" ? "提醒：" : "错误：") + (CHECK_WORDS[f.code] || f.code) + "。" + f.message;
+}
+
+// Findings beside their inputs (errors first); returns those that name no input shown (listed under the form).
 function showFieldFindings(box, findings) {
-  for (const p of box.querySelectorAll("[data-finding]")) { p.textContent = ""; p.className = "finding"; }
+  for (const p of box.querySelectorAll("[data-finding]")) { p.replaceChildren(); p.className = "finding"; }
   for (const input of box.querySelectorAll("[data-field]")) input.removeAttribute("aria-invalid");
   const rest = [];
   for (const f of findings) {
     const where = f.field && box.querySelector('[data-finding="' + CSS.escape(f.field) + '"]');
     if (!where) { rest.push(f); continue; }
-    where.textContent += (where.textContent ? "；" : "") + (f.severity === "warning" ? "提醒：" : "") + f.message;
-    where.className = "finding " + (f.severity === "warning" ? "warn" : "bad");
+    where.append(formEl("span", { class: f.severity === "warning" ? "warn" : "bad" }, findingText(f)));
     if (f.severity !== "warning") {
+      where.className = "finding has-error";
       box.querySelector('[data-field="' + CSS.escape(f.field) + '"]').setAttribute("aria-invalid", "true");
     }
   }

@@ -234,7 +234,7 @@ function showValidation(result) {
   box.replaceChildren();
   if (rest.length) {
     const ul = el("ul");
-    for (const f of rest) ul.append(el("li", f.where + "：" + f.message, f.severity === "error" ? "bad" : ""));
+    for (const f of rest) ul.append(el("li", f.where + " " + findingText(f), f.severity === "error" ? "bad" : ""));
     box.append(ul);
   }
   $("validity").textContent = result.passed ? (result.warnings.length ? "可以保存（有 " + result.warnings.length +

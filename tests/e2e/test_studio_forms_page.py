@@ -47,11 +47,12 @@ def test_form_edit_checked_as_you_type_then_saved_and_tried(browser, shared_back
         new = form.get_by_label(f"别名 {count}", exact=True)
         new.press_sequentially(OTHER_ITEMS_ALIAS, delay=80)
         finding = form.locator(f"[data-finding='aliases[{count - 1}]']")
-        finding.get_by_text(OTHER_ITEMS_ALIAS).wait_for()
-        assert new.get_attribute("aria-invalid") == "true"
+        finding.get_by_text("错误：和其他事项的别名或简称重复").wait_for()
+        assert new.get_attribute("aria-invalid") == "true" and OTHER_ITEMS_ALIAS in finding.inner_text()
         assert page.get_by_test_id("save").is_disabled()
         assert "个错误" in page.get_by_test_id("validity").inner_text()
-        page.screenshot(path=str(SCREENSHOTS / "studio-form-error-1280.png"), full_page=True)
+        finding.scroll_into_view_if_needed()
+        page.screenshot(path=str(SCREENSHOTS / "studio-form-error-1280.png"))
 
         new.fill("")
         new.press_sequentially(NEW_ALIAS, delay=80)
@@ -78,10 +79,11 @@ def test_form_edit_checked_as_you_type_then_saved_and_tried(browser, shared_back
         page.set_viewport_size({"width": 375, "height": 812})
         new.fill("")  # the same mistake at phone width: the error shows beside the field
         new.press_sequentially(OTHER_ITEMS_ALIAS, delay=80)
-        finding.get_by_text(OTHER_ITEMS_ALIAS).wait_for()
+        finding.get_by_text("错误：和其他事项的别名或简称重复").wait_for()
         _no_sideways_scroll(page, "375")
         audit(page, "studio form 375")
-        new.scroll_into_view_if_needed()
+        page.evaluate("id => document.querySelector(`[data-finding='${id}']`).scrollIntoView({block: 'center'})",
+                      f"aliases[{count - 1}]")
         page.screenshot(path=str(SCREENSHOTS / "studio-form-375.png"))
         DOCS.mkdir(parents=True, exist_ok=True)
         for name in ("studio-form-1280.png", "studio-form-375.png", "studio-form-error-1280.png"):
