@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import BodyPartReader, web
 from aiohttp.http_exceptions import BadHttpMessage
@@ -32,6 +32,7 @@ _IMPORT = {"multipart/form-data": {"schema": {"type": "object", "required": ["fi
     "message": {"type": "string", "description": "what the draft changes and why"},
     "file": {"type": "string", "format": "binary", "description": "实施清单 .csv or .xlsx, at most 20 MB"}}}}}
 log = logging.getLogger(__name__)
+Body = TypeVar("Body", bound=BaseModel)
 
 
 class TooLarge(Exception):
@@ -111,6 +112,17 @@ async def _read_capped(request: web.Request, cap: int) -> bytes | None:
             return None
     return bytes(body)
 
+async def _capped_body(request: web.Request, model: type[Body], what: str) -> Body | web.Response:
+    """The JSON body read into `model` (up to DRAFT_MAX_BYTES), or the problem to answer: 413 or 422."""
+    sent = await _read_capped(request, DRAFT_MAX_BYTES)
+    if sent is None:
+        return problem(413, "Request Entity Too Large", f"{what}太大了（最多 4 MB）。")
+    try:
+        return model.model_validate_json(sent)
+    except ValidationError as exc:
+        return validation_problem(exc)
+
+
 class StudioHandlers:
     def __init__(self, studio: Studio) -> None:
         self._studio = studio
@@ -133,25 +145,17 @@ class StudioHandlers:
                                  dumps=dumps)
 
     async def draft(self, request: web.Request, staff: Staff) -> web.Response:
-        sent = await _read_capped(request, DRAFT_MAX_BYTES)
-        if sent is None:
-            return problem(413, "Request Entity Too Large", "草稿太大了（最多 4 MB）。")
-        try:
-            body = DraftRequest.model_validate_json(sent)
-        except ValidationError as exc:
-            return validation_problem(exc)
+        body = await _capped_body(request, DraftRequest, "草稿")
+        if isinstance(body, web.Response):
+            return body
         draft = await self._studio.draft(staff, body.base, body.files, body.message)
         return web.json_response({"version": draft.version.model_dump(mode="json"), "checks": draft.report.to_json()},
                                  status=201, dumps=dumps)
 
     async def validate(self, request: web.Request, staff: Staff) -> web.Response:
-        sent = await _read_capped(request, DRAFT_MAX_BYTES)
-        if sent is None:
-            return problem(413, "Request Entity Too Large", "内容太大了（最多 4 MB）。")
-        try:
-            body = ValidateRequest.model_validate_json(sent)
-        except ValidationError as exc:
-            return validation_problem(exc)
+        body = await _capped_body(request, ValidateRequest, "内容")
+        if isinstance(body, web.Response):
+            return body
         result = await self._studio.validate(staff, body.base, body.edit())
         return web.json_response(result.to_json(), dumps=dumps)
 

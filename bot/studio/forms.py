@@ -123,30 +123,23 @@ def prompts_form(files: Files) -> dict[str, str]:
 
 
 def apply_item(files: Files, code: str, edit: dict[str, Any]) -> dict[str, str]:
-    """The files changed by setting the given fields of item `code` (path -> new text)."""
-    changed: dict[str, str] = {}
+    """The files changed by setting the given fields of item `code` (path -> new text); fields equal to what the
+    file holds are left alone (their lines keep their style)."""
     current = item_form(files, code)
     edit = {k: v for k, v in edit.items() if v != current.get(k)}
-    catalog_edit = {k: v for k, v in edit.items() if k in CATALOG_FIELDS}
-    script_edit = {k: v for k, v in edit.items() if k in SCRIPT_FIELDS}
-    if catalog_edit:
-        path = _catalog_of(files, code)
+    changed: dict[str, str] = {}
+    for path, fields in ((current["catalog"], CATALOG_FIELDS), (current["script"], SCRIPT_FIELDS)):
+        mine = {k: v for k, v in edit.items() if k in fields}
+        if not mine:
+            continue
         if path is None:
-            raise FormError(f"no catalog item {code}")
+            raise FormError(f"item {code} has no script: its FAQ and steps cannot be edited here")
         lines = files[path].split("\n")
-        for key, value in catalog_edit.items():
-            block = _item_block(lines, code)
+        for key, value in mine.items():
+            block = _item_block(lines, code) if fields is CATALOG_FIELDS else Block(0, len(lines), 0)
             assert block is not None
             lines = _replace(lines, block, key, value)
         changed[path] = "\n".join(lines)
-    if script_edit:
-        script = _script_of(files, code)
-        if script is None:
-            raise FormError(f"item {code} has no script: its FAQ and steps cannot be edited here")
-        lines = files[script].split("\n")
-        for key, value in script_edit.items():
-            lines = _replace(lines, Block(0, len(lines), 0), key, value)
-        changed[script] = "\n".join(lines)
     return changed
 
 

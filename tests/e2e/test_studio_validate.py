@@ -3,6 +3,7 @@ version with the edit applied, nothing stored; findings point at the form field 
 refusals audited; bad bodies get a problem detail."""
 from __future__ import annotations
 
+import difflib
 from collections.abc import Awaitable, Callable
 
 import pytest
@@ -45,7 +46,10 @@ async def test_a_new_alias_passes_and_nothing_is_stored(studio: TestClient) -> N
     checked = await _validate(studio, tokens["editor"], {
         "base": live, "item": ITEM, "fields": {"aliases": [*item["aliases"], NEW_ALIAS]}})
     assert checked["passed"] and checked["errors"] == [] and checked["warnings"] == []
-    assert list(checked["files"]) == [CATALOG] and f"      - {NEW_ALIAS}\n" in checked["files"][CATALOG]
+    files = (await (await studio.get(f"{BASE}/versions/{live}", headers=bearer(tokens["editor"]))).json())["files"]
+    changed = [line for line in difflib.unified_diff(files[CATALOG].splitlines(), checked["files"][CATALOG].splitlines(),
+                                                      lineterm="") if line[:1] in "+-" and line[:3] not in ("+++", "---")]
+    assert list(checked["files"]) == [CATALOG] and changed == [f"+      - {NEW_ALIAS}"]  # the rest kept as it was
     assert checked["item"]["aliases"][-1] == NEW_ALIAS
     versions = await (await studio.get(f"{BASE}/versions", headers=bearer(tokens["editor"]))).json()
     assert [v["id"] for v in versions["versions"]] == [live]
