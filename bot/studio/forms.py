@@ -144,7 +144,11 @@ def apply_item(files: Files, code: str, edit: dict[str, Any]) -> dict[str, str]:
 
 
 def apply_prompts(files: Files, prompts: dict[str, str]) -> dict[str, str]:
-    """scripts/prompts.yaml with these prompts' texts set (new keys appended)."""
+    """scripts/prompts.yaml with these prompts' texts set (new keys appended); unchanged ones keep their lines."""
+    current = prompts_form(files)
+    prompts = {k: v for k, v in prompts.items() if current.get(k) != v}
+    if not prompts:
+        return {}
     lines = files.get(PROMPTS, "").split("\n")
     for key, text in prompts.items():
         lines = _replace(lines, Block(0, len(lines), 0), key, text)

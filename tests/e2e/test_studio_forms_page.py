@@ -1,6 +1,7 @@
 """The studio's form editor in Debian's Chromium: an editor adds an alias to 居住证申领 in the form, sees an error
 appear beside it as they type an alias of another item (saving blocked), fixes it, saves the draft, and tries the
-new alias on the draft (it matches) beside the live version (it does not). Layout and axe-core at 375 and 1280 px;
+new alias on the draft (it matches) beside the live version (it does not); a prompt with an ASCII question mark is
+flagged beside it. Layout and axe-core at 375 and 1280 px;
 screenshots go to docs/screenshots/."""
 from __future__ import annotations
 
@@ -88,6 +89,15 @@ def test_form_edit_checked_as_you_type_then_saved_and_tried(browser, shared_back
         DOCS.mkdir(parents=True, exist_ok=True)
         for name in ("studio-form-1280.png", "studio-form-375.png", "studio-form-error-1280.png"):
             shutil.copy(SCREENSHOTS / name, DOCS / name)
+
+        page.get_by_test_id("search").fill("prompts")  # the prompts form: ASCII punctuation is flagged beside it
+        page.get_by_role("button", name="文件 · scripts/prompts.yaml").click()
+        clarify = form.get_by_label("clarify", exact=True)
+        assert clarify.input_value() == "您想办的是下面哪一项？"
+        clarify.fill("")
+        clarify.press_sequentially("您想办哪一项?", delay=50)
+        form.locator("[data-finding='prompts.clarify']").get_by_text("错误：标点不对").wait_for()
+        assert page.get_by_test_id("save").is_disabled()
         assert errors == []
     finally:
         context.close()

@@ -40,16 +40,26 @@ async def _validate(studio: TestClient, token: str, body: dict, status: int = 20
     return body
 
 
+async def _files(studio: TestClient, token: str, version: str) -> dict[str, str]:
+    files: dict[str, str] = (await (await studio.get(f"{BASE}/versions/{version}", headers=bearer(token))).json())["files"]
+    return files
+
+
+def _changed(before: str, after: str) -> list[str]:
+    """The removed and added lines of a unified diff."""
+    return [line for line in difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="")
+            if line[:1] in "+-" and line[:3] not in ("+++", "---")]
+
+
 async def test_a_new_alias_passes_and_nothing_is_stored(studio: TestClient) -> None:
     tokens, live, item = await _setup(studio)
     assert item["name"] == "居住证申领" and "暂住证" in item["aliases"] and item["steps"][0] == {"field": "applicant_name"}
     checked = await _validate(studio, tokens["editor"], {
         "base": live, "item": ITEM, "fields": {"aliases": [*item["aliases"], NEW_ALIAS]}})
     assert checked["passed"] and checked["errors"] == [] and checked["warnings"] == []
-    files = (await (await studio.get(f"{BASE}/versions/{live}", headers=bearer(tokens["editor"]))).json())["files"]
-    changed = [line for line in difflib.unified_diff(files[CATALOG].splitlines(), checked["files"][CATALOG].splitlines(),
-                                                      lineterm="") if line[:1] in "+-" and line[:3] not in ("+++", "---")]
-    assert list(checked["files"]) == [CATALOG] and changed == [f"+      - {NEW_ALIAS}"]  # the rest kept as it was
+    files = await _files(studio, tokens["editor"], live)
+    assert list(checked["files"]) == [CATALOG]
+    assert _changed(files[CATALOG], checked["files"][CATALOG]) == [f"+      - {NEW_ALIAS}"]  # the rest as it was
     assert checked["item"]["aliases"][-1] == NEW_ALIAS
     versions = await (await studio.get(f"{BASE}/versions", headers=bearer(tokens["editor"]))).json()
     assert [v["id"] for v in versions["versions"]] == [live]
@@ -77,8 +87,14 @@ async def test_a_step_naming_an_unknown_field_is_an_error_on_that_step(studio: T
 
 async def test_a_prompt_with_ascii_punctuation_is_an_error_on_that_prompt(studio: TestClient) -> None:
     tokens, live, _ = await _setup(studio)
-    checked = await _validate(studio, tokens["editor"], {"base": live, "prompts": {"clarify": "您想办哪一项?"}})
+    prompts = (await _validate(studio, tokens["editor"], {"base": live, "prompts": {}}))["prompts"]
+    assert prompts["clarify"] == "您想办的是下面哪一项？" and len(prompts) > 40
+    checked = await _validate(studio, tokens["editor"], {"base": live, "prompts": {**prompts,
+                                                                                  "clarify": "您想办哪一项?"}})
     assert [(e["code"], e["field"]) for e in checked["errors"]] == [("punctuation", "prompts.clarify")]
+    live_files = await _files(studio, tokens["editor"], live)
+    assert _changed(live_files["scripts/prompts.yaml"], checked["files"]["scripts/prompts.yaml"]) == [
+        "-clarify: 您想办的是下面哪一项？", "+clarify: 您想办哪一项?"]  # every other prompt keeps its line
 
 
 async def test_a_role_without_studio_access_is_refused_and_audited(studio: TestClient, settings: Settings) -> None:
