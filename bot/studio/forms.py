@@ -118,8 +118,8 @@ def item_form(files: Files, code: str) -> dict[str, Any]:
 
 
 def prompts_form(files: Files) -> dict[str, str]:
-    """Every prompt's text by key."""
-    return {str(k): str(v) for k, v in (yaml.safe_load(files.get(PROMPTS, "")) or {}).items()}
+    """Every prompt's text by key (prompts that are tables, like status_labels, are edited as YAML)."""
+    return {str(k): v for k, v in (yaml.safe_load(files.get(PROMPTS, "")) or {}).items() if isinstance(v, str)}
 
 
 def apply_item(files: Files, code: str, edit: dict[str, Any]) -> dict[str, str]:
@@ -146,6 +146,9 @@ def apply_item(files: Files, code: str, edit: dict[str, Any]) -> dict[str, str]:
 def apply_prompts(files: Files, prompts: dict[str, str]) -> dict[str, str]:
     """scripts/prompts.yaml with these prompts' texts set (new keys appended); unchanged ones keep their lines."""
     current = prompts_form(files)
+    tables = sorted(set(prompts) & set(yaml.safe_load(files.get(PROMPTS, "")) or {}) - set(current))
+    if tables:
+        raise FormError("these prompts are tables, edit them as YAML: " + ", ".join(tables))
     prompts = {k: v for k, v in prompts.items() if current.get(k) != v}
     if not prompts:
         return {}

@@ -113,6 +113,7 @@ async def test_a_role_without_studio_access_is_refused_and_audited(studio: TestC
     {"item": ITEM, "fields": {"faq": [{"ask": ["多少钱"]}]}},  # an answer missing
     {"item": "XX9999999"},  # no such item
     {"path": "../secrets.yaml", "text": "a: 1"},  # outside intents/
+    {"prompts": {"status_labels": "已受理"}},  # a table of prompts, not a text
 ])
 async def test_bad_input_is_a_problem_detail(studio: TestClient, body: dict) -> None:
     tokens, live, _ = await _setup(studio)
