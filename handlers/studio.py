@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from typing import Any, TypeVar
 
 from aiohttp import BodyPartReader, web
 from aiohttp.http_exceptions import BadHttpMessage
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from bot.staff import Staff
 from bot.studio.catalog_import import MAX_IMPORT_BYTES, rows_json
 from bot.studio.releases import GateFailed
-from bot.studio.service import Studio
+from bot.studio.service import FormEdit, Studio
 from handlers.pages import STATIC
 from handlers.problems import dumps, problem, validation_problem
 from handlers.routes import Param, Route
@@ -31,6 +32,7 @@ _IMPORT = {"multipart/form-data": {"schema": {"type": "object", "required": ["fi
     "message": {"type": "string", "description": "what the draft changes and why"},
     "file": {"type": "string", "format": "binary", "description": "实施清单 .csv or .xlsx, at most 20 MB"}}}}}
 log = logging.getLogger(__name__)
+Body = TypeVar("Body", bound=BaseModel)
 
 
 class TooLarge(Exception):
@@ -52,6 +54,46 @@ class TryRequest(BaseModel):
                       examples=["暂住证怎么办"])
 
 
+class FaqEntry(BaseModel):
+    ask: list[str] = Field(min_length=1, description="words that mean this question", examples=[["多少钱"]])
+    answer: str = Field(min_length=1, max_length=2000, examples=["不收费。"])
+
+
+class ItemFields(BaseModel):
+    """The fields of one item a form edits; a field left out stays as it is."""
+
+    aliases: list[str] | None = Field(None, max_length=500, description="other names citizens use")
+    situations: list[str] | None = Field(None, max_length=500, description="情形: what a citizen in it would say")
+    faq: list[FaqEntry] | None = Field(None, max_length=200, description="its script's questions and answers")
+    steps: list[dict[str, Any]] | None = Field(None, max_length=100, description="its script's steps, each "
+                                               "`field` or `material` with optional label, prompt, options, "
+                                               "optional", examples=[[{"field": "phone"}]])
+
+
+class ValidateRequest(BaseModel):
+    """One edit to check without saving it: a file's whole text, an item's fields, or prompts' texts."""
+
+    base: str = Field(pattern=r"^[0-9a-f]{64}$", description="the version the edit starts from")
+    path: str | None = Field(None, max_length=200, description="a file under intents/ (with `text`)",
+                             examples=["catalog/gongan.yaml"])
+    text: str | None = Field(None, max_length=2_000_000, description="the file's proposed text")
+    item: str | None = Field(None, max_length=40, description="a catalog item's code (with `fields`)",
+                             examples=["GA0050000"])
+    fields: ItemFields | None = None
+    prompts: dict[str, str] | None = Field(None, description="prompt key -> proposed text")
+
+    @model_validator(mode="after")
+    def one_edit(self) -> "ValidateRequest":
+        modes = [self.path is not None or self.text is not None, self.item is not None, self.prompts is not None]
+        if sum(modes) != 1 or (modes[0] and (self.path is None or self.text is None)):
+            raise ValueError("send exactly one of: path with text, item (with fields), prompts")
+        return self
+
+    def edit(self) -> FormEdit:
+        fields = self.fields.model_dump(exclude_none=True) if self.fields else None
+        return FormEdit(self.path, self.text, self.item, fields, self.prompts)
+
+
 class PublishRequest(BaseModel):
     version: str = Field(pattern=r"^[0-9a-f]{64}$", description="the version to make live")
 
@@ -69,6 +111,17 @@ async def _read_capped(request: web.Request, cap: int) -> bytes | None:
         if len(body) > cap:
             return None
     return bytes(body)
+
+async def _capped_body(request: web.Request, model: type[Body], what: str) -> Body | web.Response:
+    """The JSON body read into `model` (up to DRAFT_MAX_BYTES), or the problem to answer: 413 or 422."""
+    sent = await _read_capped(request, DRAFT_MAX_BYTES)
+    if sent is None:
+        return problem(413, "Request Entity Too Large", f"{what}太大了（最多 4 MB）。")
+    try:
+        return model.model_validate_json(sent)
+    except ValidationError as exc:
+        return validation_problem(exc)
+
 
 class StudioHandlers:
     def __init__(self, studio: Studio) -> None:
@@ -92,16 +145,19 @@ class StudioHandlers:
                                  dumps=dumps)
 
     async def draft(self, request: web.Request, staff: Staff) -> web.Response:
-        sent = await _read_capped(request, DRAFT_MAX_BYTES)
-        if sent is None:
-            return problem(413, "Request Entity Too Large", "草稿太大了（最多 4 MB）。")
-        try:
-            body = DraftRequest.model_validate_json(sent)
-        except ValidationError as exc:
-            return validation_problem(exc)
+        body = await _capped_body(request, DraftRequest, "草稿")
+        if isinstance(body, web.Response):
+            return body
         draft = await self._studio.draft(staff, body.base, body.files, body.message)
         return web.json_response({"version": draft.version.model_dump(mode="json"), "checks": draft.report.to_json()},
                                  status=201, dumps=dumps)
+
+    async def validate(self, request: web.Request, staff: Staff) -> web.Response:
+        body = await _capped_body(request, ValidateRequest, "内容")
+        if isinstance(body, web.Response):
+            return body
+        result = await self._studio.validate(staff, body.base, body.edit())
+        return web.json_response(result.to_json(), dumps=dumps)
 
     async def trial(self, request: web.Request, staff: Staff) -> web.Response:
         try:
@@ -196,6 +252,12 @@ def routes(studio: StudioHandlers, guard: StaffRoutes) -> list[Route]:
                     ok=(200, "{old, new, files: {path: diff}}"), problems=(404, 422)),
         guard.route("POST", base, studio.draft, "A draft from a version with edited files, with the checks' report",
                     request=DraftRequest, ok=(201, "{version, checks}"), problems=(404, 422)),
+        guard.route("POST", "/api/v1/studio/validate", studio.validate, "The checks' findings on an edit, built in "
+                    "memory and not saved (for checking as one types): errors and warnings with `where` (file:line), "
+                    "check `code`, `message` and the form `field` (e.g. aliases[2]), the edited files' texts, and the "
+                    "edited item's or prompts' values after the edit",
+                    request=ValidateRequest, ok=(200, "{passed, errors, warnings, files, item, prompts}"),
+                    problems=(404, 413, 422)),
         dataclasses.replace(guard.route(
             "POST", "/api/v1/studio/import", studio.import_catalog, "A draft from the live version with a 实施清单 "
             "CSV/XLSX imported as catalog/imported.yaml: its checks and the importer's row report (accepted, "

@@ -21,9 +21,11 @@ from bot.refusals import audit_refusals
 from bot.staff import Staff
 from bot.studio.catalog_import import IMPORTED, imported_catalog
 from bot.studio.compare import compare
+from bot.studio.forms import FormError, apply_item, apply_prompts
 from bot.studio.gate import GateReport
 from bot.studio.live import LiveContent
 from bot.studio.releases import Releases
+from bot.studio.validation import Validation, Validator
 from bot.studio.versions import ContentVersion, Files, Publication, VersionStore, safe_path
 
 STUDIO_ROLES = frozenset({Role.editor, Role.publisher})
@@ -59,6 +61,25 @@ class CatalogImport:
     rows: ImportReport
 
 
+@dataclass(frozen=True)
+class FormEdit:
+    """One edit to check: a whole file's text (`path`), fields of one catalog item, or prompts' texts."""
+
+    path: str | None = None
+    text: str | None = None
+    item: str | None = None
+    fields: dict[str, Any] | None = None
+    prompts: dict[str, str] | None = None
+
+    def changes(self, files: Files) -> dict[str, str]:
+        """The files this edit changes (path -> new text); FormError for an unknown item."""
+        if self.path is not None and self.text is not None:
+            return {self.path: self.text}
+        if self.item is not None:
+            return apply_item(files, self.item, self.fields or {})
+        return apply_prompts(files, self.prompts or {})
+
+
 class Studio:
     def __init__(self, store: VersionStore, releases: Releases, live: LiveContent, audit: AuditLog, *,
                  two_person_rule: bool, labelled: Path | None = None) -> None:
@@ -67,6 +88,7 @@ class Studio:
         self._labelled = labelled  # the labelled utterances' TSV the 对比报告 judges on, beside each version's own
         self._drafts: OrderedDict[str, Content] = OrderedDict()
         self._reports: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()
+        self._validator = Validator()
 
     async def overview(self, staff: Staff) -> Overview:
         async with audit_refusals(self._audit, staff, "studio_list", None):
@@ -140,6 +162,26 @@ class Studio:
         live, content = self._live.current()
         await self._audit.record(staff, "studio_try", None, {"version": version})
         return {"text": text, "draft": _matched(version, draft, text), "live": _matched(live, content, text)}
+
+    async def validate(self, staff: Staff, base: str, edit: FormEdit) -> Validation:
+        """The checks' findings on `base` with `edit` applied, built in memory and not stored (cheap to repeat: the
+        findings of unchanged files are reused)."""
+        async with audit_refusals(self._audit, staff, "studio_validate", None, base=base):
+            _require(staff, STUDIO_ROLES)
+            files = await self._store.files(base)
+            if files is None:
+                raise NotFound(f"no content version {base}")
+            try:
+                edits = edit.changes(files)
+            except FormError as exc:
+                raise Invalid(str(exc)) from None
+            bad = [p for p in edits if not safe_path(p)]
+            if bad:
+                raise Invalid("file paths must stay inside intents/: " + ", ".join(bad))
+        result = await self._validator.validate(files, edits, edit.item, edit.prompts is not None)
+        await self._audit.record(staff, "studio_validate", None, {"base": base, "files": sorted(edits),
+                                                                  "errors": len(result.errors)})
+        return result
 
     async def may_import(self, staff: Staff) -> None:
         """Forbidden (audited) for a role that may not import: checked before a byte of the file is read."""

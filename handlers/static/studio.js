@@ -1,18 +1,24 @@
 // The intent studio page: sign in with a staff token (kept in sessionStorage, never in a URL), browse the live
 // version's items, edit one item's YAML into a draft (checked by the server), try an utterance on the draft beside
 // the live version, publish, roll back, and read the history with diffs; import a 实施清单 CSV/XLSX into a draft
-// (with the row report) and read a draft's 对比报告 against the live version. Talks only to /api/v1/studio/.
+// (with the row report) and read a draft's 对比报告 against the live version. An item (its aliases, situations, FAQ
+// and steps) and the prompts are edited in forms (studio-forms.js), YAML being the advanced mode; every change is
+// checked by /validate about 500 ms after typing stops, findings shown beside their field, and errors block saving.
+// Talks only to /api/v1/studio/.
 "use strict";
 
 const API = "/api/v1/studio";
 const $ = (id) => document.getElementById(id);
-const state = { live: null, files: {}, items: [], item: null, draft: null };
+const PROMPTS = "scripts/prompts.yaml";
+const CHECK_DELAY_MS = 500;
+const state = { live: null, files: {}, items: [], item: null, draft: null, mode: "form", form: null, checked: null,
+                timer: null, checking: null, yamlEdited: false };
 
 function token() { return sessionStorage.getItem("studioToken") || ""; }
 
-async function call(method, path, body) {
+async function call(method, path, body, signal) {
   return send(path, {
-    method, headers: { "Authorization": "Bearer " + token(), ...(body ? { "Content-Type": "application/json" } : {}) },
+    method, signal, headers: { "Authorization": "Bearer " + token(), ...(body ? { "Content-Type": "application/json" } : {}) },
     body: body ? JSON.stringify(body) : undefined,
   });
 }
@@ -129,7 +135,133 @@ function pick(item) {
   $("item-name").textContent = item.name;
   $("item-file").textContent = item.whole ? item.path + "（整个文件）" : item.path + " 第 " + (item.start + 1) + " 行起";
   $("editor").value = state.files[item.path].split("\n").slice(item.start, item.end).join("\n");
+  state.form = null;
+  state.checked = null;
+  state.yamlEdited = false;
+  $("form").replaceChildren();
+  $("checks").replaceChildren();
   showItems();
+  showMode();
+  loadForm();
+}
+
+function formUsable() { return state.item && (!state.item.whole || state.item.path === PROMPTS); }
+
+function showMode() {
+  const form = state.mode === "form" && formUsable();
+  $("form").hidden = !form;
+  $("editor").hidden = form;
+  $("form-mode").setAttribute("aria-pressed", String(state.mode === "form"));
+  $("yaml-mode").setAttribute("aria-pressed", String(state.mode === "yaml"));
+  if (state.item && !formUsable()) $("validity").textContent = "这个文件只能用 YAML 编辑。";
+}
+
+// The form's values, read through /validate (which also checks them as they are).
+async function loadForm() {
+  const item = state.item;
+  if (!formUsable()) return;
+  const body = item.whole ? { base: state.live, prompts: {} } : { base: state.live, item: item.code };
+  $("validity").textContent = "正在读取……";
+  try {
+    const result = await call("POST", "/validate", body);
+    if (state.item !== item) return;
+    state.form = item.whole ? { prompts: result.prompts } : { item: result.item };
+    drawForm();
+    showValidation(result);
+  } catch (error) {
+    $("validity").textContent = error.message;
+  }
+}
+
+function drawForm() {
+  if (state.form.item) renderItemForm($("form"), state.form.item, changed);
+  else renderPromptsForm($("form"), state.form.prompts, changed);
+}
+
+function changed() {
+  clearTimeout(state.timer);
+  state.timer = setTimeout(checkNow, CHECK_DELAY_MS);
+  $("validity").textContent = "正在检查……";
+  $("save").disabled = true;
+}
+
+// The item's YAML spliced into its whole file (the YAML mode's edit).
+function editedFile() {
+  const item = state.item;
+  const lines = state.files[item.path].split("\n");
+  if (item.whole) lines.splice(0, lines.length, ...$("editor").value.split("\n"));
+  else lines.splice(item.start, item.end - item.start, ...$("editor").value.replace(/\n+$/, "").split("\n"));
+  return lines.join("\n");
+}
+
+function checkBody() {
+  const base = state.live;
+  if (state.mode === "yaml" || !formUsable()) return { base, path: state.item.path, text: editedFile() };
+  if (state.form.prompts) return { base, prompts: state.form.prompts };
+  const v = state.form.item;
+  const fields = { aliases: v.aliases.filter(Boolean), situations: v.situations.filter(Boolean) };
+  if (v.script) Object.assign(fields, { faq: v.faq, steps: v.steps });
+  return { base, item: v.code, fields };
+}
+
+// Checks the current edit now (a newer check cancels an older one still running); the result, or null if cancelled.
+async function checkNow() {
+  clearTimeout(state.timer);
+  if (!state.item || (state.mode === "form" && formUsable() && !state.form)) return null;
+  if (state.checking) state.checking.abort();
+  const mine = state.checking = new AbortController();
+  $("validity").textContent = "正在检查……";
+  try {
+    const result = await call("POST", "/validate", checkBody(), mine.signal);
+    if (state.checking !== mine) return null;
+    showValidation(result);
+    return result;
+  } catch (error) {
+    if (error.name === "AbortError") return null;
+    $("validity").textContent = error.message;
+    $("checks").replaceChildren(el("p", error.message + (error.data && error.data.errors ? "：" +
+      error.data.errors.map((e) => e.msg || e.message || "").join("；") : ""), "bad"));
+    return null;
+  }
+}
+
+function showValidation(result) {
+  state.checked = result;
+  const tagged = [...result.errors.map((f) => ({ ...f, severity: "error" })),
+                  ...result.warnings.map((f) => ({ ...f, severity: "warning" }))];
+  const rest = state.mode === "form" && formUsable() ? showFieldFindings($("form"), tagged) : tagged;
+  const box = $("checks");
+  box.replaceChildren();
+  if (rest.length) {
+    const ul = el("ul");
+    for (const f of rest) ul.append(el("li", f.where + " " + findingText(f), f.severity === "error" ? "bad" : ""));
+    box.append(ul);
+  }
+  $("validity").textContent = result.passed ? (result.warnings.length ? "可以保存（有 " + result.warnings.length +
+    " 条提醒）。" : "检查通过，可以保存。") : "有 " + result.errors.length + " 个错误，改好后才能保存。";
+  $("validity").className = result.passed ? "good" : "bad";
+  $("save").disabled = !result.passed;
+}
+
+function toForm() {
+  if (state.yamlEdited) { say("YAML 有未保存的改动，请先保存为草稿，再切回表单。", "error"); return; }
+  state.mode = "form";
+  showMode();
+  if (!formUsable()) return;
+  if (!state.form) { loadForm(); return; }
+  drawForm();
+  checkNow();
+}
+
+function toYaml() {
+  state.mode = "yaml";
+  const item = state.item;
+  const edited = state.checked && item && state.checked.files[item.path];
+  if (edited) {  // the form's edit of this file carries over
+    const again = item.whole ? null : itemsOf({ [item.path]: edited }).find((i) => i.code === item.code);
+    $("editor").value = again ? edited.split("\n").slice(again.start, again.end).join("\n") : edited;
+  }
+  showMode();
 }
 
 async function load() {
@@ -208,14 +340,18 @@ function showChecks(checks) {
 async function save() {
   const item = state.item;
   if (!item) { say("请先在左边选一个事项。", "error"); return; }
-  const lines = state.files[item.path].split("\n");
-  if (item.whole) lines.splice(0, lines.length, ...$("editor").value.split("\n"));
-  else lines.splice(item.start, item.end - item.start, ...$("editor").value.replace(/\n+$/, "").split("\n"));
+  const checked = await checkNow();
+  if (!checked) return;
+  if (!checked.passed) { say("还有错误，改好后才能保存。", "error"); return; }
+  if (!Object.keys(checked.files).length || Object.entries(checked.files).every(([p, t]) => state.files[p] === t)) {
+    say("没有改动，不用保存。");
+    return;
+  }
   const message = $("message").value.trim() || ("修改「" + item.name + "」");
   say("正在保存并检查……");
   try {
-    const result = await call("POST", "/versions", { base: state.live, files: { [item.path]: lines.join("\n") },
-                                                    message });
+    const result = await call("POST", "/versions", { base: state.live, files: checked.files, message });
+    state.yamlEdited = false;
     await drafted(result);
     say(result.checks.passed ? "草稿已保存。" : "草稿已保存，但检查未通过。", result.checks.passed ? "good" : "error");
   } catch (error) {
@@ -374,6 +510,9 @@ $("sign-in").addEventListener("submit", signIn);
 $("sign-out").addEventListener("click", () => { sessionStorage.removeItem("studioToken"); location.reload(); });
 $("search").addEventListener("input", showItems);
 $("save").addEventListener("click", save);
+$("editor").addEventListener("input", () => { state.yamlEdited = true; changed(); });
+$("form-mode").addEventListener("click", toForm);
+$("yaml-mode").addEventListener("click", toYaml);
 $("try-form").addEventListener("submit", tryIt);
 $("publish").addEventListener("click", () => move("publish", { version: state.draft }));
 $("rollback").addEventListener("click", () => move("rollback"));

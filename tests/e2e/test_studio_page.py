@@ -69,6 +69,7 @@ def test_edit_try_publish_on_another_instance_and_roll_back(browser, two_apps, p
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     try:
         sign_in(page, apps[0].url, tokens["editor"])
+        page.get_by_test_id("yaml-mode").click()  # the advanced mode: the item's YAML as text
         page.get_by_test_id("search").fill("prompts")
         page.get_by_role("button", name="文件 · scripts/prompts.yaml").click()
         assert page.get_by_test_id("editor").input_value().startswith("# What the bot says.")
