@@ -1,16 +1,18 @@
 """Handoffs and their transcripts in SQL: the context card and every message text encrypted at rest."""
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from datetime import date, datetime
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.handoff.models import (OPEN, Author, Handoff, HandoffContext, HandoffMessage, HandoffStatus)
 from bot.staff import StaffNotice
 from storage import tables
 from storage.cipher import FieldCipher
+from storage.outbox import put_inbox
 from storage.sql import _utc
 
 h, m = tables.handoffs.c, tables.handoff_messages.c
@@ -86,12 +88,23 @@ class SqlHandoffs:
 
     async def add_message(self, message: HandoffMessage, touch: Mapping[str, object] | None = None) -> HandoffMessage:
         async with self._engine.begin() as conn:
-            new_id = (await conn.execute(tables.handoff_messages.insert().values(
-                handoff_id=message.handoff_id, author=message.author.value, staff_id=message.staff_id,
-                text=self._cipher.encrypt(message.text), created_at=message.created_at).returning(m.id))).scalar_one()
-            if touch:
-                await conn.execute(tables.handoffs.update().where(h.id == message.handoff_id).values(**touch))
+            return await self._add_message(conn, message, touch)
+
+    async def _add_message(self, conn: AsyncConnection, message: HandoffMessage,
+                           touch: Mapping[str, object] | None) -> HandoffMessage:
+        new_id = (await conn.execute(tables.handoff_messages.insert().values(
+            handoff_id=message.handoff_id, author=message.author.value, staff_id=message.staff_id,
+            text=self._cipher.encrypt(message.text), created_at=message.created_at).returning(m.id))).scalar_one()
+        if touch:
+            await conn.execute(tables.handoffs.update().where(h.id == message.handoff_id).values(**touch))
         return message.model_copy(update={"id": new_id})
+
+    @asynccontextmanager
+    async def locked(self, handoff_id: int) -> AsyncIterator[SqlLockedChat]:
+        async with self._engine.begin() as conn:
+            row = (await conn.execute(tables.handoffs.select().where(h.id == handoff_id).with_for_update())
+                   ).mappings().first()
+            yield SqlLockedChat(self, conn, self._handoff(row) if row else None)
 
     async def messages(self, handoff_id: int, include_private: bool) -> list[HandoffMessage]:
         query = sa.select(tables.handoff_messages).where(m.handoff_id == handoff_id)
@@ -141,3 +154,16 @@ class SqlHandoffs:
             await conn.execute(tables.handoff_messages.delete().where(m.handoff_id.in_(old)))
             done = await conn.execute(tables.handoffs.delete().where(h.id.in_(old)))
         return int(done.rowcount or 0)
+
+
+class SqlLockedChat:
+    """One chat's row locked (FOR UPDATE on PostgreSQL; SQLite has one writer) for the transaction of a message."""
+
+    def __init__(self, store: SqlHandoffs, conn: AsyncConnection, handoff: Handoff | None) -> None:
+        self._store, self._conn, self.handoff = store, conn, handoff
+
+    async def add_message(self, message: HandoffMessage, touch: Mapping[str, object] | None = None) -> HandoffMessage:
+        return await self._store._add_message(self._conn, message, touch)
+
+    async def tell(self, user: str, text: str, dedupe_key: str, now: datetime) -> int | None:
+        return await put_inbox(self._conn, user, None, text, dedupe_key, now)
