@@ -23,3 +23,9 @@ def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
     cursor.close()
+
+
+def single_reads(engine: AsyncEngine) -> AsyncEngine:
+    """The engine (same pool) for reads of one statement each, outside a transaction: one round trip on PostgreSQL
+    instead of three (BEGIN, the read, ROLLBACK). Made once per store; not for several statements that must agree."""
+    return engine.execution_options(isolation_level="AUTOCOMMIT")

@@ -12,6 +12,7 @@ from bot.handoff.models import (OPEN, Author, Handoff, HandoffContext, HandoffMe
 from bot.staff import StaffNotice
 from storage import tables
 from storage.cipher import FieldCipher
+from storage.engine import single_reads
 from storage.outbox import put_inbox
 from storage.sql import _utc
 
@@ -24,6 +25,7 @@ _TIMES = ("created_at", "claimed_at", "first_response_at", "last_citizen_at", "l
 class SqlHandoffs:
     def __init__(self, engine: AsyncEngine, cipher: FieldCipher) -> None:
         self._engine, self._cipher = engine, cipher
+        self._reads = single_reads(engine)  # each read below is one statement
 
     def _row(self, handoff: Handoff) -> dict[str, object]:
         data = handoff.model_dump(exclude={"id", "user", "context", "status"})
@@ -53,12 +55,12 @@ class SqlHandoffs:
         return handoff.model_copy(update={"id": new_id})
 
     async def get(self, handoff_id: int) -> Handoff | None:
-        async with self._engine.connect() as conn:
+        async with self._reads.connect() as conn:
             row = (await conn.execute(tables.handoffs.select().where(h.id == handoff_id))).mappings().first()
         return self._handoff(row) if row else None
 
     async def open_for(self, user: str) -> Handoff | None:
-        async with self._engine.connect() as conn:
+        async with self._reads.connect() as conn:
             row = (await conn.execute(tables.handoffs.select().where(
                 h.user_id == user, h.status.in_([s.value for s in OPEN])).order_by(h.id.desc()))).mappings().first()
         return self._handoff(row) if row else None
@@ -70,7 +72,7 @@ class SqlHandoffs:
             whose = sa.or_(whose, h.first_owner_id == staff_id, h.owner_id == staff_id)
         query = (tables.handoffs.select().where(whose, h.status.in_([s.value for s in statuses]))
                  .order_by(h.id.desc()).limit(limit))
-        async with self._engine.connect() as conn:
+        async with self._reads.connect() as conn:
             rows = (await conn.execute(query)).mappings().all()
         return [self._handoff(r) for r in reversed(rows)]
 
@@ -99,6 +101,16 @@ class SqlHandoffs:
             await conn.execute(tables.handoffs.update().where(h.id == message.handoff_id).values(**touch))
         return message.model_copy(update={"id": new_id})
 
+    async def citizen_message(self, message: HandoffMessage) -> tuple[Handoff, HandoffMessage] | None:
+        async with self._engine.begin() as conn:
+            row = (await conn.execute(tables.handoffs.update()
+                                      .where(h.id == message.handoff_id, h.status != HandoffStatus.closed.value)
+                                      .values(last_citizen_at=message.created_at).returning(tables.handoffs)
+                                      )).mappings().first()
+            if row is None:
+                return None
+            return self._handoff(row), await self._add_message(conn, message, None)
+
     @asynccontextmanager
     async def locked(self, handoff_id: int) -> AsyncIterator[SqlLockedChat]:
         async with self._engine.begin() as conn:
@@ -110,29 +122,29 @@ class SqlHandoffs:
         query = sa.select(tables.handoff_messages).where(m.handoff_id == handoff_id)
         if not include_private:
             query = query.where(m.author.not_in([Author.note.value, Author.event.value]))
-        async with self._engine.connect() as conn:
+        async with self._reads.connect() as conn:
             rows = (await conn.execute(query.order_by(m.id))).all()
         return [self._message(r) for r in rows]
 
     async def active_count(self, staff_id: int) -> int:
-        async with self._engine.connect() as conn:
+        async with self._reads.connect() as conn:
             return int((await conn.execute(sa.select(sa.func.count()).select_from(tables.handoffs).where(
                 h.owner_id == staff_id, h.status == HandoffStatus.active.value))).scalar_one())
 
     async def last_auto_owner(self, department: str) -> int | None:
-        async with self._engine.connect() as conn:
+        async with self._reads.connect() as conn:
             return (await conn.execute(sa.select(h.first_owner_id).where(
                 h.department == department, h.auto_assigned.is_(True)).order_by(h.id.desc()).limit(1))).scalar()
 
     async def since(self, department: str, moment: datetime) -> list[Handoff]:
         open_ = h.status.in_([s.value for s in OPEN])
-        async with self._engine.connect() as conn:
+        async with self._reads.connect() as conn:
             rows = (await conn.execute(tables.handoffs.select().where(
                 h.department == department, sa.or_(h.created_at >= moment, open_)).order_by(h.id))).mappings().all()
         return [self._handoff(r) for r in rows]
 
     async def overdue_callbacks(self, today: date) -> list[Handoff]:
-        async with self._engine.connect() as conn:
+        async with self._reads.connect() as conn:
             rows = (await conn.execute(tables.handoffs.select().where(
                 h.status == HandoffStatus.callback.value, h.callback_due < today, h.escalated_at.is_(None))
                 .order_by(h.id))).mappings().all()

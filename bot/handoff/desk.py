@@ -92,15 +92,11 @@ class HandoffDesk:
     async def citizen_says(self, handoff_id: int, text: str) -> Handoff | None:
         """Pass a citizen's message to whoever has the chat (None: it was closed meanwhile); one transaction,
         published once committed."""
-        now = self._clock()
-        touch = {"last_citizen_at": now}
-        async with self._store.locked(handoff_id) as chat:
-            handoff = chat.handoff
-            if handoff is None or handoff.status is HandoffStatus.closed:
-                return None
-            message = await chat.add_message(HandoffMessage(handoff_id=handoff_id, author=Author.citizen,
-                                                            text=text, created_at=now), touch)
-        handoff = handoff.model_copy(update=touch)
+        stored = await self._store.citizen_message(HandoffMessage(handoff_id=handoff_id, author=Author.citizen,
+                                                                  text=text, created_at=self._clock()))
+        if stored is None:
+            return None
+        handoff, message = stored
         await self._to_staff(handoff, _message_event(handoff, message))
         return handoff
 

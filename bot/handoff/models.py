@@ -126,6 +126,9 @@ class HandoffStore(Protocol):
     async def add_message(self, message: HandoffMessage, touch: Mapping[str, object] | None = None) -> HandoffMessage:
         """Store the message, and set these columns of its handoff in the same transaction (only these: a claim or
         a message from the other side at the same moment is not overwritten)."""
+    async def citizen_message(self, message: HandoffMessage) -> tuple[Handoff, HandoffMessage] | None:
+        """Store a citizen's message and note when they last wrote, in one transaction, unless the chat is closed
+        or gone (None); the chat as it is now, and the stored message."""
     async def messages(self, handoff_id: int, include_private: bool) -> list[HandoffMessage]: ...
     async def active_count(self, staff_id: int) -> int: ...
     async def last_auto_owner(self, department: str) -> int | None: ...
