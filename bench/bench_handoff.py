@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import sys
 import tempfile
@@ -168,6 +169,12 @@ async def transactions(database_url: str) -> int:
         await conn.close()
 
 
+def cpu_seconds(app: AppProcess) -> float:
+    """User + system CPU time the instance has used so far (steadier than wall time on a shared machine)."""
+    fields = Path(f"/proc/{app.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 Owners = dict[str, tuple[int, str, int]]  # user -> (staff id, token, handoff id)
 
 
@@ -267,14 +274,18 @@ async def run(chats: int, rounds: int, seconds: float, modes: list[str], databas
             consoles_of = {user: consoles[sid] for user, (sid, _, _) in owner.items()}
             ok = True
             for mode in modes:
-                before = await transactions(database_url)
+                before, cpu = await transactions(database_url), (cpu_seconds(a), cpu_seconds(b))
                 if mode == "burst":
                     traffic = await burst(http, a, b, owner, rounds)
                 else:
                     traffic = await paced(http, a, b, owner, seconds)
+                cpu = (cpu_seconds(a) - cpu[0], cpu_seconds(b) - cpu[1])
                 await asyncio.sleep(2)  # the statistics collector catches up
                 count = await transactions(database_url) - before
                 ok = traffic.report(mode, consoles_of, pages, count) and ok
+                print(f"[{mode}] CPU time per message (background jobs included): instance A (citizens) "
+                      f"{cpu[0] * 1000 / max(1, len(traffic.posted['up'])):.1f} ms, instance B (staff) "
+                      f"{cpu[1] * 1000 / max(1, len(traffic.posted['down'])):.1f} ms")
             print(f"load average after the run: {Path('/proc/loadavg').read_text().strip()}")
             for socket in [*consoles.values(), *pages.values()]:
                 await socket.ws.close()
