@@ -169,6 +169,17 @@ async def transactions(database_url: str) -> int:
         await conn.close()
 
 
+LAGS: list[float] = []  # the bench client's event-loop lag samples of the current phase
+
+
+async def loop_lag(every: float = 0.05) -> None:
+    """How late this process's event loop wakes up: the client's own share of the measured latencies."""
+    while True:
+        started = time.perf_counter()
+        await asyncio.sleep(every)
+        LAGS.append(time.perf_counter() - started - every)
+
+
 def cpu_seconds(app: AppProcess) -> float:
     """User + system CPU time the instance has used so far (steadier than wall time on a shared machine)."""
     fields = Path(f"/proc/{app.pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -274,18 +285,23 @@ async def run(chats: int, rounds: int, seconds: float, modes: list[str], databas
             consoles_of = {user: consoles[sid] for user, (sid, _, _) in owner.items()}
             ok = True
             for mode in modes:
-                before, cpu = await transactions(database_url), (cpu_seconds(a), cpu_seconds(b))
+                before, cpu = await transactions(database_url), (cpu_seconds(a), cpu_seconds(b), time.process_time())
+                lag = asyncio.create_task(loop_lag())
                 if mode == "burst":
                     traffic = await burst(http, a, b, owner, rounds)
                 else:
                     traffic = await paced(http, a, b, owner, seconds)
-                cpu = (cpu_seconds(a) - cpu[0], cpu_seconds(b) - cpu[1])
+                lag.cancel()
+                cpu = (cpu_seconds(a) - cpu[0], cpu_seconds(b) - cpu[1], time.process_time() - cpu[2])
                 await asyncio.sleep(2)  # the statistics collector catches up
                 count = await transactions(database_url) - before
                 ok = traffic.report(mode, consoles_of, pages, count) and ok
                 print(f"[{mode}] CPU time per message (background jobs included): instance A (citizens) "
                       f"{cpu[0] * 1000 / max(1, len(traffic.posted['up'])):.1f} ms, instance B (staff) "
                       f"{cpu[1] * 1000 / max(1, len(traffic.posted['down'])):.1f} ms")
+                print(f"[{mode}] the bench client itself: {cpu[2]:.1f} s CPU in {traffic.wall:.1f} s; its event loop "
+                      f"late by {percentiles(LAGS)} (included in every latency above)")
+                LAGS.clear()
             print(f"load average after the run: {Path('/proc/loadavg').read_text().strip()}")
             for socket in [*consoles.values(), *pages.values()]:
                 await socket.ws.close()
