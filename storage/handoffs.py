@@ -114,6 +114,8 @@ class SqlHandoffs:
     @asynccontextmanager
     async def locked(self, handoff_id: int) -> AsyncIterator[SqlLockedChat]:
         async with self._engine.begin() as conn:
+            if conn.dialect.name == "sqlite":  # its driver begins a transaction only at a write: lock, then read
+                await conn.execute(tables.handoffs.update().where(h.id == handoff_id).values(id=h.id))
             row = (await conn.execute(tables.handoffs.select().where(h.id == handoff_id).with_for_update())
                    ).mappings().first()
             yield SqlLockedChat(self, conn, self._handoff(row) if row else None)
