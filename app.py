@@ -29,8 +29,8 @@ from handlers.access_log import RedactingAccessLogger
 from handlers.auth import RequestAuth
 from handlers.openapi import OpenApiHandler
 from handlers.problems import problems_middleware
-from handlers.security_headers import add_security_headers
 from handlers.routes import Route
+from handlers.security_headers import add_security_headers
 from handlers.staff_auth import StaffRoutes
 from handlers.upload_reader import SpoolLimits, UploadSlots
 from jobs import FlushUnmatched, dispatch_progress, housekeeping, housekeeping_jobs

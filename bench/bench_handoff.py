@@ -258,9 +258,10 @@ async def run(chats: int, rounds: int, seconds: float, modes: list[str], databas
                 person, token = await directory.add(f"{department[-3:]}{n}", Role.clerk, department, Level.city)
                 staff[department].append((person.id, token))
         await engine.dispose()
-        # Requests go through a pool of HTTP_CONNECTIONS per client (as behind a load balancer); sockets apart.
+        # Requests go through HTTP_CONNECTIONS per instance (a load balancer's upstream pool): a slow instance does
+        # not hold back the other's requests in the client, as one pool for both did. Sockets apart.
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as sockets, \
-                aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=HTTP_CONNECTIONS)) as http:
+                aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0, limit_per_host=HTTP_CONNECTIONS)) as http:
             await baselines(http, a, redis_url)
             consoles = {sid: await open_socket(sockets, f"{b.url}/api/v1/staff/live", {"token": token})
                         for people in staff.values() for sid, token in people}
