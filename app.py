@@ -30,6 +30,7 @@ from handlers.auth import RequestAuth
 from handlers.openapi import OpenApiHandler
 from handlers.problems import problems_middleware
 from handlers.routes import Route
+from handlers.security_headers import add_security_headers
 from handlers.staff_auth import StaffRoutes
 from handlers.upload_reader import SpoolLimits, UploadSlots
 from jobs import FlushUnmatched, dispatch_progress, housekeeping, housekeeping_jobs
@@ -68,9 +69,7 @@ def api_routes(services: Services) -> list[Route]:
                                     settings.metrics_token)),
         *studio.routes(studio.StudioHandlers(s.studio), studio_guard),
         *handoffs.routes(handoffs.HandoffHandlers(
-            s.handoffs, s.engine, s.content, s.channel, s.stores.staff,
-            read_limiter(RateLimit(settings.rate_limit.messages, settings.rate_limit.per_seconds),
-                         s.stores.shared.redis, f"{settings.redis_prefix}:staff")), guard),
+            s.handoffs, s.engine, s.content, s.channel, s.stores.staff), guard),
         *live.routes(live.LiveHandlers(s.channel, s.presence, s.logins, settings.require_login, s.stores.staff,
                                        settings.handoff.allowed_origins)),
         *unmatched.routes(unmatched.UnmatchedHandlers(s.unmatched), studio_guard),
@@ -129,6 +128,7 @@ def build_app(settings: Settings, content: Content | None, clock: Clock, gate: G
         app.router.add_route(route.method, route.path, route.handler)
     app.router.add_static("/static/", pages.STATIC)
     app.router.add_static("/staff/", console.STAFF_STATIC)
+    app.on_response_prepare.append(add_security_headers)  # static files too, not only the app's own pages
     app[SERVICES] = services
     app[DISPATCHER], app[FEEDBACK], app[PAYMENTS] = services.dispatcher, services.feedback, services.payments
     if services.wechat is not None:

@@ -11,12 +11,9 @@ from handlers.routes import Route
 from handlers.staff_auth import StaffRoutes
 
 STAFF_STATIC = Path(__file__).parent / "static" / "staff"
-# The page runs only its own scripts and talks only to this app; the token lives in sessionStorage, never in a URL
-# or a cookie, and no other site may frame the page or learn its address.
-PAGE_HEADERS = {"Content-Security-Policy": "default-src 'self'; img-src 'self' blob: data:; object-src 'none'; "
-                                           "frame-src blob:; frame-ancestors 'none'; base-uri 'none'; "
-                                           "form-action 'self'",
-                "Referrer-Policy": "no-referrer", "X-Content-Type-Options": "nosniff", "Cache-Control": "no-cache"}
+# The token lives in sessionStorage, never in a URL or a cookie; the security headers (the page runs only its own
+# scripts, no other site frames it or learns its address) are the app-wide ones of handlers/security_headers.py.
+PAGE_HEADERS = {"Cache-Control": "no-cache"}
 
 
 class ConsoleHandlers:

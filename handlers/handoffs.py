@@ -1,7 +1,7 @@
 """Staff API of the human service (转人工): the department's chats, one chat with its context card, claim, answer,
 notes, transfer, close, reveal of personal data (with a reason), and the supervisors' board. Bearer-token
-authenticated (handlers.staff_auth); another department's chat is a 404; every view and reveal is audited;
-each staff member's calls are rate-limited.
+authenticated and rate-limited per staff member (handlers.staff_auth); another department's chat is a 404; every
+view and reveal is audited.
 
 When staff close a chat the bot takes it back at the citizen's step: its replies (a rating question, then what
 that step asks) go to the citizen's open page over the live channel."""
@@ -32,7 +32,6 @@ from handlers.pages import STATIC
 from handlers.routes import Param, Route
 from handlers.staff import RevealRequest
 from handlers.staff_auth import StaffHandler, StaffRoutes
-from storage.read_limits import MemoryReadLimiter, RedisReadLimiter
 from storage.staff import SqlStaff
 
 BASE = "/api/v1/staff/handoffs"
@@ -86,22 +85,9 @@ def _message(m: HandoffMessage) -> dict[str, object]:
 
 class HandoffHandlers:
     def __init__(self, desk: HandoffDesk, engine: Engine, content: ContentHolder, live: LiveChannel,
-                 directory: SqlStaff, limiter: MemoryReadLimiter | RedisReadLimiter) -> None:
+                 directory: SqlStaff) -> None:
         self._desk, self._board, self._engine, self._content = desk, desk.board, engine, content
-        self._live, self._directory, self._limiter = live, directory, limiter
-
-    def limited(self, handler: StaffHandler) -> StaffHandler:
-        """The handler behind the staff member's rate limit (429 with Retry-After over it)."""
-
-        async def checked(request: web.Request, staff: Staff) -> web.Response:
-            wait = await self._limiter.wait(f"staff:{staff.id}")
-            if not wait:
-                return await handler(request, staff)
-            response = problem(429, "Too many requests", "操作太频繁了，请稍等几秒。")
-            response.headers["Retry-After"] = str(wait)
-            return response
-
-        return checked
+        self._live, self._directory = live, directory
 
     async def listing(self, request: web.Request, staff: Staff) -> web.Response:
         try:
@@ -196,14 +182,15 @@ class HandoffHandlers:
 
 
 def routes(h: HandoffHandlers, guard: StaffRoutes) -> list[Route]:
-    """Every staff route here is rate-limited per staff member."""
+    """Every staff route here is behind the guard: authenticated and rate-limited per staff member
+    (`staff_rate_limit`, shared with every other staff route)."""
     one = BASE + "/{id}"
 
     def route(method: str, path: str, handler: StaffHandler, summary: str, *, ok: tuple[int, str],
               request: type[BaseModel] | None = None, params: tuple[Param, ...] = (),
               problems: tuple[int, ...] = ()) -> Route:
-        return guard.route(method, path, h.limited(handler), summary, ok=ok, request=request, params=params,
-                           problems=(*problems, 429))
+        return guard.route(method, path, handler, summary, ok=ok, request=request, params=params,
+                           problems=problems)
 
     return [
         Route("GET", "/staff/chats", h.page, "The staff console's chat page (sign in with the staff token)",

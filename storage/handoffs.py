@@ -1,16 +1,19 @@
 """Handoffs and their transcripts in SQL: the context card and every message text encrypted at rest."""
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from datetime import date, datetime
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.handoff.models import (OPEN, Author, Handoff, HandoffContext, HandoffMessage, HandoffStatus)
 from bot.staff import StaffNotice
 from storage import tables
 from storage.cipher import FieldCipher
+from storage.sql import OneStatement
+from storage.outbox import put_inbox
 from storage.sql import _utc
 
 h, m = tables.handoffs.c, tables.handoff_messages.c
@@ -22,6 +25,7 @@ _TIMES = ("created_at", "claimed_at", "first_response_at", "last_citizen_at", "l
 class SqlHandoffs:
     def __init__(self, engine: AsyncEngine, cipher: FieldCipher) -> None:
         self._engine, self._cipher = engine, cipher
+        self._single = OneStatement(engine)  # each read below is one statement
 
     def _row(self, handoff: Handoff) -> dict[str, object]:
         data = handoff.model_dump(exclude={"id", "user", "context", "status"})
@@ -51,12 +55,12 @@ class SqlHandoffs:
         return handoff.model_copy(update={"id": new_id})
 
     async def get(self, handoff_id: int) -> Handoff | None:
-        async with self._engine.connect() as conn:
+        async with self._single() as conn:
             row = (await conn.execute(tables.handoffs.select().where(h.id == handoff_id))).mappings().first()
         return self._handoff(row) if row else None
 
     async def open_for(self, user: str) -> Handoff | None:
-        async with self._engine.connect() as conn:
+        async with self._single() as conn:
             row = (await conn.execute(tables.handoffs.select().where(
                 h.user_id == user, h.status.in_([s.value for s in OPEN])).order_by(h.id.desc()))).mappings().first()
         return self._handoff(row) if row else None
@@ -68,7 +72,7 @@ class SqlHandoffs:
             whose = sa.or_(whose, h.first_owner_id == staff_id, h.owner_id == staff_id)
         query = (tables.handoffs.select().where(whose, h.status.in_([s.value for s in statuses]))
                  .order_by(h.id.desc()).limit(limit))
-        async with self._engine.connect() as conn:
+        async with self._single() as conn:
             rows = (await conn.execute(query)).mappings().all()
         return [self._handoff(r) for r in reversed(rows)]
 
@@ -86,40 +90,63 @@ class SqlHandoffs:
 
     async def add_message(self, message: HandoffMessage, touch: Mapping[str, object] | None = None) -> HandoffMessage:
         async with self._engine.begin() as conn:
-            new_id = (await conn.execute(tables.handoff_messages.insert().values(
-                handoff_id=message.handoff_id, author=message.author.value, staff_id=message.staff_id,
-                text=self._cipher.encrypt(message.text), created_at=message.created_at).returning(m.id))).scalar_one()
-            if touch:
-                await conn.execute(tables.handoffs.update().where(h.id == message.handoff_id).values(**touch))
+            return await self._add_message(conn, message, touch)
+
+    async def _add_message(self, conn: AsyncConnection, message: HandoffMessage,
+                           touch: Mapping[str, object] | None) -> HandoffMessage:
+        new_id = (await conn.execute(tables.handoff_messages.insert().values(
+            handoff_id=message.handoff_id, author=message.author.value, staff_id=message.staff_id,
+            text=self._cipher.encrypt(message.text), created_at=message.created_at).returning(m.id))).scalar_one()
+        if touch:
+            await conn.execute(tables.handoffs.update().where(h.id == message.handoff_id).values(**touch))
         return message.model_copy(update={"id": new_id})
+
+    async def citizen_message(self, message: HandoffMessage) -> tuple[Handoff, HandoffMessage] | None:
+        async with self._engine.begin() as conn:
+            row = (await conn.execute(tables.handoffs.update()
+                                      .where(h.id == message.handoff_id, h.status != HandoffStatus.closed.value)
+                                      .values(last_citizen_at=message.created_at).returning(tables.handoffs)
+                                      )).mappings().first()
+            if row is None:
+                return None
+            return self._handoff(row), await self._add_message(conn, message, None)
+
+    @asynccontextmanager
+    async def locked(self, handoff_id: int) -> AsyncIterator[SqlLockedChat]:
+        async with self._engine.begin() as conn:
+            if conn.dialect.name == "sqlite":  # its driver begins a transaction only at a write: lock, then read
+                await conn.execute(tables.handoffs.update().where(h.id == handoff_id).values(id=h.id))
+            row = (await conn.execute(tables.handoffs.select().where(h.id == handoff_id).with_for_update())
+                   ).mappings().first()
+            yield SqlLockedChat(self, conn, self._handoff(row) if row else None)
 
     async def messages(self, handoff_id: int, include_private: bool) -> list[HandoffMessage]:
         query = sa.select(tables.handoff_messages).where(m.handoff_id == handoff_id)
         if not include_private:
             query = query.where(m.author.not_in([Author.note.value, Author.event.value]))
-        async with self._engine.connect() as conn:
+        async with self._single() as conn:
             rows = (await conn.execute(query.order_by(m.id))).all()
         return [self._message(r) for r in rows]
 
     async def active_count(self, staff_id: int) -> int:
-        async with self._engine.connect() as conn:
+        async with self._single() as conn:
             return int((await conn.execute(sa.select(sa.func.count()).select_from(tables.handoffs).where(
                 h.owner_id == staff_id, h.status == HandoffStatus.active.value))).scalar_one())
 
     async def last_auto_owner(self, department: str) -> int | None:
-        async with self._engine.connect() as conn:
+        async with self._single() as conn:
             return (await conn.execute(sa.select(h.first_owner_id).where(
                 h.department == department, h.auto_assigned.is_(True)).order_by(h.id.desc()).limit(1))).scalar()
 
     async def since(self, department: str, moment: datetime) -> list[Handoff]:
         open_ = h.status.in_([s.value for s in OPEN])
-        async with self._engine.connect() as conn:
+        async with self._single() as conn:
             rows = (await conn.execute(tables.handoffs.select().where(
                 h.department == department, sa.or_(h.created_at >= moment, open_)).order_by(h.id))).mappings().all()
         return [self._handoff(r) for r in rows]
 
     async def overdue_callbacks(self, today: date) -> list[Handoff]:
-        async with self._engine.connect() as conn:
+        async with self._single() as conn:
             rows = (await conn.execute(tables.handoffs.select().where(
                 h.status == HandoffStatus.callback.value, h.callback_due < today, h.escalated_at.is_(None))
                 .order_by(h.id))).mappings().all()
@@ -141,3 +168,16 @@ class SqlHandoffs:
             await conn.execute(tables.handoff_messages.delete().where(m.handoff_id.in_(old)))
             done = await conn.execute(tables.handoffs.delete().where(h.id.in_(old)))
         return int(done.rowcount or 0)
+
+
+class SqlLockedChat:
+    """One chat's row locked (FOR UPDATE on PostgreSQL; SQLite has one writer) for the transaction of a message."""
+
+    def __init__(self, store: SqlHandoffs, conn: AsyncConnection, handoff: Handoff | None) -> None:
+        self._store, self._conn, self.handoff = store, conn, handoff
+
+    async def add_message(self, message: HandoffMessage, touch: Mapping[str, object] | None = None) -> HandoffMessage:
+        return await self._store._add_message(self._conn, message, touch)
+
+    async def tell(self, user: str, text: str, dedupe_key: str, now: datetime) -> int | None:
+        return await put_inbox(self._conn, user, None, text, dedupe_key, now)

@@ -110,6 +110,16 @@ class SqlOutbox:
             return [{**row, "created_at": _utc(row["created_at"]).isoformat()} for row in rows]
 
 
+async def put_inbox(conn: AsyncConnection, user: str, case_number: str | None, text: str, dedupe_key: str,
+                    now: datetime) -> int | None:
+    """One message of the citizen's chat list, inside the caller's transaction; None if the key is already there."""
+    stmt = _upsert(conn, tables.inbox_messages).values(user_id=user, case_number=case_number, text=text,
+                                                       created_at=now, dedupe_key=dedupe_key)
+    new = await conn.execute(stmt.on_conflict_do_nothing(index_elements=["dedupe_key"])
+                             .returning(tables.inbox_messages.c.id))
+    return new.scalar()
+
+
 class SqlInbox:
     """Messages shown in the citizen's chat; the dedupe key makes a redelivered event show once."""
 
@@ -118,11 +128,7 @@ class SqlInbox:
 
     async def put(self, user: str, case_number: str | None, text: str, dedupe_key: str, now: datetime) -> int | None:
         async with self._engine.begin() as conn:
-            stmt = _upsert(conn, tables.inbox_messages).values(user_id=user, case_number=case_number, text=text,
-                                                               created_at=now, dedupe_key=dedupe_key)
-            new = await conn.execute(stmt.on_conflict_do_nothing(index_elements=["dedupe_key"])
-                                     .returning(tables.inbox_messages.c.id))
-            return new.scalar()
+            return await put_inbox(conn, user, case_number, text, dedupe_key, now)
 
     async def take_unread(self, user: str, now: datetime) -> list[str]:
         """Unread messages of the user, oldest first, marked read."""

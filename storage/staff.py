@@ -13,7 +13,7 @@ from bot.catalog.models import Level
 from bot.lifecycle import Role
 from bot.staff import Staff, StaffNotice
 from storage import tables
-from storage.sql import _utc
+from storage.sql import OneStatement, _utc
 
 
 def _hash(token: str) -> str:
@@ -32,10 +32,11 @@ class SqlStaff:
     def __init__(self, engine: AsyncEngine, clock: Callable[[], datetime],
                  token_lifetime: timedelta = timedelta(days=90)) -> None:
         self._engine, self._clock, self._lifetime = engine, clock, token_lifetime
+        self._single = OneStatement(engine)  # by_token runs on every staff request
 
     async def by_token(self, token: str) -> Staff | None:
         s = tables.staff.c
-        async with self._engine.connect() as conn:
+        async with self._single() as conn:
             row = (await conn.execute(tables.staff.select().where(
                 s.token_hash == _hash(token), s.disabled_at.is_(None), s.token_expires_at > self._clock()))
                    ).mappings().first()

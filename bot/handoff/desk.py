@@ -14,7 +14,8 @@ from bot.content import Content
 from bot.errors import Forbidden, Invalid
 from bot.handoff.board import Board
 from bot.handoff.hours import WorkingHours
-from bot.handoff.live import LiveChannel, Presence, department_topic, staff_topic
+from bot.handoff.live import LiveChannel, Presence, citizen_topic, department_topic, staff_topic
+from bot.handoff.live_inbox import inbox_event
 from bot.handoff.models import (OPEN, Author, Handoff, HandoffConflict, HandoffContext, HandoffMessage,
                                 HandoffNotFound, HandoffStatus, HandoffStore)
 from bot.handoff.routing import Desk, departments
@@ -89,15 +90,13 @@ class HandoffDesk:
         return Opening(handoff, ahead, (ahead + 1) * self.settings.seconds_per_chat)
 
     async def citizen_says(self, handoff_id: int, text: str) -> Handoff | None:
-        """Pass a citizen's message to whoever has the chat (None: it was closed meanwhile)."""
-        handoff = await self._store.get(handoff_id)
-        if handoff is None or handoff.status is HandoffStatus.closed:
+        """Pass a citizen's message to whoever has the chat (None: it was closed meanwhile); one transaction,
+        published once committed."""
+        stored = await self._store.citizen_message(HandoffMessage(handoff_id=handoff_id, author=Author.citizen,
+                                                                  text=text, created_at=self._clock()))
+        if stored is None:
             return None
-        now = self._clock()
-        touch = {"last_citizen_at": now}
-        message = await self._store.add_message(HandoffMessage(handoff_id=handoff_id, author=Author.citizen,
-                                                               text=text, created_at=now), touch)
-        handoff = handoff.model_copy(update=touch)
+        handoff, message = stored
         await self._to_staff(handoff, _message_event(handoff, message))
         return handoff
 
@@ -170,16 +169,23 @@ class HandoffDesk:
         return claimed
 
     async def say(self, staff: Staff, handoff_id: int, text: str) -> HandoffMessage:
-        """The owner's answer: to the citizen's chat, live; timers checked."""
-        handoff = await self._owned(staff, handoff_id, "handoff_message")
+        """The owner's answer: the message, its timers and the citizen's chat-list entry in one transaction, then
+        live to both sides."""
         now = self._clock()
-        touch = {"last_staff_at": now, "breaches": self.sla.on_staff_answer(handoff, now),
-                 "first_response_at": handoff.first_response_at or now}
-        message = await self._store.add_message(HandoffMessage(handoff_id=handoff_id, author=Author.staff,
-                                                               staff_id=staff.id, text=text, created_at=now), touch)
+        async with audit_refusals(self._audit, staff, "handoff_message", None, handoff=handoff_id):
+            async with self._store.locked(handoff_id) as chat:
+                handoff = _in_scope(staff, chat.handoff)
+                _owner_only(staff, handoff)
+                touch = {"last_staff_at": now, "breaches": self.sla.on_staff_answer(handoff, now),
+                         "first_response_at": handoff.first_response_at or now}
+                message = await chat.add_message(HandoffMessage(handoff_id=handoff_id, author=Author.staff,
+                                                                staff_id=staff.id, text=text, created_at=now), touch)
+                listed = await chat.tell(handoff.user, text, _inbox_key(handoff, f"msg:{message.id}"), now)
         updated = handoff.model_copy(update=touch)
-        await self._tell(updated, text, f"msg:{message.id}", message)
+        if listed is not None:
+            await self._live.publish(citizen_topic(updated.user), inbox_event(listed, text, None))
         await self._to_staff(updated, _message_event(updated, message))
+        await self._reach(updated, text, message)
         return message
 
     async def note(self, staff: Staff, handoff_id: int, text: str) -> HandoffMessage:
@@ -249,19 +255,12 @@ class HandoffDesk:
 
     async def _visible(self, staff: Staff, handoff_id: int, attempt: str) -> Handoff:
         async with audit_refusals(self._audit, staff, attempt, None, handoff=handoff_id):
-            handoff = await self._store.get(handoff_id)
-            if handoff is None or (handoff.department != staff.department and staff.id not in
-                                   (handoff.first_owner_id, handoff.owner_id)):
-                raise HandoffNotFound()
-        return handoff
+            return _in_scope(staff, await self._store.get(handoff_id))
 
     async def _owned(self, staff: Staff, handoff_id: int, attempt: str) -> Handoff:
         handoff = await self._visible(staff, handoff_id, attempt)
-        if handoff.status is not HandoffStatus.active:
-            raise HandoffConflict("the chat is not in progress")
-        if handoff.owner_id != staff.id:
-            async with audit_refusals(self._audit, staff, attempt, handoff.reference, handoff=handoff_id):
-                raise Forbidden("首问负责: only the owner of the chat answers it")
+        async with audit_refusals(self._audit, staff, attempt, handoff.reference, handoff=handoff_id):
+            _owner_only(staff, handoff)
         return handoff
 
     async def _next_owner(self, department: str, online: list[int]) -> int | None:
@@ -277,10 +276,15 @@ class HandoffDesk:
         await self._store.add_message(HandoffMessage(handoff_id=handoff.id, author=Author.event, staff_id=staff.id,
                                                      text=text, created_at=self._clock()))
 
-    async def _tell(self, handoff: Handoff, text: str, key: str, answer: HandoffMessage | None = None) -> None:
+    async def _tell(self, handoff: Handoff, text: str, key: str) -> None:
         """Into the citizen's chat list, and (the inbox is a LiveInbox) live to their open page; to a WeChat user
-        through the send API too (a staff answer it cannot carry: a subscribe message, bot/handoff/wechat.py)."""
-        await self._inbox.put(handoff.user, None, text, f"handoff:{handoff.id}:{key}"[:64], self._clock())
+        through the send API too."""
+        await self._inbox.put(handoff.user, None, text, _inbox_key(handoff, key), self._clock())
+        await self._reach(handoff, text)
+
+    async def _reach(self, handoff: Handoff, text: str, answer: HandoffMessage | None = None) -> None:
+        """A WeChat user gets it through the send API (a staff answer it cannot carry: a subscribe message,
+        bot/handoff/wechat.py); other channels' pages hear it live."""
         if handoff.channel == "wechat" and self._wechat is not None:
             await (self._wechat.answer(handoff, answer) if answer else self._wechat.tell(handoff, text))
 
@@ -292,6 +296,26 @@ class HandoffDesk:
     async def _queue_changed(self, handoff: Handoff) -> None:
         await self._live.publish(department_topic(handoff.department),
                                  {"kind": "queue", "handoff": handoff.id, "status": handoff.status.value})
+
+
+def _in_scope(staff: Staff, handoff: Handoff | None) -> Handoff:
+    """The chat if the staff member may see it (their department's, or one they owned); else a 404."""
+    if handoff is None or (handoff.department != staff.department and staff.id not in
+                           (handoff.first_owner_id, handoff.owner_id)):
+        raise HandoffNotFound()
+    return handoff
+
+
+def _owner_only(staff: Staff, handoff: Handoff) -> None:
+    """首问负责: only the owner of an active chat answers or transfers it."""
+    if handoff.status is not HandoffStatus.active:
+        raise HandoffConflict("the chat is not in progress")
+    if handoff.owner_id != staff.id:
+        raise Forbidden("首问负责: only the owner of the chat answers it")
+
+
+def _inbox_key(handoff: Handoff, key: str) -> str:
+    return f"handoff:{handoff.id}:{key}"[:64]
 
 
 def _message_event(handoff: Handoff, message: HandoffMessage) -> dict[str, object]:

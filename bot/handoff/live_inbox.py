@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.handoff.live import LiveChannel, citizen_topic
+from bot.handoff.live import Event, LiveChannel, citizen_topic
 from bot.notify import Inbox, InboxMessage
+
+
+def inbox_event(message_id: int, text: str, case_number: str | None) -> Event:
+    """The live event of a new message of the chat list (the page acknowledges it by id)."""
+    return {"kind": "message", "id": message_id, "text": text, "case_number": case_number}
 
 
 class LiveInbox:
@@ -16,8 +21,7 @@ class LiveInbox:
         """Store the message; a new one (not a redelivery) is published with its id, which the page acknowledges."""
         new_id = await self._inbox.put(user, case_number, text, dedupe_key, now)
         if new_id is not None:
-            await self._live.publish(citizen_topic(user), {"kind": "message", "id": new_id, "text": text,
-                                                           "case_number": case_number})
+            await self._live.publish(citizen_topic(user), inbox_event(new_id, text, case_number))
         return new_id
 
     async def take_unread(self, user: str, now: datetime) -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import Enum
 from collections.abc import Mapping
+from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
 from pydantic import BaseModel, Field
@@ -95,7 +96,23 @@ class HandoffConflict(Conflict):
     detail = "这个会话当前的状态不允许这个操作。"
 
 
+class LockedChat(Protocol):
+    """A chat held for one transaction (see HandoffStore.locked)."""
+
+    handoff: Handoff | None  # None: no such chat
+
+    async def add_message(self, message: HandoffMessage, touch: Mapping[str, object] | None = None
+                          ) -> HandoffMessage: ...
+
+    async def tell(self, user: str, text: str, dedupe_key: str, now: datetime) -> int | None:
+        """A message into the citizen's chat list (GET /api/v1/messages); its id, None if the key is there."""
+
+
 class HandoffStore(Protocol):
+    def locked(self, handoff_id: int) -> AbstractAsyncContextManager[LockedChat]:
+        """The chat read and locked for one transaction: what is written through it is committed together when
+        the block ends (nothing of it if the block raises), and another message of the chat waits till then."""
+
     async def add(self, handoff: Handoff, first: list[HandoffMessage]) -> Handoff: ...
     async def get(self, handoff_id: int) -> Handoff | None: ...
     async def open_for(self, user: str) -> Handoff | None:
@@ -109,6 +126,9 @@ class HandoffStore(Protocol):
     async def add_message(self, message: HandoffMessage, touch: Mapping[str, object] | None = None) -> HandoffMessage:
         """Store the message, and set these columns of its handoff in the same transaction (only these: a claim or
         a message from the other side at the same moment is not overwritten)."""
+    async def citizen_message(self, message: HandoffMessage) -> tuple[Handoff, HandoffMessage] | None:
+        """Store a citizen's message and note when they last wrote, in one transaction, unless the chat is closed
+        or gone (None); the chat as it is now, and the stored message."""
     async def messages(self, handoff_id: int, include_private: bool) -> list[HandoffMessage]: ...
     async def active_count(self, staff_id: int) -> int: ...
     async def last_auto_owner(self, department: str) -> int | None: ...

@@ -13,8 +13,10 @@ import sqlalchemy as sa
 from aiohttp import ClientWebSocketResponse
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from app import build_app
 from storage import tables
 from tests.e2e.casework import VALID_ID, auth, move, start_renewal, submitted_renewal
+from tests.e2e.conftest import staff_tokens
 
 BASE = "/api/v1/staff/handoffs"
 
@@ -147,10 +149,19 @@ async def test_live_channels_check_origin_and_credentials(client, tokens) -> Non
     await own.close()
 
 
-async def test_staff_calls_are_rate_limited(client, tokens) -> None:
-    # The test settings allow 30 per 10 s window: 70 calls in under 10 s put more than 30 in one window.
-    statuses = [(await client.get(BASE, headers=auth(tokens["clerk"]))).status for _ in range(70)]
-    assert statuses[:30] == [200] * 30 and 429 in statuses
+async def test_staff_calls_have_one_rate_limit_shared_by_every_staff_route(aiohttp_client, settings, content,
+                                                                            clock) -> None:
+    # staff_rate_limit alone counts: the citizens' tighter rate_limit does not apply to staff calls.
+    settings = settings.model_copy(update={"rate_limit": settings.rate_limit.model_copy(update={"messages": 2}),
+                                           "staff_rate_limit": settings.staff_rate_limit.model_copy(
+                                               update={"messages": 5, "per_seconds": 60})})
+    client = await aiohttp_client(build_app(settings, content, clock))
+    clerk = auth((await staff_tokens(client))["clerk"])
+    paths = [BASE, "/api/v1/staff/me", BASE + "?status=active", "/api/v1/staff/me", BASE, BASE]
+    statuses = [(await client.get(path, headers=clerk)).status for path in paths]
+    assert statuses == [200, 200, 200, 200, 200, 429]
+    refused = await client.get(BASE, headers=clerk)
+    assert int(refused.headers["Retry-After"]) >= 1 and "稍等" in (await refused.json())["detail"]
 
 
 async def test_supervisors_see_the_board_and_statistics(client, chat_factory, tokens, clock) -> None:

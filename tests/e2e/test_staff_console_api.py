@@ -30,6 +30,18 @@ async def test_the_console_page_is_served_with_a_strict_policy(client) -> None:
     assert (await client.get("/staff/vendor/chart.umd.min.js")).status == 200
 
 
+async def test_every_page_and_static_file_carries_the_security_headers(client) -> None:
+    # The console's page is also a plain file of the static folder, and so are the H5 and studio pages.
+    for path in ["/staff/", "/staff/index.html", "/static/staff/index.html", "/staff/console.js", "/",
+                 "/static/index.html", "/studio/", "/static/studio.html", "/static/chat.js", "/healthz"]:
+        response = await client.get(path)
+        assert response.status == 200, path
+        assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"], path
+        assert response.headers["X-Content-Type-Options"] == "nosniff", path
+        assert response.headers["X-Frame-Options"] == "DENY", path
+        assert response.headers["Referrer-Policy"] == "no-referrer", path
+
+
 async def test_materials_and_personal_data_for_the_console(client, chat_factory, tokens, settings) -> None:
     number = await submitted_renewal(chat_factory("c1"))
     path = f"/api/v1/staff/cases/{number}"
