@@ -51,6 +51,13 @@ class AppProcess:
                 raise TimeoutError(f"/healthz did not answer within {STARTUP_TIMEOUT_S} s:\n{self.log_tail()}")
             time.sleep(0.2)
 
+    @property
+    def pid(self) -> int:
+        """The running process's id."""
+        if self._process is None:
+            raise RuntimeError("the app is not running")
+        return self._process.pid
+
     def kill(self) -> None:
         if self._process is not None:
             self._process.kill()
