@@ -12,9 +12,8 @@ from bot.handoff.models import (OPEN, Author, Handoff, HandoffContext, HandoffMe
 from bot.staff import StaffNotice
 from storage import tables
 from storage.cipher import FieldCipher
-from storage.sql import OneStatement
+from storage.sql import OneStatement, _utc
 from storage.outbox import put_inbox
-from storage.sql import _utc
 
 h, m = tables.handoffs.c, tables.handoff_messages.c
 _TOUCHED = ("last_citizen_at", "last_staff_at", "first_response_at")  # set with each message only (add_message)
