@@ -8,11 +8,10 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from tests.apps import AppProcess
 from tests.e2e.browser import require_chromium
 from tests.e2e.h5 import audit
 from tests.e2e.studio import NEW_ALIAS
-from tests.e2e.test_studio_page import SCREENSHOTS, sign_in, tokens_on
+from tests.e2e.test_studio_page import SCREENSHOTS, sign_in, studio_session, tokens_on
 
 require_chromium()
 
@@ -27,14 +26,7 @@ def _no_sideways_scroll(page, what: str) -> None:
 
 def test_form_edit_checked_as_you_type_then_saved_and_tried(browser, shared_backends: dict[str, str],
                                                             postgres_url: str, tmp_path: Path) -> None:
-    app = AppProcess(tmp_path, **shared_backends).start()
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    context = browser.new_context(viewport={"width": 1280, "height": 1000}, locale="zh-CN")
-    context.set_default_timeout(60_000)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    try:
+    with studio_session(browser, shared_backends, tmp_path, 1280, 1000) as (app, page, errors):
         sign_in(page, app.url, tokens_on(postgres_url)["editor"])
         page.get_by_test_id("search").fill("居住证")
         page.get_by_role("button", name="居住证申领 · GA0050000").click()
@@ -99,6 +91,3 @@ def test_form_edit_checked_as_you_type_then_saved_and_tried(browser, shared_back
         form.locator("[data-finding='prompts.clarify']").get_by_text("错误：标点不对").wait_for()
         assert page.get_by_test_id("save").is_disabled()
         assert errors == []
-    finally:
-        context.close()
-        app.stop()

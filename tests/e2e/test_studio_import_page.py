@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.apps import AppProcess
 from tests.e2e.browser import require_chromium
-from tests.e2e.test_studio_page import SCREENSHOTS, sign_in, tokens_on
+from tests.e2e.test_studio_page import SCREENSHOTS, sign_in, studio_session, tokens_on
 
 require_chromium()
 
@@ -15,14 +14,7 @@ SAMPLE = Path(__file__).resolve().parents[1] / "data" / "catalog_sample.csv"
 
 def test_import_a_catalog_and_read_the_report(browser, shared_backends: dict[str, str], postgres_url: str,
                                               tmp_path: Path) -> None:
-    app = AppProcess(tmp_path, **shared_backends).start()
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    context = browser.new_context(viewport={"width": 1280, "height": 1000}, locale="zh-CN")
-    context.set_default_timeout(60_000)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    try:
+    with studio_session(browser, shared_backends, tmp_path, 1280, 1000) as (app, page, errors):
         sign_in(page, app.url, tokens_on(postgres_url)["editor"])
         assert page.get_by_test_id("report").is_disabled()
         page.get_by_test_id("import-file").set_input_files(str(SAMPLE))
@@ -42,6 +34,3 @@ def test_import_a_catalog_and_read_the_report(browser, shared_backends: dict[str
         assert chart.evaluate("img => img.complete && img.naturalWidth > 0")
         page.screenshot(path=str(SCREENSHOTS / "studio-report.png"), full_page=True)
         assert errors == []
-    finally:
-        context.close()
-        app.stop()

@@ -14,7 +14,7 @@ from tests.apps import AppProcess
 from tests.e2e.browser import require_chromium
 from tests.e2e.h5 import audit
 from tests.e2e.studio import NEW_ALIAS
-from tests.e2e.test_studio_page import SCREENSHOTS, sign_in, tokens_on
+from tests.e2e.test_studio_page import SCREENSHOTS, sign_in, studio_session, tokens_on
 
 require_chromium()
 
@@ -32,14 +32,7 @@ def say(app: AppProcess, user: str, text: str) -> None:
 @pytest.mark.parametrize("width", [375, 1280])
 def test_a_group_becomes_an_alias_in_a_draft_in_one_click(browser, shared_backends: dict[str, str],
                                                           postgres_url: str, tmp_path: Path, width: int) -> None:
-    app = AppProcess(tmp_path, **shared_backends).start()
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    context = browser.new_context(viewport={"width": width, "height": 900}, locale="zh-CN")
-    context.set_default_timeout(60_000)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    try:
+    with studio_session(browser, shared_backends, tmp_path, width, 900) as (app, page, errors):
         say(app, "inbox-1", NEW_ALIAS)
         say(app, "inbox-2", NEW_ALIAS)
         say(app, "inbox-3", PET)
@@ -73,6 +66,3 @@ def test_a_group_becomes_an_alias_in_a_draft_in_one_click(browser, shared_backen
             .slice(0, 8)""", width)
         assert wide == [], wide
         assert errors == []
-    finally:
-        context.close()
-        app.stop()

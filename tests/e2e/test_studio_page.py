@@ -7,7 +7,10 @@ import json
 import os
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -48,6 +51,24 @@ def wait_until(app: AppProcess, wanted: bool, user: str) -> float:
         assert time.monotonic() - started < 2 * SWITCH_SECONDS, app.log_tail()
         time.sleep(0.1)
     return time.monotonic() - started
+
+@contextmanager
+def studio_session(browser, backends: dict[str, str], tmp_path: Path, width: int = 1280,
+                   height: int = 1000) -> Iterator[tuple[AppProcess, Any, list[str]]]:
+    """One app instance on the shared backends and a Chromium page for it, with the page's JavaScript errors
+    collected; both closed afterwards."""
+    app = AppProcess(tmp_path, **backends).start()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN")
+    context.set_default_timeout(60_000)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        yield app, page, errors
+    finally:
+        context.close()
+        app.stop()
 
 
 def sign_in(page, url: str, token: str) -> None:
