@@ -237,14 +237,15 @@ class Matcher:
 
     def scores(self, utterance: str, vector: np.ndarray | None = None) -> Scores:
         """Everything the decision reads of an utterance (dense scores only with its vector)."""
-        if self._last is None or self._last[0] != utterance:   # `needs_vector` then `match`: scored once
+        last = self._last  # read once: a studio report may score on a worker thread meanwhile
+        if last is None or last[0] != utterance:   # `needs_vector` then `match`: scored once
             readable = self.readable(utterance)
             query = terms(self._lexicon, readable)
             cleaned = self._lexicon.clean(readable)
             words = sum(len(self._lexicon.words(part)) for part in self._lexicon.strip_fillers(cleaned).split())
-            self._last = utterance, Scores(self._built.lexical.scores(query), None, query, self._exact.get(cleaned),
-                                           words <= SHORT_WORDS)
-        lexical = self._last[1]
+            last = self._last = utterance, Scores(self._built.lexical.scores(query), None, query,
+                                                  self._exact.get(cleaned), words <= SHORT_WORDS)
+        lexical = last[1]
         if vector is None or self._built.dense is None:
             return lexical
         return replace(lexical, dense=self._built.dense.scores(vector))
