@@ -24,9 +24,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-GUANGDONG = ROOT.parent.parent / "shared" / "data" / "real-catalog" / "guangdong-raw.csv"
-if not GUANGDONG.exists():
-    GUANGDONG = Path("/work/shared/data/real-catalog/guangdong-raw.csv")
+from tests.shared_data import locate  # noqa: E402
+
+GUANGDONG = locate("real-catalog/guangdong-raw.csv") or ROOT / "missing" / "guangdong-raw.csv"
 PASSAGES = ROOT / "var" / "passages.npz"
 
 # Runs in a fresh process: wraps the build's functions with timers, then loads the content once.

