@@ -109,7 +109,7 @@ def dense(bare_url: str, bare_pid: int, workdir: Path, backends: dict[str, str],
         finally:
             app.stop()
         repeated = "" if rps * seconds <= len(lines) else "  (texts repeated: recent-text memories answered some)"
-        print(f"{label:28} {rps:8.0f}", *(f"{latency.get(p, 0.0):8.2f}" for p in ("50", "90", "99")),
+        print(f"{label:28} {rps:8.0f}", *(f"{latency[p]:8.2f}" if p in latency else f"{'-':>8}" for p in ("50", "90", "99")),
               f"{cpu:10.0f}   ({rps / bare_rps:.1%} of bare){repeated}")
 
 
