@@ -2,8 +2,8 @@
 clerk on the staff console (/staff/chats) of instance B. The citizen asks for a person in the middle of an
 application, the clerk claims, three messages go each way and appear live on the other side, the chat is
 transferred to a colleague and back, the clerk closes, the bot goes on at the citizen's step and the citizen rates
-the human service. Screenshots of the console go to
-docs/screenshots/."""
+the human service. Screenshots of the console go to $ZWB_SCREENSHOTS (copy them to docs/screenshots/ when the
+README's pictures should change)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -22,11 +22,10 @@ from storage.staff import SqlStaff
 from tests.apps import AppProcess
 from tests.backends import run_sync
 from tests.e2e.browser import require_chromium
+from tests.e2e.h5 import SHOTS
 
 require_chromium()
 
-ROOT = Path(__file__).resolve().parents[2]
-SHOTS = ROOT / "docs" / "screenshots"
 TIMEOUT_MS = 20_000
 VALID_ID = "11010519491231002X"
 
