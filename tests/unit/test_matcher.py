@@ -12,6 +12,7 @@ import pytest
 
 from bot.matching import Decision
 from bot.matching.evaluate import evaluate, load_rows
+from bot.matching.matcher import MODEL_CHARS
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data" / "utterances.tsv"
@@ -90,6 +91,15 @@ def test_candidates_explain_themselves(matcher):
 
 
 @pytest.mark.slow  # a second Python process loads the catalog
+def test_a_long_letter_costs_the_model_no_more_than_a_sentence(matcher):
+    """The model's time grows with every token it reads: a citizen who writes a whole letter gets its opening
+    read by the model (the lexical side reads all of it), so one long message cannot hold up everyone's turns."""
+    letter = "您好，我想咨询一下我家孩子的户口问题，" * 20
+    read = matcher.model_text(letter)
+    assert len(read) == MODEL_CHARS and "户口" in read
+    assert len(matcher.model_text("我家孩子想上户口")) < MODEL_CHARS   # a chat message is read whole
+
+
 def test_cli_prints_json_lines_for_stdin():
     lines = "身份证丢了\n你好\n居往证怎么弄\n"
     if (ROOT / "bot" / "__main__.py").exists():
