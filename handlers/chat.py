@@ -59,7 +59,8 @@ class ChatHandlers:
         self._auth, self._uploads = auth, uploads
 
     async def post_message(self, request: web.Request) -> web.Response:
-        if request.content_type.startswith("multipart/"):
+        # the raw header, not request.content_type: that parses it with the email package on every message
+        if request.headers.get("Content-Type", "")[:10].lower() == "multipart/":
             return await self._post_upload(request)
         try:
             body = ChatRequest.model_validate_json(await request.read())
@@ -68,15 +69,15 @@ class ChatHandlers:
         user = await self._auth.user(request, body.user or request.query.get("user"))
         if user is None:
             return problem(422, "Invalid request", "缺少用户标识。")
-        return await self._answer(request, user, Inbound(text=body.text, elder=body.elder,
-                                                         client_id=body.client_message_id))
-
-    async def _answer(self, request: web.Request, user: str, inbound: Inbound) -> web.Response:
-        client_id = _client_id(request, inbound.client_id)
+        client_id = _client_id(request, body.client_message_id)
         if isinstance(client_id, web.Response):
             return client_id
+        return await self._answer(user, Inbound(text=body.text, elder=body.elder, client_id=client_id))
+
+    async def _answer(self, user: str, inbound: Inbound) -> web.Response:
+        """The replies to a message whose client id is settled (see _client_id), or a problem."""
         try:
-            replies = await self._engine.handle(user, replace(inbound, client_id=client_id))
+            replies = await self._engine.handle(user, inbound)
         except ClientIdReused:
             return problem(422, "Invalid request", "这条消息的编号已用于另一条消息，请重新发送。")
         except TooManyMessages:
@@ -130,18 +131,20 @@ class ChatHandlers:
             elif part.name == "file":
                 if user is None:
                     return problem(422, "Invalid request", "缺少用户标识。")
-                return await self._receive(request, user, part, Inbound(elder=elder, client_id=client_id))
+                settled = _client_id(request, client_id)
+                if isinstance(settled, web.Response):
+                    return settled
+                return await self._receive(user, part, Inbound(elder=elder, client_id=settled))
         return problem(422, "Invalid request", "没有收到文件，请重新上传。")
 
-    async def _receive(self, request: web.Request, user: str, part: BodyPartReader, inbound: Inbound
-                       ) -> web.Response:
+    async def _receive(self, user: str, part: BodyPartReader, inbound: Inbound) -> web.Response:
         if wait := await self._uploads.rate.wait(user):
             return _retry_after(problem(429, "Too many uploads", "上传太频繁了，请稍等一会儿再传。"), wait)
         with self._uploads.slots.hold(user) as held:
             if not held:
                 return _retry_after(problem(429, "Too many uploads", "正在上传的文件太多了，请等前面的传完再试。"), 5)
             upload = await spool(part, self._uploads.limits)
-            return await self._answer(request, user, replace(inbound, upload=upload))
+            return await self._answer(user, replace(inbound, upload=upload))
 
 
 def _client_id(request: web.Request, in_body: str | None) -> str | None | web.Response:

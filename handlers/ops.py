@@ -8,7 +8,6 @@ import itertools
 import os
 import re
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
 
 import sqlalchemy as sa
 from aiohttp import web
@@ -40,13 +39,7 @@ def request_middleware(metrics: Metrics) -> Middleware:
     response's X-Request-Id header, and count it by route pattern, method and final status. New ids are this
     process's random prefix and a counter: unique across instances without a system call per request."""
     process, numbers = os.urandom(6).hex(), itertools.count(1)
-    counters: dict[tuple[str, str, str], Any] = {}  # the counter child of each label set: labels() costs a lock
-
-    def count(route: str, method: str, status: str) -> None:
-        child = counters.get((route, method, status))
-        if child is None:
-            child = counters[(route, method, status)] = metrics.requests.labels(route, method, status)
-        child.inc()
+    count = metrics.request_done
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:

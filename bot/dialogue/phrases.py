@@ -3,7 +3,7 @@ of the exact command words of questions.yaml still means ("不办了，取消", 
 from __future__ import annotations
 
 import re
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Annotated
 
@@ -14,6 +14,7 @@ from bot.dialogue.commands import Command
 from bot.dialogue.talk import SmallTalk
 
 _CLAUSES = re.compile(r"[\s，,。.!！?？~～、；;：:…]+")
+RECENT_TEXTS = 4096  # messages whose clauses are remembered: every typed message is read 2-3 times per turn
 Phrase = Annotated[str, Field(min_length=1)]
 
 
@@ -96,13 +97,17 @@ class PhraseIndex:
         # the fillers around a part, never the whole part: "那就办吧" -> 办, "好的" stays 好的
         self.bare = re.compile(f"(?:{_alternatives(phrases.fillers.before)})*(.+?)"
                                f"(?:{_alternatives(phrases.fillers.after)})*", re.DOTALL)
+        # small talk, then the command phrases read each message, and the same texts come back from many users
+        self.clauses = lru_cache(maxsize=RECENT_TEXTS)(self._clauses)
+        self.meaning = lru_cache(maxsize=RECENT_TEXTS)(self._meaning)
 
-    def clauses(self, text: str) -> list[tuple[str, str]]:
+    def _clauses(self, text: str) -> tuple[tuple[str, str], ...]:
         """The message cut at punctuation: each part as typed and without the filler words around it."""
         bare = self.bare.fullmatch
-        return [(part, m.group(1) if (m := bare(part)) else part) for part in _CLAUSES.split(text.lower()) if part]
+        return tuple((part, m.group(1) if (m := bare(part)) else part)
+                     for part in _CLAUSES.split(text.lower()) if part)
 
-    def meaning(self, text: str) -> frozenset[Command]:
+    def _meaning(self, text: str) -> frozenset[Command]:
         said, meant = self.said, set[Command]()
         for part, bare in self.clauses(text):
             meant |= said.get(part) or said.get(bare, frozenset())
