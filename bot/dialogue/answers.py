@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Callable
 
@@ -12,6 +12,7 @@ from bot.catalog import Material, Target
 from bot.catalog.models import DAY_UNIT_LABELS, LEVEL_LABELS, ONLINE_LABELS, MaterialSource, OnlineLevel, TimeLimit
 from bot.content_errors import load_model
 from bot.dialogue.commands import Command, option
+from bot.dialogue.phrases import RECENT_TEXTS
 from bot.dialogue.prompts import Prompts
 from bot.dialogue.replies import CardField, CardReply, Option, TextReply
 from bot.dialogue.script import FaqEntry
@@ -60,6 +61,14 @@ class QuestionWords(BaseModel):
 
     def topic(self, text: str) -> Topic | None:
         """The first topic (in the file's order) with a word in the text."""
+        return self._topic_of(text)
+
+    @cached_property
+    def _topic_of(self) -> Callable[[str], Topic | None]:
+        """`_first_topic` remembered for recent texts (one search per topic, on every message)."""
+        return lru_cache(maxsize=RECENT_TEXTS)(self._first_topic)
+
+    def _first_topic(self, text: str) -> Topic | None:
         for topic, pattern in self._topic_patterns:
             if pattern.search(text):
                 return topic
