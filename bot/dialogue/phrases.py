@@ -14,7 +14,7 @@ from bot.dialogue.commands import Command
 from bot.dialogue.talk import SmallTalk
 
 _CLAUSES = re.compile(r"[\s，,。.!！?？~～、；;：:…]+")
-RECENT_TEXTS = 4096  # messages whose clauses are remembered: every typed message is read 2-3 times per turn
+RECENT_TEXTS = 4096  # recent messages whose clauses, commands and topic are remembered (each is read every turn)
 Phrase = Annotated[str, Field(min_length=1)]
 
 

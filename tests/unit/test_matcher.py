@@ -90,7 +90,6 @@ def test_candidates_explain_themselves(matcher):
     assert {"code", "name", "score"} <= set(payload["candidates"][0])
 
 
-@pytest.mark.slow  # a second Python process loads the catalog
 def test_a_long_letter_costs_the_model_no_more_than_a_sentence(matcher):
     """The model's time grows with every token it reads: a citizen who writes a whole letter gets its opening
     read by the model (the lexical side reads all of it), so one long message cannot hold up everyone's turns."""
@@ -100,6 +99,7 @@ def test_a_long_letter_costs_the_model_no_more_than_a_sentence(matcher):
     assert len(matcher.model_text("我家孩子想上户口")) < MODEL_CHARS   # a chat message is read whole
 
 
+@pytest.mark.slow  # a second Python process loads the catalog
 def test_cli_prints_json_lines_for_stdin():
     lines = "身份证丢了\n你好\n居往证怎么弄\n"
     if (ROOT / "bot" / "__main__.py").exists():
