@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.studio.versions import ContentVersion, Files, Publication, Source, version_id
 from storage import tables
-from storage.sql import _utc
 
 _LIVE = 1  # the one row of content_live
 _V, _P, _L = tables.content_versions.c, tables.content_publications.c, tables.content_live.c
@@ -21,8 +20,8 @@ _META = (_V.id, _V.parent, _V.source, _V.author, _V.message, _V.created_at, _V.p
 
 def _version(row: sa.RowMapping) -> ContentVersion:
     return ContentVersion(id=row["id"], parent=row["parent"], source=row["source"], author=row["author"],
-                          message=row["message"], created_at=_utc(row["created_at"]),
-                          published_at=_utc(row["published_at"]) if row["published_at"] else None)
+                          message=row["message"], created_at=row["created_at"],
+                          published_at=row["published_at"])
 
 
 class SqlContentVersions:
@@ -102,7 +101,7 @@ class SqlContentVersions:
             rows = (await conn.execute(sa.select(tables.content_publications).order_by(_P.id.desc()).limit(limit))
                     ).mappings().all()
         return [Publication(version_id=r["version_id"], previous_id=r["previous_id"], action=r["action"],
-                            actor=r["actor"], at=_utc(r["at"])) for r in rows]
+                            actor=r["actor"], at=r["at"]) for r in rows]
 
     async def _move(self, conn: AsyncConnection, version: str, expect: int | None) -> tuple[bool, str | None]:
         """Point content_live at `version` if it is still at generation `expect`: (whether it moved, the version

@@ -12,13 +12,11 @@ from bot.handoff.models import (OPEN, Author, Handoff, HandoffContext, HandoffMe
 from bot.staff import StaffNotice
 from storage import tables
 from storage.cipher import FieldCipher
-from storage.sql import OneStatement, _utc
+from storage.sql import OneStatement
 from storage.outbox import put_inbox
 
 h, m = tables.handoffs.c, tables.handoff_messages.c
 _TOUCHED = ("last_citizen_at", "last_staff_at", "first_response_at")  # set with each message only (add_message)
-_TIMES = ("created_at", "claimed_at", "first_response_at", "last_citizen_at", "last_staff_at", "closed_at",
-          "escalated_at")
 
 
 class SqlHandoffs:
@@ -35,13 +33,11 @@ class SqlHandoffs:
         data = dict(row)
         data["user"] = data.pop("user_id")
         data["context"] = HandoffContext.model_validate_json(self._cipher.decrypt(data["context"]))
-        for column in _TIMES:
-            data[column] = _utc(data[column]) if data[column] else None
         return Handoff.model_validate(data)
 
     def _message(self, row: sa.Row) -> HandoffMessage:
         return HandoffMessage(id=row.id, handoff_id=row.handoff_id, author=Author(row.author), staff_id=row.staff_id,
-                              text=self._cipher.decrypt(row.text), created_at=_utc(row.created_at))
+                              text=self._cipher.decrypt(row.text), created_at=row.created_at)
 
     async def add(self, handoff: Handoff, first: list[HandoffMessage]) -> Handoff:
         async with self._engine.begin() as conn:

@@ -12,7 +12,7 @@ from bot.notify import InboxMessage
 from bot.outbox.events import OutboxEvent
 from bot.ports import StaffNotice
 from storage import tables
-from storage.sql import _upsert, _utc
+from storage.sql import _upsert
 
 o, d = tables.outbox.c, tables.event_deliveries.c
 
@@ -45,7 +45,7 @@ class SqlOutbox:
         states: dict[int, dict[str, Delivery]] = {}
         for row in await conn.execute(sa.select(tables.event_deliveries).where(d.event_id.in_(event_ids))):
             states.setdefault(row.event_id, {})[row.handler] = Delivery(
-                attempts=row.attempts, next_attempt_at=_utc(row.next_attempt_at) if row.next_attempt_at else None,
+                attempts=row.attempts, next_attempt_at=row.next_attempt_at,
                 settled=row.done_at is not None or row.dead, alerted=row.alerted_at is not None)
         return states
 
@@ -107,7 +107,7 @@ class SqlOutbox:
                  .order_by(o.id, d.handler))
         async with self._engine.connect() as conn:
             rows = (await conn.execute(query)).mappings()
-            return [{**row, "created_at": _utc(row["created_at"]).isoformat()} for row in rows]
+            return [{**row, "created_at": row["created_at"].isoformat()} for row in rows]
 
 
 async def put_inbox(conn: AsyncConnection, user: str, case_number: str | None, text: str, dedupe_key: str,
@@ -148,7 +148,7 @@ class SqlInbox:
             query = query.where(m.read_at.is_(None))
         async with self._engine.connect() as conn:
             rows = (await conn.execute(query.order_by(m.id.desc()).limit(limit))).all()
-        return [InboxMessage(r.id, r.text, r.case_number, _utc(r.created_at), r.read_at is None) for r in reversed(rows)]
+        return [InboxMessage(r.id, r.text, r.case_number, r.created_at, r.read_at is None) for r in reversed(rows)]
 
     async def acknowledge(self, user: str, ids: list[int] | None, up_to: int | None, now: datetime) -> int:
         m = tables.inbox_messages.c

@@ -12,15 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.payments.orders import Payment, PaymentStatus
 from storage import tables
-from storage.sql import _utc
 
 p = tables.payments.c
-_TIMES = ("prepared_at", "expires_at", "paid_at", "refunded_at", "created_at")
 
 
 def _payment(row: sa.RowMapping) -> Payment:
     data = {k: v for k, v in row.items() if k not in ("updated_at", "user_id")}
-    data.update({k: _utc(data[k]) for k in _TIMES if data[k] is not None})
     return Payment(user=row["user_id"], **data)
 
 

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.staff import StaffNotice
 from bot.ratings import Rating, RatingLevel, Rectification, TicketStep
 from storage import tables
-from storage.sql import _upsert, _utc
+from storage.sql import _upsert
 
 r, t = tables.ratings.c, tables.rectifications.c
 
@@ -17,8 +17,6 @@ r, t = tables.ratings.c, tables.rectifications.c
 def _ticket(row: sa.RowMapping) -> Rectification:
     data = dict(row)
     data["level"] = RatingLevel(data["level"])
-    for column in ("closed_at", "callback_escalated_at", "rectify_escalated_at", "supervised_at"):
-        data[column] = _utc(data[column]) if data[column] else None
     return Rectification(**data)
 
 
@@ -33,7 +31,7 @@ class SqlRatings:
             return None
         return Rating(case_number=row["case_number"], user=row["user_id"], level=RatingLevel(row["level"]),
                       tags=row["tags"], text=row["text"], is_default=row["is_default"],
-                      created_at=_utc(row["created_at"]), updated_at=_utc(row["updated_at"]))
+                      created_at=row["created_at"], updated_at=row["updated_at"])
 
     async def save(self, rating: Rating, ticket: Rectification | None) -> Rectification | None:
         values = {"case_number": rating.case_number, "user_id": rating.user, "level": int(rating.level),
@@ -119,7 +117,7 @@ class SqlRatings:
         result: dict[int, list[datetime]] = {}
         async with self._engine.connect() as conn:
             for row in (await conn.execute(query)).all():
-                result.setdefault(row.ticket_id, []).append(_utc(row.created_at))
+                result.setdefault(row.ticket_id, []).append(row.created_at)
         return result
 
     async def for_user(self, user: str) -> list[Rectification]:

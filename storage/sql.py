@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -22,11 +22,6 @@ from storage.cipher import FieldCipher, KeyedHash
 def _upsert(conn: AsyncConnection, table: sa.Table) -> Any:
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     return dialect.insert(table)
-
-
-def _utc(at: datetime) -> datetime:
-    """SQLite drops the zone of stored datetimes; we always store UTC."""
-    return at if at.tzinfo else at.replace(tzinfo=timezone.utc)
 
 
 class OneStatement:
@@ -110,7 +105,7 @@ class SqlCases:
             rows = (await conn.execute(tables.case_events.select()
                                        .where(tables.case_events.c.case_number == number)
                                        .order_by(tables.case_events.c.id))).mappings().all()
-        return [CaseEvent(at=_utc(r["at"]), actor=r["actor"], from_status=r["from_status"],
+        return [CaseEvent(at=r["at"], actor=r["actor"], from_status=r["from_status"],
                           to_status=r["to_status"], reason=r["reason"], detail=r["detail"]) for r in rows]
 
     async def transition(self, number: str, expected: str, event: CaseEvent,
@@ -216,7 +211,7 @@ class SqlCases:
         return Case(number=row["number"], status=row["status"], user=row["user_id"], target=row["target"],
                     target_name=row["target_name"], item_codes=payload["item_codes"], fields=payload["fields"],
                     materials=[CaseMaterial.model_validate(m) for m in payload["materials"]],
-                    submitted_at=_utc(row["submitted_at"]), promised_date=row["promised_date"],
+                    submitted_at=row["submitted_at"], promised_date=row["promised_date"],
                     provisional_date=row["provisional_date"], idempotency_key=row["idempotency_key"])
 
 

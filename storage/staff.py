@@ -13,7 +13,7 @@ from bot.catalog.models import Level
 from bot.lifecycle import Role
 from bot.staff import Staff, StaffNotice
 from storage import tables
-from storage.sql import OneStatement, _utc
+from storage.sql import OneStatement
 
 
 def _hash(token: str) -> str:
@@ -111,5 +111,5 @@ class SqlStaffNotices:
                                        .where(n.department == staff.department, n.role == staff.role.value,
                                               n.id > after)
                                        .order_by(n.id.desc()).limit(200))).mappings().all()
-        return [StaffNotice.model_validate({**row, "role": Role(row["role"]), "created_at": _utc(row["created_at"])})
+        return [StaffNotice.model_validate({**row, "role": Role(row["role"]), "created_at": row["created_at"]})
                 for row in rows]

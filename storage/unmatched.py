@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.inbox.models import Miss, MissKind, UnmatchedGroup
 from storage import tables
-from storage.sql import _utc
 
 g, e = tables.unmatched_groups.c, tables.unmatched_examples.c
 settled_tokens = tables.unmatched_settled.c
@@ -96,7 +95,7 @@ class SqlUnmatched:
                 if row.text not in texts[row.group_id] and len(texts[row.group_id]) < examples:
                     texts[row.group_id].append(row.text)
         return [UnmatchedGroup(id=row.group_id, text=heads[row.group_id].text, count=row.n,
-                               first_seen=_utc(row.first), last_seen=_utc(row.last), kinds=kinds[row.group_id],
+                               first_seen=row.first, last_seen=row.last, kinds=kinds[row.group_id],
                                examples=texts[row.group_id], status=heads[row.group_id].status,
                                proposal=heads[row.group_id].proposal)
                 for row in top]
@@ -113,9 +112,9 @@ class SqlUnmatched:
                                         .where(e.group_id == group_id, counted))).one()
             texts = list((await conn.execute(sa.select(e.text).where(e.group_id == group_id, counted).distinct()
                                              .limit(3))).scalars())
-        first = _utc(stats[1]) if stats[1] else _utc(head.created_at)
+        first = stats[1] or head.created_at
         return UnmatchedGroup(id=head.id, text=head.text, count=stats[0], first_seen=first,
-                              last_seen=_utc(stats[2]) if stats[2] else first, examples=texts, status=head.status,
+                              last_seen=stats[2] or first, examples=texts, status=head.status,
                               proposal=head.proposal)
 
     async def propose(self, group_id: int, proposal: dict[str, object]) -> None:

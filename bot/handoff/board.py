@@ -3,7 +3,7 @@ staff online, breaches today) and statistics (first response p50/p90 in working 
 satisfaction of human sessions)."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from statistics import quantiles
 from typing import Callable
 
@@ -21,8 +21,7 @@ class Board:
 
     async def live(self, department: str) -> dict[str, object]:
         now = self._clock()
-        # in UTC, as stores take it: SQLite compares the wall time of a datetime, whatever its zone
-        midnight = now.astimezone(CHINA).replace(hour=0, minute=0, second=0, microsecond=0).astimezone(timezone.utc)
+        midnight = now.astimezone(CHINA).replace(hour=0, minute=0, second=0, microsecond=0)
         today = await self._store.since(department, midnight)
         waiting = [h for h in today if h.status is HandoffStatus.waiting]
         return {"department": department,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta
 from typing import Callable
 
 from bot.content import Content
@@ -219,7 +219,7 @@ class Payments:
 
     async def reconcile(self, day: date) -> list[Mismatch]:
         """Compare the orders made on `day` (China time) with the provider's records."""
-        start = datetime.combine(day, time(), CHINA).astimezone(timezone.utc)  # stores take UTC (SQLite drops zones)
+        start = datetime.combine(day, time(), CHINA)
         mismatches = []
         for payment in await self._store.created_between(start, start + timedelta(days=1)):
             mismatches.extend(_compare(payment, await self._remote(payment)))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from datetime import timedelta
+from datetime import timedelta, timezone
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -64,6 +64,18 @@ async def test_refund_moves_and_lists(db: AsyncEngine, cipher: FieldCipher) -> N
     assert await payments.created_between(NOW - timedelta(hours=1), NOW + timedelta(hours=1)) == [stored]
     assert await payments.created_between(NOW + timedelta(hours=1), NOW + timedelta(hours=2)) == []
     assert await outbox_types(db, order.case_number) == ["case.submitted", "payment.paid", "payment.refunded"]
+
+
+async def test_bounds_in_china_time_find_what_utc_bounds_find(db: AsyncEngine, cipher: FieldCipher) -> None:
+    """A day's reconciliation runs from China-time midnight: SQLite keeps no zone and compared wall times, so an
+    order made 00:00-08:00 China time was missing from its day. Every stored moment and bound is UTC now."""
+    payments, order = await a_case_with_an_order(db, cipher)  # made 09:30 UTC, 17:30 China time
+    china = timezone(timedelta(hours=8))
+    evening = NOW.astimezone(china).replace(hour=17, minute=0)  # 09:00 UTC: half an hour before the order
+    [found] = await payments.created_between(evening, evening + timedelta(hours=1))
+    assert found.out_trade_no == order.out_trade_no and found.created_at == NOW
+    assert found.created_at.utcoffset() == timedelta(0)  # read back in UTC on every database
+    assert await payments.created_between(evening - timedelta(hours=1), evening) == []
 
 
 async def test_a_delivery_is_seen_once(db: AsyncEngine) -> None:
