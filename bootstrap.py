@@ -155,7 +155,7 @@ def _shared_in_redis(settings: Settings, cipher: FieldCipher) -> SharedState:
     rate, prefix = RateLimit(settings.rate_limit.messages, settings.rate_limit.per_seconds), settings.redis_prefix
     redis = connect_redis(settings.redis_url, settings.redis_client)
     sessions = RedisSessionStore(redis.scripts, cipher, settings.session_idle_seconds, SessionKeys(prefix),
-                                 rate=rate, read_legacy_keys=not redis.cluster)
+                                 rate=rate, read_legacy_keys=settings.redis_read_legacy_keys)
     return SharedState(sessions, RedisDedupe(redis.general, prefix, DEDUPE_SECONDS),
                        RedisTokenCache(redis.general, f"{prefix}:wechat"),
                        RedisWakeups(redis.general, prefix, logging.getLogger("zhengwu.wakeups")),

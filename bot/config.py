@@ -184,6 +184,10 @@ class Settings(BaseSettings):
         default="pipelined", description="pipelined: the chat turn's scripts over one connection per process "
         "(one node, redis:// or rediss://); redis-py: through redis.asyncio (one node; also unix://); "
         "cluster: redis_url is a node of a Redis Cluster, every call through redis-py's RedisCluster")
+    redis_read_legacy_keys: bool = Field(
+        default=False, description="Also read a conversation stored under the key layout before hash tags "
+        "(`<prefix>:conv:<user>`, releases up to issue 12) and move it at its next save: on while upgrading from "
+        "such a release, until session_idle_seconds have passed; one node only. Off, every script is a key lighter")
     case_number_prefix: str = "DLH"
     dispatch_interval_seconds: float = Field(default=2.0, gt=0, description="Outbox polling when idle")
     pre_review_days: int = Field(default=1, ge=0, description="网上预审 due within this many working days")
@@ -231,6 +235,13 @@ class Settings(BaseSettings):
     def _drafts_outlive_conversations(self) -> "Settings":
         if self.draft_retention_days * 86400 < self.session_idle_seconds:
             raise ValueError("draft_retention_days must cover session_idle_seconds: a resumed draft needs its uploads")
+        return self
+
+    @model_validator(mode="after")
+    def _legacy_keys_on_one_node(self) -> "Settings":
+        if self.redis_read_legacy_keys and self.redis_client == "cluster":
+            raise ValueError("redis_read_legacy_keys works on one Redis node only: those keys have no hash tag, so "
+                             "on a Cluster they live in other slots than the user's new keys")
         return self
 
     @model_validator(mode="after")

@@ -2,16 +2,22 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import os
 import zlib
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 from redis.asyncio import Redis
 from redis.crc import key_slot
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bootstrap import build_stores
+from bot.clock import utc_now
+from bot.config import Settings
 from bot.dialogue.idempotency import earlier_answer, message_digest, remember_answer
 from bot.dialogue.replies import ChoicesReply, Option, TextReply
 from bot.dialogue.state import Conversation, Stage
@@ -27,7 +33,8 @@ from storage.redis_sessions import LockSettings, RedisSessionStore, SessionKeys
 from storage.sessions import MemorySessionStore
 from storage.sql_sessions import SqlSessionStore
 
-CIPHER = FieldCipher(os.urandom(32))
+KEY = os.urandom(32)
+CIPHER = FieldCipher(KEY)
 
 
 def make_store(kind: str, request: pytest.FixtureRequest, idle: int = 3600, legacy: bool = False, **lock: int):
@@ -243,6 +250,32 @@ async def test_redis_reads_a_conversation_stored_before_hash_tags_and_moves_it(r
         assert (await session.load()).answers == {"applicant_name": "张三", "phone": "13800138000"}
     await client.aclose()
     await store.close()
+
+
+@pytest.mark.parametrize("read_legacy", [False, True])
+async def test_the_old_key_layout_is_read_only_when_configured(request: pytest.FixtureRequest, tmp_path: Path,
+                                                               read_legacy: bool) -> None:
+    """`redis_read_legacy_keys` (off by default: every script one key lighter) is for an upgrade from a release
+    before hash tags: on, a conversation under the old key goes on; off, the citizen starts afresh."""
+    url, prefix = request.getfixturevalue("redis_server"), request.getfixturevalue("redis_prefix")
+    settings = Settings.load(None, database_url=f"sqlite+aiosqlite:///{tmp_path}/app.db", redis_url=url,
+                             redis_prefix=prefix, field_key=base64.b64encode(KEY).decode(),
+                             **({"redis_read_legacy_keys": True} if read_legacy else {}))
+    assert settings.redis_read_legacy_keys is read_legacy
+    client = Redis.from_url(url)
+    before = Conversation(stage=Stage.collect, target="GA0020000", step=2, answers={"applicant_name": "张三"})
+    await client.set(SessionKeys(prefix).legacy_state("u"), CIPHER.encrypt_bytes(before.model_dump_json().encode()))
+    stores = build_stores(settings, utc_now)
+    async with stores.shared.sessions.session("u") as session:
+        assert (await session.load() == before) is read_legacy
+    await stores.shared.close()
+    await stores.db.dispose()
+    await client.aclose()
+
+
+def test_the_old_key_layout_cannot_be_read_on_a_cluster() -> None:
+    with pytest.raises(ValidationError, match="one Redis node only"):
+        Settings.load(None, redis_url="redis://127.0.0.1:7000", redis_client="cluster", redis_read_legacy_keys=True)
 
 
 @pytest.mark.parametrize("user", ["o6_bmjrPTlm6_2sgVt7hMZOPfL2M", "wechat:o6_bmjrPTlm6", "含中文", "a}b", "{x}y", "a:b{c"])
