@@ -260,6 +260,7 @@ async def test_the_old_key_layout_is_read_only_when_configured(request: pytest.F
     url, prefix = request.getfixturevalue("redis_server"), request.getfixturevalue("redis_prefix")
     settings = Settings.load(None, database_url=f"sqlite+aiosqlite:///{tmp_path}/app.db", redis_url=url,
                              redis_prefix=prefix, field_key=base64.b64encode(KEY).decode(),
+                             search_key=base64.b64encode(os.urandom(32)).decode(), blob_dir=str(tmp_path / "blobs"),
                              **({"redis_read_legacy_keys": True} if read_legacy else {}))
     assert settings.redis_read_legacy_keys is read_legacy
     client = Redis.from_url(url)
