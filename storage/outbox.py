@@ -12,7 +12,7 @@ from bot.notify import InboxMessage
 from bot.outbox.events import OutboxEvent
 from bot.ports import StaffNotice
 from storage import tables
-from storage.sql import _upsert
+from storage.sql import OneStatement, _upsert
 
 o, d = tables.outbox.c, tables.event_deliveries.c
 
@@ -20,23 +20,23 @@ o, d = tables.outbox.c, tables.event_deliveries.c
 class SqlOutbox:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        self._single = OneStatement(engine)
 
     async def claim(self, now: datetime, lease: timedelta, limit: int) -> list[Claimed]:
-        """Lease up to `limit` due events to this dispatcher. PostgreSQL skips rows another dispatcher is
-        claiming (FOR UPDATE SKIP LOCKED); the lease keeps them away from others while they are delivered."""
+        """Lease up to `limit` due events to this dispatcher: one statement (PostgreSQL: autocommit, one round trip)
+        that picks and leases them. PostgreSQL skips rows another dispatcher is claiming (FOR UPDATE SKIP LOCKED);
+        the lease keeps them away from others while they are delivered. The delivery states are read after the
+        claim: only the lease holder writes them (or a dispatcher whose lease ran out, late, as before)."""
         due = sa.and_(o.dispatched_at.is_(None), sa.or_(o.next_attempt_at.is_(None), o.next_attempt_at <= now),
                       sa.or_(o.lease_until.is_(None), o.lease_until < now))
-        async with self._engine.begin() as conn:
+        async with self._single() as conn:
             pick = sa.select(o.id).where(due).order_by(o.id).limit(limit)
             if conn.dialect.name == "postgresql":
                 pick = pick.with_for_update(skip_locked=True)
-            ids = (await conn.execute(pick)).scalars().all()
-            if not ids:
-                return []
-            rows = (await conn.execute(tables.outbox.update().where(o.id.in_(ids), due)
+            rows = (await conn.execute(tables.outbox.update().where(o.id.in_(pick.scalar_subquery()), due)
                                        .values(lease_until=now + lease)
                                        .returning(o.id, o.case_number, o.event_type, o.payload))).all()
-            states = await self._deliveries(conn, [r.id for r in rows])
+            states = await self._deliveries(conn, [r.id for r in rows]) if rows else {}
         return [Claimed(OutboxEvent(id=r.id, case_number=r.case_number, type=r.event_type, payload=r.payload),
                         states.get(r.id, {})) for r in sorted(rows)]
 
@@ -50,7 +50,7 @@ class SqlOutbox:
         return states
 
     async def done(self, event_id: int, handler: str, now: datetime) -> None:
-        async with self._engine.begin() as conn:
+        async with self._single() as conn:
             await self._record(conn, event_id, handler, {"done_at": now, "next_attempt_at": None})
 
     async def failed(self, event_id: int, handler: str, failure: Failure, now: datetime) -> None:
@@ -85,7 +85,7 @@ class SqlOutbox:
                 **notice.model_dump(exclude={"id", "role"}), role=notice.role.value))
 
     async def release(self, event_id: int, next_attempt_at: datetime | None, now: datetime) -> None:
-        async with self._engine.begin() as conn:
+        async with self._single() as conn:
             await conn.execute(tables.outbox.update().where(o.id == event_id).values(
                 lease_until=None, next_attempt_at=next_attempt_at,
                 dispatched_at=now if next_attempt_at is None else None))

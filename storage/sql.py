@@ -38,10 +38,26 @@ class OneStatement:
         return self._autocommit.connect() if self._autocommit else self._engine.begin()
 
 
+def _claiming(blob_ids: list[str]) -> sa.Update:
+    """Marks uploads as belonging to something kept, so the draft purge leaves them alone."""
+    return tables.blobs.update().where(tables.blobs.c.blob_id.in_(blob_ids)).values(claimed=True)
+
+
 async def _claim(conn: AsyncConnection, blob_ids: list[str]) -> None:
-    """Mark uploads as belonging to something kept, so the draft purge leaves them alone."""
     if blob_ids:
-        await conn.execute(tables.blobs.update().where(tables.blobs.c.blob_id.in_(blob_ids)).values(claimed=True))
+        await conn.execute(_claiming(blob_ids))
+
+
+async def _all_or_nothing(conn: AsyncConnection, writes: list[sa.Insert | sa.Update]) -> None:
+    """Run the writes atomically. On PostgreSQL as one statement (the others data-modifying CTEs of the last): in
+    autocommit (OneStatement), one round trip instead of BEGIN, each write and COMMIT. On SQLite one by one, inside
+    the transaction OneStatement opens there."""
+    if conn.dialect.name == "postgresql":
+        *before, last = writes
+        await conn.execute(last.add_cte(*(write.cte(f"w{i}") for i, write in enumerate(before))))
+        return
+    for write in writes:
+        await conn.execute(write)
 
 
 class SqlCases:
@@ -52,27 +68,27 @@ class SqlCases:
         self._single = OneStatement(engine)
 
     async def submit(self, case: NewCase, number_prefix: str) -> Case:
-        existing = await self._by_key(case.idempotency_key)
-        if existing:
-            return existing
+        """The case, stored with its outbox event; the case stored before under the same idempotency key if there is
+        one. That is rare (a retry after the answer was lost), so it is not looked up first: the insert finds it,
+        and the number taken for the retry is left unused."""
         number = await self._next_number(case.submitted_at.strftime("%Y%m%d"), number_prefix)
+        payload = {"item_codes": case.item_codes, "fields": case.fields,
+                   "materials": [m.model_dump(mode="json") for m in case.materials]}
+        blob_ids = [m.entry.blob_id for m in case.materials if m.entry and m.entry.blob_id]
+        stored = tables.cases.insert().values(
+            number=number, user_id=case.user, target=case.target, target_name=case.target_name,
+            status="submitted", submitted_at=case.submitted_at, promised_date=case.promised_date,
+            provisional_date=case.provisional_date, idempotency_key=case.idempotency_key,
+            payload=self._cipher.encrypt(json.dumps(payload, ensure_ascii=False)),
+            updated_at=case.submitted_at, applicant_hash=self._applicant_hash(case))
+        event = tables.outbox.insert().values(
+            case_number=number, event_type="case.submitted", created_at=self._clock(),
+            payload={"number": number, "user": case.user, "target": case.target,
+                     "promised_date": case.promised_date.isoformat()})
         try:
-            async with self._engine.begin() as conn:
-                payload = {"item_codes": case.item_codes, "fields": case.fields,
-                           "materials": [m.model_dump(mode="json") for m in case.materials]}
-                await conn.execute(tables.cases.insert().values(
-                    number=number, user_id=case.user, target=case.target, target_name=case.target_name,
-                    status="submitted", submitted_at=case.submitted_at, promised_date=case.promised_date,
-                    provisional_date=case.provisional_date, idempotency_key=case.idempotency_key,
-                    payload=self._cipher.encrypt(json.dumps(payload, ensure_ascii=False)),
-                    updated_at=case.submitted_at, applicant_hash=self._applicant_hash(case)))
-                await _claim(conn, [m.entry.blob_id for m in case.materials if m.entry and m.entry.blob_id])
-                await conn.execute(tables.outbox.insert().values(
-                    case_number=number, event_type="case.submitted", created_at=self._clock(),
-                    payload={"number": number, "user": case.user, "target": case.target,
-                             "promised_date": case.promised_date.isoformat()}))
-        except IntegrityError:
-            # Another request with the same idempotency key won the race.
+            async with self._single() as conn:
+                await _all_or_nothing(conn, [stored, *([_claiming(blob_ids)] if blob_ids else []), event])
+        except IntegrityError:  # this key's case exists (stored earlier, or by a request that won the race)
             existing = await self._by_key(case.idempotency_key)
             if existing is None:
                 raise
@@ -233,8 +249,8 @@ class SqlProfiles:
         draft purge) unless a stored profile refers to it."""
         payload = self._cipher.encrypt(profile.model_dump_json())
         now = self._clock()
-        async with self._engine.begin() as conn:
-            await _claim(conn, [m.blob_id for m in profile.materials.values() if m.blob_id])
+        blob_ids = [m.blob_id for m in profile.materials.values() if m.blob_id]
+        async with self._single() as conn:
             stmt = _upsert(conn, tables.profiles).values(user_id=user, payload=payload, updated_at=now)
-            await conn.execute(stmt.on_conflict_do_update(index_elements=["user_id"],
-                                                          set_={"payload": payload, "updated_at": now}))
+            stored = stmt.on_conflict_do_update(index_elements=["user_id"], set_={"payload": payload, "updated_at": now})
+            await _all_or_nothing(conn, [*([_claiming(blob_ids)] if blob_ids else []), stored])

@@ -9,7 +9,7 @@ import re
 from typing import Any
 
 from redis.asyncio import Redis, RedisCluster
-from sqlalchemy import event
+from sqlalchemy import Connection, event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.redis_scripts import REDIS_ERRORS
@@ -108,19 +108,20 @@ class RedisWakeups(MemoryWakeups):
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
-_OUTBOX_INSERT = re.compile(r"\s*INSERT INTO outbox\b", re.IGNORECASE)  # the outbox table only, not outbox_*
+# The outbox table only, not outbox_*; also as the last part of a statement with data-modifying CTEs before it
+_OUTBOX_INSERT = re.compile(r"\s*(WITH\b.*\)\s*)?INSERT INTO outbox\b", re.IGNORECASE | re.DOTALL)
 
 
 def on_outbox_commit(engine: AsyncEngine, wakeups: MemoryWakeups) -> None:
     """Call wakeups.notify() once a transaction that inserted into the outbox has committed and its connection
     went back to the pool (so the rows are visible to whoever is woken). Every store's outbox write is covered
-    without the stores knowing."""
+    without the stores knowing; in autocommit (storage.sql.OneStatement) the statement itself is the commit."""
     sync = engine.sync_engine
 
     @event.listens_for(sync, "after_cursor_execute")
     def _written(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         if _OUTBOX_INSERT.match(statement):
-            conn.info[_WRITTEN] = True
+            conn.info[_COMMITTED if _autocommit(conn) else _WRITTEN] = True
 
     @event.listens_for(sync, "commit")
     def _committing(conn: Any) -> None:
@@ -130,9 +131,14 @@ def on_outbox_commit(engine: AsyncEngine, wakeups: MemoryWakeups) -> None:
     @event.listens_for(sync, "rollback")
     def _rolled_back(conn: Any) -> None:
         conn.info.pop(_WRITTEN, None)
-        conn.info.pop(_COMMITTED, None)
+        if not _autocommit(conn):  # closing an autocommit connection "rolls back" what is already committed
+            conn.info.pop(_COMMITTED, None)
 
     @event.listens_for(sync.pool, "checkin")
     def _returned(dbapi_connection: Any, record: Any) -> None:
         if record is not None and record.info.pop(_COMMITTED, False):
             wakeups.notify()
+
+
+def _autocommit(conn: Connection) -> bool:
+    return bool(conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT")
