@@ -14,9 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage import tables
 from storage.cipher import KeyedHash
-from storage.sql import OneStatement, _upsert
+from storage.sql import OneStatement, _upsert, bound, upsert_for
 
 rs, vi = tables.revoked_sessions.c, tables.verified_identities.c
+_KNOWN = sa.select(vi.user_id).where(vi.user_id == bound("user"), vi.identity_hash == bound("identity"))
 
 
 class SqlRevocations:
@@ -46,18 +47,18 @@ class SqlVerifiedIdentities:
 
     def __init__(self, engine: AsyncEngine, hasher: KeyedHash) -> None:
         self._single, self._hasher = OneStatement(engine), hasher
+        self._remember = upsert_for(engine.dialect.name, tables.verified_identities).values(
+            user_id=bound("user"), identity_hash=bound("identity"), verified_at=bound("at")
+        ).on_conflict_do_nothing(index_elements=["user_id", "identity_hash"])
 
     def _hash(self, name: str, id_number: str) -> str:
         return self._hasher.digest(f"{name.strip()}|{id_number.strip()}")
 
     async def known(self, user: str, name: str, id_number: str) -> bool:
         async with self._single() as conn:
-            found = await conn.execute(sa.select(vi.user_id).where(
-                vi.user_id == user, vi.identity_hash == self._hash(name, id_number)))
+            found = await conn.execute(_KNOWN, {"user_": user, "identity_": self._hash(name, id_number)})
             return found.first() is not None
 
     async def remember(self, user: str, name: str, id_number: str, at: datetime) -> None:
         async with self._single() as conn:
-            stmt = _upsert(conn, tables.verified_identities).values(
-                user_id=user, identity_hash=self._hash(name, id_number), verified_at=at)
-            await conn.execute(stmt.on_conflict_do_nothing(index_elements=["user_id", "identity_hash"]))
+            await conn.execute(self._remember, {"user_": user, "identity_": self._hash(name, id_number), "at_": at})

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.ports import StoredBlob
 from storage import tables
 from storage.blob_sealing import BlobSealer, is_sealed
-from storage.sql import OneStatement, _upsert
+from storage.sql import OneStatement, bound, upsert_for
 
 PURGE_BATCH = 500
 INLINE_BYTES = 256 * 1024  # hashing or sealing less than this costs less CPU than handing it to a thread
@@ -34,6 +34,12 @@ class ContentAddressedBlobStore(ABC):
     def __init__(self, engine: AsyncEngine, clock: Callable[[], datetime], sealer: BlobSealer) -> None:
         self._engine, self._clock, self._sealer = engine, clock, sealer
         self._single = OneStatement(engine)
+        add = upsert_for(engine.dialect.name, tables.blobs).values(
+            blob_id=bound("blob_id"), mime=bound("mime"), size=bound("size"), created_at=bound("now"), claimed=False,
+            data_key=bound("data_key"), key_id=bound("key_id"))
+        # A row already there stays as it is: the no-op update only makes the statement return its key.
+        self._add = add.on_conflict_do_update(index_elements=["blob_id"], set_={"blob_id": tables.blobs.c.blob_id}) \
+            .returning(tables.blobs.c.data_key)
 
     @abstractmethod
     async def _write(self, blob_id: str, data: bytes, mime: str, replace: bool = False) -> None:
@@ -53,12 +59,9 @@ class ContentAddressedBlobStore(ABC):
         blob_id = await _off_loop(len(data), self._sealer.address, owner, data)
         fresh = self._sealer.new_key()
         async with self._single() as conn:
-            stmt = _upsert(conn, tables.blobs).values(blob_id=blob_id, mime=mime, size=len(data),
-                                                      created_at=self._clock(), claimed=False, data_key=fresh,
-                                                      key_id=self._sealer.key_id(fresh))
-            # A row already there stays as it is: the no-op update only makes the statement return its key.
-            stmt = stmt.on_conflict_do_update(index_elements=["blob_id"], set_={"blob_id": tables.blobs.c.blob_id})
-            wrapped = (await conn.execute(stmt.returning(tables.blobs.c.data_key))).scalar_one()
+            wrapped = (await conn.execute(self._add, {
+                "blob_id_": blob_id, "mime_": mime, "size_": len(data), "now_": self._clock(), "data_key_": fresh,
+                "key_id_": self._sealer.key_id(fresh)})).scalar_one()
         await self._write(blob_id, await _off_loop(len(data), self._sealer.seal, wrapped, blob_id, data), mime)
         return StoredBlob(blob_id=blob_id, mime=mime, size=len(data))
 

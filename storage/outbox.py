@@ -12,30 +12,40 @@ from bot.notify import InboxMessage
 from bot.outbox.events import OutboxEvent
 from bot.ports import StaffNotice
 from storage import tables
-from storage.sql import OneStatement, _upsert
+from storage.sql import OneStatement, _upsert, bound, upsert_for
 
 o, d = tables.outbox.c, tables.event_deliveries.c
+_DELIVERIES = sa.select(tables.event_deliveries).where(d.event_id.in_(sa.bindparam("events_", expanding=True)))
+_RELEASE = tables.outbox.update().where(o.id == bound("event")).values(
+    lease_until=None, next_attempt_at=bound("next"), dispatched_at=bound("dispatched"))
 
 
 class SqlOutbox:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._single = OneStatement(engine)
+        # Due at `now_`: not dispatched, no later attempt planned, no lease running.
+        due = sa.and_(o.dispatched_at.is_(None), sa.or_(o.next_attempt_at.is_(None), o.next_attempt_at <= bound("now")),
+                      sa.or_(o.lease_until.is_(None), o.lease_until < bound("now")))
+        pick = sa.select(o.id).where(due).order_by(o.id).limit(bound("limit"))
+        if engine.dialect.name == "postgresql":
+            pick = pick.with_for_update(skip_locked=True)
+        self._claim = tables.outbox.update().where(o.id.in_(pick.scalar_subquery()), due) \
+            .values(lease_until=bound("until")).returning(o.id, o.case_number, o.event_type, o.payload)
+        done = upsert_for(engine.dialect.name, tables.event_deliveries).values(
+            event_id=bound("event"), handler=bound("handler"), attempts=0, dead=False, done_at=bound("now"),
+            next_attempt_at=None)
+        self._done = done.on_conflict_do_update(  # one already done stays done (see _record)
+            index_elements=["event_id", "handler"], set_={"done_at": done.excluded.done_at, "next_attempt_at": None},
+            where=d.done_at.is_(None))
 
     async def claim(self, now: datetime, lease: timedelta, limit: int) -> list[Claimed]:
         """Lease up to `limit` due events to this dispatcher: one statement (PostgreSQL: autocommit, one round trip)
         that picks and leases them. PostgreSQL skips rows another dispatcher is claiming (FOR UPDATE SKIP LOCKED);
         the lease keeps them away from others while they are delivered. The delivery states are read after the
         claim: only the lease holder writes them (or a dispatcher whose lease ran out, late, as before)."""
-        due = sa.and_(o.dispatched_at.is_(None), sa.or_(o.next_attempt_at.is_(None), o.next_attempt_at <= now),
-                      sa.or_(o.lease_until.is_(None), o.lease_until < now))
         async with self._single() as conn:
-            pick = sa.select(o.id).where(due).order_by(o.id).limit(limit)
-            if conn.dialect.name == "postgresql":
-                pick = pick.with_for_update(skip_locked=True)
-            rows = (await conn.execute(tables.outbox.update().where(o.id.in_(pick.scalar_subquery()), due)
-                                       .values(lease_until=now + lease)
-                                       .returning(o.id, o.case_number, o.event_type, o.payload))).all()
+            rows = (await conn.execute(self._claim, {"now_": now, "limit_": limit, "until_": now + lease})).all()
             states = await self._deliveries(conn, [r.id for r in rows]) if rows else {}
         return [Claimed(OutboxEvent(id=r.id, case_number=r.case_number, type=r.event_type, payload=r.payload),
                         states.get(r.id, {})) for r in sorted(rows)]
@@ -43,7 +53,7 @@ class SqlOutbox:
     @staticmethod
     async def _deliveries(conn: AsyncConnection, event_ids: list[int]) -> dict[int, dict[str, Delivery]]:
         states: dict[int, dict[str, Delivery]] = {}
-        for row in await conn.execute(sa.select(tables.event_deliveries).where(d.event_id.in_(event_ids))):
+        for row in await conn.execute(_DELIVERIES, {"events_": event_ids}):
             states.setdefault(row.event_id, {})[row.handler] = Delivery(
                 attempts=row.attempts, next_attempt_at=row.next_attempt_at,
                 settled=row.done_at is not None or row.dead, alerted=row.alerted_at is not None)
@@ -51,7 +61,7 @@ class SqlOutbox:
 
     async def done(self, event_id: int, handler: str, now: datetime) -> None:
         async with self._single() as conn:
-            await self._record(conn, event_id, handler, {"done_at": now, "next_attempt_at": None})
+            await conn.execute(self._done, {"event_": event_id, "handler_": handler, "now_": now})
 
     async def failed(self, event_id: int, handler: str, failure: Failure, now: datetime) -> None:
         """Count a failed attempt: retry at `failure.retry_at`, or give up (a dead letter); with an alert, store
@@ -86,9 +96,8 @@ class SqlOutbox:
 
     async def release(self, event_id: int, next_attempt_at: datetime | None, now: datetime) -> None:
         async with self._single() as conn:
-            await conn.execute(tables.outbox.update().where(o.id == event_id).values(
-                lease_until=None, next_attempt_at=next_attempt_at,
-                dispatched_at=now if next_attempt_at is None else None))
+            await conn.execute(_RELEASE, {"event_": event_id, "next_": next_attempt_at,
+                                          "dispatched_": now if next_attempt_at is None else None})
 
     async def backlog(self) -> tuple[int, int]:
         """(events not yet dispatched, given-up deliveries): the outbox's health at a glance (metrics)."""

@@ -20,8 +20,21 @@ from storage.cipher import FieldCipher, KeyedHash
 
 
 def _upsert(conn: AsyncConnection, table: sa.Table) -> Any:
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table)
+    return upsert_for(conn.dialect.name, table)
+
+
+def upsert_for(dialect: str, table: sa.Table) -> Any:
+    """The dialect's INSERT, which has ON CONFLICT."""
+    return (postgresql if dialect == "postgresql" else sqlite).insert(table)
+
+
+# Statements of the busy paths (a submit, its outbox delivery, an upload) are built once, with bound values
+# named `<name>_`: building one per call (SQLAlchemy constructs and their cache keys) cost about a third of a
+# one-statement call's CPU. The trailing underscore keeps a value's name off every column's name: an INSERT or
+# UPDATE takes an execute parameter named like one of its table's columns as a value for that column.
+def bound(name: str) -> sa.BindParameter[Any]:
+    """A bound value, `name` + "_" in the parameters."""
+    return sa.bindparam(f"{name}_")
 
 
 class OneStatement:
@@ -38,26 +51,31 @@ class OneStatement:
         return self._autocommit.connect() if self._autocommit else self._engine.begin()
 
 
-def _claiming(blob_ids: list[str]) -> sa.Update:
-    """Marks uploads as belonging to something kept, so the draft purge leaves them alone."""
-    return tables.blobs.update().where(tables.blobs.c.blob_id.in_(blob_ids)).values(claimed=True)
+_CLAIM = tables.blobs.update().where(tables.blobs.c.blob_id.in_(sa.bindparam("blob_ids_", expanding=True))) \
+    .values(claimed=True)
+"""Marks uploads (`blob_ids_`) as belonging to something kept, so the draft purge leaves them alone."""
 
 
 async def _claim(conn: AsyncConnection, blob_ids: list[str]) -> None:
     if blob_ids:
-        await conn.execute(_claiming(blob_ids))
+        await conn.execute(_CLAIM, {"blob_ids_": blob_ids})
 
 
-async def _all_or_nothing(conn: AsyncConnection, writes: list[sa.Insert | sa.Update]) -> None:
-    """Run the writes atomically. On PostgreSQL as one statement (the others data-modifying CTEs of the last): in
-    autocommit (OneStatement), one round trip instead of BEGIN, each write and COMMIT. On SQLite one by one, inside
-    the transaction OneStatement opens there."""
-    if conn.dialect.name == "postgresql":
-        *before, last = writes
-        await conn.execute(last.add_cte(*(write.cte(f"w{i}") for i, write in enumerate(before))))
-        return
-    for write in writes:
-        await conn.execute(write)
+class Atomic:
+    """Writes that commit together, built once. On PostgreSQL one statement (the others data-modifying CTEs of the
+    last), for OneStatement's autocommit: one round trip instead of BEGIN, each write and COMMIT. On SQLite the
+    writes one by one, inside the transaction OneStatement opens there. The writes share one set of parameters."""
+
+    def __init__(self, dialect: str, *writes: Any) -> None:
+        if dialect == "postgresql":
+            *before, last = writes
+            self._statements = [last.add_cte(*(write.cte(f"w{i}") for i, write in enumerate(before)))]
+        else:
+            self._statements = list(writes)
+
+    async def run(self, conn: AsyncConnection, params: dict[str, Any]) -> None:
+        for statement in self._statements:
+            await conn.execute(statement, params)
 
 
 class SqlCases:
@@ -66,6 +84,18 @@ class SqlCases:
     def __init__(self, engine: AsyncEngine, cipher: FieldCipher, hasher: KeyedHash, clock: Callable[[], datetime]) -> None:
         self._engine, self._cipher, self._hasher, self._clock = engine, cipher, hasher, clock
         self._single = OneStatement(engine)
+        dialect = engine.dialect.name
+        counter = upsert_for(dialect, tables.case_counters).values(day=bound("day"), last=1)
+        self._count = counter.on_conflict_do_update(index_elements=["day"], set_={
+            "last": tables.case_counters.c.last + 1}).returning(tables.case_counters.c.last)
+        case = tables.cases.insert().values(
+            number=bound("number"), user_id=bound("user"), target=bound("target"), target_name=bound("target_name"),
+            status="submitted", submitted_at=bound("at"), promised_date=bound("promised"),
+            provisional_date=bound("provisional"), idempotency_key=bound("key"), payload=bound("payload"),
+            updated_at=bound("at"), applicant_hash=bound("applicant"))
+        event = tables.outbox.insert().values(case_number=bound("number"), event_type="case.submitted",
+                                              created_at=bound("now"), payload=bound("event"))
+        self._store, self._store_claiming = Atomic(dialect, case, event), Atomic(dialect, case, _CLAIM, event)
 
     async def submit(self, case: NewCase, number_prefix: str) -> Case:
         """The case, stored with its outbox event; the case stored before under the same idempotency key if there is
@@ -75,19 +105,15 @@ class SqlCases:
         payload = {"item_codes": case.item_codes, "fields": case.fields,
                    "materials": [m.model_dump(mode="json") for m in case.materials]}
         blob_ids = [m.entry.blob_id for m in case.materials if m.entry and m.entry.blob_id]
-        stored = tables.cases.insert().values(
-            number=number, user_id=case.user, target=case.target, target_name=case.target_name,
-            status="submitted", submitted_at=case.submitted_at, promised_date=case.promised_date,
-            provisional_date=case.provisional_date, idempotency_key=case.idempotency_key,
-            payload=self._cipher.encrypt(json.dumps(payload, ensure_ascii=False)),
-            updated_at=case.submitted_at, applicant_hash=self._applicant_hash(case))
-        event = tables.outbox.insert().values(
-            case_number=number, event_type="case.submitted", created_at=self._clock(),
-            payload={"number": number, "user": case.user, "target": case.target,
-                     "promised_date": case.promised_date.isoformat()})
+        params = {"number_": number, "user_": case.user, "target_": case.target, "target_name_": case.target_name,
+                  "at_": case.submitted_at, "promised_": case.promised_date, "provisional_": case.provisional_date,
+                  "key_": case.idempotency_key, "payload_": self._cipher.encrypt(json.dumps(payload, ensure_ascii=False)),
+                  "applicant_": self._applicant_hash(case), "now_": self._clock(), "blob_ids_": blob_ids,
+                  "event_": {"number": number, "user": case.user, "target": case.target,
+                             "promised_date": case.promised_date.isoformat()}}
         try:
             async with self._single() as conn:
-                await _all_or_nothing(conn, [stored, *([_claiming(blob_ids)] if blob_ids else []), event])
+                await (self._store_claiming if blob_ids else self._store).run(conn, params)
         except IntegrityError:  # this key's case exists (stored earlier, or by a request that won the race)
             existing = await self._by_key(case.idempotency_key)
             if existing is None:
@@ -100,9 +126,7 @@ class SqlCases:
         statement, not while the case is written (every submit of every instance takes that row). A submit that
         fails afterwards leaves a gap in the day's numbers, as a database sequence would."""
         async with self._single() as conn:
-            stmt = _upsert(conn, tables.case_counters).values(day=day, last=1)
-            stmt = stmt.on_conflict_do_update(index_elements=["day"], set_={"last": tables.case_counters.c.last + 1})
-            seq = (await conn.execute(stmt.returning(tables.case_counters.c.last))).scalar_one()
+            seq = (await conn.execute(self._count, {"day_": day})).scalar_one()
         return f"{prefix}{day}{seq:06d}"
 
     async def get(self, number: str) -> Case | None:
@@ -231,17 +255,25 @@ class SqlCases:
                     provisional_date=row["provisional_date"], idempotency_key=row["idempotency_key"])
 
 
+_PROFILE = sa.select(tables.profiles.c.payload).where(tables.profiles.c.user_id == bound("user"))
+
+
 class SqlProfiles:
     """ProfileStore: a user's reusable answers and materials, encrypted."""
 
     def __init__(self, engine: AsyncEngine, cipher: FieldCipher, clock: Callable[[], datetime]) -> None:
         self._engine, self._cipher, self._clock = engine, cipher, clock
         self._single = OneStatement(engine)
+        dialect = engine.dialect.name
+        insert = upsert_for(dialect, tables.profiles)
+        store = insert.values(user_id=bound("user"), payload=bound("payload"), updated_at=bound("now")) \
+            .on_conflict_do_update(index_elements=["user_id"], set_={"payload": insert.excluded.payload,
+                                                                     "updated_at": insert.excluded.updated_at})
+        self._store, self._store_claiming = Atomic(dialect, store), Atomic(dialect, _CLAIM, store)
 
     async def load(self, user: str) -> Profile:
         async with self._single() as conn:
-            stored = (await conn.execute(sa.select(tables.profiles.c.payload)
-                                         .where(tables.profiles.c.user_id == user))).scalar_one_or_none()
+            stored = (await conn.execute(_PROFILE, {"user_": user})).scalar_one_or_none()
         return Profile.model_validate_json(self._cipher.decrypt(stored)) if stored else Profile()
 
     async def save(self, user: str, profile: Profile) -> None:
@@ -251,6 +283,5 @@ class SqlProfiles:
         now = self._clock()
         blob_ids = [m.blob_id for m in profile.materials.values() if m.blob_id]
         async with self._single() as conn:
-            stmt = _upsert(conn, tables.profiles).values(user_id=user, payload=payload, updated_at=now)
-            stored = stmt.on_conflict_do_update(index_elements=["user_id"], set_={"payload": payload, "updated_at": now})
-            await _all_or_nothing(conn, [*([_claiming(blob_ids)] if blob_ids else []), stored])
+            await (self._store_claiming if blob_ids else self._store).run(
+                conn, {"user_": user, "payload_": payload, "now_": now, "blob_ids_": blob_ids})
