@@ -96,6 +96,7 @@ async def _lifecycle(services: Services, app: web.Application) -> AsyncIterator[
     settings, stores, log = services.settings, services.stores, logging.getLogger("zhengwu")
     await upgrade(stores.db)
     await services.live.start(settings.intents_dir)  # the deployed intents/ as a version, then the live one
+    await services.revoked.load()  # logged-out tokens are refused from the first request on
     catalog = services.content.current.catalog
     log.info("serving %d items, %d bundles; database %s; sessions in %s", len(catalog.items), len(catalog.bundles),
              stores.db.url.render_as_string(hide_password=True), "redis" if settings.redis_url else "the database")
@@ -103,6 +104,8 @@ async def _lifecycle(services: Services, app: web.Application) -> AsyncIterator[
                   asyncio.create_task(dispatch_progress(services.dispatcher, stores.shared.wakeups,
                                                         settings.dispatch_interval_seconds)),
                   asyncio.create_task(services.live.follow(stores.shared.content_wakeups, settings.studio_poll_seconds)),
+                  asyncio.create_task(services.revoked.follow(stores.shared.logout_wakeups,
+                                                              settings.revocation_poll_seconds)),
                   asyncio.create_task(housekeeping([FlushUnmatched(services.unmatched)],
                                                    settings.unmatched_flush_seconds))]
     yield

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import aiohttp
 from prometheus_client import CollectorRegistry
-from redis.asyncio import Redis, RedisCluster
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.accounts import Accounts, Sessions, SessionTokens
@@ -48,6 +47,7 @@ from bot.payments.sandbox import SandboxPay
 from bot.payments.service import Payments, PaymentSettings, RefundOnEnd
 from bot.ports import BlobStore
 from bot.review import CaseReview
+from bot.revocations import RevokedTokens
 from bot.quality.cli import LABELLED
 from bot.studio.gate import Gate, publish_gate
 from bot.studio.live import LiveContent, load_versioned
@@ -62,37 +62,29 @@ from providers.wechat.crypto import MessageCipher
 from providers.wechat.customer_service import WeChatCustomerService
 from providers.wechat.login import WeChatLogin
 from providers.wechat.subscribe import WeChatSubscribeSender
-from bot.token_cache import TokenCache
-from providers.wechat.tokens import MemoryTokenCache
 from providers.wechatpay import WeChatPayConfig, WeChatPayV3
-from storage.access_tokens import RedisTokenCache
 from storage.accounts import SqlRevocations, SqlVerifiedIdentities
 from storage.blob_sealing import BlobSealer
 from storage.blob_stores import build_blob_store
 from storage.callback_nonces import MemoryCallbackNonces, RedisCallbackNonces
 from storage.content_versions import SqlContentVersions
 from storage.cipher import FieldCipher, KeyedHash, secret_key
-from storage.dedupe import MemoryDedupe, RedisDedupe
 from storage.engine import open_engine
 from storage.handoffs import SqlHandoffs
 from storage.live import Live, MemoryLive, MemoryPresence, Online, RedisLive, RedisPresence
 from storage.outbox import SqlInbox, SqlOutbox
 from storage.payments import SqlPayments
-from storage.rate_limits import RateLimit
 from storage.ratings import SqlRatings
-from storage.redis_clients import connect_redis
-from storage.redis_sessions import RedisSessionStore, SessionKeys
-from storage.sql_sessions import SqlSessionStore
 from storage.sql import SqlCases, SqlProfiles
 from storage.staff import SqlAudit, SqlStaff, SqlStaffNotices
 from storage.subscriptions import SqlSubscribeQuota
 from storage.unmatched import SqlUnmatched
-from storage.wakeups import MemoryWakeups, RedisWakeups, on_outbox_commit
+from storage.wakeups import on_outbox_commit
+from shared_state import SharedState, shared_in_process, shared_in_redis
 
 ROOT = Path(__file__).resolve().parent
 VAR = ROOT / "var"  # development keys, the SQLite file and the e5 passages
 SANDBOX_LICENCES = {"居民身份证", "居民户口簿"}
-DEDUPE_SECONDS = 24 * 3600  # WeChat retries a callback within seconds; a day is plenty
 _SQLITE = "sqlite+aiosqlite:///"
 PUBLISH_GATE: Gate = publish_gate  # the checks a content version must pass before it goes live (app and CLI)
 
@@ -128,47 +120,6 @@ def content_builder(settings: Settings) -> Callable[[Path], Content]:
         return load_content(directory, logging.getLogger("zhengwu"), embedders[0] if embedders else None, cache)
 
     return build
-
-
-@dataclass(frozen=True)
-class SharedState:
-    """What every instance must share: in Redis when ZWB_REDIS_URL is set (any number of instances, one
-    client), else in process memory and the database (one instance; conversations in the database)."""
-
-    sessions: SqlSessionStore | RedisSessionStore  # they also apply the per-user rate limit
-    dedupe: MemoryDedupe | RedisDedupe
-    token_cache: TokenCache
-    wakeups: MemoryWakeups
-    content_wakeups: MemoryWakeups  # a content version was published: every instance checks the live pointer
-    local_sessions: SqlSessionStore | None = None  # set when conversations live in the database: housekeeping purges
-    redis: Redis | RedisCluster | None = None
-
-    async def close(self) -> None:
-        await self.wakeups.close()
-        await self.content_wakeups.close()
-        await self.sessions.close()
-        if self.redis is not None:
-            await self.redis.aclose()
-
-
-def _shared_in_redis(settings: Settings, cipher: FieldCipher) -> SharedState:
-    rate, prefix = RateLimit(settings.rate_limit.messages, settings.rate_limit.per_seconds), settings.redis_prefix
-    redis = connect_redis(settings.redis_url, settings.redis_client)
-    sessions = RedisSessionStore(redis.scripts, cipher, settings.session_idle_seconds, SessionKeys(prefix),
-                                 rate=rate, read_legacy_keys=settings.redis_read_legacy_keys)
-    return SharedState(sessions, RedisDedupe(redis.general, prefix, DEDUPE_SECONDS),
-                       RedisTokenCache(redis.general, f"{prefix}:wechat"),
-                       RedisWakeups(redis.general, prefix, logging.getLogger("zhengwu.wakeups")),
-                       RedisWakeups(redis.general, prefix, logging.getLogger("zhengwu.wakeups"), channel="content"),
-                       redis=redis.general)
-
-
-def _shared_in_process(settings: Settings, db: AsyncEngine, cipher: FieldCipher) -> SharedState:
-    """One instance: conversations in the database (a restart keeps drafts), the rest in process memory."""
-    sessions = SqlSessionStore(db, cipher, settings.session_idle_seconds,
-                               rate=RateLimit(settings.rate_limit.messages, settings.rate_limit.per_seconds))
-    return SharedState(sessions, MemoryDedupe(DEDUPE_SECONDS), MemoryTokenCache(), MemoryWakeups(), MemoryWakeups(),
-                       local_sessions=sessions)
 
 
 @dataclass(frozen=True)
@@ -208,7 +159,7 @@ def build_stores(settings: Settings, clock: Clock) -> Stores:
     db = open_engine(settings.database_url)
     cipher = FieldCipher.from_config(settings.field_key, settings.field_old_keys, VAR / "field.key")
     hasher = KeyedHash.from_config(settings.search_key, VAR / "search.key")
-    shared = _shared_in_redis(settings, cipher) if settings.redis_url else _shared_in_process(settings, db, cipher)
+    shared = shared_in_redis(settings, cipher) if settings.redis_url else shared_in_process(settings, db, cipher)
     on_outbox_commit(db, shared.wakeups)
     staff = SqlStaff(db, clock, timedelta(days=settings.staff_token_days))
     blobs = build_blob_store(settings, db, clock, BlobSealer(cipher, hasher))
@@ -289,6 +240,7 @@ class Services:
     feedback: Feedback
     review: CaseReview
     logins: Sessions
+    revoked: RevokedTokens  # the logins' revocations in memory: loaded and followed while serving
     engine: Engine
     dispatcher: Dispatcher
     wechat: WeChatServices | None
@@ -337,8 +289,10 @@ def bootstrap(settings: Settings, *, content: Content | None, clock: Clock, gate
     if sandbox is not None:
         sandbox.attach(payments.on_notification)
     feedback = Feedback(stores.ratings, stores.cases, holder, clock, FeedbackSettings(), stores.audit)
+    revoked = RevokedTokens(stores.revocations, stores.shared.logout_wakeups.notify, clock,
+                            logging.getLogger("zhengwu.sessions"))
     logins = Sessions(SessionTokens(secret_key(settings.session_token_key, VAR / "session.key"),
-                                    timedelta(hours=settings.session_token_hours), clock), stores.revocations)
+                                    timedelta(hours=settings.session_token_hours), clock), revoked)
     misses = MissBuffer(clock)  # this process's unmatched utterances, flushed by a job (no database on the turn)
     content_check: ContentCheck = (WeChatContentCheck(wechat, logging.getLogger("zhengwu.content_check"))
                                    if wechat is not None else PermissiveContentCheck())
@@ -361,7 +315,7 @@ def bootstrap(settings: Settings, *, content: Content | None, clock: Clock, gate
         payments=payments,
         feedback=feedback, review=CaseReview(stores.cases, stores.audit, holder, clock, settings.pre_review_days,
                                              payments.settled),
-        logins=logins, engine=engine,
+        logins=logins, revoked=revoked, engine=engine,
         dispatcher=_progress_dispatcher(settings, stores, payments, wechat, holder, clock,
                                         LiveInbox(stores.inbox, channel)),
         wechat=_wechat_services(settings, wechat, engine, stores, holder, logins, clock) if wechat else None,

@@ -1,7 +1,8 @@
 """Redis memory per idle conversation; then chat-turn throughput and latency on PostgreSQL + Redis, 1 and 2 app
 processes, against a bare aiohttp handler measured in the same run with the same load tool (wrk, 64
 connections). One process runs twice: with the session store's scripts on the pipelined connection (the
-default) and on redis-py (`redis_client: redis-py`), and each round's ratio of the two is shown.
+default) and on redis-py (`redis_client: redis-py`), and each round's ratio of the two is shown; a third time
+logged in (`require_login`, each request with a new user's session token), as a production profile runs.
 
     python bench/bench_chat.py [--seconds 10] [--connections 64] [--rounds 3]
     python bench/bench_chat.py --workload mixed [--users 64] [--seconds 10]   (whole conversations: bench/mixed.py)
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import os
 import re
 import shutil
@@ -24,6 +26,8 @@ import tempfile
 import time
 import urllib.request
 import uuid
+from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,6 +37,8 @@ sys.path.insert(0, str(ROOT))
 
 from redis.asyncio import Redis  # noqa: E402
 
+from bot.accounts import SessionTokens, WeChatIdentity  # noqa: E402
+from bot.clock import utc_now  # noqa: E402
 from bot.dialogue.state import Conversation, MaterialEntry, Stage  # noqa: E402
 from bot.matching.evaluate import load_rows  # noqa: E402
 from storage.cipher import FieldCipher  # noqa: E402
@@ -45,15 +51,18 @@ from tests.servers import free_port  # noqa: E402
 from bench import mixed  # noqa: E402
 
 
-def wrk(urls: list[str], seconds: int, connections: int, texts: Path = UTTERANCES) -> tuple[float, dict[str, float]]:
+def wrk(urls: list[str], seconds: int, connections: int, texts: Path = UTTERANCES, tokens: Path | None = None
+        ) -> tuple[float, dict[str, float]]:
     """Run one wrk per URL at the same time (connections split between them), each request a new user's first
-    message with the next line of `texts`; total req/s, worst percentiles."""
+    message with the next line of `texts` (logged in with the next of `tokens` when given); total req/s, worst
+    percentiles."""
     share = max(1, connections // len(urls))
     processes = [subprocess.Popen(["wrk", "-t1", f"-c{share}", f"-d{seconds}s", "--latency",
                                    "-s", str(ROOT / "bench" / "chat.lua"), f"{url}/api/v1/chat/messages"],
                                   stdout=subprocess.PIPE, text=True,
                                   env={**os.environ, "ZWB_BENCH_UTTERANCES": str(texts),
-                                       "ZWB_BENCH_RUN": uuid.uuid4().hex[:12]}) for url in urls]
+                                       "ZWB_BENCH_RUN": uuid.uuid4().hex[:12],
+                                       **({"ZWB_BENCH_TOKENS": str(tokens)} if tokens else {})}) for url in urls]
     outputs = [p.communicate()[0] for p in processes]
     total = sum(float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)) for out in outputs)
     errors = sum(int(m.group(1)) for out in outputs for m in re.finditer(r"Non-2xx or 3xx responses: (\d+)", out))
@@ -67,18 +76,36 @@ def wrk(urls: list[str], seconds: int, connections: int, texts: Path = UTTERANCE
     return total, latency
 
 
+LOGIN_KEY = base64.b64encode(b"zhengwu-bot bench session key 32").decode()  # the logged-in row's app checks it
+# Logging in needs WeChat configured; no chat turn calls it (its address is a closed port, so a call would show).
+LOGGED_IN = {"require_login": "true", "session_token_key": LOGIN_KEY, "wechat_appid": "wxbench",
+             "wechat_secret": "bench", "wechat_token": "bench", "wechat_api_base": "http://127.0.0.1:9"}
+
+
+def login_tokens(path: Path, count: int) -> Callable[[], Path]:
+    """A maker of token files: each call writes `count` session tokens to `path`, each for a new user (signed with
+    LOGIN_KEY), so every request of a measurement is again a first turn of a logged-in user."""
+    issuer = SessionTokens(base64.b64decode(LOGIN_KEY), timedelta(hours=1), utc_now)
+
+    def fresh() -> Path:
+        run = uuid.uuid4().hex[:8]
+        path.write_text("".join(issuer.issue(WeChatIdentity(f"bench-{run}-{i}"))[0] + "\n" for i in range(count)))
+        return path
+    return fresh
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time a process has used so far (Linux /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def measure(urls: list[str], pids: list[int], seconds: int, connections: int, texts: Path = UTTERANCES
-            ) -> tuple[float, dict[str, float], float]:
+def measure(urls: list[str], pids: list[int], seconds: int, connections: int, texts: Path = UTTERANCES,
+            tokens: Path | None = None) -> tuple[float, dict[str, float], float]:
     """wrk's req/s and percentiles, and the servers' CPU µs per request (steadier than wall time when the
     machine is shared: it leaves out the time spent waiting for a core)."""
     before = sum(cpu_seconds(pid) for pid in pids)
-    rps, latency = wrk(urls, seconds, connections, texts)
+    rps, latency = wrk(urls, seconds, connections, texts, tokens)
     used = sum(cpu_seconds(pid) for pid in pids) - before
     return rps, latency, used / max(rps * seconds, 1.0) * 1e6
 
@@ -186,24 +213,30 @@ def main(argv: list[str] | None = None) -> int:
               f"MEMORY USAGE of one key {one} bytes; 100k conversations ≈ {per * 100_000 / 2**20:.1f} MiB")
         wait_ready(f"http://127.0.0.1:{port}")
         apps = [AppProcess(workdir, **backends).start(), AppProcess(workdir, **backends).start(),
-                AppProcess(workdir, **backends, redis_client="redis-py").start()]
-        rows = [("bare aiohttp handler", [f"http://127.0.0.1:{port}"], [bare.pid]),
-                ("zhengwu-bot, 1 process", [apps[0].url], [apps[0].pid]),
-                ("  the same on redis-py", [apps[2].url], [apps[2].pid]),
-                ("zhengwu-bot, 2 processes", [a.url for a in apps[:2]], [a.pid for a in apps[:2]])]
+                AppProcess(workdir, **backends, redis_client="redis-py").start(),
+                AppProcess(workdir, **backends, **LOGGED_IN).start()]
+        tokens = login_tokens(workdir / "tokens.txt", 10_000 * args.seconds)
+        rows: list[tuple[str, list[str], list[int], Callable[[], Path] | None]] = [
+            ("bare aiohttp handler", [f"http://127.0.0.1:{port}"], [bare.pid], None),
+            ("zhengwu-bot, 1 process", [apps[0].url], [apps[0].pid], None),
+            ("  the same on redis-py", [apps[2].url], [apps[2].pid], None),
+            ("zhengwu-bot, 2 processes", [a.url for a in apps[:2]], [a.pid for a in apps[:2]], None),
+            ("  1 process, logged in", [apps[3].url], [apps[3].pid], tokens)]
         print(f"{args.seconds} s each, every request a new user's first turn, texts from {UTTERANCES.name} in turn "
               f"(after the first pass the matcher remembers them); wrk shares the {os.cpu_count()} cores")
         print(f"this machine's speed drifts between runs: each row is measured {args.rounds} times, the rows taking "
               "turns; medians are shown, and the share of bare is the median of each round's own share")
         print("CPU µs/req: the server processes' CPU time per request (wrk's own is not counted)")
+        print("logged in: require_login on, as a production profile must be; each request carries a new user's "
+              "session token (signature, expiry and the revocation check on every request)")
         print(f"{'':28} {'req/s':>8} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'CPU µs/req':>10}")
         for connections in (args.connections, 4):
             print(f"-- {connections} connections (each waits for its answer: mean latency = {connections} / req/s)")
-            for urls in [urls for _, urls, _ in rows]:
-                wrk(urls, 2, connections)  # warm-up
-            rounds = [[measure(urls, pids, args.seconds, connections) for _, urls, pids in rows]
-                      for _ in range(args.rounds)]
-            for index, (label, _, _) in enumerate(rows):
+            for _, urls, _, login in rows:
+                wrk(urls, 2, connections, tokens=login() if login else None)  # warm-up
+            rounds = [[measure(urls, pids, args.seconds, connections, tokens=login() if login else None)
+                       for _, urls, pids, login in rows] for _ in range(args.rounds)]
+            for index, (label, _, _, _) in enumerate(rows):
                 rps = statistics.median(r[index][0] for r in rounds)
                 share = statistics.median(r[index][0] / r[0][0] for r in rounds)
                 p50, p90, p99 = (statistics.median(r[index][1].get(p, 0.0) for r in rounds) for p in ("50", "90", "99"))

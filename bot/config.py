@@ -213,6 +213,9 @@ class Settings(BaseSettings):
     staff_token_days: int = Field(default=90, gt=0, le=366, description="A staff bearer token works this long; "
                                   "`python -m bot staff rotate <id>` issues a new one")
     require_login: bool = Field(default=False, description="Citizen APIs need a session token (true in production)")
+    revocation_poll_seconds: float = Field(
+        default=5.0, gt=0, le=60, description="Each instance reloads the logged-out session tokens this often; a "
+        "logout also notifies every instance at once, so this bounds only a missed notice")
     real_name_deny: list[str] = Field(default_factory=list,
                                       description="Sandbox 实名核验: 身份证号 it refuses (tests, demos)")
     log_level: str = "INFO"

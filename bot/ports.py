@@ -64,6 +64,15 @@ class NoObserver:
         return None
 
 
+class Wakeups(Protocol):
+    """storage/wakeups.py: `notify()` wakes every instance's `wait`."""
+
+    def notify(self) -> None: ...
+
+    async def wait(self, timeout: float) -> bool:
+        """True when woken before the timeout."""
+
+
 class Dedupe(Protocol):
     async def first(self, key: str) -> bool:
         """True the first time `key` is seen (within the store's memory), False for every repeat."""

@@ -1,8 +1,8 @@
 """Login sessions and identities in SQL: revoked session tokens and identities that passed 实名核验.
 
 Revocations live in SQL rather than Redis: a logout must survive a Redis restart (a lost revocation would let a
-stolen token back in), the embedded default has no Redis, and the check is one primary-key lookup on a table
-that holds only tokens logged out within their lifetime (purged hourly).
+stolen token back in), and the embedded default has no Redis. The table holds only tokens logged out within their
+lifetime (purged hourly); every instance keeps them in memory for the check on each request (bot/revocations.py).
 """
 from __future__ import annotations
 
@@ -21,10 +21,11 @@ _KNOWN = sa.select(vi.user_id).where(vi.user_id == bound("user"), vi.identity_ha
 
 
 class SqlRevocations:
-    """RevocationStore of bot/accounts.py."""
+    """RevocationRecord of bot/revocations.py (which answers the checks from memory)."""
 
     def __init__(self, engine: AsyncEngine, clock: Callable[[], datetime]) -> None:
         self._engine, self._clock = engine, clock
+        self._single = OneStatement(engine)
 
     async def revoke(self, token_id: str, user: str, expires_at: datetime) -> None:
         async with self._engine.begin() as conn:
@@ -32,10 +33,11 @@ class SqlRevocations:
                 token_id=token_id, user_id=user, expires_at=expires_at, revoked_at=self._clock())
             await conn.execute(stmt.on_conflict_do_nothing(index_elements=["token_id"]))
 
-    async def is_revoked(self, token_id: str) -> bool:
-        async with self._engine.connect() as conn:
-            found = await conn.execute(sa.select(rs.token_id).where(rs.token_id == token_id))
-            return found.first() is not None
+    async def unexpired(self, now: datetime) -> dict[str, datetime]:
+        """Every revoked token id whose token has not expired, with its expiry (bot/revocations.py keeps them)."""
+        async with self._single() as conn:
+            rows = await conn.execute(sa.select(rs.token_id, rs.expires_at).where(rs.expires_at > now))
+            return {row.token_id: row.expires_at for row in rows}
 
     async def purge(self, now: datetime) -> int:
         async with self._engine.begin() as conn:

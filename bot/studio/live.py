@@ -13,25 +13,17 @@ import logging
 from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
 
 from bot.cancellation import raise_if_cancelling
 from bot.content import Content
 from bot.content_errors import ContentInvalid
 from bot.content_holder import ContentHolder
+from bot.ports import Wakeups
 from bot.studio.versions import Files, VersionStore, materialise, prune, read_directory, version_id
 
 CACHE_DAYS = 7  # versions written to the cache folder and not used for this long are removed at start
 
 Build = Callable[[Path], Content]  # load_content with this instance's embedder; raises ContentInvalid
-
-
-class Wakeups(Protocol):
-    """storage/wakeups.py: `notify()` wakes every instance's `wait`."""
-
-    def notify(self) -> None: ...
-
-    async def wait(self, timeout: float) -> bool: ...
 
 
 class LiveContent:

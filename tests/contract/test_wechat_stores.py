@@ -2,16 +2,20 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import utc_now
+from bot.revocations import RevokedTokens
 from storage.accounts import SqlRevocations, SqlVerifiedIdentities
 from storage.cipher import KeyedHash
 from storage.subscriptions import SqlSubscribeQuota
+from storage.wakeups import MemoryWakeups
 
 NOW = datetime(2026, 11, 27, 9, 30, tzinfo=timezone.utc)
 
@@ -56,13 +60,54 @@ async def test_concurrent_takes_never_overdraw(db: AsyncEngine) -> None:
 
 async def test_revocations_are_kept_until_the_token_expires(db: AsyncEngine) -> None:
     revoked = SqlRevocations(db, utc_now)
-    assert not await revoked.is_revoked("jti1")
+    assert await revoked.unexpired(NOW) == {}
     await revoked.revoke("jti1", "u1", NOW + timedelta(hours=2))
     await revoked.revoke("jti1", "u1", NOW + timedelta(hours=2))  # logging out twice is fine
     await revoked.revoke("jti2", "u1", NOW + timedelta(hours=1))
-    assert await revoked.is_revoked("jti1") and await revoked.is_revoked("jti2")
+    assert await revoked.unexpired(NOW) == {"jti1": NOW + timedelta(hours=2), "jti2": NOW + timedelta(hours=1)}
+    assert await revoked.unexpired(NOW + timedelta(hours=1, minutes=1)) == {"jti1": NOW + timedelta(hours=2)}
     assert await revoked.purge(NOW + timedelta(hours=1, minutes=1)) == 1
-    assert await revoked.is_revoked("jti1") and not await revoked.is_revoked("jti2")
+    assert await revoked.unexpired(NOW) == {"jti1": NOW + timedelta(hours=2)}
+
+
+def instance(db: AsyncEngine, logouts: MemoryWakeups) -> RevokedTokens:
+    """One app instance's revoked tokens over the shared database; `logouts` carries its announcements."""
+    return RevokedTokens(SqlRevocations(db, utc_now), logouts.notify, utc_now, logging.getLogger("test.revocations"))
+
+
+async def until(check: Callable[[], Awaitable[bool]], seconds: float) -> bool:
+    deadline = asyncio.get_running_loop().time() + seconds
+    while not await check():
+        if asyncio.get_running_loop().time() > deadline:
+            return False
+        await asyncio.sleep(0.02)
+    return True
+
+
+async def test_a_logout_is_refused_by_every_instance(db: AsyncEngine) -> None:
+    """On the instance that logged out at once; on another as soon as the announcement reaches it, and at its next
+    reload when the announcement is lost; one started later loads it before serving."""
+    expires = utc_now() + timedelta(hours=2)
+    channel, deaf = MemoryWakeups(), MemoryWakeups()  # deaf: an instance whose announcement got lost
+    here, there, missed = instance(db, channel), instance(db, channel), instance(db, deaf)
+    following = [asyncio.create_task(there.follow(channel, poll_seconds=60)),
+                 asyncio.create_task(missed.follow(deaf, poll_seconds=0.3))]
+    try:
+        await asyncio.sleep(0.05)  # both waiting
+        await here.revoke("jti1", "u1", expires)
+        assert await here.is_revoked("jti1")
+        assert await until(lambda: there.is_revoked("jti1"), 1.0)
+        assert not await missed.is_revoked("jti1")
+        assert await until(lambda: missed.is_revoked("jti1"), 2.0)
+        assert not await there.is_revoked("jti2")
+    finally:
+        for task in following:
+            task.cancel()
+        await asyncio.gather(*following, return_exceptions=True)
+    later = instance(db, MemoryWakeups())
+    assert not await later.is_revoked("jti1")
+    await later.load()
+    assert await later.is_revoked("jti1")
 
 
 async def test_verified_identities_are_stored_as_keyed_hashes(db: AsyncEngine) -> None:

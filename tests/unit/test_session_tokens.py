@@ -1,10 +1,12 @@
 """Session tokens: signed, expiring, tamper-evident; revocation through Sessions."""
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
 import json
+import logging
 import os
 from datetime import datetime, timedelta, timezone
 
@@ -12,6 +14,7 @@ import pytest
 
 from bot.accounts import Sessions, SessionTokens, WeChatIdentity
 from bot.config import Settings
+from bot.revocations import RevokedTokens
 
 KEY = os.urandom(32)
 
@@ -24,18 +27,28 @@ class Clock:
         return self.now
 
 
-class MemoryRevocations:
+class MemoryRecord:
+    """The revocation record (SQL in the app: tests/contract/test_wechat_stores.py); `unexpired` waits for `gate`."""
+
     def __init__(self) -> None:
         self.revoked: dict[str, datetime] = {}
+        self.gate = asyncio.Event()
+        self.gate.set()
 
     async def revoke(self, token_id: str, user: str, expires_at: datetime) -> None:
         self.revoked[token_id] = expires_at
 
-    async def is_revoked(self, token_id: str) -> bool:
-        return token_id in self.revoked
+    async def unexpired(self, now: datetime) -> dict[str, datetime]:
+        snapshot = {t: at for t, at in self.revoked.items() if at > now}
+        await self.gate.wait()
+        return snapshot
 
     async def purge(self, now: datetime) -> int:
         return 0
+
+
+def revoked_tokens(record: MemoryRecord, clock: Clock) -> RevokedTokens:
+    return RevokedTokens(record, lambda: None, clock, logging.getLogger("test.sessions"))
 
 
 def test_a_token_carries_the_identity_until_it_expires() -> None:
@@ -80,7 +93,8 @@ def test_another_key_or_a_malformed_payload_is_refused() -> None:
 
 
 async def test_a_revoked_token_is_refused() -> None:
-    sessions = Sessions(SessionTokens(KEY, timedelta(hours=2), Clock()), MemoryRevocations())
+    clock = Clock()
+    sessions = Sessions(SessionTokens(KEY, timedelta(hours=2), clock), revoked_tokens(MemoryRecord(), clock))
     token, claims = sessions.issue(WeChatIdentity("oUser1"))
     other, _ = sessions.issue(WeChatIdentity("oUser1"))
     assert await sessions.authenticate(token) == claims
@@ -90,6 +104,23 @@ async def test_a_revoked_token_is_refused() -> None:
     assert json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "==")) == {
         "sub": "oUser1", "iat": int(claims.issued_at.timestamp()), "exp": int(claims.expires_at.timestamp()),
         "jti": claims.token_id}
+
+
+async def test_a_reload_under_way_keeps_a_logout_made_meanwhile() -> None:
+    """The record was read before the logout was written: what the reload brings back must not drop it."""
+    clock, record = Clock(), MemoryRecord()
+    sessions = Sessions(SessionTokens(KEY, timedelta(hours=2), clock), revoked := revoked_tokens(record, clock))
+    token, claims = sessions.issue(WeChatIdentity("oUser1"))
+    record.gate.clear()
+    reload = asyncio.create_task(revoked.load())
+    await asyncio.sleep(0)  # the reload has read the record
+    await sessions.revoke(claims)
+    record.gate.set()
+    await reload
+    assert await sessions.authenticate(token) is None
+    clock.now = claims.expires_at + timedelta(seconds=1)
+    await revoked.load()  # past its expiry the signature check refuses the token: memory forgets it
+    assert not await revoked.is_revoked(claims.token_id) and await sessions.authenticate(token) is None
 
 
 def test_settings_check_the_login_configuration() -> None:
