@@ -51,7 +51,7 @@ def api_routes(services: Services) -> list[Route]:
     s, settings = services, services.settings
     request_auth = RequestAuth(s.logins, settings.require_login)
     staff_calls = read_limiter(RateLimit(settings.staff_rate_limit.messages, settings.staff_rate_limit.per_seconds),
-                               s.stores.shared.redis, f"{settings.redis_prefix}:staff-api")
+                               s.stores.shared.scripts, f"{settings.redis_prefix}:staff-api")
     guard = StaffRoutes(s.stores.staff, staff_calls, CASEWORK, s.stores.audit)  # editors and publishers see no cases
     studio_guard = StaffRoutes(s.stores.staff, staff_calls)  # the studio services check their roles themselves
     table = [
@@ -59,7 +59,7 @@ def api_routes(services: Services) -> list[Route]:
         *cases.routes(cases.CaseHandlers(s.stores.cases, s.stores.inbox, s.payments, s.clock, request_auth,
                                          s.content, read_limiter(RateLimit(settings.rate_limit.messages,
                                                                            settings.rate_limit.per_seconds),
-                                                                 s.stores.shared.redis, settings.redis_prefix))),
+                                                                 s.stores.shared.scripts, settings.redis_prefix))),
         *staff.routes(staff.StaffHandlers(s.stores.outbox, s.review, s.stores.notices, s.stores.blobs), guard),
         *feedback.routes(feedback.FeedbackHandlers(s.feedback), guard),
         *payments.routes(payments.PaymentHandlers(s.payments, s.review, s.sandbox, request_auth), guard),
@@ -84,11 +84,11 @@ def api_routes(services: Services) -> list[Route]:
 def upload_gate(services: Services) -> chat.UploadGate:
     """Upload limits from the settings: slots of this process, the per-user rate shared like the read limits,
     files spooled in the blob folder."""
-    u, redis = services.settings.uploads, services.stores.shared.redis
+    u, scripts = services.settings.uploads, services.stores.shared.scripts
     return chat.UploadGate(SpoolLimits(u.max_bytes, u.idle_seconds, u.total_seconds,
                                        services.settings.blob_dir / "incoming"),
                            UploadSlots(u.per_user, u.per_process),
-                           read_limiter(RateLimit(u.per_minute, 60), redis, services.settings.redis_prefix, "uploads"))
+                           read_limiter(RateLimit(u.per_minute, 60), scripts, services.settings.redis_prefix, "uploads"))
 
 
 async def _lifecycle(services: Services, app: web.Application) -> AsyncIterator[None]:

@@ -16,6 +16,7 @@ from storage.cipher import FieldCipher
 from storage.dedupe import MemoryDedupe, RedisDedupe
 from storage.rate_limits import RateLimit
 from storage.redis_clients import connect_redis
+from storage.redis_scripts import ScriptRunner
 from storage.redis_sessions import RedisSessionStore, SessionKeys
 from storage.sql_sessions import SqlSessionStore
 from storage.wakeups import MemoryWakeups, RedisWakeups
@@ -36,6 +37,7 @@ class SharedState:
     logout_wakeups: MemoryWakeups  # a session token was revoked: every instance reloads the revoked ones
     local_sessions: SqlSessionStore | None = None  # set when conversations live in the database: housekeeping purges
     redis: Redis | RedisCluster | None = None
+    scripts: ScriptRunner | None = None  # the conversations' script runner, also for the read and upload limits
 
     async def close(self) -> None:
         await self.wakeups.close()
@@ -57,7 +59,7 @@ def shared_in_redis(settings: Settings, cipher: FieldCipher) -> SharedState:
                        RedisWakeups(redis.general, prefix, logging.getLogger("zhengwu.wakeups")),
                        RedisWakeups(redis.general, prefix, logging.getLogger("zhengwu.wakeups"), channel="content"),
                        RedisWakeups(redis.general, prefix, logging.getLogger("zhengwu.wakeups"), channel="logout"),
-                       redis=redis.general)
+                       redis=redis.general, scripts=redis.scripts)
 
 
 def shared_in_process(settings: Settings, db: AsyncEngine, cipher: FieldCipher) -> SharedState:

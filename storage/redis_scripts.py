@@ -29,6 +29,19 @@ class Script:
         object.__setattr__(self, "sha", hashlib.sha1(self.source.encode()).hexdigest())
 
 
+# Lua: count one event under `key` (a window's counter, expiring after `lifetime` s); true when over `limit`.
+OVER_LIMIT = """
+local function over_limit(key, limit, lifetime)
+  local count = redis.call('incr', key)
+  if count == 1 then redis.call('expire', key, lifetime) end
+  return count > tonumber(limit)
+end
+"""
+# Only count (KEYS[1], limit ARGV[1], lifetime ARGV[2]): 1 when over the limit. A chat message about to queue behind
+# another of the same user; a read or an upload (storage/read_limits.py).
+COUNT_ONLY = Script(OVER_LIMIT + "return over_limit(KEYS[1], ARGV[1], ARGV[2]) and 1 or 0")
+
+
 class ScriptRunner(Protocol):
     async def eval(self, script: Script, keys: Sequence[str], args: Sequence[Arg]) -> Any:
         """Run the script (EVALSHA, loading it when Redis does not know it); failures raise a RedisError."""

@@ -22,20 +22,13 @@ from bot.dialogue.state import Conversation
 from bot.ports import SessionUnavailable, TooManyMessages
 from storage.cipher import FieldCipher
 from storage.rate_limits import RateLimit
-from storage.redis_scripts import Script, ScriptRunner
+from storage.redis_scripts import COUNT_ONLY, OVER_LIMIT, Script, ScriptRunner
 from storage.session_codec import open_state, seal_state
 
-_OVER_LIMIT = """
-local function over_limit(key, limit, lifetime)
-  local count = redis.call('incr', key)
-  if count == 1 then redis.call('expire', key, lifetime) end
-  return count > tonumber(limit)
-end
-"""
 # Count the message (unless the limit ARGV[3] is 0), take the lock and read the state, in one round trip:
 # {1, state} taken, {0, nil} busy, {-1, nil} over the rate limit (nothing taken). KEYS[4], when given, is the
 # state's key in the layout before hash tags, read when the state has none yet.
-_ACQUIRE_AND_LOAD = Script(_OVER_LIMIT + """
+_ACQUIRE_AND_LOAD = Script(OVER_LIMIT + """
 if ARGV[3] ~= '0' and over_limit(KEYS[3], ARGV[3], ARGV[4]) then
   return {-1, false}
 end
@@ -46,8 +39,6 @@ if redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
 end
 return {0, false}
 """)
-# Only count (a message about to queue behind another of the same user): 1 when over the limit.
-_COUNT_ONLY = Script(_OVER_LIMIT + "return over_limit(KEYS[1], ARGV[1], ARGV[2]) and 1 or 0")
 # Save only while holding the lock (fencing), and release it, in one round trip; KEYS[3], when given, is the
 # state's key in the old layout, dropped once the state lives under the new one.
 _SAVE_AND_RELEASE = Script("""
@@ -201,7 +192,7 @@ class RedisSessionStore:
         if not rate_args[0]:
             return
         try:
-            over = await self._redis.eval(_COUNT_ONLY, [rate_key], rate_args)
+            over = await self._redis.eval(COUNT_ONLY, [rate_key], rate_args)
         except RedisError as exc:
             raise SessionUnavailable(f"redis: {exc}") from exc
         if over:

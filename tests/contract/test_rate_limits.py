@@ -13,6 +13,7 @@ from storage.cipher import FieldCipher
 from storage.rate_limits import RateLimit
 from storage.read_limits import MemoryReadLimiter, RedisReadLimiter
 from storage.redis_pipe import PipelinedRedis
+from storage.redis_scripts import RedisPyScripts
 from storage.redis_sessions import RedisSessionStore, SessionKeys
 from storage.sessions import MemorySessionStore
 
@@ -66,15 +67,18 @@ async def test_a_flood_is_refused_at_once_not_after_waiting_in_line(store_and_cl
     assert await asyncio.gather(*waiting) == [True, True]
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=["memory", "redis-py", "pipelined"])
 async def reads_and_clock(request: pytest.FixtureRequest):
     clock = Clock()
     limit = RateLimit(3, 10, clock)
     if request.param == "memory":
         yield MemoryReadLimiter(limit), clock
         return
-    redis = Redis.from_url(request.getfixturevalue("redis_server"))
-    yield RedisReadLimiter(redis, request.getfixturevalue("redis_prefix"), limit), clock
+    url = request.getfixturevalue("redis_server")
+    redis = Redis.from_url(url)
+    scripts = RedisPyScripts(redis) if request.param == "redis-py" else PipelinedRedis(url)
+    yield RedisReadLimiter(scripts, request.getfixturevalue("redis_prefix"), limit), clock
+    await scripts.close()
     await redis.aclose()
 
 
