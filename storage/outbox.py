@@ -3,6 +3,7 @@ delivery state per event and handler, and the in-chat inbox."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -20,6 +21,15 @@ _RELEASE = tables.outbox.update().where(o.id == bound("event")).values(
     lease_until=None, next_attempt_at=bound("next"), dispatched_at=bound("dispatched"))
 
 
+def _recording(dialect: str, values: dict[str, Any]) -> Any:
+    """Writes a delivery's state (`event_`, `handler_` and `values`); one already done stays done (a dispatcher whose
+    lease ran out may report late)."""
+    insert = upsert_for(dialect, tables.event_deliveries).values(
+        {"event_id": bound("event"), "handler": bound("handler"), "attempts": 0, "dead": False, **values})
+    return insert.on_conflict_do_update(index_elements=["event_id", "handler"], set_=values,
+                                        where=d.done_at.is_(None))
+
+
 class SqlOutbox:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
@@ -32,12 +42,9 @@ class SqlOutbox:
             pick = pick.with_for_update(skip_locked=True)
         self._claim = tables.outbox.update().where(o.id.in_(pick.scalar_subquery()), due) \
             .values(lease_until=bound("until")).returning(o.id, o.case_number, o.event_type, o.payload)
-        done = upsert_for(engine.dialect.name, tables.event_deliveries).values(
-            event_id=bound("event"), handler=bound("handler"), attempts=0, dead=False, done_at=bound("now"),
-            next_attempt_at=None)
-        self._done = done.on_conflict_do_update(  # one already done stays done (see _record)
-            index_elements=["event_id", "handler"], set_={"done_at": done.excluded.done_at, "next_attempt_at": None},
-            where=d.done_at.is_(None))
+        self._done = _recording(engine.dialect.name, {"done_at": bound("now"), "next_attempt_at": None})
+        self._failed = _recording(engine.dialect.name, {"attempts": bound("attempts"), "last_error": bound("error"),
+                                                        "next_attempt_at": bound("retry"), "dead": bound("dead")})
 
     async def claim(self, now: datetime, lease: timedelta, limit: int) -> list[Claimed]:
         """Lease up to `limit` due events to this dispatcher: one statement (PostgreSQL: autocommit, one round trip)
@@ -67,21 +74,11 @@ class SqlOutbox:
         """Count a failed attempt: retry at `failure.retry_at`, or give up (a dead letter); with an alert, store
         it as a staff notice unless this delivery alerted before."""
         async with self._engine.begin() as conn:
-            await self._record(conn, event_id, handler, {
-                "attempts": failure.attempts, "last_error": failure.error[:500],
-                "next_attempt_at": failure.retry_at, "dead": failure.retry_at is None})
+            await conn.execute(self._failed, {
+                "event_": event_id, "handler_": handler, "attempts_": failure.attempts,
+                "error_": failure.error[:500], "retry_": failure.retry_at, "dead_": failure.retry_at is None})
             if failure.alert is not None:
                 await self._alert(conn, event_id, handler, failure.alert, now)
-
-    @staticmethod
-    async def _record(conn: AsyncConnection, event_id: int, handler: str, values: dict[str, object]) -> None:
-        """Write the delivery's state; one already done stays done (a dispatcher whose lease ran out may report
-        late)."""
-        insert = _upsert(conn, tables.event_deliveries).values(
-            **{"event_id": event_id, "handler": handler, "attempts": 0, "dead": False, **values})
-        await conn.execute(insert.on_conflict_do_update(
-            index_elements=["event_id", "handler"], set_=values,
-            where=tables.event_deliveries.c.done_at.is_(None)))
 
     @staticmethod
     async def _alert(conn: AsyncConnection, event_id: int, handler: str, notice: StaffNotice,
