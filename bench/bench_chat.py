@@ -199,7 +199,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.workload == "mixed":
             wait_ready(f"http://127.0.0.1:{port}")
-            apps = [AppProcess(workdir, **backends).start(), AppProcess(workdir, **backends).start()]
+            for _ in range(2):
+                apps.append(AppProcess(workdir, **backends).start())
             mixed.run(f"http://127.0.0.1:{port}", [[apps[0].url], [a.url for a in apps]], args.users, args.seconds,
                       apps[0].pid)
             return 0
@@ -212,9 +213,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"redis: {per:.0f} bytes per idle conversation (used_memory over {args.conversations}), "
               f"MEMORY USAGE of one key {one} bytes; 100k conversations ≈ {per * 100_000 / 2**20:.1f} MiB")
         wait_ready(f"http://127.0.0.1:{port}")
-        apps = [AppProcess(workdir, **backends).start(), AppProcess(workdir, **backends).start(),
-                AppProcess(workdir, **backends, redis_client="redis-py").start(),
-                AppProcess(workdir, **backends, **LOGGED_IN).start()]
+        for extra in ({}, {}, {"redis_client": "redis-py"}, LOGGED_IN):  # one by one: a failed start stops the others
+            apps.append(AppProcess(workdir, **backends, **extra).start())
         tokens = login_tokens(workdir / "tokens.txt", 10_000 * args.seconds)
         rows: list[tuple[str, list[str], list[int], Callable[[], Path] | None]] = [
             ("bare aiohttp handler", [f"http://127.0.0.1:{port}"], [bare.pid], None),
