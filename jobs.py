@@ -157,12 +157,14 @@ async def housekeeping(jobs: Sequence[Job], interval_s: float = HOUSEKEEPING_SEC
 
 
 async def dispatch_progress(dispatcher: Dispatcher, wakeups: MemoryWakeups, interval_s: float) -> None:
-    """Deliver outbox events; every instance runs this, claims keep them from sending one twice. Idle, it
-    waits for a committed outbox write (any instance, through Redis) or the next poll."""
+    """Deliver outbox events; every instance runs this, claims keep them from sending one twice. After a batch
+    that was not full (it took everything due) it waits for a committed outbox write (any instance, through Redis;
+    one made during the batch wakes it at once) or the next poll, instead of claiming again to find nothing."""
     while True:
         raise_if_cancelling()
         try:
-            if not await dispatcher.run_once():
+            delivered, full = await dispatcher.run_batch()
+            if not (delivered and full):
                 await wakeups.wait(interval_s)
         except Exception:  # the database may be away for a while: try again later
             raise_if_cancelling()

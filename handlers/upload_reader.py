@@ -1,7 +1,8 @@
 """Reading an upload without trusting the client. Before a byte of the file is read the user must be within
 their upload rate and hold one of the upload slots (`per_user` of one user, `per_process` in all); the file then
 streams to a temporary file (mode 0600, in the blob folder) instead of memory, each read within `idle_seconds`
-and the whole within `total_seconds`. The temporary file is gone when the reading ends, however it ends."""
+and the whole within `total_seconds`; only a file that arrives whole in the first read (up to CHUNK) is kept in
+memory. The temporary file is gone when the reading ends, however it ends."""
 from __future__ import annotations
 
 import asyncio
@@ -68,20 +69,35 @@ async def within(awaitable: Awaitable[T], seconds: float) -> T:
 
 
 async def spool(part: BodyPartReader, limits: SpoolLimits) -> Upload:
-    """The file part, read through a temporary file; past `max_bytes` reading stops and the upload is truncated."""
-    limits.spool_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=limits.spool_dir, prefix="upload-", suffix=".part")  # mode 0600
-    path, size = Path(name), 0
+    """The file part. One that arrives whole in its first read (at most CHUNK bytes, the memory a held slot may
+    take) stays in memory; a larger one streams through a temporary file. Past `max_bytes` reading stops and the
+    upload is truncated."""
     try:
-        with os.fdopen(fd, "wb") as file:
-            async with asyncio.timeout(limits.total_seconds):
-                while size <= limits.max_bytes and (chunk := await within(part.read_chunk(CHUNK), limits.idle_seconds)):
-                    file.write(chunk)
-                    size += len(chunk)
-        truncated = size > limits.max_bytes
-        data = b"" if truncated else await asyncio.to_thread(path.read_bytes)
+        async with asyncio.timeout(limits.total_seconds):
+            first = await within(part.read_chunk(CHUNK), limits.idle_seconds)
+            if part.at_eof():
+                size, data = len(first), first
+            else:
+                size, data = await _through_file(part, first, limits)
     except TimeoutError:
         raise UploadTimeout(f"the file did not arrive within {limits.total_seconds:g} s") from None
+    truncated = size > limits.max_bytes
+    return Upload(filename=part.filename or "upload", data=b"" if truncated else data, truncated=truncated)
+
+
+async def _through_file(part: BodyPartReader, first: bytes, limits: SpoolLimits) -> tuple[int, bytes]:
+    """The part's size and content (empty past `max_bytes`), read after `first` through a temporary file."""
+    limits.spool_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=limits.spool_dir, prefix="upload-", suffix=".part")  # mode 0600
+    path, size, chunk = Path(name), 0, first
+    try:
+        with os.fdopen(fd, "wb") as file:
+            while chunk:
+                file.write(chunk)
+                size += len(chunk)
+                if size > limits.max_bytes:
+                    break
+                chunk = await within(part.read_chunk(CHUNK), limits.idle_seconds)
+        return size, b"" if size > limits.max_bytes else await asyncio.to_thread(path.read_bytes)
     finally:
         path.unlink(missing_ok=True)
-    return Upload(filename=part.filename or "upload", data=data, truncated=truncated)

@@ -22,7 +22,7 @@ from storage.blob_sealing import BlobSealer, is_sealed
 from storage.sql import OneStatement, bound, upsert_for
 
 PURGE_BATCH = 500
-INLINE_BYTES = 256 * 1024  # hashing or sealing less than this costs less CPU than handing it to a thread
+INLINE_BYTES = 256 * 1024  # hashing, sealing or writing less than this costs less CPU than handing it to a thread
 _BLOB_ID = re.compile(r"[0-9a-f]{64}")
 T = TypeVar("T")
 
@@ -164,7 +164,7 @@ class LocalBlobStore(ContentAddressedBlobStore):
         return self._root / blob_id[:2] / blob_id[2:4] / blob_id
 
     async def _write(self, blob_id: str, data: bytes, mime: str, replace: bool = False) -> None:
-        await asyncio.to_thread(self._write_file, self._root, self._path(blob_id), data, replace)
+        await _off_loop(len(data), self._write_file, self._root, self._path(blob_id), data, replace)
 
     async def _read(self, blob_id: str) -> bytes | None:
         path = self._path(blob_id)

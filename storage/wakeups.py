@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import uuid
 from typing import Any
 
 from redis.asyncio import Redis, RedisCluster
@@ -58,11 +59,12 @@ class MemoryWakeups:
 
 class RedisWakeups(MemoryWakeups):
     """PUBLISH on `<prefix>:<channel>` (`outbox`, or `content` for content versions); a listener task turns every
-    message into a local wake-up."""
+    other instance's message into a local wake-up (this instance's own was one already when it was sent)."""
 
     def __init__(self, client: Redis | RedisCluster, prefix: str, log: logging.Logger, channel: str = "outbox") -> None:
         super().__init__()
         self._redis, self._channel, self._log = client, f"{prefix}:{channel}", log
+        self._sender = uuid.uuid4().hex.encode()  # what this instance publishes: its messages come back to it too
         self._tasks: set[asyncio.Task[Any]] = set()
         self._listener: asyncio.Task[None] | None = None
 
@@ -75,7 +77,7 @@ class RedisWakeups(MemoryWakeups):
 
     async def _publish(self) -> None:
         try:
-            await self._redis.publish(self._channel, b"1")
+            await self._redis.publish(self._channel, self._sender)
         except REDIS_ERRORS as exc:  # the other instances find the event at their next poll
             self._log.debug("outbox wake-up not published: %s", exc)
 
@@ -91,7 +93,7 @@ class RedisWakeups(MemoryWakeups):
                 async with self._redis.pubsub() as pubsub:
                     await pubsub.subscribe(self._channel)
                     async for message in pubsub.listen():
-                        if message.get("type") == "message":
+                        if message.get("type") == "message" and message.get("data") != self._sender:
                             self._event.set()
             except REDIS_ERRORS as exc:
                 self._log.debug("outbox wake-up listener: %s; retrying", exc)

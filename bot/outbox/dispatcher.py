@@ -79,12 +79,17 @@ class Dispatcher:
 
     async def run_once(self, limit: int = 50) -> int:
         """Deliver what is due now; returns how many deliveries (event, handler) succeeded."""
+        return (await self.run_batch(limit))[0]
+
+    async def run_batch(self, limit: int = 50) -> tuple[int, bool]:
+        """Deliver one batch of what is due now: how many deliveries succeeded, and whether the batch was full
+        (`limit` events claimed: more may be due at once; a shorter batch took everything due when it was claimed)."""
         self._runs += 1
         try:
-            delivered = 0
-            for claimed in await self._outbox.claim(self._clock(), LEASE, limit):
+            delivered, batch = 0, await self._outbox.claim(self._clock(), LEASE, limit)
+            for claimed in batch:
                 delivered += await self._deliver(claimed)
-            return delivered
+            return delivered, len(batch) >= limit
         finally:
             self._runs -= 1
 

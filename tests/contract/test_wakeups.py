@@ -53,3 +53,20 @@ async def test_redis_wakes_every_instance(redis_server: str, redis_prefix: str) 
     assert not await instances[1].wait(0.1)
     for wakeups in instances:
         await wakeups.close()
+
+
+async def test_an_instance_is_woken_once_by_its_own_write(redis_server: str, redis_prefix: str) -> None:
+    """Its own message comes back through the channel: that is no second wake-up (the dispatcher would ask the
+    database again for nothing), while the other instance is woken by it."""
+    instances = [RedisWakeups(Redis.from_url(redis_server), redis_prefix, LOG) for _ in range(2)]
+    listening = [asyncio.ensure_future(wakeups.wait(0.01)) for wakeups in instances]  # starts both listeners
+    await asyncio.gather(*listening)
+    probe = Redis.from_url(redis_server)
+    await eventually(lambda: probe.pubsub_numsub(f"{redis_prefix}:outbox"), lambda counts: counts[0][1] == 2,
+                     what="both listeners' subscriptions")
+    await probe.aclose()
+    instances[0].notify()
+    assert await instances[0].wait(1) and await instances[1].wait(1)
+    assert not await instances[0].wait(0.3)  # its own message has long come back by now
+    for wakeups in instances:
+        await wakeups.close()

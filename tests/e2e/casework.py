@@ -38,7 +38,8 @@ async def fill_renewal_fields(chat) -> None:
     await chat.say("德令哈市河西街道长江路1号")
 
 
-async def renewal_until_confirm(chat, id_number: str = VALID_ID, defer_old_card: bool = False) -> None:
+async def renewal_until_confirm(chat, id_number: str = VALID_ID, defer_old_card: bool = False,
+                                photo: bytes = PNG) -> None:
     """A citizen's 居民身份证换领 (公安局, township level) filled in up to the confirmation card."""
     await chat.say("身份证过期了咋办")
     await chat.tap("我要办理")
@@ -53,13 +54,13 @@ async def renewal_until_confirm(chat, id_number: str = VALID_ID, defer_old_card:
     if defer_old_card:
         await chat.tap("容缺")  # the old card is handed in when the new one is collected
     else:
-        await chat.upload(PNG)
+        await chat.upload(photo)
     await chat.tap("跳过")
 
 
-async def submitted_renewal(chat, defer_old_card: bool = False) -> str:
+async def submitted_renewal(chat, defer_old_card: bool = False, photo: bytes = PNG) -> str:
     """The renewal submitted; returns the case number."""
-    await renewal_until_confirm(chat, defer_old_card=defer_old_card)
+    await renewal_until_confirm(chat, defer_old_card=defer_old_card, photo=photo)
     await chat.tap("确认提交")
     return re.search(r"DLH\d{14}", chat.text()).group(0)
 

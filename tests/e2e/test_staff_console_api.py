@@ -42,6 +42,16 @@ async def test_every_page_and_static_file_carries_the_security_headers(client) -
         assert response.headers["Referrer-Policy"] == "no-referrer", path
 
 
+async def test_a_photo_larger_than_one_read_is_stored_whole(client, chat_factory, tokens) -> None:
+    # Read through a temporary file; a small one (the test below) stays in memory. Both must arrive unchanged.
+    photo = PNG + bytes(range(256)) * 600  # 153 KB: three reads of the upload
+    number = await submitted_renewal(chat_factory("c-big"), photo=photo)
+    path = f"/api/v1/staff/cases/{number}"
+    [key] = (await (await client.get(path, headers=auth(tokens["clerk"]))).json())["uploads"]
+    file = await client.get(f"{path}/materials/{key}/file", headers=auth(tokens["approver"]))
+    assert file.status == 200 and await file.read() == photo
+
+
 async def test_materials_and_personal_data_for_the_console(client, chat_factory, tokens, settings) -> None:
     number = await submitted_renewal(chat_factory("c1"))
     path = f"/api/v1/staff/cases/{number}"

@@ -8,7 +8,6 @@ import asyncio
 import stat
 import time
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -16,6 +15,7 @@ import pytest
 
 from app import build_app, http_options
 from bot.config import Settings
+from handlers.upload_reader import CHUNK
 from tests.chat import PNG
 
 CHAT = "/api/v1/chat/messages"
@@ -79,10 +79,13 @@ async def test_a_stalled_upload_is_cut_and_leaves_no_temporary_file(serve: Serve
     host, port, configured = await serve({"idle_seconds": 0.5})
     incoming = configured.blob_dir / "incoming"
     started = time.monotonic()
-    reader, writer = await stalled_upload(host, port, "?user=u1")
+    # more than one read of the file, then nothing: what came so far is on disk (a file that arrives whole in the
+    # first read is kept in memory: one read at most per upload slot)
+    reader, writer = await stalled_upload(host, port, "?user=u1", length=200_000, body=FILE_PART + bytes(100_000))
     await asyncio.sleep(0.2)
     [spooled] = list(incoming.iterdir())  # the file streams to disk, not memory, readable by the app alone
     assert stat.S_IMODE(spooled.stat().st_mode) == 0o600 and stat.S_IMODE(incoming.stat().st_mode) == 0o700
+    assert spooled.stat().st_size >= CHUNK
     assert await status_of(reader, 3) == 408
     assert time.monotonic() - started < 2
     rest = await asyncio.wait_for(reader.read(), 3)
@@ -113,7 +116,8 @@ async def test_uploads_over_the_per_user_and_per_process_caps_answer_429_at_once
             writer.close()
         await asyncio.sleep(0.2)  # the server sees them go and gives the slots back
         assert (await asyncio.wait_for(upload("u1"), 5)).status == 200
-    assert list((configured.blob_dir / "incoming").iterdir()) == []
+    incoming = configured.blob_dir / "incoming"
+    assert not incoming.exists() or list(incoming.iterdir()) == []  # no temporary file left behind
 
 
 async def test_uploads_over_the_per_minute_rate_answer_429(serve: Serve) -> None:
