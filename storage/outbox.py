@@ -40,8 +40,9 @@ class SqlOutbox:
         pick = sa.select(o.id).where(due).order_by(o.id).limit(bound("limit"))
         if engine.dialect.name == "postgresql":
             pick = pick.with_for_update(skip_locked=True)
+        tried = sa.exists().where(d.event_id == o.id).label("tried")  # a handler's state is stored: read it
         self._claim = tables.outbox.update().where(o.id.in_(pick.scalar_subquery()), due) \
-            .values(lease_until=bound("until")).returning(o.id, o.case_number, o.event_type, o.payload)
+            .values(lease_until=bound("until")).returning(o.id, o.case_number, o.event_type, o.payload, tried)
         self._done = _recording(engine.dialect.name, {"done_at": bound("now"), "next_attempt_at": None})
         self._failed = _recording(engine.dialect.name, {"attempts": bound("attempts"), "last_error": bound("error"),
                                                         "next_attempt_at": bound("retry"), "dead": bound("dead")})
@@ -50,10 +51,12 @@ class SqlOutbox:
         """Lease up to `limit` due events to this dispatcher: one statement (PostgreSQL: autocommit, one round trip)
         that picks and leases them. PostgreSQL skips rows another dispatcher is claiming (FOR UPDATE SKIP LOCKED);
         the lease keeps them away from others while they are delivered. The delivery states are read after the
-        claim: only the lease holder writes them (or a dispatcher whose lease ran out, late, as before)."""
+        claim (only the lease holder writes them, or a dispatcher whose lease ran out, late, as before), and only
+        of the events the claim found tried before: a new event, the usual one, has none to read."""
         async with self._single() as conn:
             rows = (await conn.execute(self._claim, {"now_": now, "limit_": limit, "until_": now + lease})).all()
-            states = await self._deliveries(conn, [r.id for r in rows]) if rows else {}
+            tried = [r.id for r in rows if r.tried]
+            states = await self._deliveries(conn, tried) if tried else {}
         return [Claimed(OutboxEvent(id=r.id, case_number=r.case_number, type=r.event_type, payload=r.payload),
                         states.get(r.id, {})) for r in sorted(rows)]
 
