@@ -31,7 +31,8 @@ from bot.config import PaymentConfig, Settings, WeChatPaySettings  # noqa: E402
 from bot.clock import utc_now  # noqa: E402
 from bot.content import load_content  # noqa: E402
 from bot.payments.orders import Payment, PaymentStatus  # noqa: E402
-from sim.wechatpay import WeChatPaySimulator, generate_test_keys  # noqa: E402
+from sim.wechatpay import WeChatPaySimulator  # noqa: E402
+from sim.wechatpay_keys import generate_test_keys  # noqa: E402
 from bot.cases import NewCase  # noqa: E402
 from storage.cipher import FieldCipher, KeyedHash  # noqa: E402
 from storage.payments import SqlPayments  # noqa: E402

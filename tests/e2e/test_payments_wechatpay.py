@@ -13,7 +13,8 @@ import pytest
 from app import PAYMENTS
 from bot.payments.ports import PaymentUnavailable
 from providers import wechatpay_crypto as crypto
-from sim.wechatpay import SimKeys, WeChatPaySimulator, generate_test_keys
+from sim.wechatpay import WeChatPaySimulator
+from sim.wechatpay_keys import SimKeys, generate_test_keys
 from tests.clock import Clock
 from tests.e2e.casework import auth, deliver, move
 from tests.metrics import sample, scrape

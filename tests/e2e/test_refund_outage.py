@@ -14,7 +14,8 @@ import pytest
 from bot.config import Settings
 from bot.outbox.events import MAX_ATTEMPTS
 from sim.wechat import WeChatSimulator
-from sim.wechatpay import SimKeys, WeChatPaySimulator, generate_test_keys
+from sim.wechatpay import WeChatPaySimulator
+from sim.wechatpay_keys import SimKeys, generate_test_keys
 from tests.clock import Clock
 from tests.chat import ROOT
 from tests.e2e.casework import auth, deliver, move, new_messages

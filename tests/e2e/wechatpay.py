@@ -10,7 +10,8 @@ from aiohttp.test_utils import TestClient, TestServer
 from app import build_app
 from bot.config import PaymentConfig, Settings, WeChatPaySettings
 from bot.content import Content
-from sim.wechatpay import SimKeys, WeChatPaySimulator
+from sim.wechatpay import WeChatPaySimulator
+from sim.wechatpay_keys import SimKeys
 from tests.clock import Clock
 from tests.chat import Chat
 from tests.e2e.casework import move, submitted_renewal

@@ -17,7 +17,8 @@ from bot.payments.ports import (NotificationRejected, OrderRequest, PaymentProvi
                                 RefundStatus, TradeState)
 from providers import wechatpay_crypto as crypto
 from providers.wechatpay import InvalidResponseSignature, WeChatPayConfig, WeChatPayError, WeChatPayV3
-from sim.wechatpay import SimKeys, WeChatPaySimulator, generate_test_keys
+from sim.wechatpay import WeChatPaySimulator
+from sim.wechatpay_keys import SimKeys, generate_test_keys
 
 ServerFactory = Callable[[web.Application], Awaitable[TestServer]]
 
