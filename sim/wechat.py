@@ -24,14 +24,14 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 from aiohttp import web
 
-from providers.wechat.crypto import CallbackRejected, MessageCipher, signature
-from providers.wechat.messages import encrypted_field, parse_fields, serialize
+from providers.wechat.crypto import MessageCipher
+from sim.wechat_push import CallbackPusher, Delivery
 
 DEFAULT_AES_KEY = base64.b64encode(b"zhengwu-bot wechat simulator key").decode().rstrip("=")
 TOKEN_LIFETIME = 7200
@@ -70,16 +70,6 @@ class _Fault:
     drop_after: float | None = None  # or drop the connection after this many seconds
 
 
-@dataclass
-class Delivery:
-    """One copy of a pushed callback: the attempts made and the final outcome."""
-
-    url: str
-    attempts: int = 0
-    result: int | str = "unreachable"
-    outcomes: list[int | str] = field(default_factory=list)
-
-
 class WeChatSimulator:
     """WeChat for one mini-program. All state is per instance; `clock` drives every expiry."""
 
@@ -96,12 +86,15 @@ class WeChatSimulator:
                                                 else {"赌博": 20006, "代开发票": 20008})
         self.token_latency = token_latency
         self.sends_per_message, self.window_seconds, self.code_ttl = sends_per_message, window_seconds, code_ttl
-        self.push_timeout, self.push_retries, self.push_retry_delay = push_timeout, push_retries, push_retry_delay
+        self._msg_ids = itertools.count(24_000_000_000_000_001)  # pushed messages' MsgId and subscribe msgid
+        self._pusher = CallbackPusher(username=username, token=token, cipher=self.cipher, clock=clock,
+                                      msg_ids=self._msg_ids, timeout=push_timeout, retries=push_retries,
+                                      retry_delay=push_retry_delay)
+        self.deliveries: list[Delivery] = self._pusher.deliveries  # every pushed copy: attempts and outcome
+        self.transfers: list[str] = self._pusher.transfers  # openids whose chat our server handed to the agents
         self.token_fetches = 0
         self.sent: list[dict[str, Any]] = []
         self.subscribe_sent: list[dict[str, Any]] = []
-        self.deliveries: list[Delivery] = []
-        self.transfers: list[str] = []  # openids whose chat our server handed to the agents
         self._codes: dict[str, _Code] = {}
         self._phone_codes: dict[str, _Code] = {}
         self._tokens: dict[str, float] = {}
@@ -111,7 +104,6 @@ class WeChatSimulator:
         self._consents: dict[tuple[str, str], int] = {}
         self._media: dict[str, _Media] = {}
         self._faults: dict[str, deque[_Fault]] = {}
-        self._msg_ids = itertools.count(24_000_000_000_000_001)
         self.app = self._build_app()
 
     # ---- test controls ---------------------------------------------------------------------------------
@@ -440,101 +432,29 @@ class WeChatSimulator:
         return web.json_response({"sent": self.sent, "subscribe_sent": self.subscribe_sent},
                                  dumps=lambda d: json.dumps(d, ensure_ascii=False))
 
-    # ---- pushing callbacks -----------------------------------------------------------------------------
+    # ---- pushing callbacks (sim.wechat_push) ----------------------------------------------------------
 
     def complete_message(self, message: Mapping[str, Any]) -> dict[str, Any]:
         """The message with WeChat's defaults: ToUserName, CreateTime and (for non-events) a new MsgId."""
-        if not message.get("FromUserName") or not message.get("MsgType"):
-            raise ValueError("a pushed message needs FromUserName and MsgType")
-        full = {"ToUserName": self.username, "FromUserName": message["FromUserName"],
-                "CreateTime": int(self._clock()), "MsgType": message["MsgType"], **message}
-        if full["MsgType"] != "event":
-            full.setdefault("MsgId", next(self._msg_ids))
-        return full
+        return self._pusher.complete_message(message)
 
     def signed_request(self, message: Mapping[str, Any], *, mode: str = "safe",
                        fmt: str = "json") -> tuple[dict[str, str], bytes, str]:
         """(query, body, content_type) of one callback carrying `message` (already complete)."""
-        if mode not in ("safe", "plain"):
-            raise ValueError(f"mode must be safe or plain, not {mode!r}")
-        timestamp, nonce = str(int(self._clock())), str(secrets.randbelow(10**10))
-        query = {"signature": signature(self.token, timestamp, nonce), "timestamp": timestamp, "nonce": nonce}
-        payload = serialize(message, fmt)
-        if mode == "safe":
-            encrypt = self.cipher.encrypt(payload)
-            payload = serialize({"ToUserName": self.username, "Encrypt": encrypt}, fmt)
-            query |= {"encrypt_type": "aes", "msg_signature": signature(self.token, timestamp, nonce, encrypt)}
-        return query, payload.encode(), "application/json" if fmt == "json" else "text/xml"
+        return self._pusher.signed_request(message, mode=mode, fmt=fmt)
 
     async def push(self, url: str, message: Mapping[str, Any], *, mode: str = "safe", fmt: str = "json",
                    duplicates: int = 0) -> list[int | str]:
         """Deliver a user message to our callback URL like WeChat; one result per copy sent (1 + duplicates):
-        "success", or the last failure (an HTTP status, "timeout" or "unreachable") after the retries."""
-        full = self.complete_message(message)
+        "success", or the last failure (an HTTP status, "timeout" or "unreachable") after the retries. The
+        message opens the user's 48 h customer-service window, as on WeChat."""
+        full = self._pusher.complete_message(message)
         self.note_user_message(str(full["FromUserName"]))
-        query, body, content_type = self.signed_request(full, mode=mode, fmt=fmt)
-        results: list[int | str] = []
-        async with aiohttp.ClientSession() as session:
-            for _ in range(1 + duplicates):
-                delivery = await self._deliver(session, url, query, body, content_type)
-                self.deliveries.append(delivery)
-                results.append(delivery.result)
-        return results
-
-    async def _deliver(self, session: aiohttp.ClientSession, url: str, query: Mapping[str, str], body: bytes,
-                       content_type: str) -> Delivery:
-        delivery = Delivery(url)
-        for attempt in range(1 + self.push_retries):
-            if attempt and self.push_retry_delay:
-                await asyncio.sleep(self.push_retry_delay)
-            delivery.attempts += 1
-            outcome: int | str
-            try:
-                async with session.post(url, params=query, data=body, headers={"Content-Type": content_type},
-                                        timeout=aiohttp.ClientTimeout(total=self.push_timeout)) as response:
-                    text = await response.text()
-                    outcome = self._outcome(response.status, text)
-            except asyncio.TimeoutError:
-                outcome = "timeout"
-            except aiohttp.ClientError:
-                outcome = "unreachable"
-            delivery.outcomes.append(outcome)
-            delivery.result = outcome
-            if outcome in ("success", "transfer"):
-                break
-        return delivery
-
-    def _outcome(self, status: int, text: str) -> int | str:
-        """"success"; "transfer" for a valid transfer_customer_service reply (recorded in `transfers`); else
-        the HTTP status (a failure WeChat retries)."""
-        if status != 200:
-            return status
-        if text.strip() == "success":
-            return "success"
-        try:
-            fields = parse_fields(text.encode())
-            encrypt = encrypted_field(fields)
-            if encrypt is not None:
-                fields = parse_fields(self.cipher.decrypt(encrypt))
-        except CallbackRejected:
-            return status
-        if fields.get("MsgType") != "transfer_customer_service":
-            return status
-        self.transfers.append(str(fields.get("ToUserName")))
-        return "transfer"
+        return await self._pusher.push(url, full, mode=mode, fmt=fmt, duplicates=duplicates)
 
     async def verify_url(self, url: str) -> bool:
         """WeChat's URL check: a signed GET with an echostr; True when the answer is that echostr."""
-        timestamp, nonce, echostr = str(int(self._clock())), str(secrets.randbelow(10**10)), secrets.token_hex(8)
-        query = {"signature": signature(self.token, timestamp, nonce), "timestamp": timestamp, "nonce": nonce,
-                 "echostr": echostr}
-        async with aiohttp.ClientSession() as session:
-            try:
-                async with session.get(url, params=query,
-                                       timeout=aiohttp.ClientTimeout(total=self.push_timeout)) as response:
-                    return response.status == 200 and (await response.text()) == echostr
-            except (aiohttp.ClientError, asyncio.TimeoutError):
-                return False
+        return await self._pusher.verify_url(url)
 
     # ---- serving ---------------------------------------------------------------------------------------
 
