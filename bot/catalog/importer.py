@@ -4,20 +4,20 @@ from __future__ import annotations
 import argparse
 import csv
 import io
-import re
 import sys
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Callable, NamedTuple
 
 import yaml
 from pydantic import ValidationError
 
+from bot.catalog.import_cells import (EMPTY, FIELD_PREFIX, FREE, LEVELS, ONLINE, TAG_SPLIT, YES_NO, cell, choice,
+                                     days, fee, locations, materials, split, visits)
 from bot.catalog.import_phrases import Beside, resolve
-from bot.catalog.models import LEVEL_LABELS, CatalogFile, DayUnit, Level, OnlineLevel, ServiceItem
+from bot.catalog.models import LEVEL_LABELS, CatalogFile, OnlineLevel, ServiceItem
 from bot.catalog.punctuation import chinese_punctuation
-from bot.catalog.vocabulary import TRAILING, MaterialVocabulary, item_key
+from bot.catalog.vocabulary import MaterialVocabulary
 from bot.content_errors import ContentInvalid
 from bot.matching.lexicon import Lexicon
 
@@ -33,29 +33,8 @@ HEADERS: dict[str, str] = {
 LABELS: dict[str, str] = {f: h for h, f in reversed(list(HEADERS.items()))} | {"code": "实施编码"}
 LIST_FIELDS = ("legal_basis", "conditions", "aliases")
 TAG_FIELDS = ("audience", "topics", "joint_departments")  # 、-separated lists
-LEVELS: dict[str, Level] = {"省级": Level.province, "省": Level.province, "市级": Level.city, "市": Level.city,
-                            "乡镇（街道）": Level.township, "乡镇(街道)": Level.township, "乡镇": Level.township,
-                            "街道": Level.township, "村（社区）": Level.village, "村(社区)": Level.village,
-                            "村": Level.village, "社区": Level.village, **{level.value: level for level in Level}}
-ONLINE: dict[str, OnlineLevel] = {"全程网办": OnlineLevel.full_online, "最多跑一次": OnlineLevel.one_visit,
-                                  "到现场": OnlineLevel.on_site, "需到现场办理": OnlineLevel.on_site,
-                                  "现场办理": OnlineLevel.on_site, **{online.value: online for online in OnlineLevel}}
-REQUIRED = {"必要": True, "必须": True, "必需": True, "是": True, "required": True,
-            "非必要": False, "可选": False, "否": False, "optional": False}
-FORMS = {"纸质": "paper", "电子": "electronic", "纸质和电子": "both", "纸质或电子": "both",
-         "paper": "paper", "electronic": "electronic", "both": "both"}
-YES_NO = {"是": True, "支持": True, "否": False, "不支持": False}
-FREE = {"0", "不收费", "免费", "无", "0元"}
-EMPTY = {"无", "/", "-", "—", "——", "－", "暂无", "无。", "空", "null", "NULL", "N/A", "n/a"}  # cells saying nothing
-NO_WINDOW = re.compile(r"^(?:无|暂无)(?:线下|现场)?(?:办理)?(?:窗口|地点|场所)?$")
-FIELD_PREFIX = re.compile(r"^(?:办理地点|地址|电话|咨询电话|投诉电话)\s*[:：]\s*")
-SPLIT = re.compile(r"[\n；;]+")
-TAG_SPLIT = re.compile(r"[\n；;、]+")
-PIPE = re.compile(r"[|｜]")
 PATTERN_HINTS = {"code": "应为 8-40 位数字、大写字母或“-”", "basic_code": "应为 8-40 位数字、大写字母或“-”",
                  "key": "只能用小写字母、数字和下划线，以字母开头"}
-DAYS = re.compile(r"^(\d+)\s*[（(]?\s*(?:个)?\s*(工作日|自然日|天|日)?\s*[）)]?$")
-INSTANT = {"即办", "当场办结", "立即办结"}
 DEFAULT_VOCABULARY = Path(__file__).resolve().parents[2] / "intents" / "dictionaries" / "materials.yaml"
 DEFAULT_SYNONYMS = DEFAULT_VOCABULARY.with_name("synonyms.yaml")
 NOT_TEXT = frozenset({"code", "implementation_code", "basic_code", "key"})  # read by the program, not citizens
@@ -89,13 +68,6 @@ class ImportReport:
         return "\n".join(lines)
 
 
-def _cell(value: Any) -> str:
-    """Normalise a cell value to stripped text (integral floats lose their '.0')."""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return "" if value is None else str(value).strip()
-
-
 def _read_table(path: Path) -> list[list[str]]:
     """Read all rows of a CSV (UTF-8 with/without BOM, GBK fallback) or the first sheet of an XLSX."""
     if path.suffix.lower() not in (".csv", ".xlsx"):
@@ -105,7 +77,7 @@ def _read_table(path: Path) -> list[list[str]]:
             from openpyxl import load_workbook
             wb = load_workbook(path, read_only=True, data_only=True)
             try:
-                return [[_cell(v) for v in row] for row in wb.worksheets[0].iter_rows(values_only=True)]
+                return [[cell(v) for v in row] for row in wb.worksheets[0].iter_rows(values_only=True)]
             finally:
                 wb.close()
         raw = path.read_bytes()
@@ -113,90 +85,10 @@ def _read_table(path: Path) -> list[list[str]]:
         raise CatalogReadError(f"无法读取文件 {path}：{exc}") from exc
     for encoding in ("utf-8-sig", "gb18030"):  # gb18030 is a superset of GBK
         try:
-            return [[_cell(v) for v in row] for row in csv.reader(io.StringIO(raw.decode(encoding), newline=""))]
+            return [[cell(v) for v in row] for row in csv.reader(io.StringIO(raw.decode(encoding), newline=""))]
         except UnicodeDecodeError:
             continue
     raise CatalogReadError(f"无法识别文件编码（应为 UTF-8 或 GBK）：{path}")
-
-
-def _split(text: str, pattern: re.Pattern[str] = SPLIT) -> list[str]:
-    return [part.strip() for part in pattern.split(text) if part.strip() and part.strip() not in EMPTY]
-
-
-def _choice(table: dict[str, Any], text: str, what: str, hint: str) -> Any:
-    if text not in table:
-        raise ValueError(f"无法识别的{what}“{text}”（应为 {hint}）")
-    return table[text]
-
-
-def _days(text: str) -> tuple[int, DayUnit]:
-    """'15个工作日', '7(工作日)', '30(自然日)', '15', '即办' -> (days, unit); 天/日 count as working days."""
-    if text in INSTANT:
-        return 0, DayUnit.workday
-    match = DAYS.match(text)
-    if not match:
-        raise ValueError(f"无法识别的时限“{text}”（应为如“15个工作日”、“30(自然日)”、“即办”、“无”或数字）")
-    return int(match.group(1)), DayUnit.calendar if match.group(2) == "自然日" else DayUnit.workday
-
-
-def _fee(text: str) -> dict[str, Any]:
-    if text in FREE:
-        return {"amount": Decimal("0")}
-    try:
-        return {"amount": Decimal(text.removesuffix("元").strip())}
-    except InvalidOperation:
-        raise ValueError(f"无法识别的收费标准“{text}”（应为金额或“不收费”）") from None
-
-
-def _materials(text: str, code: str, vocabulary: MaterialVocabulary) -> tuple[list[dict[str, Any]], list[str]]:
-    """Parse material lines (`名称[|key|必要/非必要|纸质/电子/纸质和电子|份数]`); a line without a key gets the
-    common document's key, else a key of this item only. Returns (materials, notes for the row's warning)."""
-    result: list[dict[str, Any]] = []
-    notes: list[str] = []
-    errors: list[str] = []
-    keys: set[str] = set()
-    for index, line in enumerate(_split(text), start=1):
-        name, key, required, form, copies = ([p.strip() for p in PIPE.split(line)] + [""] * 4)[:5]
-        name = name.strip(TRAILING)
-        if not name or name in EMPTY:
-            continue
-        key = key or vocabulary.common_key(name) or item_key(code, name)
-        if key in keys:
-            notes.append(f"申请材料“{name}”与前面的材料重复，已合并")
-            continue
-        keys.add(key)
-        material: dict[str, Any] = {"name": name, "key": key}
-        try:
-            if required:
-                material["required"] = _choice(REQUIRED, required, "是否必要", "必要/非必要")
-            if form:
-                material["form"] = _choice(FORMS, form, "材料形式", "纸质/电子/纸质和电子")
-            if copies:
-                if not re.fullmatch(r"\d+\s*份?", copies):
-                    raise ValueError(f"份数“{copies}”不是数字")
-                material["copies"] = int(copies.rstrip("份"))
-        except ValueError as exc:
-            errors.append(f"第{index}项“{name}”：{exc}")
-        result.append(material)
-    if errors:
-        raise ValueError("；".join(errors))
-    return result, notes
-
-
-def _locations(text: str, department: str) -> list[dict[str, str]]:
-    """Parse `名称|地址[|办公时间|电话]` entries, or a plain address (named after the department); “无线下办理窗口”
-    and the like mean no window."""
-    result: list[dict[str, str]] = []
-    for entry in _split(text):
-        if NO_WINDOW.match(entry):
-            continue
-        parts = [p.strip() for p in PIPE.split(entry)]
-        if len(parts) == 1:
-            parts = [department, FIELD_PREFIX.sub("", entry)]
-        if len(parts) < 2 or not parts[0] or not parts[1]:
-            raise ValueError(f"“{entry}”格式应为 名称|地址")
-        result.append({k: v for k, v in zip(("name", "address", "hours", "phone"), parts) if v})
-    return result
 
 
 def _punctuated(value: Any, changes: list[tuple[str, str]], key: str = "") -> Any:
@@ -219,12 +111,6 @@ def _excerpt(text: str, other: str, width: int = 12) -> str:
     return ("…" if start else "") + text[start:at + width] + ("…" if at + width < len(text) else "")
 
 
-def _visits(text: str) -> int:
-    if not text.isdigit():
-        raise ValueError(f"到现场次数“{text}”不是数字")
-    return int(text)
-
-
 class _Row:
     """One table row being converted: its data for ServiceItem, (column, reason) errors and warning notes."""
 
@@ -240,11 +126,11 @@ class _Row:
         if "implementation_code" in cells:
             self.data["code"] = cells["implementation_code"]  # the catalog key (see ServiceItem)
         parsers: dict[str, Callable[[str], Any]] = {
-            **dict.fromkeys(LIST_FIELDS, _split), **dict.fromkeys(TAG_FIELDS, lambda t: _split(t, TAG_SPLIT)),
-            "level": lambda t: _choice(LEVELS, t, "行使层级", "、".join(LEVEL_LABELS.values())),
-            "online": lambda t: _choice(ONLINE, t, "办理形式", "全程网办、最多跑一次、到现场"),
-            "booking": lambda t: _choice(YES_NO, t, "网上预约", "是/否"), "visits": _visits,
-            "locations": lambda t: _locations(t, cells.get("department", "")),
+            **dict.fromkeys(LIST_FIELDS, split), **dict.fromkeys(TAG_FIELDS, lambda t: split(t, TAG_SPLIT)),
+            "level": lambda t: choice(LEVELS, t, "行使层级", "、".join(LEVEL_LABELS.values())),
+            "online": lambda t: choice(ONLINE, t, "办理形式", "全程网办、最多跑一次、到现场"),
+            "booking": lambda t: choice(YES_NO, t, "网上预约", "是/否"), "visits": visits,
+            "locations": lambda t: locations(t, cells.get("department", "")),
             "consult_phone": lambda t: FIELD_PREFIX.sub("", t), "complaint_phone": lambda t: FIELD_PREFIX.sub("", t),
         }
         for name, text in cells.items():
@@ -294,7 +180,7 @@ class _Row:
             self.notes.append(f"{LABELS[name]}未规定（“{text or '空'}”），将请群众以窗口答复为准")
             return
         try:
-            self.data[name], self.data[unit] = _days(text)
+            self.data[name], self.data[unit] = days(text)
         except ValueError as exc:
             self.errors.append((LABELS[name], str(exc)))
 
@@ -311,16 +197,16 @@ class _Row:
         if not text or (text in EMPTY and text not in FREE):
             self.data["fee"] = {"unknown": True}
             self.notes.append("收费标准未填写，将请群众以窗口答复为准（不当作免费）")
-        elif not self._set("fee", lambda: _fee(text)):
+        elif not self._set("fee", lambda: fee(text)):
             return
         if basis and basis not in EMPTY:
             self.data["fee"]["basis"] = basis
 
     def _materials(self) -> list[dict[str, Any]]:
         code = self.cells.get("implementation_code", "")
-        materials, notes = _materials(self.cells.get("materials", ""), code, self.vocabulary)
+        found, notes = materials(self.cells.get("materials", ""), code, self.vocabulary)
         self.notes.extend(notes)
-        return materials
+        return found
 
 
 def _pydantic_errors(exc: ValidationError) -> list[tuple[str, str]]:

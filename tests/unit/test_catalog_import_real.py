@@ -12,7 +12,8 @@ import pytest
 
 from bot.catalog import Catalog
 from bot.catalog.import_phrases import Beside
-from bot.catalog.importer import EMPTY, DEFAULT_VOCABULARY, ImportReport, import_rows, write_catalog
+from bot.catalog.import_cells import EMPTY
+from bot.catalog.importer import DEFAULT_VOCABULARY, ImportReport, import_rows, write_catalog
 from bot.catalog.models import DayUnit, Level, OnlineLevel, ServiceItem
 from bot.catalog.punctuation import chinese_punctuation
 from bot.catalog.vocabulary import MaterialVocabulary, trim
