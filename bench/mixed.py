@@ -9,7 +9,8 @@ after its Retry-After (a person's wait would only idle the user), so every conve
 refusals are counted and shown apart from the turns. A Python asyncio client (aiohttp) drives it, not wrk: the flow
 needs a multipart upload and a per-user script, and the same client measures the bare handler and first turns in
 the same run, so the shares compare like with like (the client takes CPU from the same cores: absolute figures are
-lower than wrk's).
+lower than wrk's). With one process it then says where the time goes: the app's CPU per turn under the same load,
+from conversations cut after each of their turns.
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ import statistics
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,8 +30,9 @@ from tests.chat import PNG
 
 VALID_ID = "11010519491231002X"
 RETRY_PAUSE_S = 0.05  # a refused turn (429) is sent again after this
-COST_CONVERSATIONS = 30  # conversations one at a time for the CPU per kind of turn
+CUT_SECONDS = 4.0  # each cut conversation's load, for the CPU per turn under load
 Turn = tuple[str, str | None]  # (kind, text); text None: the photo upload
+Script = Callable[[int], list[Turn]]  # the turns of a user's `index`-th conversation
 
 
 def conversation(index: int) -> list[Turn]:
@@ -40,6 +43,16 @@ def conversation(index: int) -> list[Turn]:
             *([("invalid", "1380013800")] if wrong else []), ("form", "13800138000"), ("form", "有效期满"),
             ("form", "邮寄到家"), ("form", "德令哈市河西街道长江路1号"), ("material", "/licence"), ("upload", None),
             ("material", "/skip"), ("submit", "/submit")]
+
+
+def first_turn(index: int) -> list[Turn]:
+    """A conversation of its first turn only: every turn a new user's first."""
+    return conversation(index)[:1]
+
+
+def cut_after(turns: int) -> Script:
+    """Conversations without validation errors that end after their first `turns` turns."""
+    return lambda index: conversation(1)[:turns]
 
 
 @dataclass
@@ -72,12 +85,12 @@ async def send(http: aiohttp.ClientSession, url: str, user: str, text: str | Non
             return response.status, body[:80].decode(errors="replace")
 
 
-async def _user(http: aiohttp.ClientSession, url: str, run: str, worker: int, stop: float, first_only: bool,
+async def _user(http: aiohttp.ClientSession, url: str, run: str, worker: int, stop: float, script: Script,
                 latencies: Latencies) -> None:
     count = 0
     while time.monotonic() < stop:
         user = f"mix-{run}-{worker}-{count}"
-        turns = conversation(count)[:1] if first_only else conversation(count)
+        turns = script(count)
         count += 1
         for kind, text in turns:
             while True:
@@ -94,14 +107,15 @@ async def _user(http: aiohttp.ClientSession, url: str, run: str, worker: int, st
                 return
 
 
-async def load(urls: list[str], users: int, seconds: float, first_only: bool) -> tuple[float, Latencies]:
-    """`users` concurrent users over the URLs in turn for `seconds`; turns per second and the latencies."""
+async def load(urls: list[str], users: int, seconds: float, script: Script = conversation) -> tuple[float, Latencies]:
+    """`users` concurrent users over the URLs in turn for `seconds`, each talking `script`'s conversations one
+    after another; turns per second and the latencies."""
     latencies, run = Latencies(), uuid.uuid4().hex[:8]
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(connector=connector) as http:
         stop = time.monotonic() + seconds
         started = time.monotonic()
-        await asyncio.gather(*(_user(http, f"{urls[i % len(urls)]}/api/v1/chat/messages", run, i, stop, first_only,
+        await asyncio.gather(*(_user(http, f"{urls[i % len(urls)]}/api/v1/chat/messages", run, i, stop, script,
                                      latencies) for i in range(users)))
         elapsed = time.monotonic() - started
     return len(latencies.all()) / elapsed, latencies
@@ -140,50 +154,51 @@ def cpu_seconds(pid: int) -> float:
     return total / 1e9
 
 
-async def cpu_by_kind(url: str, pid: int, conversations: int) -> dict[str, list[float]]:
-    """The app's CPU seconds for each turn, by kind, one user at a time (nothing else of the run's load mixes in).
-    Each turn here also pays the process's wake-ups from idle (on this machine a wait of 1 ms costs ~60 µs of CPU,
-    a thread hop ~110, a PostgreSQL round trip ~140), which a loaded process does not: a kind's share of this CPU
-    shows where a conversation's work is, not what a turn costs under load (the turns/s rows show that)."""
-    costs: dict[str, list[float]] = defaultdict(list)
-    run = uuid.uuid4().hex[:8]
-    async with aiohttp.ClientSession() as http:
-        for count in range(conversations):
-            for kind, text in conversation(count):
-                before = cpu_seconds(pid)
-                await send(http, f"{url}/api/v1/chat/messages", f"cost-{run}-{count}", text)
-                await asyncio.sleep(0.002)  # the turn's last steps after the answer (session release, log)
-                costs[kind].append(cpu_seconds(pid) - before)
+def cpu_by_turn(url: str, pid: int, users: int) -> list[tuple[Turn, float]]:
+    """The app's CPU per conversation under load when conversations end after 1, 2, … of their turns (`users` at
+    once): what each turn adds is the difference from the cut before it. The same load as the mix, so the figures
+    add up to its cost; one user at a time instead, each turn would also pay the process's wake-ups from idle
+    (on this machine a wait of 1 ms costs ~60 µs of CPU, a thread hop ~110), which a loaded process does not."""
+    turns = conversation(1)
+    costs = []
+    for cut in range(1, len(turns) + 1):
+        before = cpu_seconds(pid)
+        _, latencies = asyncio.run(load([url], users, CUT_SECONDS, cut_after(cut)))
+        costs.append((turns[cut - 1], (cpu_seconds(pid) - before) / max(len(latencies.all()), 1) * cut))
     return costs
 
 
-def cost_report(costs: dict[str, list[float]]) -> str:
-    """App CPU per turn by kind, each kind's share of a conversation's CPU, and a mean turn over a first turn."""
-    total = sum(sum(times) for times in costs.values()) or 1.0
-    turns = sum(len(times) for times in costs.values())
-    rows = [f"  {kind:9} {statistics.median(times) * 1000:6.2f} ms median, {statistics.mean(times) * 1000:6.2f} mean"
-            f"  {sum(times) / total:4.0%} of the CPU" for kind, times in sorted(costs.items(), key=lambda kv: -sum(kv[1]))]
-    ratio = total / turns / statistics.mean(costs["first"])
-    return "\n".join([*rows, f"  a mean turn of the mix costs {ratio:.2f}× the CPU of a first turn"])
+def cost_report(costs: list[tuple[Turn, float]]) -> str:
+    """Each turn's CPU under load (the growth of a conversation's CPU with it), and a mean turn over a first."""
+    rows, before = [], 0.0
+    for number, ((kind, text), conversation_cpu) in enumerate(costs, start=1):
+        rows.append(f"  {(conversation_cpu - before) * 1000:+6.2f} ms  (conversation so far {conversation_cpu * 1000:5.2f})"
+                    f"  turn {number:2} {kind:9} {(text or '(photo)')[:12]}")
+        before = conversation_cpu
+    whole, first = costs[-1][1], costs[0][1]
+    return "\n".join([*rows, f"  a mean turn of these costs {whole / len(costs) * 1000:.2f} ms of app CPU, "
+                             f"{whole / len(costs) / first:.2f}× a first turn"])
 
 
 def run(bare_url: str, apps: list[list[str]], users: int, seconds: float, pid: int | None = None) -> None:
     """Print the mixed workload against the bare handler, with first turns alone by the same client; with the pid
-    of the first app, also its CPU per kind of turn, one user at a time."""
+    of the first app, also what each turn of a conversation costs it under load."""
     print(f"mixed workload: {users} users at once, {seconds:.0f} s per row, Python asyncio client (aiohttp)")
     print(f"{'':34} {'turns/s':>8} {'p50 ms':>8} {'p99 ms':>8}")
-    asyncio.run(load([bare_url], users, 2, first_only=True))  # warm-up
-    bare_rate, bare = asyncio.run(load([bare_url], users, seconds, first_only=True))
+    asyncio.run(load([bare_url], users, 2, first_turn))  # warm-up
+    bare_rate, bare = asyncio.run(load([bare_url], users, seconds, first_turn))
     print(report("bare aiohttp handler", bare_rate, bare, bare_rate))
     for urls in apps:
         name = f"{len(urls)} process{'es' if len(urls) > 1 else ''}"
-        asyncio.run(load(urls, users, 2, first_only=False))  # warm-up (matcher cache, connections)
-        first_rate, first = asyncio.run(load(urls, users, seconds, first_only=True))
+        asyncio.run(load(urls, users, 2))  # warm-up (matcher cache, connections)
+        first_rate, first = asyncio.run(load(urls, users, seconds, first_turn))
         print(report(f"zhengwu-bot, {name}, first turns", first_rate, first, bare_rate))
-        mixed_rate, mixed = asyncio.run(load(urls, users, seconds, first_only=False))
+        mixed_rate, mixed = asyncio.run(load(urls, users, seconds))
         print(report(f"zhengwu-bot, {name}, mixed", mixed_rate, mixed, bare_rate))
         print(f"  a turn of the mix costs {first_rate / mixed_rate:.2f}× a first turn (inverse throughput); "
               f"by kind of turn:\n{by_kind(mixed)}")
         if pid is not None and len(urls) == 1:
-            costs = asyncio.run(cpu_by_kind(urls[0], pid, COST_CONVERSATIONS))
-            print(f"  app CPU per turn, one user at a time ({COST_CONVERSATIONS} conversations):\n{cost_report(costs)}")
+            costs = cpu_by_turn(urls[0], pid, users)
+            print(f"  app CPU per turn under load ({users} users, conversations without validation errors cut after "
+                  f"each turn, {CUT_SECONDS:.0f} s each; each cut is its own run, so one turn's figure moves by a few "
+                  f"tenths of a ms between runs, the totals less):\n{cost_report(costs)}")
