@@ -61,9 +61,11 @@ class UploadSlots:
 
 
 async def within(awaitable: Awaitable[T], seconds: float) -> T:
-    """The awaitable's result; UploadTimeout when it takes longer than `seconds`."""
+    """The awaitable's result; UploadTimeout when it takes longer than `seconds` (a timeout scope, not wait_for's
+    task per read)."""
     try:
-        return await asyncio.wait_for(awaitable, seconds)
+        async with asyncio.timeout(seconds):
+            return await awaitable
     except TimeoutError:
         raise UploadTimeout(f"nothing received for {seconds:g} s") from None
 
