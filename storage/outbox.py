@@ -13,7 +13,7 @@ from bot.notify import InboxMessage
 from bot.outbox.events import OutboxEvent
 from bot.ports import StaffNotice
 from storage import tables
-from storage.sql import OneStatement, _upsert, bound, upsert_for
+from storage.sql import Atomic, OneStatement, _upsert, bound, upsert_for
 
 o, d = tables.outbox.c, tables.event_deliveries.c
 _DELIVERIES = sa.select(tables.event_deliveries).where(d.event_id.in_(sa.bindparam("events_", expanding=True)))
@@ -44,6 +44,7 @@ class SqlOutbox:
         self._claim = tables.outbox.update().where(o.id.in_(pick.scalar_subquery()), due) \
             .values(lease_until=bound("until")).returning(o.id, o.case_number, o.event_type, o.payload, tried)
         self._done = _recording(engine.dialect.name, {"done_at": bound("now"), "next_attempt_at": None})
+        self._done_and_release = Atomic(engine.dialect.name, self._done, _RELEASE)
         self._failed = _recording(engine.dialect.name, {"attempts": bound("attempts"), "last_error": bound("error"),
                                                         "next_attempt_at": bound("retry"), "dead": bound("dead")})
 
@@ -94,10 +95,16 @@ class SqlOutbox:
             await conn.execute(tables.staff_notices.insert().values(
                 **notice.model_dump(exclude={"id", "role"}), role=notice.role.value))
 
-    async def release(self, event_id: int, next_attempt_at: datetime | None, now: datetime) -> None:
+    async def release(self, event_id: int, next_attempt_at: datetime | None, now: datetime,
+                      done: str | None = None) -> None:
+        """End the lease; with `done`, record that handler's success in the same statement (PostgreSQL: a
+        data-modifying CTE; SQLite: one transaction)."""
+        params = {"event_": event_id, "next_": next_attempt_at, "dispatched_": now if next_attempt_at is None else None}
         async with self._single() as conn:
-            await conn.execute(_RELEASE, {"event_": event_id, "next_": next_attempt_at,
-                                          "dispatched_": now if next_attempt_at is None else None})
+            if done is None:
+                await conn.execute(_RELEASE, params)
+            else:
+                await self._done_and_release.run(conn, {**params, "handler_": done, "now_": now})
 
     async def backlog(self) -> tuple[int, int]:
         """(events not yet dispatched, given-up deliveries): the outbox's health at a glance (metrics)."""

@@ -47,8 +47,10 @@ class Outbox(Protocol):
         """Lease up to `limit` due events to this dispatcher, with the delivery state of their handlers."""
     async def done(self, event_id: int, handler: str, now: datetime) -> None: ...
     async def failed(self, event_id: int, handler: str, failure: Failure, now: datetime) -> None: ...
-    async def release(self, event_id: int, next_attempt_at: datetime | None, now: datetime) -> None:
-        """End the lease: the event is due again at `next_attempt_at`, or (None) every handler is settled."""
+    async def release(self, event_id: int, next_attempt_at: datetime | None, now: datetime,
+                      done: str | None = None) -> None:
+        """End the lease: the event is due again at `next_attempt_at`, or (None) every handler is settled. `done`
+        names the handler that succeeded last, recorded as `done()` would, together with the release."""
     async def dead_letters(self) -> list[dict[str, object]]:
         """Deliveries given up, one per event and handler."""
 
@@ -98,6 +100,7 @@ class Dispatcher:
         handlers = self._handlers.get(event.type)
         if handlers is None:
             self._log.error("outbox event %d: no handlers for type %s", event.id, event.type)
+        last, finished = (handlers or ())[-1:], None  # the last handler's success goes with the release
         for handler in handlers or ():
             state = claimed.deliveries.get(handler.name, Delivery())
             if state.settled:
@@ -112,9 +115,12 @@ class Dispatcher:
                 if (retry_at := await self._failed(event, handler, state, exc)) is not None:
                     due_again.append(retry_at)
                 continue
-            await self._outbox.done(event.id, handler.name, self._clock())
+            if handler in last:  # nothing runs between it and the release: one statement records both
+                finished = handler.name
+            else:
+                await self._outbox.done(event.id, handler.name, self._clock())
             delivered += 1
-        await self._outbox.release(event.id, min(due_again, default=None), self._clock())
+        await self._outbox.release(event.id, min(due_again, default=None), self._clock(), finished)
         return delivered
 
     async def _failed(self, event: OutboxEvent, handler: EventHandler, state: Delivery,

@@ -41,8 +41,10 @@ class CountingOutbox:
     async def failed(self, event_id: int, handler: str, failure: Failure, now: datetime) -> None:
         raise AssertionError(failure.error)
 
-    async def release(self, event_id: int, next_attempt_at: datetime | None, now: datetime) -> None:
-        return None
+    async def release(self, event_id: int, next_attempt_at: datetime | None, now: datetime,
+                      done: str | None = None) -> None:
+        if done is not None:  # the last handler's success comes with the release
+            self.delivered.append(event_id)
 
     async def dead_letters(self) -> list[dict[str, object]]:
         return []

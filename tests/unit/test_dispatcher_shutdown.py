@@ -27,7 +27,8 @@ class OneEventOutbox:
     async def failed(self, event_id: int, handler: str, failure: Failure, now: datetime) -> None:
         self.failures.append(failure.error)
 
-    async def release(self, event_id: int, next_attempt_at: datetime | None, now: datetime) -> None:
+    async def release(self, event_id: int, next_attempt_at: datetime | None, now: datetime,
+                      done: str | None = None) -> None:
         raise AssertionError("the lease stays until it runs out")
 
     async def dead_letters(self) -> list[dict[str, object]]:
