@@ -160,7 +160,7 @@ def cpu_by_turn(url: str, pid: int, users: int) -> list[tuple[Turn, float]]:
     add up to its cost; one user at a time instead, each turn would also pay the process's wake-ups from idle
     (on this machine a wait of 1 ms costs ~60 µs of CPU, a thread hop ~110), which a loaded process does not."""
     turns = conversation(1)
-    costs = []
+    costs: list[tuple[Turn, float]] = []
     for cut in range(1, len(turns) + 1):
         before = cpu_seconds(pid)
         _, latencies = asyncio.run(load([url], users, CUT_SECONDS, cut_after(cut)))

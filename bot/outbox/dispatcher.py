@@ -100,7 +100,7 @@ class Dispatcher:
         handlers = self._handlers.get(event.type)
         if handlers is None:
             self._log.error("outbox event %d: no handlers for type %s", event.id, event.type)
-        last, finished = (handlers or ())[-1:], None  # the last handler's success goes with the release
+        last, finished = handlers[-1] if handlers else None, None  # the last one's success goes with the release
         for handler in handlers or ():
             state = claimed.deliveries.get(handler.name, Delivery())
             if state.settled:
@@ -115,7 +115,7 @@ class Dispatcher:
                 if (retry_at := await self._failed(event, handler, state, exc)) is not None:
                     due_again.append(retry_at)
                 continue
-            if handler in last:  # nothing runs between it and the release: one statement records both
+            if handler is last:  # nothing runs between it and the release: one statement records both
                 finished = handler.name
             else:
                 await self._outbox.done(event.id, handler.name, self._clock())

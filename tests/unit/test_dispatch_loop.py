@@ -54,14 +54,12 @@ class Channel:
     name, retry = "inchat", MESSAGE
 
     def __init__(self) -> None:
-        self.during: list[OutboxEvent] = []
         self.on_first: CountingOutbox | None = None  # set: the first delivery writes another event meanwhile
 
     async def handle(self, event: OutboxEvent) -> None:
         if self.on_first is not None:
             self.on_first.write()
             self.on_first = None
-        self.during.append(event)
 
 
 async def delivered(outbox: CountingOutbox, count: int) -> None:
