@@ -78,56 +78,96 @@ class Atomic:
             await conn.execute(statement, params)
 
 
+def _typed(name: str, column: sa.Column[Any]) -> sa.BindParameter[Any]:
+    """A bound value with its column's type: a value outside VALUES (in a SELECT or a function) needs one."""
+    return sa.bindparam(f"{name}_", type_=column.type)
+
+
+class _CaseWrites:
+    """A submit's writes: the day's next number (`prefix_` + `day_` + six digits), the case under it, the claim of
+    its uploads (`blob_ids_`) and its outbox event. On PostgreSQL one statement (the number from the counter's
+    upsert through data-modifying CTEs), so the counter's row is locked only while it runs; on SQLite the writes
+    in order, inside the transaction OneStatement opens there. `run` returns the case's number."""
+
+    def __init__(self, dialect: str) -> None:
+        counters, c = tables.case_counters, tables.cases.c
+        count = upsert_for(dialect, counters).values(day=bound("day"), last=1)
+        self._count = count.on_conflict_do_update(index_elements=["day"], set_={"last": counters.c.last + 1}) \
+            .returning(counters.c.last)
+        self._postgresql = dialect == "postgresql"
+        if self._postgresql:
+            seq = self._count.cte("seq")
+            number: Any = sa.select(sa.func.concat(_typed("prefix", c.number), _typed("day", c.number),
+                                                   sa.func.lpad(sa.cast(seq.c.last, sa.Text), 6, "0"))) \
+                .scalar_subquery()
+        else:
+            number = bound("number")
+        case = tables.cases.insert().values(
+            number=number, user_id=bound("user"), target=bound("target"), target_name=bound("target_name"),
+            status="submitted", submitted_at=bound("at"), promised_date=bound("promised"),
+            provisional_date=bound("provisional"), idempotency_key=bound("key"), payload=bound("payload"),
+            updated_at=bound("at"), applicant_hash=bound("applicant"))
+        if self._postgresql:
+            stored = case.returning(c.number).cte("stored")
+            case_number: Any = sa.select(stored.c.number).scalar_subquery()
+            event_payload: Any = sa.func.json_build_object(
+                "number", case_number, "user", _typed("user", c.user_id), "target", _typed("target", c.target),
+                "promised_date", _typed("promised_iso", c.number))
+            event: Any = tables.outbox.insert().values(case_number=case_number, event_type="case.submitted",
+                                                  created_at=bound("now"), payload=event_payload) \
+                .returning(tables.outbox.c.case_number)
+            self._plain: list[Any] = [event.add_cte(stored)]
+            self._claiming: list[Any] = [event.add_cte(_CLAIM.cte("claim"), stored)]
+        else:
+            event = tables.outbox.insert().values(case_number=bound("number"), event_type="case.submitted",
+                                                  created_at=bound("now"), payload=bound("event"))
+            self._plain, self._claiming = [case, event], [case, _CLAIM, event]
+
+    async def run(self, conn: AsyncConnection, params: dict[str, Any]) -> str:
+        statements = self._claiming if params["blob_ids_"] else self._plain
+        if self._postgresql:
+            return str((await conn.execute(statements[0], params)).scalar_one())
+        seq = (await conn.execute(self._count, params)).scalar_one()
+        number = f"{params['prefix_']}{params['day_']}{seq:06d}"
+        params = {**params, "number_": number, "event_": {"number": number, "user": params["user_"],
+                                                          "target": params["target_"],
+                                                          "promised_date": params["promised_iso_"]}}
+        for statement in statements:
+            await conn.execute(statement, params)
+        return number
+
+
 class SqlCases:
-    """CaseRepository over SQLAlchemy Core. Case and outbox event commit together or not at all."""
+    """CaseRepository over SQLAlchemy Core. The day's case number, the case and its outbox event commit together or
+    not at all: a submit that fails (a retry whose case exists, a crash) takes no number, so the day's numbers
+    have no gaps."""
 
     def __init__(self, engine: AsyncEngine, cipher: FieldCipher, hasher: KeyedHash, clock: Callable[[], datetime]) -> None:
         self._engine, self._cipher, self._hasher, self._clock = engine, cipher, hasher, clock
         self._single = OneStatement(engine)
-        dialect = engine.dialect.name
-        counter = upsert_for(dialect, tables.case_counters).values(day=bound("day"), last=1)
-        self._count = counter.on_conflict_do_update(index_elements=["day"], set_={
-            "last": tables.case_counters.c.last + 1}).returning(tables.case_counters.c.last)
-        case = tables.cases.insert().values(
-            number=bound("number"), user_id=bound("user"), target=bound("target"), target_name=bound("target_name"),
-            status="submitted", submitted_at=bound("at"), promised_date=bound("promised"),
-            provisional_date=bound("provisional"), idempotency_key=bound("key"), payload=bound("payload"),
-            updated_at=bound("at"), applicant_hash=bound("applicant"))
-        event = tables.outbox.insert().values(case_number=bound("number"), event_type="case.submitted",
-                                              created_at=bound("now"), payload=bound("event"))
-        self._store, self._store_claiming = Atomic(dialect, case, event), Atomic(dialect, case, _CLAIM, event)
+        self._store = _CaseWrites(engine.dialect.name)
 
     async def submit(self, case: NewCase, number_prefix: str) -> Case:
         """The case, stored with its outbox event; the case stored before under the same idempotency key if there is
-        one. That is rare (a retry after the answer was lost), so it is not looked up first: the insert finds it,
-        and the number taken for the retry is left unused."""
-        number = await self._next_number(case.submitted_at.strftime("%Y%m%d"), number_prefix)
+        one. That is rare (a retry after the answer was lost), so it is not looked up first: the insert finds it."""
         payload = {"item_codes": case.item_codes, "fields": case.fields,
                    "materials": [m.model_dump(mode="json") for m in case.materials]}
-        blob_ids = [m.entry.blob_id for m in case.materials if m.entry and m.entry.blob_id]
-        params = {"number_": number, "user_": case.user, "target_": case.target, "target_name_": case.target_name,
-                  "at_": case.submitted_at, "promised_": case.promised_date, "provisional_": case.provisional_date,
-                  "key_": case.idempotency_key, "payload_": self._cipher.encrypt(json.dumps(payload, ensure_ascii=False)),
-                  "applicant_": self._applicant_hash(case), "now_": self._clock(), "blob_ids_": blob_ids,
-                  "event_": {"number": number, "user": case.user, "target": case.target,
-                             "promised_date": case.promised_date.isoformat()}}
+        params = {"prefix_": number_prefix, "day_": case.submitted_at.strftime("%Y%m%d"), "user_": case.user,
+                  "target_": case.target, "target_name_": case.target_name, "at_": case.submitted_at,
+                  "promised_": case.promised_date, "promised_iso_": case.promised_date.isoformat(),
+                  "provisional_": case.provisional_date, "key_": case.idempotency_key,
+                  "payload_": self._cipher.encrypt(json.dumps(payload, ensure_ascii=False)),
+                  "applicant_": self._applicant_hash(case), "now_": self._clock(),
+                  "blob_ids_": [m.entry.blob_id for m in case.materials if m.entry and m.entry.blob_id]}
         try:
             async with self._single() as conn:
-                await (self._store_claiming if blob_ids else self._store).run(conn, params)
+                number = await self._store.run(conn, params)
         except IntegrityError:  # this key's case exists (stored earlier, or by a request that won the race)
             existing = await self._by_key(case.idempotency_key)
             if existing is None:
                 raise
             return existing
         return Case(**case.model_dump(), number=number, status="submitted")
-
-    async def _next_number(self, day: str, prefix: str) -> str:
-        """The day's next case number, in its own short transaction: the day's counter row is locked for one
-        statement, not while the case is written (every submit of every instance takes that row). A submit that
-        fails afterwards leaves a gap in the day's numbers, as a database sequence would."""
-        async with self._single() as conn:
-            seq = (await conn.execute(self._count, {"day_": day})).scalar_one()
-        return f"{prefix}{day}{seq:06d}"
 
     async def get(self, number: str) -> Case | None:
         return await self._one(tables.cases.c.number == number)

@@ -50,6 +50,25 @@ async def test_same_idempotency_key_gives_one_case_and_one_event(db: AsyncEngine
     assert [(e["event_type"], e["case_number"]) for e in events] == [("case.submitted", results[0].number)]
 
 
+async def test_a_retried_submit_takes_no_number(db: AsyncEngine, cipher: FieldCipher) -> None:
+    """Staff read the day's numbers as a sequence: a retry (the citizen's answer was lost) or a failed write
+    must not leave a hole in it."""
+    cases = SqlCases(db, cipher, HASH, utc_now)
+    first = await cases.submit(new_case("k1"), "DLH")
+    assert (await cases.submit(new_case("k1"), "DLH")).number == first.number
+    broken = new_case("k2").model_copy(update={"target_name": "名" * 201})  # over the column's length
+    if db.dialect.name == "postgresql":  # SQLite does not enforce a VARCHAR's length
+        with pytest.raises(sa.exc.DBAPIError):
+            await cases.submit(broken, "DLH")
+    second = await cases.submit(new_case("k3"), "DLH")
+    assert (first.number, second.number) == ("DLH20261127000001", "DLH20261127000002")
+    async with db.connect() as conn:
+        events = (await conn.execute(tables.outbox.select().order_by(tables.outbox.c.id))).mappings().all()
+    assert [e["payload"] for e in events] == [
+        {"number": n, "user": "u1", "target": "GA0020000", "promised_date": "2026-12-18"}
+        for n in (first.number, second.number)]
+
+
 async def test_concurrent_submits_get_distinct_numbers(db: AsyncEngine, cipher: FieldCipher) -> None:
     cases = SqlCases(db, cipher, HASH, utc_now)
     results = await asyncio.gather(*(cases.submit(new_case(f"k{i}"), "DLH") for i in range(20)))
