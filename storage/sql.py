@@ -78,47 +78,47 @@ class Atomic:
             await conn.execute(statement, params)
 
 
-def _typed(name: str, column: sa.Column[Any]) -> sa.BindParameter[Any]:
-    """A bound value with its column's type: a value outside VALUES (in a SELECT or a function) needs one."""
-    return sa.bindparam(f"{name}_", type_=column.type)
+def _text(name: str) -> sa.BindParameter[Any]:
+    """A bound string, typed: a value outside VALUES (in a SELECT or a function's arguments) needs its type."""
+    return sa.bindparam(f"{name}_", type_=sa.String())
+
+
+def _case_insert(number: Any) -> Any:
+    """The submitted case under `number` (a bound value or an expression), the rest from bound values."""
+    return tables.cases.insert().values(
+        number=number, user_id=bound("user"), target=bound("target"), target_name=bound("target_name"),
+        status="submitted", submitted_at=bound("at"), promised_date=bound("promised"),
+        provisional_date=bound("provisional"), idempotency_key=bound("key"), payload=bound("payload"),
+        updated_at=bound("at"), applicant_hash=bound("applicant"))
 
 
 class _CaseWrites:
     """A submit's writes: the day's next number (`prefix_` + `day_` + six digits), the case under it, the claim of
-    its uploads (`blob_ids_`) and its outbox event. On PostgreSQL one statement (the number from the counter's
-    upsert through data-modifying CTEs), so the counter's row is locked only while it runs; on SQLite the writes
-    in order, inside the transaction OneStatement opens there. `run` returns the case's number."""
+    its uploads (`blob_ids_`) and its outbox event. On PostgreSQL one statement (the number comes from the
+    counter's upsert through data-modifying CTEs), so the counter's row is locked only while it runs; on SQLite
+    the writes in order, inside the transaction OneStatement opens there. `run` returns the case's number."""
 
     def __init__(self, dialect: str) -> None:
-        counters, c = tables.case_counters, tables.cases.c
+        counters = tables.case_counters
         count = upsert_for(dialect, counters).values(day=bound("day"), last=1)
         self._count = count.on_conflict_do_update(index_elements=["day"], set_={"last": counters.c.last + 1}) \
             .returning(counters.c.last)
         self._postgresql = dialect == "postgresql"
         if self._postgresql:
             seq = self._count.cte("seq")
-            number: Any = sa.select(sa.func.concat(_typed("prefix", c.number), _typed("day", c.number),
-                                                   sa.func.lpad(sa.cast(seq.c.last, sa.Text), 6, "0"))) \
-                .scalar_subquery()
-        else:
-            number = bound("number")
-        case = tables.cases.insert().values(
-            number=number, user_id=bound("user"), target=bound("target"), target_name=bound("target_name"),
-            status="submitted", submitted_at=bound("at"), promised_date=bound("promised"),
-            provisional_date=bound("provisional"), idempotency_key=bound("key"), payload=bound("payload"),
-            updated_at=bound("at"), applicant_hash=bound("applicant"))
-        if self._postgresql:
-            stored = case.returning(c.number).cte("stored")
-            case_number: Any = sa.select(stored.c.number).scalar_subquery()
-            event_payload: Any = sa.func.json_build_object(
-                "number", case_number, "user", _typed("user", c.user_id), "target", _typed("target", c.target),
-                "promised_date", _typed("promised_iso", c.number))
-            event: Any = tables.outbox.insert().values(case_number=case_number, event_type="case.submitted",
-                                                  created_at=bound("now"), payload=event_payload) \
+            number = sa.select(sa.func.concat(_text("prefix"), _text("day"),
+                                              sa.func.lpad(sa.cast(seq.c.last, sa.Text), 6, "0"))).scalar_subquery()
+            stored = _case_insert(number).returning(tables.cases.c.number).cte("stored")
+            case_number = sa.select(stored.c.number).scalar_subquery()
+            event: Any = tables.outbox.insert().values(
+                case_number=case_number, event_type="case.submitted", created_at=bound("now"),
+                payload=sa.func.json_build_object("number", case_number, "user", _text("user"), "target",
+                                                  _text("target"), "promised_date", _text("promised_iso"))) \
                 .returning(tables.outbox.c.case_number)
             self._plain: list[Any] = [event.add_cte(stored)]
             self._claiming: list[Any] = [event.add_cte(_CLAIM.cte("claim"), stored)]
         else:
+            case = _case_insert(bound("number"))
             event = tables.outbox.insert().values(case_number=bound("number"), event_type="case.submitted",
                                                   created_at=bound("now"), payload=bound("event"))
             self._plain, self._claiming = [case, event], [case, _CLAIM, event]
