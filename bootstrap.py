@@ -69,7 +69,8 @@ from storage.blob_stores import build_blob_store
 from storage.callback_nonces import MemoryCallbackNonces, RedisCallbackNonces
 from storage.content_versions import SqlContentVersions
 from storage.cipher import FieldCipher, KeyedHash, secret_key
-from storage.engine import open_engine
+from storage.direct_pg import DirectPostgres
+from storage.engine import open_direct, open_engine
 from storage.handoffs import SqlHandoffs
 from storage.live import Live, MemoryLive, MemoryPresence, Online, RedisLive, RedisPresence
 from storage.outbox import SqlInbox, SqlOutbox
@@ -145,10 +146,13 @@ class Stores:
     subscribe_quota: SqlSubscribeQuota
     content_versions: SqlContentVersions
     unmatched: SqlUnmatched
+    direct: DirectPostgres | None  # the busiest statements' asyncpg pool (PostgreSQL)
 
     async def close(self) -> None:
         await self.blobs.close()
         await self.shared.close()
+        if self.direct is not None:
+            await self.direct.close()
         await self.db.dispose()
 
 
@@ -156,7 +160,7 @@ def build_stores(settings: Settings, clock: Clock) -> Stores:
     """Call inside the running event loop (the Redis connection takes it). Nothing connects before first use."""
     if settings.database_url.startswith(_SQLITE) and settings.database_url != _SQLITE + ":memory:":
         Path(settings.database_url[len(_SQLITE):]).parent.mkdir(parents=True, exist_ok=True)
-    db = open_engine(settings.database_url)
+    db, direct = open_engine(settings.database_url), open_direct(settings.database_url)
     cipher = FieldCipher.from_config(settings.field_key, settings.field_old_keys, VAR / "field.key")
     hasher = KeyedHash.from_config(settings.search_key, VAR / "search.key")
     shared = shared_in_redis(settings, cipher) if settings.redis_url else shared_in_process(settings, db, cipher)
@@ -164,10 +168,10 @@ def build_stores(settings: Settings, clock: Clock) -> Stores:
     staff = SqlStaff(db, clock, timedelta(days=settings.staff_token_days))
     blobs = build_blob_store(settings, db, clock, BlobSealer(cipher, hasher))
     return Stores(db, cipher, hasher, shared, blobs, SqlCases(db, cipher, hasher, clock),
-                  SqlProfiles(db, cipher, clock), SqlInbox(db), SqlOutbox(db), staff, SqlAudit(db, clock),
+                  SqlProfiles(db, cipher, clock, direct), SqlInbox(db), SqlOutbox(db), staff, SqlAudit(db, clock),
                   SqlStaffNotices(db), SqlRatings(db), SqlPayments(db), SqlRevocations(db, clock),
-                  SqlVerifiedIdentities(db, hasher),
-                  SqlSubscribeQuota(db), SqlContentVersions(db, clock), SqlUnmatched(db))
+                  SqlVerifiedIdentities(db, hasher, direct),
+                  SqlSubscribeQuota(db), SqlContentVersions(db, clock), SqlUnmatched(db), direct)
 
 
 def payment_provider(config: PaymentConfig, clock: Clock,

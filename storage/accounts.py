@@ -14,10 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage import tables
 from storage.cipher import KeyedHash
+from storage.direct_pg import DirectPostgres, DirectStatement
 from storage.sql import OneStatement, _upsert, bound, upsert_for
 
 rs, vi = tables.revoked_sessions.c, tables.verified_identities.c
 _KNOWN = sa.select(vi.user_id).where(vi.user_id == bound("user"), vi.identity_hash == bound("identity"))
+_KNOWN_DIRECT = DirectStatement(_KNOWN)
 
 
 class SqlRevocations:
@@ -45,22 +47,30 @@ class SqlRevocations:
 
 
 class SqlVerifiedIdentities:
-    """VerifiedIdentities of bot/identity.py: a keyed hash of name and 身份证号, nothing readable."""
+    """VerifiedIdentities of bot/identity.py: a keyed hash of name and 身份证号, nothing readable. On PostgreSQL
+    with `direct` (a submit asks, and remembers a first pass), straight on asyncpg."""
 
-    def __init__(self, engine: AsyncEngine, hasher: KeyedHash) -> None:
-        self._single, self._hasher = OneStatement(engine), hasher
+    def __init__(self, engine: AsyncEngine, hasher: KeyedHash, direct: DirectPostgres | None = None) -> None:
+        self._single, self._hasher, self._direct = OneStatement(engine), hasher, direct
         self._remember = upsert_for(engine.dialect.name, tables.verified_identities).values(
             user_id=bound("user"), identity_hash=bound("identity"), verified_at=bound("at")
         ).on_conflict_do_nothing(index_elements=["user_id", "identity_hash"])
+        self._direct_remember = DirectStatement(self._remember) if direct is not None else None
 
     def _hash(self, name: str, id_number: str) -> str:
         return self._hasher.digest(f"{name.strip()}|{id_number.strip()}")
 
     async def known(self, user: str, name: str, id_number: str) -> bool:
+        params = {"user_": user, "identity_": self._hash(name, id_number)}
+        if self._direct is not None:
+            return await self._direct.value(_KNOWN_DIRECT, params) is not None
         async with self._single() as conn:
-            found = await conn.execute(_KNOWN, {"user_": user, "identity_": self._hash(name, id_number)})
-            return found.first() is not None
+            return (await conn.execute(_KNOWN, params)).first() is not None
 
     async def remember(self, user: str, name: str, id_number: str, at: datetime) -> None:
+        params = {"user_": user, "identity_": self._hash(name, id_number), "at_": at}
+        if self._direct is not None and self._direct_remember is not None:
+            await self._direct.execute(self._direct_remember, params)
+            return
         async with self._single() as conn:
-            await conn.execute(self._remember, {"user_": user, "identity_": self._hash(name, id_number), "at_": at})
+            await conn.execute(self._remember, params)

@@ -6,8 +6,11 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from storage.direct_pg import DirectPostgres
+
 SQLITE_BUSY_MS = 10_000
 POSTGRES_POOL = {"pool_size": 15, "max_overflow": 5}  # at most 20 connections per process
+DIRECT_POOL = {"min_size": 5, "max_size": 15}  # storage/direct_pg.py: up to 15 more
 
 
 def open_engine(url: str) -> AsyncEngine:
@@ -19,6 +22,11 @@ def open_engine(url: str) -> AsyncEngine:
     if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
         event.listen(engine.sync_engine, "connect", _tune_sqlite)
     return engine
+
+
+def open_direct(url: str) -> DirectPostgres | None:
+    """The asyncpg pool of the busiest statements, for a PostgreSQL URL; None for SQLite."""
+    return DirectPostgres(url, **DIRECT_POOL) if url.startswith("postgresql") else None
 
 
 def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:

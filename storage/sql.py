@@ -17,6 +17,7 @@ from bot.dialogue.state import MaterialEntry
 from bot.profiles import Profile
 from storage import tables
 from storage.cipher import FieldCipher, KeyedHash
+from storage.direct_pg import DirectPostgres, DirectStatement
 
 
 def _upsert(conn: AsyncConnection, table: sa.Table) -> Any:
@@ -296,13 +297,19 @@ class SqlCases:
 
 
 _PROFILE = sa.select(tables.profiles.c.payload).where(tables.profiles.c.user_id == bound("user"))
+_PROFILE_DIRECT = DirectStatement(_PROFILE)
+_CLAIM_ANY = tables.blobs.update().values(claimed=True).where(
+    tables.blobs.c.blob_id == sa.any_(sa.bindparam("blob_ids_", type_=postgresql.ARRAY(sa.String()))))
+"""_CLAIM for a direct statement: the ids as one array value instead of an expanding IN list."""
 
 
 class SqlProfiles:
-    """ProfileStore: a user's reusable answers and materials, encrypted."""
+    """ProfileStore: a user's reusable answers and materials, encrypted. On PostgreSQL with `direct` (every
+    conversation that applies reads the profile twice and stores it once), straight on asyncpg."""
 
-    def __init__(self, engine: AsyncEngine, cipher: FieldCipher, clock: Callable[[], datetime]) -> None:
-        self._engine, self._cipher, self._clock = engine, cipher, clock
+    def __init__(self, engine: AsyncEngine, cipher: FieldCipher, clock: Callable[[], datetime],
+                 direct: DirectPostgres | None = None) -> None:
+        self._engine, self._cipher, self._clock, self._direct = engine, cipher, clock, direct
         self._single = OneStatement(engine)
         dialect = engine.dialect.name
         insert = upsert_for(dialect, tables.profiles)
@@ -310,18 +317,26 @@ class SqlProfiles:
             .on_conflict_do_update(index_elements=["user_id"], set_={"payload": insert.excluded.payload,
                                                                      "updated_at": insert.excluded.updated_at})
         self._store, self._store_claiming = Atomic(dialect, store), Atomic(dialect, _CLAIM, store)
+        if direct is not None:
+            self._direct_store = DirectStatement(store)
+            self._direct_store_claiming = DirectStatement(store.add_cte(_CLAIM_ANY.cte("claim")))
 
     async def load(self, user: str) -> Profile:
-        async with self._single() as conn:
-            stored = (await conn.execute(_PROFILE, {"user_": user})).scalar_one_or_none()
+        if self._direct is not None:
+            stored = await self._direct.value(_PROFILE_DIRECT, {"user_": user})
+        else:
+            async with self._single() as conn:
+                stored = (await conn.execute(_PROFILE, {"user_": user})).scalar_one_or_none()
         return Profile.model_validate_json(self._cipher.decrypt(stored)) if stored else Profile()
 
     async def save(self, user: str, profile: Profile) -> None:
         """Claim the profile's uploads and store it in one transaction: an upload is never claimed (kept past the
         draft purge) unless a stored profile refers to it."""
-        payload = self._cipher.encrypt(profile.model_dump_json())
-        now = self._clock()
         blob_ids = [m.blob_id for m in profile.materials.values() if m.blob_id]
+        params = {"user_": user, "payload_": self._cipher.encrypt(profile.model_dump_json()), "now_": self._clock(),
+                  "blob_ids_": blob_ids}
+        if self._direct is not None:
+            await self._direct.execute(self._direct_store_claiming if blob_ids else self._direct_store, params)
+            return
         async with self._single() as conn:
-            await (self._store_claiming if blob_ids else self._store).run(
-                conn, {"user_": user, "payload_": payload, "now_": now, "blob_ids_": blob_ids})
+            await (self._store_claiming if blob_ids else self._store).run(conn, params)

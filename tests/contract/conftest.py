@@ -9,6 +9,8 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from storage.cipher import FieldCipher
+from storage.direct_pg import DirectPostgres
+from storage.engine import open_direct
 from storage.migrate import upgrade
 
 
@@ -26,6 +28,16 @@ async def db(database_url: str) -> AsyncIterator[AsyncEngine]:
     await upgrade(engine)
     yield engine
     await engine.dispose()
+
+
+@pytest.fixture
+async def direct(database_url: str) -> AsyncIterator[DirectPostgres | None]:
+    """The asyncpg pool the app runs its busiest statements on, on PostgreSQL (None on SQLite), as bootstrap opens
+    it: the stores given it are tested on the path they take in production."""
+    pool = open_direct(database_url)
+    yield pool
+    if pool is not None:
+        await pool.close()
 
 
 @pytest.fixture

@@ -31,6 +31,7 @@ from storage import tables
 from storage.blob_sealing import BlobSealer
 from storage.blobs import ContentAddressedBlobStore, LocalBlobStore
 from storage.cipher import FieldCipher
+from storage.direct_pg import DirectPostgres
 from storage.s3_blobs import S3BlobStore, S3Location
 from storage.sigv4 import EMPTY_SHA256, Credentials, sign
 from storage.sql import SqlCases, SqlProfiles
@@ -133,15 +134,16 @@ async def test_the_same_upload_at_the_same_time_is_stored_once(store: ContentAdd
 
 
 async def test_uploads_of_abandoned_drafts_are_purged(store: ContentAddressedBlobStore, space: Space,
-                                                      db: AsyncEngine, cipher: FieldCipher) -> None:
+                                                      db: AsyncEngine, cipher: FieldCipher,
+                                                      direct: DirectPostgres | None) -> None:
     kept = await store.put(b"%PDF-1.4 submitted", "application/pdf", "u1")
     abandoned = await store.put(b"%PDF-1.4 abandoned", "application/pdf", "u1")
     in_profile = await store.put(b"%PDF-1.4 profile", "application/pdf", "u1")
     case = new_case("p")
     case.materials[0].entry = MaterialEntry(kind="upload", blob_id=kept.blob_id)
     await SqlCases(db, cipher, HASH, utc_now).submit(case, "DLH")
-    await SqlProfiles(db, cipher, utc_now).save("u1", Profile(materials={"photo": MaterialEntry(kind="upload",
-                                                                                     blob_id=in_profile.blob_id)}))
+    await SqlProfiles(db, cipher, utc_now, direct).save("u1", Profile(materials={"photo": MaterialEntry(
+        kind="upload", blob_id=in_profile.blob_id)}))
     assert await store.purge_unclaimed(datetime.now(timezone.utc) - timedelta(days=1)) == 0  # too young
     assert len(space.objects()) == 3
     assert await store.purge_unclaimed(datetime.now(timezone.utc) + timedelta(seconds=1)) == 1

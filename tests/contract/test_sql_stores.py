@@ -16,6 +16,7 @@ from bot.dialogue.state import MaterialEntry
 from bot.profiles import Profile
 from storage import tables
 from storage.cipher import FieldCipher
+from storage.direct_pg import DirectPostgres
 from storage.migrate import upgrade
 from storage.sql import SqlCases, SqlProfiles
 from tests.contract.cases import HASH, NOW, new_case
@@ -75,9 +76,10 @@ async def test_concurrent_submits_get_distinct_numbers(db: AsyncEngine, cipher: 
     assert len({c.number for c in results}) == 20
 
 
-async def test_personal_data_is_encrypted_at_rest(db: AsyncEngine, cipher: FieldCipher) -> None:
+async def test_personal_data_is_encrypted_at_rest(db: AsyncEngine, cipher: FieldCipher, direct: DirectPostgres | None
+                                                  ) -> None:
     await SqlCases(db, cipher, HASH, utc_now).submit(new_case("enc"), "DLH")
-    await SqlProfiles(db, cipher, utc_now).save("u1", Profile(fields={"phone": "13800138000"}))
+    await SqlProfiles(db, cipher, utc_now, direct).save("u1", Profile(fields={"phone": "13800138000"}))
     async with db.connect() as conn:
         raw = " ".join(str(v) for row in (await conn.execute(tables.cases.select())).all() for v in row)
         raw += " ".join(str(v) for row in (await conn.execute(tables.profiles.select())).all() for v in row)
@@ -86,8 +88,9 @@ async def test_personal_data_is_encrypted_at_rest(db: AsyncEngine, cipher: Field
         await SqlCases(db, FieldCipher(os.urandom(32)), HASH, utc_now).get("DLH20261127000001")
 
 
-async def test_profiles_round_trip_and_overwrite(db: AsyncEngine, cipher: FieldCipher) -> None:
-    profiles = SqlProfiles(db, cipher, utc_now)
+async def test_profiles_round_trip_and_overwrite(db: AsyncEngine, cipher: FieldCipher, direct: DirectPostgres | None
+                                                 ) -> None:
+    profiles = SqlProfiles(db, cipher, utc_now, direct)
     assert await profiles.load("nobody") == Profile()
     first = Profile(fields={"applicant_name": "张三"},
                     materials={"id_photo": MaterialEntry(kind="upload", blob_id="ab" * 32, filename="p.png")})
@@ -146,17 +149,17 @@ def test_rotated_keys_still_decrypt_until_rewritten() -> None:
         FieldCipher(new_key).decrypt(old_text)
 
 
-async def test_rotation_rewrites_old_ciphertexts(db: AsyncEngine) -> None:
+async def test_rotation_rewrites_old_ciphertexts(db: AsyncEngine, direct: DirectPostgres | None) -> None:
     from storage.rotation import rotate_keys
     old_key, new_key = os.urandom(32), os.urandom(32)
     await SqlCases(db, FieldCipher(old_key), HASH, utc_now).submit(new_case("r"), "DLH")
-    await SqlProfiles(db, FieldCipher(old_key), utc_now).save("u1", Profile(fields={"phone": "13800138000"}))
+    await SqlProfiles(db, FieldCipher(old_key), utc_now, direct).save("u1", Profile(fields={"phone": "13800138000"}))
     rotated = FieldCipher(new_key, [old_key])
     assert await rotate_keys(db, rotated) == {"cases": 1, "profiles": 1}
     assert await rotate_keys(db, rotated) == {"cases": 0, "profiles": 0}
     only_new = FieldCipher(new_key)
     assert (await SqlCases(db, only_new, HASH, utc_now).get("DLH20261127000001")).fields["applicant_name"] == "张三"
-    assert (await SqlProfiles(db, only_new, utc_now).load("u1")).fields == {"phone": "13800138000"}
+    assert (await SqlProfiles(db, only_new, utc_now, direct).load("u1")).fields == {"phone": "13800138000"}
 
 
 async def test_transitions_are_recorded_and_a_stale_move_writes_nothing(db: AsyncEngine, cipher: FieldCipher) -> None:

@@ -14,6 +14,7 @@ from bot.clock import utc_now
 from bot.revocations import RevokedTokens
 from storage.accounts import SqlRevocations, SqlVerifiedIdentities
 from storage.cipher import KeyedHash
+from storage.direct_pg import DirectPostgres
 from storage.subscriptions import SqlSubscribeQuota
 from storage.wakeups import MemoryWakeups
 
@@ -110,8 +111,8 @@ async def test_a_logout_is_refused_by_every_instance(db: AsyncEngine) -> None:
     assert await later.is_revoked("jti1")
 
 
-async def test_verified_identities_are_stored_as_keyed_hashes(db: AsyncEngine) -> None:
-    identities = SqlVerifiedIdentities(db, KeyedHash(os.urandom(32)))
+async def test_verified_identities_are_stored_as_keyed_hashes(db: AsyncEngine, direct: DirectPostgres | None) -> None:
+    identities = SqlVerifiedIdentities(db, KeyedHash(os.urandom(32)), direct)
     assert not await identities.known("u1", "张三", "11010519491231002X")
     await identities.remember("u1", "张三", "11010519491231002X", NOW)
     await identities.remember("u1", "张三", "11010519491231002X", NOW)

@@ -1,0 +1,67 @@
+"""The busiest PostgreSQL statements of a conversation, run straight on asyncpg beside SQLAlchemy's engine.
+
+A statement through SQLAlchemy's async engine pays for its pool checkout, a greenlet hop, the compiled-cache lookup
+and the result's wrapping, which under the mixed load cost more CPU than the statement itself. The statements are
+still written as SQLAlchemy Core (one definition of every table and column); `DirectStatement` compiles one once
+for asyncpg, and `DirectPostgres` runs it on a small asyncpg pool of its own. Only plain values go in (text,
+aware datetimes, lists of text for `= ANY(...)`), and nothing that commits an outbox event runs here: the outbox
+wake-ups listen to the engine (storage/wakeups.py). SQLite has no such path; its stores use the engine.
+"""
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import asyncpg
+from sqlalchemy import make_url
+from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.expression import ClauseElement
+
+_DIALECT = asyncpg_dialect.dialect()
+
+
+class DirectStatement:
+    """A Core statement compiled once for asyncpg: its SQL and the order of its bound values."""
+
+    def __init__(self, statement: ClauseElement) -> None:
+        compiled = statement.compile(dialect=_DIALECT)
+        assert isinstance(compiled, SQLCompiler)
+        if compiled.positiontup is None or "POSTCOMPILE" in compiled.string:
+            raise ValueError("a direct statement takes fixed positional values (use = ANY(...) for a list)")
+        self.sql, self._names = compiled.string, list(compiled.positiontup)
+        self._fixed = {name: bind.value for name, bind in compiled.binds.items() if not bind.required}  # literals
+
+    def args(self, params: dict[str, Any]) -> list[Any]:
+        """The statement's values in order: bound values by name, and the literals it was written with."""
+        return [params[name] if name in params else self._fixed[name] for name in self._names]
+
+
+class DirectPostgres:
+    """An asyncpg pool for the database URL of the engine (opened on first use, inside the running loop)."""
+
+    def __init__(self, url: str, min_size: int, max_size: int) -> None:
+        self._dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        self._min_size, self._max_size = min_size, max_size
+        self._pool: asyncpg.Pool | None = None
+        self._opening = asyncio.Lock()
+
+    async def _ready(self) -> asyncpg.Pool:
+        if self._pool is None:
+            async with self._opening:
+                if self._pool is None:
+                    self._pool = await asyncpg.create_pool(self._dsn, min_size=self._min_size,
+                                                           max_size=self._max_size)
+        return self._pool
+
+    async def value(self, statement: DirectStatement, params: dict[str, Any]) -> Any:
+        """The first column of the first row, or None when there is no row."""
+        return await (await self._ready()).fetchval(statement.sql, *statement.args(params))
+
+    async def execute(self, statement: DirectStatement, params: dict[str, Any]) -> None:
+        await (await self._ready()).execute(statement.sql, *statement.args(params))
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
