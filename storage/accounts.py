@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -20,6 +21,16 @@ from storage.sql import OneStatement, _upsert, bound, upsert_for
 rs, vi = tables.revoked_sessions.c, tables.verified_identities.c
 _KNOWN = sa.select(vi.user_id).where(vi.user_id == bound("user"), vi.identity_hash == bound("identity"))
 _KNOWN_DIRECT = DirectStatement(_KNOWN)
+
+
+def _remembering(dialect: str) -> Any:
+    """Records a pass (`user_`, `identity_`, `at_`); one recorded before stays as it is."""
+    return upsert_for(dialect, tables.verified_identities).values(
+        user_id=bound("user"), identity_hash=bound("identity"), verified_at=bound("at")
+    ).on_conflict_do_nothing(index_elements=["user_id", "identity_hash"])
+
+
+_REMEMBER_DIRECT = DirectStatement(_remembering("postgresql"))
 
 
 class SqlRevocations:
@@ -52,10 +63,7 @@ class SqlVerifiedIdentities:
 
     def __init__(self, engine: AsyncEngine, hasher: KeyedHash, direct: DirectPostgres | None = None) -> None:
         self._single, self._hasher, self._direct = OneStatement(engine), hasher, direct
-        self._remember = upsert_for(engine.dialect.name, tables.verified_identities).values(
-            user_id=bound("user"), identity_hash=bound("identity"), verified_at=bound("at")
-        ).on_conflict_do_nothing(index_elements=["user_id", "identity_hash"])
-        self._direct_remember = DirectStatement(self._remember) if direct is not None else None
+        self._remember = _remembering(engine.dialect.name)
 
     def _hash(self, name: str, id_number: str) -> str:
         return self._hasher.digest(f"{name.strip()}|{id_number.strip()}")
@@ -69,8 +77,8 @@ class SqlVerifiedIdentities:
 
     async def remember(self, user: str, name: str, id_number: str, at: datetime) -> None:
         params = {"user_": user, "identity_": self._hash(name, id_number), "at_": at}
-        if self._direct is not None and self._direct_remember is not None:
-            await self._direct.execute(self._direct_remember, params)
+        if self._direct is not None:
+            await self._direct.execute(_REMEMBER_DIRECT, params)
             return
         async with self._single() as conn:
             await conn.execute(self._remember, params)

@@ -297,14 +297,26 @@ class SqlCases:
 
 
 _PROFILE = sa.select(tables.profiles.c.payload).where(tables.profiles.c.user_id == bound("user"))
-_PROFILE_DIRECT = DirectStatement(_PROFILE)
+
+
+def _storing_profile(dialect: str) -> Any:
+    """Stores a user's profile (`user_`, `payload_`, `now_`) over the one stored before."""
+    insert = upsert_for(dialect, tables.profiles)
+    return insert.values(user_id=bound("user"), payload=bound("payload"), updated_at=bound("now")) \
+        .on_conflict_do_update(index_elements=["user_id"], set_={"payload": insert.excluded.payload,
+                                                                 "updated_at": insert.excluded.updated_at})
+
+
 _CLAIM_ANY = tables.blobs.update().values(claimed=True).where(
     tables.blobs.c.blob_id == sa.any_(sa.bindparam("blob_ids_", type_=postgresql.ARRAY(sa.String()))))
 """_CLAIM for a direct statement: the ids as one array value instead of an expanding IN list."""
+_PROFILE_DIRECT = DirectStatement(_PROFILE)
+_STORE_PROFILE_DIRECT = DirectStatement(_storing_profile("postgresql"))
+_STORE_PROFILE_CLAIMING_DIRECT = DirectStatement(_storing_profile("postgresql").add_cte(_CLAIM_ANY.cte("claim")))
 
 
 class SqlProfiles:
-    """ProfileStore: a user's reusable answers and materials, encrypted. On PostgreSQL with `direct` (every
+    """ProfileStore: a user's reusable answers and materials, encrypted. On PostgreSQL with `direct` (a
     conversation that applies reads the profile twice and stores it once), straight on asyncpg."""
 
     def __init__(self, engine: AsyncEngine, cipher: FieldCipher, clock: Callable[[], datetime],
@@ -312,14 +324,8 @@ class SqlProfiles:
         self._engine, self._cipher, self._clock, self._direct = engine, cipher, clock, direct
         self._single = OneStatement(engine)
         dialect = engine.dialect.name
-        insert = upsert_for(dialect, tables.profiles)
-        store = insert.values(user_id=bound("user"), payload=bound("payload"), updated_at=bound("now")) \
-            .on_conflict_do_update(index_elements=["user_id"], set_={"payload": insert.excluded.payload,
-                                                                     "updated_at": insert.excluded.updated_at})
+        store = _storing_profile(dialect)
         self._store, self._store_claiming = Atomic(dialect, store), Atomic(dialect, _CLAIM, store)
-        if direct is not None:
-            self._direct_store = DirectStatement(store)
-            self._direct_store_claiming = DirectStatement(store.add_cte(_CLAIM_ANY.cte("claim")))
 
     async def load(self, user: str) -> Profile:
         if self._direct is not None:
@@ -336,7 +342,7 @@ class SqlProfiles:
         params = {"user_": user, "payload_": self._cipher.encrypt(profile.model_dump_json()), "now_": self._clock(),
                   "blob_ids_": blob_ids}
         if self._direct is not None:
-            await self._direct.execute(self._direct_store_claiming if blob_ids else self._direct_store, params)
+            await self._direct.execute(_STORE_PROFILE_CLAIMING_DIRECT if blob_ids else _STORE_PROFILE_DIRECT, params)
             return
         async with self._single() as conn:
             await (self._store_claiming if blob_ids else self._store).run(conn, params)
