@@ -160,16 +160,17 @@ def build_stores(settings: Settings, clock: Clock) -> Stores:
     """Call inside the running event loop (the Redis connection takes it). Nothing connects before first use."""
     if settings.database_url.startswith(_SQLITE) and settings.database_url != _SQLITE + ":memory:":
         Path(settings.database_url[len(_SQLITE):]).parent.mkdir(parents=True, exist_ok=True)
-    db, direct = open_engine(settings.database_url), open_direct(settings.database_url)
+    db = open_engine(settings.database_url)
     cipher = FieldCipher.from_config(settings.field_key, settings.field_old_keys, VAR / "field.key")
     hasher = KeyedHash.from_config(settings.search_key, VAR / "search.key")
     shared = shared_in_redis(settings, cipher) if settings.redis_url else shared_in_process(settings, db, cipher)
     on_outbox_commit(db, shared.wakeups)
+    direct = open_direct(settings.database_url, shared.wakeups.notify)
     staff = SqlStaff(db, clock, timedelta(days=settings.staff_token_days))
     blobs = build_blob_store(settings, db, clock, BlobSealer(cipher, hasher))
-    return Stores(db, cipher, hasher, shared, blobs, SqlCases(db, cipher, hasher, clock),
-                  SqlProfiles(db, cipher, clock, direct), SqlInbox(db), SqlOutbox(db), staff, SqlAudit(db, clock),
-                  SqlStaffNotices(db), SqlRatings(db), SqlPayments(db), SqlRevocations(db, clock),
+    return Stores(db, cipher, hasher, shared, blobs, SqlCases(db, cipher, hasher, clock, direct),
+                  SqlProfiles(db, cipher, clock, direct), SqlInbox(db), SqlOutbox(db, direct), staff,
+                  SqlAudit(db, clock), SqlStaffNotices(db), SqlRatings(db), SqlPayments(db), SqlRevocations(db, clock),
                   SqlVerifiedIdentities(db, hasher, direct),
                   SqlSubscribeQuota(db), SqlContentVersions(db, clock), SqlUnmatched(db), direct)
 

@@ -3,20 +3,26 @@
 A statement through SQLAlchemy's async engine pays for its pool checkout, a greenlet hop, the compiled-cache lookup
 and the result's wrapping, which under the mixed load cost more CPU than the statement itself. The statements are
 still written as SQLAlchemy Core (one definition of every table and column); `DirectStatement` compiles one once
-for asyncpg, and `DirectPostgres` runs it on a small asyncpg pool of its own. Only plain values go in (text,
-aware datetimes, lists of text for `= ANY(...)`), and nothing that commits an outbox event runs here: the outbox
-wake-ups listen to the engine (storage/wakeups.py). SQLite has no such path; its stores use the engine.
+for asyncpg, and `DirectPostgres` runs it on a small asyncpg pool of its own, each statement in autocommit (one
+statement is atomic by itself). Only plain values go in (text, numbers, aware datetimes, lists of text for
+`= ANY(...)`), and JSON columns come back as text. Failures are SQLAlchemy's exceptions, as from the engine
+(`IntegrityError` for a constraint, `DBAPIError` otherwise), and a statement that inserts into the outbox wakes the
+dispatchers like one through the engine (storage/wakeups.py). SQLite has no such path; its stores use the engine.
 """
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 import asyncpg
 from sqlalchemy import make_url
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement
+
+from storage.wakeups import writes_outbox
 
 _DIALECT = asyncpg_dialect.dialect()
 
@@ -30,6 +36,7 @@ class DirectStatement:
         if compiled.positiontup is None or "POSTCOMPILE" in compiled.string:
             raise ValueError("a direct statement takes fixed positional values (use = ANY(...) for a list)")
         self.sql, self._names = compiled.string, list(compiled.positiontup)
+        self.writes_outbox = writes_outbox(self.sql)
         self._fixed = {name: bind.value for name, bind in compiled.binds.items() if not bind.required}  # literals
 
     def args(self, params: dict[str, Any]) -> list[Any]:
@@ -40,9 +47,9 @@ class DirectStatement:
 class DirectPostgres:
     """An asyncpg pool for the database URL of the engine (opened on first use, inside the running loop)."""
 
-    def __init__(self, url: str, min_size: int, max_size: int) -> None:
+    def __init__(self, url: str, min_size: int, max_size: int, outbox_written: Callable[[], None]) -> None:
         self._dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-        self._min_size, self._max_size = min_size, max_size
+        self._min_size, self._max_size, self._outbox_written = min_size, max_size, outbox_written
         self._pool: asyncpg.Pool | None = None
         self._opening = asyncio.Lock()
 
@@ -56,10 +63,25 @@ class DirectPostgres:
 
     async def value(self, statement: DirectStatement, params: dict[str, Any]) -> Any:
         """The first column of the first row, or None when there is no row."""
-        return await (await self._ready()).fetchval(statement.sql, *statement.args(params))
+        return await self._run(statement, params, asyncpg.Pool.fetchval)
+
+    async def rows(self, statement: DirectStatement, params: dict[str, Any]) -> list[asyncpg.Record]:
+        return list(await self._run(statement, params, asyncpg.Pool.fetch))
 
     async def execute(self, statement: DirectStatement, params: dict[str, Any]) -> None:
-        await (await self._ready()).execute(statement.sql, *statement.args(params))
+        await self._run(statement, params, asyncpg.Pool.execute)
+
+    async def _run(self, statement: DirectStatement, params: dict[str, Any], method: Callable[..., Any]) -> Any:
+        args = statement.args(params)
+        try:
+            result = await method(await self._ready(), statement.sql, *args)
+        except asyncpg.IntegrityConstraintViolationError as exc:
+            raise IntegrityError(statement.sql, args, exc) from exc
+        except (asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            raise DBAPIError(statement.sql, args, exc) from exc
+        if statement.writes_outbox:
+            self._outbox_written()
+        return result
 
     async def close(self) -> None:
         if self._pool is not None:

@@ -1,6 +1,7 @@
 """The SQLAlchemy engine for a database URL, with SQLite tuned for an app that writes from many requests."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import event
@@ -24,9 +25,10 @@ def open_engine(url: str) -> AsyncEngine:
     return engine
 
 
-def open_direct(url: str) -> DirectPostgres | None:
-    """The asyncpg pool of the busiest statements, for a PostgreSQL URL; None for SQLite."""
-    return DirectPostgres(url, **DIRECT_POOL) if url.startswith("postgresql") else None
+def open_direct(url: str, outbox_written: Callable[[], None]) -> DirectPostgres | None:
+    """The asyncpg pool of the busiest statements, for a PostgreSQL URL (`outbox_written` after a statement that
+    inserted into the outbox); None for SQLite."""
+    return DirectPostgres(url, outbox_written=outbox_written, **DIRECT_POOL) if url.startswith("postgresql") else None
 
 
 def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:

@@ -2,6 +2,7 @@
 delivery state per event and handler, and the in-chat inbox."""
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -13,7 +14,8 @@ from bot.notify import InboxMessage
 from bot.outbox.events import OutboxEvent
 from bot.ports import StaffNotice
 from storage import tables
-from storage.sql import Atomic, OneStatement, _upsert, bound, upsert_for
+from storage.direct_pg import DirectPostgres, DirectStatement
+from storage.sql import Atomic, OneStatement, _upsert, bound, one_statement, upsert_for
 
 o, d = tables.outbox.c, tables.event_deliveries.c
 _DELIVERIES = sa.select(tables.event_deliveries).where(d.event_id.in_(sa.bindparam("events_", expanding=True)))
@@ -30,20 +32,36 @@ def _recording(dialect: str, values: dict[str, Any]) -> Any:
                                         where=d.done_at.is_(None))
 
 
+_DONE = {"done_at": bound("now"), "next_attempt_at": None}
+
+
+def _claiming(dialect: str) -> Any:
+    """Leases up to `limit_` events due at `now_` until `until_`, returning them and whether any handler's state is
+    stored for them (`tried`). Due: not dispatched, no later attempt planned, no lease running."""
+    due = sa.and_(o.dispatched_at.is_(None), sa.or_(o.next_attempt_at.is_(None), o.next_attempt_at <= bound("now")),
+                  sa.or_(o.lease_until.is_(None), o.lease_until < bound("now")))
+    pick = sa.select(o.id).where(due).order_by(o.id).limit(bound("limit"))
+    if dialect == "postgresql":
+        pick = pick.with_for_update(skip_locked=True)
+    tried = sa.exists().where(d.event_id == o.id).label("tried")
+    return tables.outbox.update().where(o.id.in_(pick.scalar_subquery()), due) \
+        .values(lease_until=bound("until")).returning(o.id, o.case_number, o.event_type, o.payload, tried)
+
+
+_CLAIM_DIRECT = DirectStatement(_claiming("postgresql"))
+_RELEASE_DIRECT = DirectStatement(_RELEASE)
+_DONE_AND_RELEASE_DIRECT = DirectStatement(one_statement(_recording("postgresql", _DONE), _RELEASE))
+
+
 class SqlOutbox:
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
+    """The outbox's claims and delivery states. On PostgreSQL with `direct`, the claim and the release (with the last
+    handler's success) run straight on asyncpg: every event takes both."""
+
+    def __init__(self, engine: AsyncEngine, direct: DirectPostgres | None = None) -> None:
+        self._engine, self._direct = engine, direct
         self._single = OneStatement(engine)
-        # Due at `now_`: not dispatched, no later attempt planned, no lease running.
-        due = sa.and_(o.dispatched_at.is_(None), sa.or_(o.next_attempt_at.is_(None), o.next_attempt_at <= bound("now")),
-                      sa.or_(o.lease_until.is_(None), o.lease_until < bound("now")))
-        pick = sa.select(o.id).where(due).order_by(o.id).limit(bound("limit"))
-        if engine.dialect.name == "postgresql":
-            pick = pick.with_for_update(skip_locked=True)
-        tried = sa.exists().where(d.event_id == o.id).label("tried")  # a handler's state is stored: read it
-        self._claim = tables.outbox.update().where(o.id.in_(pick.scalar_subquery()), due) \
-            .values(lease_until=bound("until")).returning(o.id, o.case_number, o.event_type, o.payload, tried)
-        self._done = _recording(engine.dialect.name, {"done_at": bound("now"), "next_attempt_at": None})
+        self._claim = _claiming(engine.dialect.name)
+        self._done = _recording(engine.dialect.name, _DONE)
         self._done_and_release = Atomic(engine.dialect.name, self._done, _RELEASE)
         self._failed = _recording(engine.dialect.name, {"attempts": bound("attempts"), "last_error": bound("error"),
                                                         "next_attempt_at": bound("retry"), "dead": bound("dead")})
@@ -54,20 +72,26 @@ class SqlOutbox:
         the lease keeps them away from others while they are delivered. The delivery states are read after the
         claim (only the lease holder writes them, or a dispatcher whose lease ran out, late, as before), and only
         of the events the claim found tried before: a new event, the usual one, has none to read."""
-        async with self._single() as conn:
-            rows = (await conn.execute(self._claim, {"now_": now, "limit_": limit, "until_": now + lease})).all()
-            tried = [r.id for r in rows if r.tried]
-            states = await self._deliveries(conn, tried) if tried else {}
-        return [Claimed(OutboxEvent(id=r.id, case_number=r.case_number, type=r.event_type, payload=r.payload),
-                        states.get(r.id, {})) for r in sorted(rows)]
+        params = {"now_": now, "limit_": limit, "until_": now + lease}
+        if self._direct is not None:
+            rows = [(OutboxEvent(id=r["id"], case_number=r["case_number"], type=r["event_type"],
+                                 payload=json.loads(r["payload"])), r["tried"])
+                    for r in await self._direct.rows(_CLAIM_DIRECT, params)]
+        else:
+            async with self._single() as conn:
+                rows = [(OutboxEvent(id=r.id, case_number=r.case_number, type=r.event_type, payload=r.payload),
+                         r.tried) for r in await conn.execute(self._claim, params)]
+        tried = [event.id for event, was_tried in rows if was_tried]
+        states = await self._deliveries(tried) if tried else {}
+        return [Claimed(event, states.get(event.id, {})) for event, _ in sorted(rows, key=lambda row: row[0].id)]
 
-    @staticmethod
-    async def _deliveries(conn: AsyncConnection, event_ids: list[int]) -> dict[int, dict[str, Delivery]]:
+    async def _deliveries(self, event_ids: list[int]) -> dict[int, dict[str, Delivery]]:
         states: dict[int, dict[str, Delivery]] = {}
-        for row in await conn.execute(_DELIVERIES, {"events_": event_ids}):
-            states.setdefault(row.event_id, {})[row.handler] = Delivery(
-                attempts=row.attempts, next_attempt_at=row.next_attempt_at,
-                settled=row.done_at is not None or row.dead, alerted=row.alerted_at is not None)
+        async with self._single() as conn:
+            for row in await conn.execute(_DELIVERIES, {"events_": event_ids}):
+                states.setdefault(row.event_id, {})[row.handler] = Delivery(
+                    attempts=row.attempts, next_attempt_at=row.next_attempt_at,
+                    settled=row.done_at is not None or row.dead, alerted=row.alerted_at is not None)
         return states
 
     async def done(self, event_id: int, handler: str, now: datetime) -> None:
@@ -100,6 +124,10 @@ class SqlOutbox:
         """End the lease; with `done`, record that handler's success in the same statement (PostgreSQL: a
         data-modifying CTE; SQLite: one transaction)."""
         params = {"event_": event_id, "next_": next_attempt_at, "dispatched_": now if next_attempt_at is None else None}
+        if self._direct is not None:
+            await self._direct.execute(_RELEASE_DIRECT if done is None else _DONE_AND_RELEASE_DIRECT,
+                                       {**params, "handler_": done, "now_": now})
+            return
         async with self._single() as conn:
             if done is None:
                 await conn.execute(_RELEASE, params)

@@ -55,11 +55,20 @@ class OneStatement:
 _CLAIM = tables.blobs.update().where(tables.blobs.c.blob_id.in_(sa.bindparam("blob_ids_", expanding=True))) \
     .values(claimed=True)
 """Marks uploads (`blob_ids_`) as belonging to something kept, so the draft purge leaves them alone."""
+_CLAIM_ANY = tables.blobs.update().values(claimed=True).where(
+    tables.blobs.c.blob_id == sa.any_(sa.bindparam("blob_ids_", type_=postgresql.ARRAY(sa.String()))))
+"""_CLAIM for a direct statement: the ids as one array value instead of an expanding IN list."""
 
 
 async def _claim(conn: AsyncConnection, blob_ids: list[str]) -> None:
     if blob_ids:
         await conn.execute(_CLAIM, {"blob_ids_": blob_ids})
+
+
+def one_statement(*writes: Any) -> Any:
+    """PostgreSQL: the writes as one statement, the others data-modifying CTEs of the last."""
+    *before, last = writes
+    return last.add_cte(*(write.cte(f"w{i}") for i, write in enumerate(before)))
 
 
 class Atomic:
@@ -68,11 +77,7 @@ class Atomic:
     writes one by one, inside the transaction OneStatement opens there. The writes share one set of parameters."""
 
     def __init__(self, dialect: str, *writes: Any) -> None:
-        if dialect == "postgresql":
-            *before, last = writes
-            self._statements = [last.add_cte(*(write.cte(f"w{i}") for i, write in enumerate(before)))]
-        else:
-            self._statements = list(writes)
+        self._statements = [one_statement(*writes)] if dialect == "postgresql" else list(writes)
 
     async def run(self, conn: AsyncConnection, params: dict[str, Any]) -> None:
         for statement in self._statements:
@@ -93,31 +98,46 @@ def _case_insert(number: Any) -> Any:
         updated_at=bound("at"), applicant_hash=bound("applicant"))
 
 
+def _counting(dialect: str) -> Any:
+    """The day's (`day_`) next number: its counter row upserted, returning the count."""
+    counters = tables.case_counters
+    count = upsert_for(dialect, counters).values(day=bound("day"), last=1)
+    return count.on_conflict_do_update(index_elements=["day"], set_={"last": counters.c.last + 1}) \
+        .returning(counters.c.last)
+
+
+def _submitting(claim: Any | None) -> Any:
+    """A submit as one PostgreSQL statement of data-modifying CTEs: the day's count, the case under its number,
+    the `claim` of its uploads when given, and the `case.submitted` event; it returns the case's number."""
+    seq = _counting("postgresql").cte("seq")
+    number = sa.select(sa.func.concat(_text("prefix"), _text("day"),
+                                      sa.func.lpad(sa.cast(seq.c.last, sa.Text), 6, "0"))).scalar_subquery()
+    stored = _case_insert(number).returning(tables.cases.c.number).cte("stored")
+    case_number = sa.select(stored.c.number).scalar_subquery()
+    event: Any = tables.outbox.insert().values(
+        case_number=case_number, event_type="case.submitted", created_at=bound("now"),
+        payload=sa.func.json_build_object("number", case_number, "user", _text("user"), "target", _text("target"),
+                                          "promised_date", _text("promised_iso"))) \
+        .returning(tables.outbox.c.case_number)
+    return event.add_cte(*([claim.cte("claim")] if claim is not None else []), stored)
+
+
+_SUBMIT_DIRECT = DirectStatement(_submitting(None))
+_SUBMIT_CLAIMING_DIRECT = DirectStatement(_submitting(_CLAIM_ANY))
+
+
 class _CaseWrites:
-    """A submit's writes: the day's next number (`prefix_` + `day_` + six digits), the case under it, the claim of
-    its uploads (`blob_ids_`) and its outbox event. On PostgreSQL one statement (the number comes from the
-    counter's upsert through data-modifying CTEs), so the counter's row is locked only while it runs; on SQLite
-    the writes in order, inside the transaction OneStatement opens there. `run` returns the case's number."""
+    """A submit's writes through the engine: the day's next number (`prefix_` + `day_` + six digits), the case under
+    it, the claim of its uploads (`blob_ids_`) and its outbox event. On PostgreSQL one statement (`_submitting`),
+    so the counter's row is locked only while it runs; on SQLite the writes in order, inside the transaction
+    OneStatement opens there. `run` returns the case's number."""
 
     def __init__(self, dialect: str) -> None:
-        counters = tables.case_counters
-        count = upsert_for(dialect, counters).values(day=bound("day"), last=1)
-        self._count = count.on_conflict_do_update(index_elements=["day"], set_={"last": counters.c.last + 1}) \
-            .returning(counters.c.last)
+        self._count = _counting(dialect)
         self._postgresql = dialect == "postgresql"
         if self._postgresql:
-            seq = self._count.cte("seq")
-            number = sa.select(sa.func.concat(_text("prefix"), _text("day"),
-                                              sa.func.lpad(sa.cast(seq.c.last, sa.Text), 6, "0"))).scalar_subquery()
-            stored = _case_insert(number).returning(tables.cases.c.number).cte("stored")
-            case_number = sa.select(stored.c.number).scalar_subquery()
-            event: Any = tables.outbox.insert().values(
-                case_number=case_number, event_type="case.submitted", created_at=bound("now"),
-                payload=sa.func.json_build_object("number", case_number, "user", _text("user"), "target",
-                                                  _text("target"), "promised_date", _text("promised_iso"))) \
-                .returning(tables.outbox.c.case_number)
-            self._plain: list[Any] = [event.add_cte(stored)]
-            self._claiming: list[Any] = [event.add_cte(_CLAIM.cte("claim"), stored)]
+            self._plain: list[Any] = [_submitting(None)]
+            self._claiming: list[Any] = [_submitting(_CLAIM)]
         else:
             case = _case_insert(bound("number"))
             event = tables.outbox.insert().values(case_number=bound("number"), event_type="case.submitted",
@@ -141,11 +161,12 @@ class _CaseWrites:
 class SqlCases:
     """CaseRepository over SQLAlchemy Core. The day's case number, the case and its outbox event commit together or
     not at all: a submit that fails (a retry whose case exists, a crash) takes no number, so the day's numbers
-    have no gaps."""
+    have no gaps. On PostgreSQL with `direct`, a submit runs straight on asyncpg."""
 
-    def __init__(self, engine: AsyncEngine, cipher: FieldCipher, hasher: KeyedHash, clock: Callable[[], datetime]) -> None:
+    def __init__(self, engine: AsyncEngine, cipher: FieldCipher, hasher: KeyedHash, clock: Callable[[], datetime],
+                 direct: DirectPostgres | None = None) -> None:
         self._engine, self._cipher, self._hasher, self._clock = engine, cipher, hasher, clock
-        self._single = OneStatement(engine)
+        self._single, self._direct = OneStatement(engine), direct
         self._store = _CaseWrites(engine.dialect.name)
 
     async def submit(self, case: NewCase, number_prefix: str) -> Case:
@@ -161,8 +182,12 @@ class SqlCases:
                   "applicant_": self._applicant_hash(case), "now_": self._clock(),
                   "blob_ids_": [m.entry.blob_id for m in case.materials if m.entry and m.entry.blob_id]}
         try:
-            async with self._single() as conn:
-                number = await self._store.run(conn, params)
+            if self._direct is not None:
+                number = await self._direct.value(_SUBMIT_CLAIMING_DIRECT if params["blob_ids_"] else _SUBMIT_DIRECT,
+                                                  params)
+            else:
+                async with self._single() as conn:
+                    number = await self._store.run(conn, params)
         except IntegrityError:  # this key's case exists (stored earlier, or by a request that won the race)
             existing = await self._by_key(case.idempotency_key)
             if existing is None:
@@ -307,9 +332,6 @@ def _storing_profile(dialect: str) -> Any:
                                                                  "updated_at": insert.excluded.updated_at})
 
 
-_CLAIM_ANY = tables.blobs.update().values(claimed=True).where(
-    tables.blobs.c.blob_id == sa.any_(sa.bindparam("blob_ids_", type_=postgresql.ARRAY(sa.String()))))
-"""_CLAIM for a direct statement: the ids as one array value instead of an expanding IN list."""
 _PROFILE_DIRECT = DirectStatement(_PROFILE)
 _STORE_PROFILE_DIRECT = DirectStatement(_storing_profile("postgresql"))
 _STORE_PROFILE_CLAIMING_DIRECT = DirectStatement(_storing_profile("postgresql").add_cte(_CLAIM_ANY.cte("claim")))

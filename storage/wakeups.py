@@ -114,6 +114,11 @@ class RedisWakeups(MemoryWakeups):
 _OUTBOX_INSERT = re.compile(r"\s*(WITH\b.*\)\s*)?INSERT INTO outbox\b", re.IGNORECASE | re.DOTALL)
 
 
+def writes_outbox(statement: str) -> bool:
+    """Whether the SQL inserts into the outbox (alone, or as the last part after data-modifying CTEs)."""
+    return _OUTBOX_INSERT.match(statement) is not None
+
+
 def on_outbox_commit(engine: AsyncEngine, wakeups: MemoryWakeups) -> None:
     """Call wakeups.notify() once a transaction that inserted into the outbox has committed and its connection
     went back to the pool (so the rows are visible to whoever is woken). Every store's outbox write is covered
@@ -122,7 +127,7 @@ def on_outbox_commit(engine: AsyncEngine, wakeups: MemoryWakeups) -> None:
 
     @event.listens_for(sync, "after_cursor_execute")
     def _written(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if _OUTBOX_INSERT.match(statement):
+        if writes_outbox(statement):
             conn.info[_COMMITTED if _autocommit(conn) else _WRITTEN] = True
 
     @event.listens_for(sync, "commit")

@@ -33,8 +33,8 @@ async def db(database_url: str) -> AsyncIterator[AsyncEngine]:
 @pytest.fixture
 async def direct(database_url: str) -> AsyncIterator[DirectPostgres | None]:
     """The asyncpg pool the app runs its busiest statements on, on PostgreSQL (None on SQLite), as bootstrap opens
-    it: the stores given it are tested on the path they take in production."""
-    pool = open_direct(database_url)
+    it (without outbox wake-ups): the stores given it are tested on the path they take in production."""
+    pool = open_direct(database_url, lambda: None)
     yield pool
     if pool is not None:
         await pool.close()

@@ -8,6 +8,7 @@ import logging
 import os
 from datetime import datetime, timedelta, timezone
 
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -20,6 +21,8 @@ from bot.outbox.events import MAX_ATTEMPTS, MESSAGE, Alert, EventHandler, Outbox
 from bot.staff import Staff, StaffNotice
 from storage import tables
 from storage.cipher import FieldCipher, KeyedHash
+from storage.direct_pg import DirectPostgres
+from storage.engine import open_direct
 from storage.migrate import upgrade
 from storage.outbox import SqlInbox, SqlOutbox
 from storage.sql import SqlCases
@@ -60,14 +63,25 @@ class Flaky:
 CIPHER, HASH = FieldCipher(os.urandom(32)), KeyedHash(os.urandom(32))
 
 
-async def submit_cases(db: AsyncEngine, count: int, first: int = 0) -> None:
-    cases = SqlCases(db, CIPHER, HASH, utc_now)
+@pytest.fixture
+def cases(db: AsyncEngine, direct: DirectPostgres | None) -> SqlCases:
+    """Cases as the app stores them (on PostgreSQL, straight on asyncpg)."""
+    return SqlCases(db, CIPHER, HASH, utc_now, direct)
+
+
+@pytest.fixture
+def outbox(db: AsyncEngine, direct: DirectPostgres | None) -> SqlOutbox:
+    """The outbox as the app's dispatchers use it (on PostgreSQL, claims and releases straight on asyncpg)."""
+    return SqlOutbox(db, direct)
+
+
+async def submit_cases(cases: SqlCases, count: int, first: int = 0) -> None:
     for i in range(first, first + count):
         await cases.submit(new_case(f"k{i}"), "DLH")
 
 
-def dispatcher(db: AsyncEngine, clock: Clock, *handlers: EventHandler) -> Dispatcher:
-    return Dispatcher(SqlOutbox(db), {"case.submitted": handlers}, clock, logging.getLogger("t"))
+def dispatcher(outbox: SqlOutbox, clock: Clock, *handlers: EventHandler) -> Dispatcher:
+    return Dispatcher(outbox, {"case.submitted": handlers}, clock, logging.getLogger("t"))
 
 
 async def pending(db: AsyncEngine) -> int:
@@ -76,11 +90,12 @@ async def pending(db: AsyncEngine) -> int:
                                    .where(tables.outbox.c.dispatched_at.is_(None)))).scalar_one()
 
 
-async def test_two_dispatchers_deliver_each_event_once(db: AsyncEngine, content) -> None:
-    await submit_cases(db, 30)
+async def test_two_dispatchers_deliver_each_event_once(db: AsyncEngine, cases: SqlCases,
+                                                       outbox: SqlOutbox, content) -> None:
+    await submit_cases(cases, 30)
     clock = Clock()
     inbox = SqlInbox(db)
-    first, second = (dispatcher(db, clock, InChatChannel(inbox, lambda: content.prompts, clock)) for _ in range(2))
+    first, second = (dispatcher(outbox, clock, InChatChannel(inbox, lambda: content.prompts, clock)) for _ in range(2))
     counts = await asyncio.gather(first.run_once(limit=7), second.run_once(limit=7),
                                   first.run_once(limit=7), second.run_once(limit=7), first.run_once(limit=50))
     assert sum(counts) == 30
@@ -89,37 +104,38 @@ async def test_two_dispatchers_deliver_each_event_once(db: AsyncEngine, content)
     assert await pending(db) == 0
 
 
-async def test_failures_back_off_then_go_to_dead_letters(db: AsyncEngine) -> None:
-    await submit_cases(db, 1)
-    assert await SqlOutbox(db).backlog() == (1, 0)  # what /metrics exports
+async def test_failures_back_off_then_go_to_dead_letters(db: AsyncEngine, cases: SqlCases, outbox: SqlOutbox) -> None:
+    await submit_cases(cases, 1)
+    assert await outbox.backlog() == (1, 0)  # what /metrics exports
     clock, channel = Clock(), Flaky()
-    worker = dispatcher(db, clock, channel)
+    worker = dispatcher(outbox, clock, channel)
     assert await worker.run_once() == 0
     assert await worker.run_once() == 0 and channel.calls == [1]  # backing off: not retried at once
     clock.now += backoff(1) + timedelta(seconds=1)
     channel.failing = False
     assert await worker.run_once() == 1 and len(channel.sent) == 1
 
-    await submit_cases(db, 1, first=1)
+    await submit_cases(cases, 1, first=1)
     channel.failing = True
     for _ in range(MAX_ATTEMPTS):
         await worker.run_once()
         clock.now += timedelta(hours=2)
-    dead = await SqlOutbox(db).dead_letters()
+    dead = await outbox.dead_letters()
     assert [(d["event_type"], d["handler"], d["attempts"]) for d in dead] == [("case.submitted", "flaky", MAX_ATTEMPTS)]
     assert "provider down" in str(dead[0]["last_error"]) and {"id", "case_number", "created_at"} <= set(dead[0])
     channel.failing = False
     assert await worker.run_once() == 0  # dead letters are not retried by themselves
     assert await pending(db) == 0
-    assert await SqlOutbox(db).backlog() == (0, 1)
+    assert await outbox.backlog() == (0, 1)
 
 
-async def test_a_failing_handler_neither_resends_nor_delays_the_others(db: AsyncEngine, content) -> None:
-    await submit_cases(db, 1)
+async def test_a_failing_handler_neither_resends_nor_delays_the_others(db: AsyncEngine, cases: SqlCases,
+                                                                       outbox: SqlOutbox, content) -> None:
+    await submit_cases(cases, 1)
     clock, inbox, flaky = Clock(), SqlInbox(db), Flaky()
     inchat, other = InChatChannel(inbox, lambda: content.prompts, clock), Flaky("other")
     other.failing = False
-    worker = dispatcher(db, clock, flaky, inchat, other)
+    worker = dispatcher(outbox, clock, flaky, inchat, other)
     assert await worker.run_once() == 2  # the first handler failing: the message is delivered at once anyway
     assert await inbox.take_unread("u1", clock()) == [f"办件 {FIRST_CASE} 已提交，等待工作人员预审。"]
     for _ in range(MAX_ATTEMPTS - 1):
@@ -127,13 +143,14 @@ async def test_a_failing_handler_neither_resends_nor_delays_the_others(db: Async
         assert await worker.run_once() == 0
     assert len(flaky.calls) == MAX_ATTEMPTS and other.calls == [1]  # done once, never called again
     assert await inbox.take_unread("u1", clock()) == []
-    dead = await SqlOutbox(db).dead_letters()
+    dead = await outbox.dead_letters()
     assert [(d["handler"], d["attempts"]) for d in dead] == [("flaky", MAX_ATTEMPTS)]
     assert await pending(db) == 0
 
 
-async def test_a_handler_that_must_succeed_is_retried_past_the_limit_and_alerts_once(db: AsyncEngine) -> None:
-    await submit_cases(db, 1)
+async def test_a_handler_that_must_succeed_is_retried_past_the_limit_and_alerts_once(db: AsyncEngine, cases: SqlCases,
+                                                                                     outbox: SqlOutbox) -> None:
+    await submit_cases(cases, 1)
 
     async def notice(event: OutboxEvent, error: str, now: datetime) -> StaffNotice:
         return StaffNotice(department=SUPERVISOR.department, role=Role.supervisor, kind="refund.stuck",
@@ -141,7 +158,7 @@ async def test_a_handler_that_must_succeed_is_retried_past_the_limit_and_alerts_
 
     clock = Clock()
     refund = Flaky("refund", Retry(give_up_after=None, alert=Alert(after=3, notice=notice)))
-    first, second = dispatcher(db, clock, refund), dispatcher(db, clock, refund)
+    first, second = dispatcher(outbox, clock, refund), dispatcher(outbox, clock, refund)
     for attempt in range(1, 2 * MAX_ATTEMPTS + 1):
         assert await (first if attempt % 2 else second).run_once() == 0
         notices = await SqlStaffNotices(db).for_staff(SUPERVISOR, 0)
@@ -150,33 +167,41 @@ async def test_a_handler_that_must_succeed_is_retried_past_the_limit_and_alerts_
     assert len(refund.calls) == 2 * MAX_ATTEMPTS
     assert notices[0].kind == "refund.stuck" and notices[0].case_number == FIRST_CASE
     assert "provider down" in notices[0].text
-    assert await SqlOutbox(db).dead_letters() == []
+    assert await outbox.dead_letters() == []
     refund.failing = False
     assert await first.run_once() == 1 and refund.sent == [1]
-    assert await pending(db) == 0 and await SqlOutbox(db).dead_letters() == []
+    assert await pending(db) == 0 and await outbox.dead_letters() == []
 
 
-async def test_recording_deliveries_wakes_no_dispatcher(db: AsyncEngine) -> None:
-    """Only a new event wakes the dispatchers; the state they record about it does not (else they wake themselves)."""
-    await submit_cases(db, 1)
+async def test_recording_deliveries_wakes_no_dispatcher(db: AsyncEngine, database_url: str) -> None:
+    """Only a new event wakes the dispatchers (through the engine or straight on asyncpg, as the app wires them);
+    the state they record about it does not (else they wake themselves)."""
     wakeups = MemoryWakeups()
     on_outbox_commit(db, wakeups)
-    clock, failing, fine = Clock(), Flaky("failing"), Flaky("fine")
-    fine.failing = False
-    assert await dispatcher(db, clock, failing, fine).run_once() == 1
-    assert not await wakeups.wait(0.1)
-    await submit_cases(db, 1, first=1)
-    assert await wakeups.wait(1)
+    direct = open_direct(database_url, wakeups.notify)
+    try:
+        cases, outbox = SqlCases(db, CIPHER, HASH, utc_now, direct), SqlOutbox(db, direct)
+        await submit_cases(cases, 1)
+        assert await wakeups.wait(1)
+        clock, failing, fine = Clock(), Flaky("failing"), Flaky("fine")
+        fine.failing = False
+        assert await dispatcher(outbox, clock, failing, fine).run_once() == 1
+        assert not await wakeups.wait(0.1)
+        await submit_cases(cases, 1, first=1)
+        assert await wakeups.wait(1)
+    finally:
+        if direct is not None:
+            await direct.close()
 
 
-async def test_a_redelivered_event_shows_once(db: AsyncEngine, content) -> None:
-    await submit_cases(db, 1)
-    clock, inbox, outbox = Clock(), SqlInbox(db), SqlOutbox(db)
+async def test_a_redelivered_event_shows_once(db: AsyncEngine, cases: SqlCases, outbox: SqlOutbox, content) -> None:
+    await submit_cases(cases, 1)
+    clock, inbox = Clock(), SqlInbox(db)
     inchat = InChatChannel(inbox, lambda: content.prompts, clock)
     [claimed] = await outbox.claim(clock(), timedelta(seconds=60), 10)
     await inchat.handle(claimed.event)  # delivered, then the dispatcher crashed before recording it
     clock.now += timedelta(seconds=61)  # the lease runs out
-    assert await dispatcher(db, clock, inchat).run_once() == 1
+    assert await dispatcher(outbox, clock, inchat).run_once() == 1
     assert len(await inbox.take_unread("u1", clock())) == 1
 
 
