@@ -35,13 +35,19 @@ class DirectStatement:
         assert isinstance(compiled, SQLCompiler)
         if compiled.positiontup is None or "POSTCOMPILE" in compiled.string:
             raise ValueError("a direct statement takes fixed positional values (use = ANY(...) for a list)")
-        self.sql, self._names = compiled.string, list(compiled.positiontup)
-        self.writes_outbox = writes_outbox(self.sql)
-        self._fixed = {name: bind.value for name, bind in compiled.binds.items() if not bind.required}  # literals
+        self.sql, self.writes_outbox = compiled.string, writes_outbox(compiled.string)
+        binds = [compiled.binds[name] for name in compiled.positiontup]
+        # Each value as the engine would send it: its type's processing (a UtcDateTime in UTC, where asyncpg would
+        # read a naive one in the process's zone), and the literals the statement was written with.
+        self._values = [(bind.key, bind.value, bind.required, bind.type.bind_processor(_DIALECT)) for bind in binds]
 
     def args(self, params: dict[str, Any]) -> list[Any]:
-        """The statement's values in order: bound values by name, and the literals it was written with."""
-        return [params[name] if name in params else self._fixed[name] for name in self._names]
+        """The statement's values in order, from bound values by name."""
+        values = []
+        for key, literal, required, process in self._values:
+            value = params[key] if required else literal
+            values.append(process(value) if process is not None else value)
+        return values
 
 
 class DirectPostgres:

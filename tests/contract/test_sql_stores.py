@@ -4,7 +4,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
-from datetime import date, timedelta, timezone
+import time
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -201,3 +202,19 @@ async def test_annotations_keep_the_status_and_need_it(db: AsyncEngine, cipher: 
         payloads = (await conn.execute(sa.select(tables.outbox.c.payload)
                                        .where(tables.outbox.c.event_type == "case.delivered"))).scalars().all()
     assert payloads == [{"number": number, "user": "u1", "delivery": "window"}]
+
+
+async def test_a_moment_without_zone_is_stored_as_utc_in_china_time(db: AsyncEngine, cipher: FieldCipher,
+                                                                    direct: DirectPostgres | None,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A server in China time must not shift a naive moment by eight hours, on either path to the database."""
+    monkeypatch.setenv("TZ", "Asia/Shanghai")
+    time.tzset()
+    try:
+        await SqlProfiles(db, cipher, lambda: datetime(2026, 11, 27, 9, 30), direct).save("u1", Profile())
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    async with db.connect() as conn:
+        stored = (await conn.execute(sa.select(tables.profiles.c.updated_at))).scalar_one()
+    assert stored == datetime(2026, 11, 27, 9, 30, tzinfo=timezone.utc)
