@@ -5,6 +5,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from storage.direct_pg import DirectPostgres
@@ -22,7 +23,16 @@ def open_engine(url: str) -> AsyncEngine:
     engine = create_async_engine(url, **(POSTGRES_POOL if url.startswith("postgresql") else {}))
     if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
         event.listen(engine.sync_engine, "connect", _tune_sqlite)
+    if engine.dialect.name == "postgresql":
+        event.listen(engine.sync_engine, "checkout", _refuse_closed)
     return engine
+
+
+def _refuse_closed(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """A pooled connection the server closed (PostgreSQL restarted while it sat idle) is replaced at checkout, at
+    no cost (asyncpg saw the socket close), instead of failing the request that takes it."""
+    if dbapi_connection.driver_connection.is_closed():
+        raise DisconnectionError("the server closed this pooled connection")
 
 
 def open_direct(url: str, outbox_written: Callable[[], None]) -> DirectPostgres | None:
