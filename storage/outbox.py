@@ -3,6 +3,7 @@ delivery state per event and handler, and the in-chat inbox."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -73,17 +74,17 @@ class SqlOutbox:
         claim (only the lease holder writes them, or a dispatcher whose lease ran out, late, as before), and only
         of the events the claim found tried before: a new event, the usual one, has none to read."""
         params = {"now_": now, "limit_": limit, "until_": now + lease}
-        if self._direct is not None:
-            rows = [(OutboxEvent(id=r["id"], case_number=r["case_number"], type=r["event_type"],
-                                 payload=json.loads(r["payload"])), r["tried"])
-                    for r in await self._direct.rows(_CLAIM_DIRECT, params)]
+        rows: list[Mapping[Any, Any]]
+        if self._direct is not None:  # asyncpg gives a JSON column as its text
+            rows = [{**r, "payload": json.loads(r["payload"])} for r in await self._direct.rows(_CLAIM_DIRECT, params)]
         else:
             async with self._single() as conn:
-                rows = [(OutboxEvent(id=r.id, case_number=r.case_number, type=r.event_type, payload=r.payload),
-                         r.tried) for r in await conn.execute(self._claim, params)]
-        tried = [event.id for event, was_tried in rows if was_tried]
+                rows = list((await conn.execute(self._claim, params)).mappings())
+        tried = [r["id"] for r in rows if r["tried"]]
         states = await self._deliveries(tried) if tried else {}
-        return [Claimed(event, states.get(event.id, {})) for event, _ in sorted(rows, key=lambda row: row[0].id)]
+        return [Claimed(OutboxEvent(id=r["id"], case_number=r["case_number"], type=r["event_type"],
+                                    payload=r["payload"]), states.get(r["id"], {}))
+                for r in sorted(rows, key=lambda row: row["id"])]
 
     async def _deliveries(self, event_ids: list[int]) -> dict[int, dict[str, Delivery]]:
         states: dict[int, dict[str, Delivery]] = {}

@@ -133,12 +133,12 @@ class _CaseWrites:
     OneStatement opens there. `run` returns the case's number."""
 
     def __init__(self, dialect: str) -> None:
-        self._count = _counting(dialect)
         self._postgresql = dialect == "postgresql"
         if self._postgresql:
             self._plain: list[Any] = [_submitting(None)]
             self._claiming: list[Any] = [_submitting(_CLAIM)]
         else:
+            self._count = _counting(dialect)  # the number first, in the same transaction
             case = _case_insert(bound("number"))
             event = tables.outbox.insert().values(case_number=bound("number"), event_type="case.submitted",
                                                   created_at=bound("now"), payload=bound("event"))
